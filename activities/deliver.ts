@@ -1,0 +1,130 @@
+/**
+ * Delivery: export the agent's commits from the sandbox as a git bundle (data, not a push from
+ * inside), fetch it into a host-side clone, push `fix/bug-<id>` with the token supplied through a
+ * credential helper, then find-or-create the pull request. Each step is safe to retry.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { ApplicationFailure } from '@temporalio/common';
+import type Docker from 'dockerode';
+import type { PullRequestRef } from '../src/domain/fix.js';
+import { assertBranchName } from '../src/domain/ids.js';
+import { git } from '../src/infra/git.js';
+import type { GitHubClient } from '../src/infra/github.js';
+import { execInSandbox } from './sandbox-exec.js';
+
+export interface DeliverInput {
+  workflowId: string;
+  containerId: string;
+  baseSha: string;
+  branch: string;
+  commitMessage: string;
+  repoOwner: string;
+  repoName: string;
+  cloneUrl: string;
+  defaultBranch: string;
+  prTitle: string;
+  prBody: string;
+  draft?: boolean;
+}
+
+export interface DeliverDeps {
+  docker: Docker;
+  github: GitHubClient;
+  gitToken?: string;
+  workDir: string;
+}
+
+async function sandboxGit(docker: Docker, containerId: string, args: string[]): Promise<{ code: number; out: Buffer; err: string }> {
+  const r = await execInSandbox(docker, containerId, ['git', ...args], { timeoutMs: 60_000 });
+  return { code: r.exitCode, out: r.stdout, err: r.stderr.toString() };
+}
+
+async function must(docker: Docker, containerId: string, args: string[]): Promise<Buffer> {
+  const r = await sandboxGit(docker, containerId, args);
+  if (r.code !== 0) throw new Error(`git ${args[0]} in sandbox failed: ${r.err.trim()}`);
+  return r.out;
+}
+
+/** Commits leftovers, then returns the fix commits as a bundle (bytes) and the head sha. */
+async function exportCommits(docker: Docker, input: DeliverInput): Promise<{ bundle: Buffer; headSha: string }> {
+  const id = input.containerId;
+  await must(docker, id, ['add', '-A']);
+  if ((await sandboxGit(docker, id, ['diff', '--cached', '--quiet'])).code !== 0) {
+    await must(docker, id, ['commit', '-q', '-m', input.commitMessage]);
+  }
+  const headSha = (await must(docker, id, ['rev-parse', 'HEAD'])).toString().trim();
+  const count = Number((await must(docker, id, ['rev-list', '--count', `${input.baseSha}..HEAD`])).toString().trim());
+  if (count === 0) {
+    throw ApplicationFailure.nonRetryable('the agent made no changes: nothing to deliver', 'NothingToDeliver');
+  }
+  await must(docker, id, ['bundle', 'create', '-q', '/tmp/fix.bundle', 'HEAD', `^${input.baseSha}`]);
+  const bundle = (await execInSandbox(docker, id, ['cat', '/tmp/fix.bundle'])).stdout;
+  return { bundle, headSha };
+}
+
+async function pushBranch(deps: DeliverDeps, input: DeliverInput, bundle: Buffer, headSha: string): Promise<void> {
+  const remoteHead = (await git(['ls-remote', '--', input.cloneUrl, `refs/heads/${input.branch}`], { token: deps.gitToken }))
+    .split(/\s/)[0];
+  if (remoteHead === headSha) return; // pushed by an earlier attempt
+  const dir = path.join(deps.workDir, input.workflowId.replace(/[^A-Za-z0-9._-]/g, '_'), 'deliver');
+  await fs.rm(dir, { recursive: true, force: true });
+  await fs.mkdir(dir, { recursive: true });
+  await git(['init', '-q', '--bare', dir]);
+  // The bundle's prerequisite (the base commit) must exist locally: fetch it from the remote.
+  await git(['fetch', '-q', '--', input.cloneUrl, `refs/heads/${input.defaultBranch}`], { cwd: dir, token: deps.gitToken });
+  const bundlePath = path.join(dir, 'fix.bundle');
+  await fs.writeFile(bundlePath, bundle);
+  await git(['fetch', '-q', '--', bundlePath, `HEAD:refs/heads/${input.branch}`], { cwd: dir });
+  // Never force: a branch moved by someone else is not ours to overwrite.
+  await git(['push', '-q', '--', input.cloneUrl, `refs/heads/${input.branch}:refs/heads/${input.branch}`], { cwd: dir, token: deps.gitToken });
+  await fs.rm(dir, { recursive: true, force: true });
+}
+
+async function findOrCreatePullRequest(github: GitHubClient, input: DeliverInput): Promise<PullRequestRef> {
+  const find = async () => {
+    const { data } = await github.rest.pulls.list({
+      owner: input.repoOwner,
+      repo: input.repoName,
+      head: `${input.repoOwner}:${input.branch}`,
+      state: 'open',
+    });
+    const pr = data[0];
+    return pr ? { url: pr.html_url, number: pr.number, branch: input.branch } : null;
+  };
+  const existing = await find();
+  if (existing) return existing;
+  try {
+    const { data } = await github.rest.pulls.create({
+      owner: input.repoOwner,
+      repo: input.repoName,
+      head: input.branch,
+      base: input.defaultBranch,
+      title: input.prTitle,
+      body: input.prBody,
+      draft: input.draft ?? false,
+    });
+    return { url: data.html_url, number: data.number, branch: input.branch };
+  } catch (err) {
+    // 422 "A pull request already exists": a concurrent or earlier attempt created it.
+    if ((err as { status?: number }).status === 422) {
+      const raced = await find();
+      if (raced) return raced;
+    }
+    throw err;
+  }
+}
+
+export function createDeliveryActivities(deps: DeliverDeps) {
+  return {
+    async deliverFix(input: DeliverInput): Promise<PullRequestRef> {
+      assertBranchName(input.branch);
+      if (input.branch === `refs/heads/${input.defaultBranch}` || input.branch === input.defaultBranch) {
+        throw ApplicationFailure.nonRetryable('refusing to push to the default branch', 'UnsafePush');
+      }
+      const { bundle, headSha } = await exportCommits(deps.docker, input);
+      await pushBranch(deps, input, bundle, headSha);
+      return findOrCreatePullRequest(deps.github, input);
+    },
+  };
+}

@@ -1,0 +1,63 @@
+/** Database reads and writes of a fix's report row. */
+import { ApplicationFailure } from '@temporalio/common';
+import type { FixOutcome, ValidationCommands } from '../src/domain/fix.js';
+import { unitsToUsdString, COST_UNITS_PER_USD, totalTokens } from '../src/domain/pricing.js';
+import { Prisma, type PrismaClient } from '../src/db/prisma.js';
+
+export interface FixContext {
+  bugId: string;
+  title: string;
+  description: string;
+  projectKey: string;
+  repoOwner: string;
+  repoName: string;
+  cloneUrl: string;
+  defaultBranch: string;
+  validation: ValidationCommands;
+}
+
+export function defaultCloneUrl(owner: string, name: string): string {
+  return `https://github.com/${owner}/${name}.git`;
+}
+
+export function createFixRecordActivities(deps: { prisma: PrismaClient }) {
+  const { prisma } = deps;
+  return {
+    async startFix(input: { bugId: string }): Promise<FixContext> {
+      const bug = await prisma.bugReport.findUnique({ where: { id: input.bugId }, include: { project: true } });
+      if (!bug) throw ApplicationFailure.nonRetryable(`bug ${input.bugId} does not exist`, 'BugNotFound');
+      await prisma.bugReport.update({ where: { id: bug.id }, data: { status: 'IN_PROGRESS' } });
+      const p = bug.project;
+      return {
+        bugId: bug.id,
+        title: bug.title,
+        description: bug.description,
+        projectKey: p.key,
+        repoOwner: p.repoOwner,
+        repoName: p.repoName,
+        cloneUrl: p.cloneUrl ?? defaultCloneUrl(p.repoOwner, p.repoName),
+        defaultBranch: p.defaultBranch,
+        validation: p.validation as ValidationCommands,
+      };
+    },
+
+    async recordOutcome(input: { bugId: string; outcome: FixOutcome }): Promise<void> {
+      const o = input.outcome;
+      const status = o.status === 'pr_created' ? 'PR_CREATED' : o.status === 'cancelled' ? 'CANCELLED' : 'FAILED';
+      await prisma.bugReport.update({
+        where: { id: input.bugId },
+        data: {
+          status,
+          statusReason: o.reason ?? null,
+          prUrl: o.pr?.url ?? null,
+          prNumber: o.pr?.number ?? null,
+          fixBranch: o.pr?.branch ?? null,
+          iterations: o.iterations,
+          tokensUsed: totalTokens(o.usage),
+          costUsd: new Prisma.Decimal(unitsToUsdString(Math.round(o.costUsd * COST_UNITS_PER_USD))),
+          completedAt: new Date(),
+        },
+      });
+    },
+  };
+}

@@ -1,0 +1,171 @@
+/**
+ * callModel: one model turn. The response is stored, keyed by (workflowId, iteration), together
+ * with its ledger row BEFORE the activity returns, so a retried attempt or a replay after a crash
+ * returns the stored turn and never pays twice. The transcript lives in PostgreSQL; only a small
+ * summary goes back into workflow history.
+ */
+import Anthropic from '@anthropic-ai/sdk';
+import { ApplicationFailure } from '@temporalio/common';
+import { AGENT_TOOLS } from '../src/domain/agent-tools.js';
+import { costUnits, unitsToUsdString, type TokenUsage } from '../src/domain/pricing.js';
+import { initialMessage, systemPrompt } from '../src/domain/prompt.js';
+import type { ValidationCommands } from '../src/domain/fix.js';
+import { Prisma, type PrismaClient } from '../src/db/prisma.js';
+
+export interface CallModelInput {
+  workflowId: string;
+  bugId: string;
+  iteration: number;
+  /** text delivered after the previous turn's tool results (validation feedback, hints) */
+  notes: string[];
+}
+
+export interface CallModelResult {
+  toolCallCount: number;
+  stopReason: string | null;
+  usage: TokenUsage;
+  costUnits: number;
+  model: string;
+  /** first text the model wrote this turn, shortened, for the status query */
+  text: string;
+}
+
+type MessageParam = Anthropic.MessageParam;
+type ContentBlock = Anthropic.ContentBlockParam;
+
+export interface ModelDeps {
+  prisma: PrismaClient;
+  anthropic: Anthropic;
+  model: string;
+  maxTokens: number;
+}
+
+function usageOf(u: Anthropic.Usage): TokenUsage {
+  return {
+    inputTokens: u.input_tokens,
+    outputTokens: u.output_tokens,
+    cacheCreationTokens: u.cache_creation_input_tokens ?? 0,
+    cacheReadTokens: u.cache_read_input_tokens ?? 0,
+  };
+}
+
+function summarize(response: Anthropic.Message, model: string, units: number): CallModelResult {
+  const text = response.content.find((b): b is Anthropic.TextBlock => b.type === 'text')?.text ?? '';
+  return {
+    toolCallCount: response.content.filter((b) => b.type === 'tool_use').length,
+    stopReason: response.stop_reason,
+    usage: usageOf(response.usage),
+    costUnits: units,
+    model,
+    text: text.slice(0, 200),
+  };
+}
+
+/** Rebuilds the conversation: first message, then per turn the response and what went back. */
+async function buildMessages(prisma: PrismaClient, input: CallModelInput, firstMessage: string): Promise<MessageParam[]> {
+  const turns = await prisma.agentTurn.findMany({
+    where: { workflowId: input.workflowId, iteration: { lt: input.iteration } },
+    orderBy: { iteration: 'asc' },
+  });
+  const messages: MessageParam[] = [{ role: 'user', content: firstMessage }];
+  for (const turn of turns) {
+    const response = turn.response as unknown as Anthropic.Message;
+    messages.push({ role: 'assistant', content: response.content as ContentBlock[] });
+    const back: ContentBlock[] = [...((turn.followUp as unknown as ContentBlock[] | null) ?? [])];
+    for (const note of (turn.notes as string[] | null) ?? []) back.push({ type: 'text', text: note });
+    if (back.length === 0) back.push({ type: 'text', text: 'Continue. Use the tools, and call task_complete when the fix is committed and tested.' });
+    messages.push({ role: 'user', content: back });
+  }
+  // Cache the growing prefix: the next turn reads it at a tenth of the input price.
+  const last = messages[messages.length - 1]!;
+  if (typeof last.content !== 'string' && last.content.length > 0) {
+    const blocks = [...last.content];
+    blocks[blocks.length - 1] = { ...blocks[blocks.length - 1]!, cache_control: { type: 'ephemeral' } } as ContentBlock;
+    last.content = blocks;
+  }
+  return messages;
+}
+
+/** Requests the API refuses for good (bad request, auth, too large) must not be retried. */
+function rejectedForGood(err: unknown): ApplicationFailure | null {
+  if (!(err instanceof Anthropic.APIError) || err.status === undefined) return null;
+  if (![400, 401, 403, 404, 413, 422].includes(err.status)) return null;
+  return ApplicationFailure.nonRetryable(`model API rejected the request (${err.status}): ${err.message}`, 'ModelRequestRejected');
+}
+
+export function createModelActivities(deps: ModelDeps) {
+  const { prisma, anthropic } = deps;
+
+  async function storedTurn(input: CallModelInput): Promise<CallModelResult | null> {
+    const turn = await prisma.agentTurn.findUnique({ where: { workflowId_iteration: { workflowId: input.workflowId, iteration: input.iteration } } });
+    if (!turn) return null;
+    const ledger = await prisma.ledgerEntry.findUnique({ where: { callKey: `${input.workflowId}#${input.iteration}` } });
+    const response = turn.response as unknown as Anthropic.Message;
+    const model = ledger?.model ?? response.model;
+    return summarize(response, model, costUnits(model, usageOf(response.usage)));
+  }
+
+  return {
+    async callModel(input: CallModelInput): Promise<CallModelResult> {
+      const stored = await storedTurn(input);
+      if (stored) return stored;
+
+      const bug = await prisma.bugReport.findUniqueOrThrow({ where: { id: input.bugId }, include: { project: true } });
+      if (input.iteration > 1 && input.notes.length > 0) {
+        // Set, not append: a retried attempt writes the same notes again.
+        await prisma.agentTurn.update({
+          where: { workflowId_iteration: { workflowId: input.workflowId, iteration: input.iteration - 1 } },
+          data: { notes: input.notes },
+        });
+      }
+      const messages = await buildMessages(prisma, input, initialMessage(bug));
+      const system = systemPrompt({ ...bug.project, validation: bug.project.validation as ValidationCommands });
+      const tools = AGENT_TOOLS.map((t, i) => (i === AGENT_TOOLS.length - 1 ? { ...t, cache_control: { type: 'ephemeral' as const } } : t));
+
+      const response = await anthropic.messages
+        .create({
+          model: deps.model,
+          max_tokens: deps.maxTokens,
+          system: [{ type: 'text', text: system, cache_control: { type: 'ephemeral' } }],
+          tools: tools as Anthropic.Tool[],
+          messages,
+        })
+        .catch((err: unknown) => {
+          throw rejectedForGood(err) ?? err;
+        });
+      const usage = usageOf(response.usage);
+      const units = costUnits(response.model, usage);
+      try {
+        await prisma.$transaction([
+          prisma.agentTurn.create({
+            data: { workflowId: input.workflowId, iteration: input.iteration, response: response as unknown as Prisma.InputJsonValue, stopReason: response.stop_reason },
+          }),
+          prisma.ledgerEntry.create({
+            data: {
+              callKey: `${input.workflowId}#${input.iteration}`,
+              workflowId: input.workflowId,
+              projectId: bug.projectId,
+              bugId: bug.id,
+              iteration: input.iteration,
+              model: response.model,
+              inputTokens: usage.inputTokens,
+              outputTokens: usage.outputTokens,
+              cacheCreationTokens: usage.cacheCreationTokens,
+              cacheReadTokens: usage.cacheReadTokens,
+              costUsd: new Prisma.Decimal(unitsToUsdString(units)),
+              providerRequestId: (response as { _request_id?: string | null })._request_id ?? null,
+            },
+          }),
+        ]);
+      } catch (err) {
+        // Another attempt of this same call stored its turn first: that one is the truth.
+        if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') {
+          const winner = await storedTurn(input);
+          if (winner) return winner;
+        }
+        throw err;
+      }
+      return summarize(response, response.model, units);
+    },
+  };
+}

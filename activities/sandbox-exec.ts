@@ -1,0 +1,77 @@
+/**
+ * Runs one command in a sandbox container over a Docker exec, argv only (never a shell string
+ * built from data), with optional bytes on stdin and a kill-on-timeout inside the container.
+ */
+import { PassThrough } from 'node:stream';
+import type Docker from 'dockerode';
+import { WORKSPACE } from '../src/domain/workspace-paths.js';
+
+export interface ExecResult {
+  exitCode: number;
+  stdout: Buffer;
+  stderr: Buffer;
+  timedOut: boolean;
+  durationMs: number;
+}
+
+export interface ExecOptions {
+  stdin?: Buffer;
+  timeoutMs?: number;
+  cwd?: string;
+  env?: string[];
+}
+
+/** Exit code `timeout -s KILL` reports for a killed command. */
+const KILLED_BY_TIMEOUT = 137;
+
+export async function execInSandbox(
+  docker: Docker,
+  containerId: string,
+  argv: string[],
+  opts: ExecOptions = {},
+): Promise<ExecResult> {
+  const started = Date.now();
+  const timeoutMs = opts.timeoutMs ?? 120_000;
+  const seconds = Math.max(1, Math.ceil(timeoutMs / 1000));
+  const exec = await docker.getContainer(containerId).exec({
+    // SIGKILL at the deadline: a command cannot trap or ignore it.
+    Cmd: ['timeout', '-s', 'KILL', String(seconds), ...argv],
+    AttachStdout: true,
+    AttachStderr: true,
+    AttachStdin: opts.stdin !== undefined,
+    WorkingDir: opts.cwd ?? WORKSPACE,
+    Env: opts.env,
+  });
+  const stream = await exec.start({ hijack: true, stdin: opts.stdin !== undefined });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  const stdout = new PassThrough().on('data', (c: Buffer) => out.push(c));
+  const stderr = new PassThrough().on('data', (c: Buffer) => err.push(c));
+  docker.modem.demuxStream(stream, stdout, stderr);
+
+  // Backstop in case the engine never closes the stream (the in-container timeout is primary).
+  let hostTimedOut = false;
+  const guard = setTimeout(() => {
+    hostTimedOut = true;
+    stream.destroy();
+  }, timeoutMs + 5_000);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      stream.on('end', resolve);
+      stream.on('close', resolve);
+      stream.on('error', (e: Error) => (hostTimedOut ? resolve() : reject(e)));
+      if (opts.stdin !== undefined) stream.end(opts.stdin);
+    });
+  } finally {
+    clearTimeout(guard);
+  }
+  const info = await exec.inspect();
+  const exitCode = info.ExitCode ?? (hostTimedOut ? KILLED_BY_TIMEOUT : -1);
+  return {
+    exitCode,
+    stdout: Buffer.concat(out),
+    stderr: Buffer.concat(err),
+    timedOut: hostTimedOut || (exitCode === KILLED_BY_TIMEOUT && Date.now() - started >= seconds * 1000 - 50),
+    durationMs: Date.now() - started,
+  };
+}

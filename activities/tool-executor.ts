@@ -1,0 +1,176 @@
+/**
+ * Executes the agent's tools inside its sandbox. A tool that fails returns an error result the
+ * model can read (is_error); only infrastructure failures (Docker gone) throw.
+ * File contents travel as bytes over exec stdin/stdout, never inside a shell string, and every
+ * path is confined to the workspace, symlinks included (realpath inside the container).
+ */
+import type Docker from 'dockerode';
+import { applyExactEdit, isToolName, numberLines, toolInputSchemas, type ToolName } from '../src/domain/agent-tools.js';
+import { assertBranchName } from '../src/domain/ids.js';
+import { truncateMiddle } from '../src/domain/truncate.js';
+import { PathOutsideWorkspaceError, resolveWorkspacePath, WORKSPACE } from '../src/domain/workspace-paths.js';
+import { execInSandbox, type ExecResult } from './sandbox-exec.js';
+
+export interface ToolCall {
+  id: string;
+  name: string;
+  input: unknown;
+}
+
+export interface ToolOutcome {
+  toolUseId: string;
+  name: string;
+  content: string;
+  isError: boolean;
+  /** short line for the status query and the audit trail */
+  action: string;
+  completion?: { summary: string; filesChanged: string[] };
+}
+
+export const MAX_TOOL_OUTPUT_CHARS = 20_000;
+const MAX_READ_BYTES = 2 * 1024 * 1024;
+
+class ToolError extends Error {}
+
+/** Resolves symlinks in the container and refuses anything that lands outside the workspace. */
+const CONFINED = `p=$(realpath -m -- "$1") || exit 3; case "$p" in ${WORKSPACE}|${WORKSPACE}/*) ;; *) echo "path resolves outside the repository" >&2; exit 3;; esac`;
+
+export class ToolExecutor {
+  constructor(
+    private readonly docker: Docker,
+    private readonly containerId: string,
+  ) {}
+
+  async run(call: ToolCall): Promise<ToolOutcome> {
+    const base = { toolUseId: call.id, name: call.name };
+    if (!isToolName(call.name)) {
+      return { ...base, content: `Unknown tool ${call.name}.`, isError: true, action: `unknown tool ${call.name}` };
+    }
+    const parsed = toolInputSchemas[call.name].safeParse(call.input ?? {});
+    if (!parsed.success) {
+      const problems = parsed.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; ');
+      return { ...base, content: `Invalid input for ${call.name}: ${problems}`, isError: true, action: `${call.name} (invalid input)` };
+    }
+    const action = describe(call.name, parsed.data as Record<string, unknown>);
+    try {
+      const result = await this.dispatch(call.name, parsed.data as Record<string, unknown>);
+      return { ...base, content: truncateMiddle(result.content, MAX_TOOL_OUTPUT_CHARS), isError: false, action, completion: result.completion };
+    } catch (err) {
+      if (err instanceof ToolError || err instanceof PathOutsideWorkspaceError) {
+        return { ...base, content: err.message, isError: true, action: `${action} (error)` };
+      }
+      throw err;
+    }
+  }
+
+  private exec(argv: string[], stdin?: Buffer, timeoutMs?: number): Promise<ExecResult> {
+    return execInSandbox(this.docker, this.containerId, argv, { stdin, timeoutMs });
+  }
+
+  private async readBytes(path: string): Promise<Buffer> {
+    const abs = resolveWorkspacePath(path);
+    const r = await this.exec(['sh', '-c', `${CONFINED}; [ -f "$p" ] || { echo "no such file: $2" >&2; exit 4; }; head -c ${MAX_READ_BYTES} -- "$p"`, 'sh', abs, path]);
+    if (r.exitCode !== 0) throw new ToolError(r.stderr.toString().trim() || `cannot read ${path}`);
+    return r.stdout;
+  }
+
+  private async writeBytes(path: string, content: Buffer): Promise<void> {
+    const abs = resolveWorkspacePath(path);
+    const r = await this.exec(['sh', '-c', `${CONFINED}; mkdir -p -- "$(dirname -- "$p")" && cat > "$p"`, 'sh', abs], content);
+    if (r.exitCode !== 0) throw new ToolError(r.stderr.toString().trim() || `cannot write ${path}`);
+  }
+
+  private async dispatch(name: ToolName, input: Record<string, unknown>): Promise<{ content: string; completion?: ToolOutcome['completion'] }> {
+    switch (name) {
+      case 'read_file': {
+        const text = (await this.readBytes(String(input.path))).toString('utf8');
+        return { content: numberLines(text, (input.start_line as number | undefined) ?? 1, input.end_line as number | undefined) };
+      }
+      case 'write_file': {
+        const bytes = Buffer.from(String(input.content), 'utf8');
+        await this.writeBytes(String(input.path), bytes);
+        return { content: `Wrote ${bytes.length} bytes to ${String(input.path)}.` };
+      }
+      case 'edit_file': {
+        const current = (await this.readBytes(String(input.path))).toString('utf8');
+        const edit = applyExactEdit(current, String(input.old_string), String(input.new_string));
+        if (!edit.ok) throw new ToolError(edit.error);
+        await this.writeBytes(String(input.path), Buffer.from(edit.content, 'utf8'));
+        return { content: `Edited ${String(input.path)}: replaced 1 occurrence.` };
+      }
+      case 'list_files': {
+        const dir = resolveWorkspacePath(input.path as string | undefined);
+        const argv = ['rg', '--files', '--hidden', '-g', '!.git'];
+        if (input.pattern) argv.push('-g', String(input.pattern));
+        const r = await this.exec([...argv, '--', dir.slice(WORKSPACE.length + 1) || '.']);
+        if (r.exitCode > 1) throw new ToolError(r.stderr.toString().trim());
+        const files = r.stdout.toString().split('\n').filter(Boolean).sort();
+        return { content: files.length ? files.join('\n') : '(no files match)' };
+      }
+      case 'search_code': {
+        const dir = resolveWorkspacePath(input.path as string | undefined);
+        const argv = ['rg', '-n', '--no-heading', '--hidden', '-g', '!.git', '--max-columns', '300', '-m', '50'];
+        if (input.file_pattern) argv.push('-g', String(input.file_pattern));
+        argv.push('-e', String(input.pattern), '--', dir.slice(WORKSPACE.length + 1) || '.');
+        const r = await this.exec(argv);
+        if (r.exitCode === 1) return { content: '(no matches)' };
+        if (r.exitCode !== 0) throw new ToolError(`search failed: ${r.stderr.toString().trim()}`);
+        return { content: r.stdout.toString() };
+      }
+      case 'run_command': {
+        const timeoutMs = ((input.timeout_seconds as number | undefined) ?? 120) * 1000;
+        // The model's own command line; `</dev/null` so nothing waits for input.
+        const r = await this.exec(['bash', '-c', `${String(input.command)} </dev/null`], undefined, timeoutMs);
+        return { content: formatCommandResult(r, timeoutMs) };
+      }
+      case 'git_status':
+        return { content: (await this.gitOk(['status', '--short', '--branch'])) || '(clean)' };
+      case 'git_diff':
+        return { content: (await this.gitOk(['diff', 'HEAD'])) || '(no changes)' };
+      case 'git_create_branch': {
+        let branch: string;
+        try {
+          branch = assertBranchName(String(input.branch_name));
+        } catch (err) {
+          throw new ToolError((err as Error).message);
+        }
+        await this.gitOk(['checkout', '-q', '-b', branch]);
+        return { content: `Switched to a new branch ${branch}.` };
+      }
+      case 'git_commit': {
+        await this.gitOk(['add', '-A']);
+        const staged = await this.exec(['git', 'diff', '--cached', '--quiet']);
+        if (staged.exitCode === 0) throw new ToolError('Nothing to commit: the working tree has no changes.');
+        await this.gitOk(['commit', '-q', '-m', String(input.message)]);
+        return { content: `Committed ${(await this.gitOk(['rev-parse', '--short', 'HEAD'])).trim()}.` };
+      }
+      case 'task_complete': {
+        const summary = String(input.summary);
+        const filesChanged = (input.files_changed as string[] | undefined) ?? [];
+        return { content: 'Noted. The service will now validate your work.', completion: { summary, filesChanged } };
+      }
+    }
+  }
+
+  private async gitOk(args: string[]): Promise<string> {
+    const r = await this.exec(['git', ...args]);
+    if (r.exitCode !== 0) throw new ToolError(`git ${args[0]} failed: ${r.stderr.toString().trim()}`);
+    return r.stdout.toString();
+  }
+}
+
+export function formatCommandResult(r: ExecResult, timeoutMs: number): string {
+  const head = r.timedOut ? `Timed out after ${Math.round(timeoutMs / 1000)} s and was killed.` : `Exit code: ${r.exitCode}`;
+  const half = MAX_TOOL_OUTPUT_CHARS / 2;
+  return [
+    head,
+    `--- stdout ---\n${truncateMiddle(r.stdout.toString('utf8'), half)}`,
+    `--- stderr ---\n${truncateMiddle(r.stderr.toString('utf8'), half)}`,
+  ].join('\n');
+}
+
+function describe(name: ToolName, input: Record<string, unknown>): string {
+  const arg = (input.path ?? input.command ?? input.pattern ?? input.branch_name ?? input.message ?? '') as string;
+  const short = String(arg).replace(/\s+/g, ' ').slice(0, 80);
+  return short ? `${name} ${short}` : name;
+}

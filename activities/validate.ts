@@ -1,0 +1,36 @@
+/** Runs the project's configured validation gates in the sandbox, in a fixed order. */
+import type Docker from 'dockerode';
+import { VALIDATION_GATES, type ValidationCommands, type ValidationGateResult } from '../src/domain/fix.js';
+import { formatCommandResult } from './tool-executor.js';
+import { execInSandbox } from './sandbox-exec.js';
+import { truncateMiddle } from '../src/domain/truncate.js';
+
+export interface RunValidationInput {
+  containerId: string;
+  commands: ValidationCommands;
+  timeoutMs?: number;
+}
+
+export function createValidationActivities(deps: { docker: Docker }) {
+  return {
+    async runValidation(input: RunValidationInput): Promise<ValidationGateResult[]> {
+      const results: ValidationGateResult[] = [];
+      const timeoutMs = input.timeoutMs ?? 10 * 60_000;
+      for (const gate of VALIDATION_GATES) {
+        const command = input.commands[gate];
+        if (!command) continue;
+        // The command comes from the project's configuration (an admin), never from a report.
+        const r = await execInSandbox(deps.docker, input.containerId, ['bash', '-c', `${command} </dev/null`], { timeoutMs });
+        results.push({
+          gate,
+          command,
+          passed: r.exitCode === 0,
+          exitCode: r.exitCode,
+          durationMs: r.durationMs,
+          output: truncateMiddle(formatCommandResult(r, timeoutMs), 8_000),
+        });
+      }
+      return results;
+    },
+  };
+}

@@ -1,0 +1,116 @@
+/**
+ * The whole stack in one process for local runs, the demo, tests and benches: a Temporal dev
+ * server (unless one is reachable or given), the worker, the HTTP server, and — when no real
+ * Anthropic or GitHub credentials are configured — their local stand-ins, wired by base URL.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Client } from '@temporalio/client';
+import { loadConfig, PROJECT_ROOT, type AppConfig } from '../src/config.js';
+import { createPrisma, type PrismaClient } from '../src/db/prisma.js';
+import { startHttpServer } from '../src/http/server.js';
+import { connectClient, connectWorker } from '../src/temporal/connect.js';
+import { isTemporalUp, startDevServer, type DevServer } from '../src/temporal/dev-server.js';
+import { activityDepsFromConfig, startWorkers, type RunningWorkers } from '../src/worker.js';
+import { startAnthropicStandIn, type AnthropicStandIn, type ModelScript } from '../test/stand-ins/anthropic.js';
+import { startGitHubStandIn, type GitHubStandIn } from '../test/stand-ins/github.js';
+import { devServer, DEFAULT_TEMPORAL_ADDRESS } from '../temporal.config.js';
+
+export interface StackOptions {
+  /** scripted model used when ANTHROPIC_API_KEY is not set */
+  script: ModelScript;
+  /** 'persistent': SQLite file + Web UI (demo, npm start); 'ephemeral': in-memory, headless (tests) */
+  temporal: 'persistent' | 'ephemeral' | { address: string };
+  httpPort?: number;
+  log?: (line: string) => void;
+}
+
+export interface Stack {
+  config: AppConfig;
+  prisma: PrismaClient;
+  temporal: Client;
+  httpUrl: string;
+  temporalUiUrl?: string;
+  anthropic?: AnthropicStandIn;
+  github?: GitHubStandIn;
+  workers: RunningWorkers;
+  stop(): Promise<void>;
+}
+
+async function ensureTemporal(mode: StackOptions['temporal'], log: (l: string) => void): Promise<{ address: string; server?: DevServer }> {
+  if (typeof mode === 'object') return { address: mode.address };
+  if (mode === 'persistent') {
+    const address = process.env.TEMPORAL_ADDRESS ?? DEFAULT_TEMPORAL_ADDRESS;
+    if (await isTemporalUp(address)) {
+      log(`Temporal: using the server at ${address}`);
+      return { address };
+    }
+    const dataDir = path.join(PROJECT_ROOT, '.data');
+    fs.mkdirSync(dataDir, { recursive: true });
+    log(`Temporal: starting dev server on ${address} (UI on ${devServer.uiPort}, database ${devServer.dbFile})`);
+    const server = await startDevServer({
+      port: Number(address.split(':').pop()),
+      uiPort: devServer.uiPort,
+      dbFile: path.resolve(PROJECT_ROOT, devServer.dbFile),
+      logFile: path.join(dataDir, 'temporal.log'),
+    });
+    return { address: server.address, server };
+  }
+  const server = await startDevServer();
+  return { address: server.address, server };
+}
+
+export async function startStack(opts: StackOptions): Promise<Stack> {
+  const log = opts.log ?? (() => undefined);
+  const stops: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch((err: unknown) => log(`stop: ${String(err)}`));
+  };
+  try {
+    const temporal = await ensureTemporal(opts.temporal, log);
+    if (temporal.server) stops.push(() => temporal.server!.stop());
+    process.env.TEMPORAL_ADDRESS = temporal.address;
+
+    let anthropic: AnthropicStandIn | undefined;
+    if (!process.env.ANTHROPIC_API_KEY) {
+      anthropic = await startAnthropicStandIn(opts.script);
+      stops.push(() => anthropic!.close());
+      log(`Model: scripted stand-in of the Anthropic API at ${anthropic.url} (set ANTHROPIC_API_KEY for Claude)`);
+    }
+    let github: GitHubStandIn | undefined;
+    if (!process.env.GITHUB_TOKEN) {
+      github = await startGitHubStandIn();
+      stops.push(() => github!.close());
+      log(`GitHub: stand-in of the REST API at ${github.url} over local git remotes (set GITHUB_TOKEN for GitHub)`);
+    }
+    const config = loadConfig({
+      ...process.env,
+      ...(anthropic ? { ANTHROPIC_BASE_URL: anthropic.url, ANTHROPIC_API_KEY: 'stand-in-key' } : {}),
+      ...(github ? { GITHUB_API_URL: github.url } : {}),
+      ...(opts.httpPort !== undefined ? { HTTP_PORT: String(opts.httpPort) } : {}),
+    });
+
+    const prisma = createPrisma(config.DATABASE_URL);
+    stops.push(() => prisma.$disconnect());
+    const client = await connectClient();
+    stops.push(() => client.connection.close());
+    const { connection, namespace } = await connectWorker();
+    stops.push(() => connection.close());
+    const workers = await startWorkers({ connection, namespace, deps: activityDepsFromConfig(config, prisma) });
+    stops.push(() => workers.shutdown());
+
+    const temporalUiUrl = opts.temporal === 'persistent' ? config.TEMPORAL_UI_URL : undefined;
+    const http = await startHttpServer(
+      { prisma, temporal: client, temporalUiUrl: temporalUiUrl ?? config.TEMPORAL_UI_URL, log: { error: (o, m) => log(`${m}: ${String((o as { err?: unknown }).err)}`) } },
+      config.HTTP_HOST,
+      config.HTTP_PORT,
+    );
+    stops.push(() => new Promise<void>((resolve) => { http.server.closeAllConnections(); http.server.close(() => resolve()); }));
+    log(`HTTP: intake at ${http.url}/api/bugs`);
+
+    return { config, prisma, temporal: client, httpUrl: http.url, temporalUiUrl, anthropic, github, workers, stop: stopAll };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}

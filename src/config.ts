@@ -1,0 +1,43 @@
+/**
+ * Product configuration, parsed once from the environment with a schema so that a wrong value
+ * fails at start-up with the variable's name. Base URLs of third-party services are settings:
+ * the demo and the tests point them at local stand-ins, production leaves the defaults.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+
+export const DEFAULT_DATABASE_URL = 'postgresql://bugfix:bugfix@127.0.0.1:5432/bugfix';
+export const PROJECT_ROOT = path.resolve(import.meta.dirname, '..');
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === '' ? undefined : v));
+
+const schema = z.object({
+  DATABASE_URL: z.string().url().default(DEFAULT_DATABASE_URL),
+  ANTHROPIC_API_KEY: optionalString,
+  ANTHROPIC_BASE_URL: optionalString,
+  AGENT_MODEL: z.string().default('claude-sonnet-4-5'),
+  AGENT_MAX_TOKENS: z.coerce.number().int().positive().default(4096),
+  GITHUB_TOKEN: optionalString,
+  GITHUB_API_URL: z.string().url().default('https://api.github.com'),
+  HTTP_HOST: z.string().default('127.0.0.1'),
+  HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  PUBLIC_BASE_URL: optionalString,
+  TEMPORAL_UI_URL: z.string().url().default('http://localhost:8233'),
+  SANDBOX_IMAGE: z.string().default('bugfix-sandbox:latest'),
+  WORK_DIR: z.string().default(path.join(PROJECT_ROOT, '.data', 'work')),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type AppConfig = z.infer<typeof schema>;
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new Error(`Invalid configuration: ${problems}`);
+  }
+  return parsed.data;
+}

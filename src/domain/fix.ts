@@ -1,0 +1,97 @@
+/** Types and small pure rules of one fix, shared by the workflow, activities, API and CLI. */
+import type { TokenUsage } from './pricing.js';
+
+export type Phase =
+  | 'queued'
+  | 'provisioning'
+  | 'reproducing'
+  | 'fixing'
+  | 'validating'
+  | 'delivering'
+  | 'cleaning-up'
+  | 'done'
+  | 'failed'
+  | 'cancelled';
+
+export interface FixBudgets {
+  maxIterations: number;
+  maxTokens: number;
+  /** US dollars */
+  maxCostUsd: number;
+  /** wall-clock limit of the whole fix, ms */
+  maxDurationMs: number;
+  maxValidationRounds: number;
+}
+
+export const DEFAULT_BUDGETS: FixBudgets = {
+  maxIterations: 30,
+  maxTokens: 1_000_000,
+  maxCostUsd: 8,
+  maxDurationMs: 30 * 60_000,
+  maxValidationRounds: 3,
+};
+
+export interface FixInput {
+  bugId: string;
+  projectId: string;
+  projectKey: string;
+  budgets?: Partial<FixBudgets>;
+  /** link to this workflow in the Temporal UI, for the pull request body */
+  workflowUrl?: string;
+}
+
+export interface ValidationGateResult {
+  gate: string;
+  command: string;
+  passed: boolean;
+  exitCode: number;
+  durationMs: number;
+  /** truncated combined output */
+  output: string;
+}
+
+export interface PullRequestRef {
+  url: string;
+  number: number;
+  branch: string;
+}
+
+export type FixOutcomeStatus = 'pr_created' | 'failed' | 'cancelled';
+
+export interface FixOutcome {
+  status: FixOutcomeStatus;
+  reason?: string;
+  pr?: PullRequestRef;
+  iterations: number;
+  usage: TokenUsage;
+  costUsd: number;
+  validation: ValidationGateResult[];
+}
+
+export interface FixStatus {
+  bugId: string;
+  phase: Phase;
+  iteration: number;
+  paused: boolean;
+  usage: TokenUsage;
+  costUsd: number;
+  budgets: FixBudgets;
+  budgetLeft: { iterations: number; tokens: number; costUsd: number };
+  validation: ValidationGateResult[];
+  lastActions: string[];
+  pr?: PullRequestRef;
+  outcome?: FixOutcome;
+}
+
+/** Only the project's validation gates, in the order they run. */
+export const VALIDATION_GATES = ['typecheck', 'lint', 'build', 'test'] as const;
+export type ValidationGate = (typeof VALIDATION_GATES)[number];
+export type ValidationCommands = Partial<Record<ValidationGate, string>>;
+
+export function validationFeedback(results: ValidationGateResult[]): string {
+  const failed = results.filter((r) => !r.passed);
+  return [
+    'The service ran the project\'s validation after your task_complete and it FAILED. Fix the problems and call task_complete again.',
+    ...failed.map((r) => `--- ${r.gate}: \`${r.command}\` exited ${r.exitCode} ---\n${r.output}`),
+  ].join('\n\n');
+}

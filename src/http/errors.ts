@@ -1,0 +1,31 @@
+import type { ErrorRequestHandler } from 'express';
+import { ZodError } from 'zod';
+
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+/** The one error middleware: a status and a reason for every failure, nothing leaked. */
+export function errorHandler(log: { error: (obj: unknown, msg: string) => void }): ErrorRequestHandler {
+  return (err, _req, res, _next) => {
+    if (err instanceof ZodError) {
+      res.status(400).json({ error: 'invalid request', problems: err.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) });
+      return;
+    }
+    if (err instanceof HttpError) {
+      res.status(err.status).json({ error: err.message, ...(err.details ? { details: err.details } : {}) });
+      return;
+    }
+    const e = err as { type?: string; status?: number };
+    if (e.type === 'entity.too.large') return void res.status(413).json({ error: 'request body too large' });
+    if (e.type === 'entity.parse.failed') return void res.status(400).json({ error: 'request body is not valid JSON' });
+    log.error({ err }, 'unhandled error');
+    res.status(500).json({ error: 'internal error' });
+  };
+}

@@ -1,0 +1,32 @@
+/** Temporal connections built from temporal.config.ts, for clients and workers alike. */
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { temporalConnectSettings } from '../../temporal.config.js';
+
+export async function connectClient(): Promise<Client> {
+  const s = temporalConnectSettings();
+  const connection = await Connection.connect(s.connectionOptions);
+  return new Client({ connection, namespace: s.namespace });
+}
+
+let runtimeInstalled = false;
+/**
+ * The SDK logs every worker state change at INFO; keep warnings and errors (TEMPORAL_LOG_LEVEL to
+ * change). Must run before the first native connection creates the default runtime.
+ */
+function installRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  const level = (process.env.TEMPORAL_LOG_LEVEL ?? 'WARN') as 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  Runtime.install({ logger: new DefaultLogger(level) });
+}
+
+export async function connectWorker(): Promise<{ connection: NativeConnection; namespace: string }> {
+  installRuntime();
+  const s = temporalConnectSettings();
+  return { connection: await NativeConnection.connect(s.connectionOptions), namespace: s.namespace };
+}
+
+export function workflowUiUrl(uiBase: string, namespace: string, workflowId: string): string {
+  return `${uiBase.replace(/\/$/, '')}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+}

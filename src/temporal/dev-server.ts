@@ -1,0 +1,100 @@
+/**
+ * Starts a Temporal dev server (the Temporal CLI's `server start-dev`: server, Web UI and SQLite in
+ * one process) with our search attributes, and stops it. Used by the demo, `npm start` and tests.
+ * The CLI comes from TEMPORAL_CLI, PATH, or .tools/venv (installed by scripts/bootstrap.sh).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import { searchAttributeFlags } from '../../temporal.config.js';
+import { PROJECT_ROOT } from '../config.js';
+
+export function temporalCliPath(): string {
+  if (process.env.TEMPORAL_CLI) return process.env.TEMPORAL_CLI;
+  const onPath = spawnSync('sh', ['-c', 'command -v temporal'], { encoding: 'utf8' }).stdout.trim();
+  if (onPath) return onPath;
+  const local = path.join(PROJECT_ROOT, '.tools', 'venv', 'bin', 'temporal');
+  if (fs.existsSync(local)) return local;
+  throw new Error('Temporal CLI not found: run `npm run bootstrap` (installs it into .tools/venv) or set TEMPORAL_CLI');
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+export async function isTemporalUp(address: string): Promise<boolean> {
+  try {
+    const conn = await Connection.connect({ address, connectTimeout: 1000 });
+    try {
+      await conn.workflowService.getSystemInfo({});
+      return true;
+    } finally {
+      await conn.close();
+    }
+  } catch {
+    return false;
+  }
+}
+
+export interface DevServer {
+  address: string;
+  uiUrl?: string;
+  stop(): Promise<void>;
+}
+
+export interface DevServerOptions {
+  port?: number;
+  /** omit for a headless server */
+  uiPort?: number;
+  /** omit for an in-memory database */
+  dbFile?: string;
+  logFile?: string;
+}
+
+export async function startDevServer(opts: DevServerOptions = {}): Promise<DevServer> {
+  const port = opts.port ?? (await freePort());
+  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--namespace', 'default', '--log-level', 'warn'];
+  if (opts.uiPort) args.push('--ui-port', String(opts.uiPort));
+  else args.push('--headless');
+  if (opts.dbFile) {
+    fs.mkdirSync(path.dirname(opts.dbFile), { recursive: true });
+    args.push('--db-filename', opts.dbFile);
+  }
+  for (const flag of searchAttributeFlags) args.push('--search-attribute', flag);
+
+  const log = opts.logFile ? fs.openSync(opts.logFile, 'a') : 'ignore';
+  const child: ChildProcess = spawn(temporalCliPath(), args, { stdio: ['ignore', log, log] });
+  const address = `127.0.0.1:${port}`;
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`temporal server start-dev exited with ${child.exitCode}${opts.logFile ? ` (see ${opts.logFile})` : ''}`);
+    if (await isTemporalUp(address)) break;
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error('temporal server start-dev did not answer within 60 s');
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return {
+    address,
+    uiUrl: opts.uiPort ? `http://localhost:${opts.uiPort}` : undefined,
+    async stop() {
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}

@@ -1,0 +1,71 @@
+/**
+ * The worker: one Worker on the shared task queue (workflows + activities) and one on this host's
+ * own queue (sandbox activities must run where the container lives). Real clients are built from
+ * configuration; tests and the demo point the same clients at local stand-ins by base URL.
+ */
+import os from 'node:os';
+import Anthropic from '@anthropic-ai/sdk';
+import { bundleWorkflowCode, Worker, type NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import Docker from 'dockerode';
+import { taskQueues, workerTuning } from '../temporal.config.js';
+import { createActivities, type ActivityDeps } from '../activities/index.js';
+import type { AppConfig } from './config.js';
+import type { PrismaClient } from './db/prisma.js';
+import { createGitHub } from './infra/github.js';
+
+export const WORKFLOWS_PATH = new URL('../workflows/index.ts', import.meta.url).pathname;
+
+let cachedBundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+/** Bundling takes seconds: do it once per process. */
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  cachedBundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger });
+  return cachedBundle;
+}
+
+const quietBundlerLogger = {
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: (m: string) => console.warn(m),
+  error: (m: string) => console.error(m),
+  log: () => undefined,
+};
+
+export function activityDepsFromConfig(config: AppConfig, prisma: PrismaClient, hostId = process.env.BUGFIX_HOST_ID ?? os.hostname()): ActivityDeps {
+  return {
+    prisma,
+    docker: new Docker(),
+    // Without ANTHROPIC_API_KEY the SDK still needs a value; the call fails at the API instead.
+    anthropic: new Anthropic({ apiKey: config.ANTHROPIC_API_KEY ?? 'missing-key', baseURL: config.ANTHROPIC_BASE_URL, maxRetries: 2 }),
+    github: createGitHub({ token: config.GITHUB_TOKEN, baseUrl: config.GITHUB_API_URL }),
+    config: {
+      model: config.AGENT_MODEL,
+      maxTokens: config.AGENT_MAX_TOKENS,
+      sandboxImage: config.SANDBOX_IMAGE,
+      workDir: config.WORK_DIR,
+      gitToken: config.GITHUB_TOKEN,
+    },
+    host: { id: hostId, queue: taskQueues.host(hostId) },
+  };
+}
+
+export interface RunningWorkers {
+  run: Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+export async function startWorkers(opts: { connection: NativeConnection; namespace: string; deps: ActivityDeps }): Promise<RunningWorkers> {
+  const activities = createActivities(opts.deps);
+  const bundle = await workflowBundle();
+  const common = { connection: opts.connection, namespace: opts.namespace, activities, ...workerTuning };
+  const main = await Worker.create({ ...common, taskQueue: taskQueues.main, workflowBundle: bundle });
+  const host = await Worker.create({ ...common, taskQueue: opts.deps.host.queue });
+  const run = Promise.all([main.run(), host.run()]).then(() => undefined);
+  return {
+    run,
+    async shutdown() {
+      for (const w of [main, host]) if (w.getState() === 'RUNNING') w.shutdown();
+      await run;
+    },
+  };
+}

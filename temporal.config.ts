@@ -1,0 +1,60 @@
+/**
+ * The one place for Temporal settings: connection (address, namespace, TLS / API key for a hosted
+ * cluster), task queues, search attributes and worker tuning. Read by the worker, the HTTP server,
+ * the CLI, the tests and the benches.
+ *
+ * Connection comes from @temporalio/envconfig: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
+ * TEMPORAL_API_KEY, TEMPORAL_TLS_* or a TOML profile (TEMPORAL_CONFIG_FILE, TEMPORAL_PROFILE).
+ */
+import os from 'node:os';
+import { loadClientConnectConfig } from '@temporalio/envconfig';
+import type { NativeConnectionOptions } from '@temporalio/worker';
+import { ALL_SEARCH_ATTRIBUTE_KEYS } from './src/domain/search-attributes.js';
+
+const CLI_TYPE_NAMES: Record<string, string> = {
+  TEXT: 'Text', KEYWORD: 'Keyword', INT: 'Int', DOUBLE: 'Double', BOOL: 'Bool', DATETIME: 'Datetime', KEYWORD_LIST: 'KeywordList',
+};
+
+export const DEFAULT_TEMPORAL_ADDRESS = '127.0.0.1:7233';
+
+export interface TemporalConnectSettings {
+  connectionOptions: NativeConnectionOptions & { address: string };
+  namespace: string;
+}
+
+export function temporalConnectSettings(): TemporalConnectSettings {
+  const loaded = loadClientConnectConfig();
+  return {
+    connectionOptions: {
+      ...loaded.connectionOptions,
+      address: loaded.connectionOptions.address ?? DEFAULT_TEMPORAL_ADDRESS,
+    },
+    namespace: loaded.namespace ?? 'default',
+  };
+}
+
+export const taskQueues = {
+  /** Orchestration, model calls, database and delivery work: any worker can take it. */
+  main: process.env.BUGFIX_TASK_QUEUE ?? 'bugfix',
+  /**
+   * Sandbox work must run where the container lives: each worker host also polls its own queue,
+   * and provisioning returns that queue name to the workflow.
+   */
+  host: (hostId: string = process.env.BUGFIX_HOST_ID ?? os.hostname()) =>
+    `${process.env.BUGFIX_TASK_QUEUE ?? 'bugfix'}-host-${hostId}`,
+} as const;
+
+/** Custom search attributes (`Name=Type` as the Temporal CLI takes them), registered on the dev server at start. */
+export const searchAttributeFlags: string[] = ALL_SEARCH_ATTRIBUTE_KEYS.map((k) => `${k.name}=${CLI_TYPE_NAMES[k.type]}`);
+
+export const workerTuning = {
+  maxConcurrentActivityTaskExecutions: Number(process.env.BUGFIX_MAX_ACTIVITIES ?? 50),
+  maxConcurrentWorkflowTaskExecutions: Number(process.env.BUGFIX_MAX_WORKFLOW_TASKS ?? 40),
+  maxCachedWorkflows: Number(process.env.BUGFIX_MAX_CACHED_WORKFLOWS ?? 500),
+} as const;
+
+/** Dev server used by `npm run demo`, `npm start` and the tests when no cluster is configured. */
+export const devServer = {
+  uiPort: Number(process.env.TEMPORAL_UI_PORT ?? 8233),
+  dbFile: process.env.TEMPORAL_DB_FILE ?? '.data/temporal.db',
+} as const;

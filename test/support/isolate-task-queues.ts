@@ -1,0 +1,9 @@
+/**
+ * Each test file gets its own task queues: its worker must only pick up the workflows it started,
+ * which talk to its own stand-ins. Runs before the file's imports read temporal.config.ts.
+ */
+import { randomUUID } from 'node:crypto';
+
+const id = randomUUID().slice(0, 8);
+process.env.BUGFIX_TASK_QUEUE = `bugfix-test-${id}`;
+process.env.BUGFIX_HOST_ID = `test-${id}`;

@@ -1,0 +1,1 @@
+export { bugFixWorkflow } from './bug-fix.js';
