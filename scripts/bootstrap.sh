@@ -41,9 +41,11 @@ step_npm() {
   if [ -f node_modules/.bootstrap-stamp ] && [ "$(cat node_modules/.bootstrap-stamp)" = "$want" ]; then
     say "npm dependencies: up to date"; return
   fi
-  say "npm dependencies: installing (npm ci)"
-  npm ci --no-audit --no-fund --loglevel=error || fail "npm ci failed (see above)"
-  echo "$want" > node_modules/.bootstrap-stamp
+  # `npm install` (it follows the lock file): npm 11's `npm ci` rejects this lock file over
+  # @swc/core's optional per-platform packages.
+  say "npm dependencies: installing (npm install)"
+  npm install --no-audit --no-fund --loglevel=error || fail "npm install failed (see above)"
+  hash_of package.json package-lock.json > node_modules/.bootstrap-stamp
 }
 
 step_temporal_cli() {

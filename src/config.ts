@@ -18,7 +18,7 @@ const schema = z.object({
   DATABASE_URL: z.string().url().default(DEFAULT_DATABASE_URL),
   ANTHROPIC_API_KEY: optionalString,
   ANTHROPIC_BASE_URL: optionalString,
-  AGENT_MODEL: z.string().default('claude-sonnet-4-5'),
+  AGENT_MODEL: z.string().default('claude-sonnet-5-5'),
   AGENT_MAX_TOKENS: z.coerce.number().int().positive().default(4096),
   GITHUB_TOKEN: optionalString,
   GITHUB_API_URL: z.string().url().default('https://api.github.com'),

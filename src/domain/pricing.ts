@@ -20,8 +20,16 @@ export interface TokenUsage {
 
 export const ZERO_USAGE: TokenUsage = { inputTokens: 0, outputTokens: 0, cacheCreationTokens: 0, cacheReadTokens: 0 };
 
-/** Anthropic list prices (USD per MTok × 100). Unknown models fall back to the most expensive. */
+/**
+ * Anthropic list prices (USD per MTok × 100; cache write = 5-minute cache). An unknown model is
+ * charged at the most expensive row so a budget can only err on the safe side.
+ */
 export const PRICE_TABLE: Readonly<Record<string, ModelPrice>> = {
+  'claude-fable-5-1': { input: 1000, output: 5000, cacheWrite: 1250, cacheRead: 25 },
+  'claude-sonnet-5-5': { input: 200, output: 1000, cacheWrite: 250, cacheRead: 20 },
+  'claude-sonnet-5': { input: 200, output: 1000, cacheWrite: 250, cacheRead: 20 },
+  'claude-sonnet-4-6': { input: 300, output: 1500, cacheWrite: 375, cacheRead: 30 },
+  'claude-opus-4-6': { input: 500, output: 2500, cacheWrite: 625, cacheRead: 50 },
   'claude-opus-4-1': { input: 1500, output: 7500, cacheWrite: 1875, cacheRead: 150 },
   'claude-opus-4-5': { input: 500, output: 2500, cacheWrite: 625, cacheRead: 50 },
   'claude-sonnet-4-5': { input: 300, output: 1500, cacheWrite: 375, cacheRead: 30 },
