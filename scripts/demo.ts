@@ -74,21 +74,26 @@ async function main(): Promise<number> {
     say(`Watch it in the Temporal UI: ${uiLink}`);
 
     const handle = stack.temporal.workflow.getHandle(filed.workflowId);
-    let lastLine = '';
-    const ticker = setInterval(() => {
-      handle
-        .query(statusQuery)
-        .then((s) => {
-          const line = progressLine(s);
-          if (line !== lastLine) say((lastLine = line));
-        })
-        .catch(() => undefined);
-    }, 400);
+    // Progress from the status query until the fix ends (awaited before the connection closes).
+    let finished = false;
+    const watcher = (async () => {
+      let lastLine = '';
+      while (!finished) {
+        const line = await handle.query(statusQuery).then(progressLine, () => lastLine);
+        if (line !== lastLine) say((lastLine = line));
+        await new Promise((r) => setTimeout(r, 400));
+      }
+    })();
     let outcome: FixOutcome;
     try {
       outcome = (await handle.result()) as FixOutcome;
+    } catch (err) {
+      if (!interrupted) throw err;
+      say('The fix was cancelled and its sandbox removed.');
+      return 130;
     } finally {
-      clearInterval(ticker);
+      finished = true;
+      await watcher;
     }
     console.log('');
     say(`Result: ${outcome.status}${outcome.reason ? ` (${outcome.reason})` : ''}`);
@@ -98,8 +103,8 @@ async function main(): Promise<number> {
     say(`Temporal UI: ${uiLink}`);
     return outcome.status === 'pr_created' ? 0 : 1;
   } catch (err) {
-    say(interrupted ? 'Stopped.' : `FAILED: ${err instanceof Error ? err.message : String(err)}`);
-    return interrupted ? 130 : 1;
+    say(`FAILED: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
   } finally {
     await stack.stop();
     if (workflowId) {

@@ -30,7 +30,6 @@ export interface Stack {
   prisma: PrismaClient;
   temporal: Client;
   httpUrl: string;
-  temporalUiUrl?: string;
   anthropic?: AnthropicStandIn;
   github?: GitHubStandIn;
   workers: RunningWorkers;
@@ -99,16 +98,16 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const workers = await startWorkers({ connection, namespace, deps: activityDepsFromConfig(config, prisma) });
     stops.push(() => workers.shutdown());
 
-    const temporalUiUrl = opts.temporal === 'persistent' ? config.TEMPORAL_UI_URL : undefined;
-    const http = await startHttpServer(
-      { prisma, temporal: client, temporalUiUrl: temporalUiUrl ?? config.TEMPORAL_UI_URL, log: { error: (o, m) => log(`${m}: ${String((o as { err?: unknown }).err)}`) } },
-      config.HTTP_HOST,
-      config.HTTP_PORT,
-    );
+    const appDeps = { prisma, temporal: client, temporalUiUrl: config.TEMPORAL_UI_URL, log: { error: (o: unknown, m: string) => log(`${m}: ${String((o as { err?: unknown }).err)}`) } };
+    const http = await startHttpServer(appDeps, config.HTTP_HOST, config.HTTP_PORT).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EADDRINUSE') throw err;
+      log(`HTTP: port ${config.HTTP_PORT} is taken, using a free port instead`);
+      return startHttpServer(appDeps, config.HTTP_HOST, 0);
+    });
     stops.push(() => new Promise<void>((resolve) => { http.server.closeAllConnections(); http.server.close(() => resolve()); }));
     log(`HTTP: intake at ${http.url}/api/bugs`);
 
-    return { config, prisma, temporal: client, httpUrl: http.url, temporalUiUrl, anthropic, github, workers, stop: stopAll };
+    return { config, prisma, temporal: client, httpUrl: http.url, anthropic, github, workers, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;

@@ -6,8 +6,8 @@ import { createApp, type AppDeps } from './app.js';
 export async function startHttpServer(deps: AppDeps, host: string, port: number): Promise<{ server: Server; url: string }> {
   const app = createApp(deps);
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(port, host, () => resolve(s));
-    s.once('error', reject);
+    // Express 5 hands listen errors (EADDRINUSE ...) to this callback.
+    const s = app.listen(port, host, (err?: Error) => (err ? reject(err) : resolve(s)));
   });
   const addr = server.address() as AddressInfo;
   return { server, url: `http://${host}:${addr.port}` };

@@ -18,7 +18,9 @@ function installRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   const level = (process.env.TEMPORAL_LOG_LEVEL ?? 'WARN') as 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
-  Runtime.install({ logger: new DefaultLogger(level) });
+  // shutdownSignals: []: the owning program decides when workers stop (the demo lets a cancelled
+  // fix clean up its sandbox after Ctrl-C before it stops them).
+  Runtime.install({ logger: new DefaultLogger(level), shutdownSignals: [] });
 }
 
 export async function connectWorker(): Promise<{ connection: NativeConnection; namespace: string }> {

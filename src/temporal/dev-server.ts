@@ -72,7 +72,11 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
   for (const flag of searchAttributeFlags) args.push('--search-attribute', flag);
 
   const log = opts.logFile ? fs.openSync(opts.logFile, 'a') : 'ignore';
-  const child: ChildProcess = spawn(temporalCliPath(), args, { stdio: ['ignore', log, log] });
+  // Own process group: a terminal's Ctrl-C must not kill the server while the workflows it hosts
+  // still clean up. The owner stops it; if the owner dies, the exit hook below still kills it.
+  const child: ChildProcess = spawn(temporalCliPath(), args, { stdio: ['ignore', log, log], detached: true });
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
   const address = `127.0.0.1:${port}`;
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
@@ -90,6 +94,7 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
     address,
     uiUrl: opts.uiPort ? `http://localhost:${opts.uiPort}` : undefined,
     async stop() {
+      process.removeListener('exit', killOnExit);
       if (child.exitCode !== null) return;
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);

@@ -10,8 +10,7 @@ export interface Listening {
 /** Listens on 127.0.0.1 with an OS-chosen port unless one is given. */
 export async function listen(app: Express, port = 0): Promise<Listening> {
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(port, '127.0.0.1', () => resolve(s));
-    s.once('error', reject);
+    const s = app.listen(port, '127.0.0.1', (err?: Error) => (err ? reject(err) : resolve(s)));
   });
   const { port: actual } = server.address() as AddressInfo;
   return {
