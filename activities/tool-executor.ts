@@ -102,7 +102,7 @@ export class ToolExecutor {
         const dir = resolveWorkspacePath(input.path as string | undefined);
         const argv = ['rg', '--files', '--hidden', '-g', '!.git'];
         if (input.pattern) argv.push('-g', String(input.pattern));
-        const r = await this.exec([...argv, '--', dir.slice(WORKSPACE.length + 1) || '.']);
+        const r = await this.exec([...argv, ...searchRoot(dir)]);
         if (r.exitCode > 1) throw new ToolError(r.stderr.toString().trim());
         const files = r.stdout.toString().split('\n').filter(Boolean).sort();
         return { content: files.length ? files.join('\n') : '(no files match)' };
@@ -111,7 +111,7 @@ export class ToolExecutor {
         const dir = resolveWorkspacePath(input.path as string | undefined);
         const argv = ['rg', '-n', '--no-heading', '--hidden', '-g', '!.git', '--max-columns', '300', '-m', '50'];
         if (input.file_pattern) argv.push('-g', String(input.file_pattern));
-        argv.push('-e', String(input.pattern), '--', dir.slice(WORKSPACE.length + 1) || '.');
+        argv.push('-e', String(input.pattern), ...searchRoot(dir));
         const r = await this.exec(argv);
         if (r.exitCode === 1) return { content: '(no matches)' };
         if (r.exitCode !== 0) throw new ToolError(`search failed: ${r.stderr.toString().trim()}`);
@@ -167,6 +167,12 @@ export function formatCommandResult(r: ExecResult, timeoutMs: number): string {
     `--- stdout ---\n${truncateMiddle(r.stdout.toString('utf8'), half)}`,
     `--- stderr ---\n${truncateMiddle(r.stderr.toString('utf8'), half)}`,
   ].join('\n');
+}
+
+/** rg's path argument: none for the root, so results read `src/a.js` rather than `./src/a.js`. */
+function searchRoot(dir: string): string[] {
+  const rel = dir.slice(WORKSPACE.length + 1);
+  return rel ? ['--', rel] : [];
 }
 
 function describe(name: ToolName, input: Record<string, unknown>): string {

@@ -1,0 +1,36 @@
+// Lint rules whose main job is keeping workflows/ deterministic: no Node built-ins or side-effect
+// libraries in workflow code, and no floating promises anywhere (a lost promise in a workflow is
+// a lost step).
+import { builtinModules } from 'node:module';
+import tseslint from 'typescript-eslint';
+
+const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', 'src/generated/**', '.data/**', '.tools/**', 'test/fixtures/repos/**'] },
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    files: ['workflows/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: nodeBuiltins.map((name) => ({ name, message: 'Workflows must be deterministic: no Node built-ins (use an activity).' })),
+          patterns: [
+            { group: ['dockerode', '@anthropic-ai/*', '@octokit/*', '@prisma/*', 'pg', 'express', '**/generated/**', '**/db/**', '**/infra/**'], message: 'Side effects belong in activities/.' },
+            { group: ['../activities/*', '../activities/**'], allowTypeImports: true, message: 'Import activities by type only.' },
+          ],
+        },
+      ],
+      'no-restricted-globals': ['error', { name: 'setTimeout', message: 'Use sleep() from @temporalio/workflow.' }, { name: 'setInterval', message: 'Use sleep() in a loop.' }],
+    },
+  },
+);

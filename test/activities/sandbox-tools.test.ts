@@ -1,0 +1,106 @@
+/**
+ * The agent's tools against a real hardened sandbox container: bytes in and out exactly, paths
+ * confined (symlinks too), errors the model can read, and the container's hardening itself.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Docker from 'dockerode';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { cloneOnHost, createSandboxContainer, streamRepoIntoSandbox } from '../../activities/sandbox.js';
+import { execInSandbox } from '../../activities/sandbox-exec.js';
+import { ToolExecutor, type ToolOutcome } from '../../activities/tool-executor.js';
+import { loadConfig } from '../../src/config.js';
+import { createBareRemote } from '../fixtures/make-remote.js';
+
+const docker = new Docker();
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bugfix-tools-'));
+let containerId: string;
+let tools: ToolExecutor;
+let n = 0;
+const call = (name: string, input: Record<string, unknown> = {}): Promise<ToolOutcome> => tools.run({ id: `t${n++}`, name, input });
+const sh = async (cmd: string) => (await execInSandbox(docker, containerId, ['bash', '-c', cmd])).stdout.toString().trim();
+
+beforeAll(async () => {
+  const bare = createBareRemote('pagination', path.join(tmp, 'remote.git'));
+  const req = { workflowId: `tools-test-${Date.now()}`, bugId: '00000000-0000-0000-0000-000000000000', projectKey: 'tools', cloneUrl: bare, defaultBranch: 'main' };
+  const { dir } = await cloneOnHost(path.join(tmp, 'work'), req, 'ghp_secret_token_never_in_sandbox');
+  const container = await createSandboxContainer(docker, loadConfig().SANDBOX_IMAGE, req, 'test-host');
+  containerId = container.id;
+  await streamRepoIntoSandbox(docker, containerId, dir);
+  tools = new ToolExecutor(docker, containerId);
+});
+
+afterAll(async () => {
+  await docker.getContainer(containerId).remove({ force: true }).catch(() => undefined);
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('sandbox hardening', () => {
+  test('non-root, read-only root, no capabilities, no network, no secrets', async () => {
+    expect(await sh('id -u')).toBe('1001');
+    expect(await sh('touch /etc/evil 2>&1; echo rc=$?')).toMatch(/Read-only file system[\s\S]*rc=1/);
+    expect(await sh("grep CapEff /proc/self/status | awk '{print $2}'")).toBe('0000000000000000');
+    expect(await sh("grep NoNewPrivs /proc/self/status | awk '{print $2}'")).toBe('1');
+    expect(await sh("tail -n +3 /proc/net/dev | awk -F: '{print $1}' | tr -d ' '")).toBe('lo');
+    const inspect = await docker.getContainer(containerId).inspect();
+    expect(inspect.HostConfig.Memory).toBe(inspect.HostConfig.MemorySwap);
+    expect(inspect.HostConfig.PidsLimit).toBeGreaterThan(0);
+    // The clone token stayed on the host: not in the environment, not in the repository's config.
+    expect(await sh('env; cat /workspace/.git/config; git -C /workspace remote -v')).not.toMatch(/ghp_secret|remote\.origin/);
+  });
+});
+
+describe('agent tools in the sandbox', () => {
+  test('write then read round-trips content a shell would mangle', async () => {
+    const nasty = "line 'one' \"two\" $(id) `id` \\n EOF\n<<EOF\nEOF\n\ttab and unicode: é ✓\n";
+    expect(await call('write_file', { path: 'notes/nasty.txt', content: nasty })).toMatchObject({ isError: false });
+    const raw = (await execInSandbox(docker, containerId, ['cat', '/workspace/notes/nasty.txt'])).stdout.toString('utf8');
+    expect(raw).toBe(nasty);
+    const read = await call('read_file', { path: 'notes/nasty.txt', start_line: 2, end_line: 3 });
+    expect(read.content).toBe('2\t<<EOF\n3\tEOF');
+  });
+
+  test('edit_file replaces a unique match and explains 0 or many matches', async () => {
+    await call('write_file', { path: 'e.txt', content: 'a\nb\nb\n' });
+    expect(await call('edit_file', { path: 'e.txt', old_string: 'a\n', new_string: 'A\n' })).toMatchObject({ isError: false });
+    expect(await call('edit_file', { path: 'e.txt', old_string: 'b', new_string: 'B' })).toMatchObject({ isError: true, content: expect.stringMatching(/occurs 2 times/) });
+    expect(await call('edit_file', { path: 'e.txt', old_string: 'zzz', new_string: 'B' })).toMatchObject({ isError: true, content: expect.stringMatching(/not found/) });
+    expect(await sh('cat /workspace/e.txt')).toBe('A\nb\nb');
+  });
+
+  test('paths outside the workspace are refused, symlinks included', async () => {
+    await sh('ln -s /etc /workspace/etc-link');
+    for (const p of ['/etc/passwd', '../../etc/passwd', 'etc-link/passwd']) {
+      const r = await call('read_file', { path: p });
+      expect(r.isError, p).toBe(true);
+      expect(r.content).not.toContain('root:x:0');
+    }
+    expect(await call('write_file', { path: 'etc-link/evil', content: 'x' })).toMatchObject({ isError: true, content: expect.stringMatching(/outside the repository/) });
+  });
+
+  test('list, search, run with exit code and timeout', async () => {
+    expect((await call('list_files', { pattern: '**/*.js' })).content.split('\n')).toEqual(['src/paginate.js', 'test/paginate.test.js']);
+    expect((await call('search_code', { pattern: 'function \\w+', file_pattern: '*.js' })).content).toMatch(/src\/paginate\.js:7:function paginate/);
+    expect((await call('search_code', { pattern: 'no_such_thing_anywhere' })).content).toBe('(no matches)');
+    const failing = await call('run_command', { command: 'echo out; echo err >&2; exit 3' });
+    expect(failing.content).toMatch(/^Exit code: 3\n--- stdout ---\nout\n+--- stderr ---\nerr/);
+    const started = Date.now();
+    const slow = await call('run_command', { command: 'sleep 30', timeout_seconds: 1 });
+    expect(slow.content).toMatch(/Timed out after 1 s/);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  test('bad input and unknown tools come back as readable errors', async () => {
+    expect(await call('read_file', {})).toMatchObject({ isError: true, content: expect.stringMatching(/Invalid input for read_file: path/) });
+    expect(await call('rm_rf', {})).toMatchObject({ isError: true, content: 'Unknown tool rm_rf.' });
+    expect(await call('git_create_branch', { branch_name: 'main; rm -rf /' })).toMatchObject({ isError: true, content: expect.stringMatching(/refusing branch name/) });
+  });
+
+  test('git tools commit the agent work', async () => {
+    expect((await call('git_status')).content).toMatch(/\?\? e\.txt/);
+    expect(await call('git_commit', { message: 'agent work' })).toMatchObject({ isError: false, content: expect.stringMatching(/^Committed [0-9a-f]+/) });
+    expect(await call('git_commit', { message: 'again' })).toMatchObject({ isError: true, content: expect.stringMatching(/Nothing to commit/) });
+    expect(await sh('git -C /workspace log --format=%an%n%s -1')).toBe('bugfix-agent\nagent work');
+  });
+});
