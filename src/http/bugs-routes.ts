@@ -3,6 +3,7 @@ import { Router, type Request } from 'express';
 import type { FixStatus } from '../domain/fix.js';
 import { bugReportSchema, fileBug } from '../intake/file-bug.js';
 import { hashKey } from '../intake/keys.js';
+import { CostUsdKey, IterationKey, PhaseKey } from '../domain/search-attributes.js';
 import { statusQuery } from '../../workflows/messages.js';
 import type { AppDeps } from './app.js';
 import { HttpError } from './errors.js';
@@ -43,12 +44,14 @@ export function bugsRouter(deps: AppDeps): Router {
     if (!/^[0-9a-f-]{36}$/i.test(id)) throw new HttpError(404, 'no such bug');
     const bug = await deps.prisma.bugReport.findFirst({ where: { id, projectId: project.id } });
     if (!bug) throw new HttpError(404, 'no such bug');
-    let live: FixStatus | null = null;
-    try {
-      live = await deps.temporal.workflow.getHandle(bug.workflowId).query(statusQuery);
-    } catch {
-      live = null; // not started yet, or history no longer retained: the row still answers
-    }
+    const handle = deps.temporal.workflow.getHandle(bug.workflowId);
+    // describe() needs no worker: phase, iteration and cost come from search attributes.
+    const described = await handle.describe().catch(() => null);
+    // The richer status query needs a worker; a short deadline keeps this endpoint answering
+    // while workers are busy or down.
+    const details = described?.status.name === 'RUNNING'
+      ? await deps.temporal.withDeadline(Date.now() + 1500, () => handle.query(statusQuery)).catch((): FixStatus | null => null)
+      : null;
     res.json({
       bugId: bug.id,
       workflowId: bug.workflowId,
@@ -58,7 +61,13 @@ export function bugsRouter(deps: AppDeps): Router {
       prUrl: bug.prUrl,
       iterations: bug.iterations,
       costUsd: bug.costUsd?.toString() ?? null,
-      live,
+      workflow: described && {
+        status: described.status.name,
+        phase: described.typedSearchAttributes.get(PhaseKey) ?? null,
+        iteration: described.typedSearchAttributes.get(IterationKey) ?? null,
+        costUsd: described.typedSearchAttributes.get(CostUsdKey) ?? null,
+      },
+      details,
     });
   });
 
