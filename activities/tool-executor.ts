@@ -24,6 +24,8 @@ export interface ToolOutcome {
   isError: boolean;
   /** short line for the status query and the audit trail */
   action: string;
+  /** time spent running the project's own commands (run_command), ms */
+  commandMs: number;
   completion?: { summary: string; filesChanged: string[] };
 }
 
@@ -44,20 +46,27 @@ export class ToolExecutor {
   async run(call: ToolCall): Promise<ToolOutcome> {
     const base = { toolUseId: call.id, name: call.name };
     if (!isToolName(call.name)) {
-      return { ...base, content: `Unknown tool ${call.name}.`, isError: true, action: `unknown tool ${call.name}` };
+      return { ...base, content: `Unknown tool ${call.name}.`, isError: true, action: `unknown tool ${call.name}`, commandMs: 0 };
     }
     const parsed = toolInputSchemas[call.name].safeParse(call.input ?? {});
     if (!parsed.success) {
       const problems = parsed.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; ');
-      return { ...base, content: `Invalid input for ${call.name}: ${problems}`, isError: true, action: `${call.name} (invalid input)` };
+      return { ...base, content: `Invalid input for ${call.name}: ${problems}`, isError: true, action: `${call.name} (invalid input)`, commandMs: 0 };
     }
     const action = describe(call.name, parsed.data as Record<string, unknown>);
     try {
       const result = await this.dispatch(call.name, parsed.data as Record<string, unknown>);
-      return { ...base, content: truncateMiddle(result.content, MAX_TOOL_OUTPUT_CHARS), isError: false, action, completion: result.completion };
+      return {
+        ...base,
+        content: truncateMiddle(result.content, MAX_TOOL_OUTPUT_CHARS),
+        isError: false,
+        action,
+        completion: result.completion,
+        commandMs: result.commandMs ?? 0,
+      };
     } catch (err) {
       if (err instanceof ToolError || err instanceof PathOutsideWorkspaceError) {
-        return { ...base, content: err.message, isError: true, action: `${action} (error)` };
+        return { ...base, content: err.message, isError: true, action: `${action} (error)`, commandMs: 0 };
       }
       throw err;
     }
@@ -80,7 +89,10 @@ export class ToolExecutor {
     if (r.exitCode !== 0) throw new ToolError(r.stderr.toString().trim() || `cannot write ${path}`);
   }
 
-  private async dispatch(name: ToolName, input: Record<string, unknown>): Promise<{ content: string; completion?: ToolOutcome['completion'] }> {
+  private async dispatch(
+    name: ToolName,
+    input: Record<string, unknown>,
+  ): Promise<{ content: string; completion?: ToolOutcome['completion']; commandMs?: number }> {
     switch (name) {
       case 'read_file': {
         const text = (await this.readBytes(String(input.path))).toString('utf8');
@@ -121,7 +133,7 @@ export class ToolExecutor {
         const timeoutMs = ((input.timeout_seconds as number | undefined) ?? 120) * 1000;
         // The model's own command line; `</dev/null` so nothing waits for input.
         const r = await this.exec(['bash', '-c', `${String(input.command)} </dev/null`], undefined, timeoutMs);
-        return { content: formatCommandResult(r, timeoutMs) };
+        return { content: formatCommandResult(r, timeoutMs), commandMs: r.durationMs };
       }
       case 'git_status':
         return { content: (await this.gitOk(['status', '--short', '--branch'])) || '(clean)' };

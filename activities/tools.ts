@@ -13,6 +13,8 @@ export interface RunToolsInput {
 export interface RunToolsResult {
   actions: string[];
   errors: number;
+  /** time the project's own commands took (run_command), ms */
+  commandMs: number;
   completion?: { summary: string; filesChanged: string[] };
 }
 
@@ -31,6 +33,7 @@ export function createToolActivities(deps: { prisma: PrismaClient; docker: Docke
         return {
           actions: calls.map((c) => c.name),
           errors: 0,
+          commandMs: 0,
           completion: input?.summary ? { summary: input.summary, filesChanged: input.files_changed ?? [] } : undefined,
         };
       }
@@ -47,6 +50,7 @@ export function createToolActivities(deps: { prisma: PrismaClient; docker: Docke
       return {
         actions: outcomes.map((o) => o.action),
         errors: outcomes.filter((o) => o.isError).length,
+        commandMs: outcomes.reduce((sum, o) => sum + o.commandMs, 0),
         completion: outcomes.find((o) => o.completion)?.completion,
       };
     },

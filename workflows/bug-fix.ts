@@ -75,6 +75,7 @@ export async function bugFixWorkflow(input: FixInput): Promise<FixOutcome> {
   let pr: PullRequestRef | undefined;
   let outcome: FixOutcome | undefined;
   const lastActions: string[] = [];
+  const timings = { commandsMs: 0, validationMs: 0 };
   const pendingHints: string[] = [];
 
   const costUsd = () => unitsToUsd(costUnitsTotal);
@@ -93,6 +94,7 @@ export async function bugFixWorkflow(input: FixInput): Promise<FixOutcome> {
     },
     validation,
     lastActions: lastActions.slice(-10),
+    timings: { ...timings },
     pr,
     outcome,
   });
@@ -137,8 +139,13 @@ export async function bugFixWorkflow(input: FixInput): Promise<FixOutcome> {
     const host = hostActivities(sandbox.hostQueue);
     const containerId = sandbox.containerId;
 
+    const validate = async () => {
+      validation = await host.runValidation({ containerId, commands: ctx.validation });
+      timings.validationMs += validation.reduce((sum, v) => sum + v.durationMs, 0);
+      return validation;
+    };
     enter('reproducing');
-    validation = await host.runValidation({ containerId, commands: ctx.validation });
+    await validate();
 
     let notes: string[] = [];
     let validationRounds = 0;
@@ -155,13 +162,13 @@ export async function bugFixWorkflow(input: FixInput): Promise<FixOutcome> {
       if (turn.toolCallCount === 0) continue;
       const ran = await host.runTools({ workflowId, iteration, containerId });
       lastActions.push(...ran.actions);
+      timings.commandsMs += ran.commandMs;
       if (!ran.completion) continue;
 
       summary = ran.completion.summary;
       filesChanged = ran.completion.filesChanged;
       enter('validating');
-      validation = await host.runValidation({ containerId, commands: ctx.validation });
-      if (validation.every((v) => v.passed)) break;
+      if ((await validate()).every((v) => v.passed)) break;
       validationRounds += 1;
       if (validationRounds >= budgets.maxValidationRounds) {
         throw new FixStopped('failed', `validation still failing after ${validationRounds} rounds`);
@@ -215,6 +222,7 @@ export async function bugFixWorkflow(input: FixInput): Promise<FixOutcome> {
         usage,
         costUsd: costUsd(),
         validation,
+        timings: { ...timings },
       };
       await shortActs.recordOutcome({ bugId: input.bugId, outcome });
       enter(failure ? (failure.status === 'cancelled' ? 'cancelled' : 'failed') : 'done');

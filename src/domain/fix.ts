@@ -56,6 +56,12 @@ export interface PullRequestRef {
   branch: string;
 }
 
+/** Where a fix's time went, beyond orchestration: the project's own commands and gates. */
+export interface FixTimings {
+  commandsMs: number;
+  validationMs: number;
+}
+
 export type FixOutcomeStatus = 'pr_created' | 'failed' | 'cancelled';
 
 export interface FixOutcome {
@@ -66,6 +72,7 @@ export interface FixOutcome {
   usage: TokenUsage;
   costUsd: number;
   validation: ValidationGateResult[];
+  timings: FixTimings;
 }
 
 export interface FixStatus {
@@ -79,6 +86,7 @@ export interface FixStatus {
   budgetLeft: { iterations: number; tokens: number; costUsd: number };
   validation: ValidationGateResult[];
   lastActions: string[];
+  timings: FixTimings;
   pr?: PullRequestRef;
   outcome?: FixOutcome;
 }

@@ -1,12 +1,20 @@
 /** Temporal connections built from temporal.config.ts, for clients and workers alike. */
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, type LogLevel, type LogMetadata } from '@temporalio/worker';
 import { temporalConnectSettings } from '../../temporal.config.js';
 
 export async function connectClient(): Promise<Client> {
   const s = temporalConnectSettings();
   const connection = await Connection.connect(s.connectionOptions);
   return new Client({ connection, namespace: s.namespace });
+}
+
+/** The host-queue worker has activities only, by design: its start-up warning says nothing useful. */
+class WorkerLogger extends DefaultLogger {
+  override log(level: LogLevel, message: string, meta?: LogMetadata): void {
+    if (message.startsWith('No workflows registered')) return;
+    super.log(level, message, meta);
+  }
 }
 
 let runtimeInstalled = false;
@@ -17,10 +25,10 @@ let runtimeInstalled = false;
 function installRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
-  const level = (process.env.TEMPORAL_LOG_LEVEL ?? 'WARN') as 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  const level = (process.env.TEMPORAL_LOG_LEVEL ?? 'WARN') as LogLevel;
   // shutdownSignals: []: the owning program decides when workers stop (the demo lets a cancelled
   // fix clean up its sandbox after Ctrl-C before it stops them).
-  Runtime.install({ logger: new DefaultLogger(level), shutdownSignals: [] });
+  Runtime.install({ logger: new WorkerLogger(level), shutdownSignals: [] });
 }
 
 export async function connectWorker(): Promise<{ connection: NativeConnection; namespace: string }> {

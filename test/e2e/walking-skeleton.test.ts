@@ -72,8 +72,10 @@ describe('walking skeleton', () => {
     execFileSync('git', ['checkout', '-q', 'main'], { cwd: checkout });
     expect(runTests(checkout)).not.toBe(0);
 
-    // Red before (baseline validation), green after (final validation).
+    // Green at the end (final validation); time in the project's own commands is accounted for.
     expect(outcome.validation).toEqual([expect.objectContaining({ gate: 'test', passed: true })]);
+    expect(outcome.timings.commandsMs).toBeGreaterThan(0);
+    expect(outcome.timings.validationMs).toBeGreaterThanOrEqual(outcome.validation[0]!.durationMs);
 
     // The sandbox is gone.
     const left = await new Docker().listContainers({ all: true, filters: { label: [`${SANDBOX_LABELS.workflowId}=${filed.workflowId}`] } });
