@@ -3,8 +3,10 @@
  * built from data), with optional bytes on stdin and a kill-on-timeout inside the container.
  */
 import { PassThrough } from 'node:stream';
+import { ApplicationFailure } from '@temporalio/common';
 import type Docker from 'dockerode';
 import { WORKSPACE } from '../src/domain/workspace-paths.js';
+import { SANDBOX_GONE } from '../src/domain/sandbox-errors.js';
 
 export interface ExecResult {
   exitCode: number;
@@ -24,7 +26,30 @@ export interface ExecOptions {
 /** Exit code `timeout -s KILL` reports for a killed command. */
 const KILLED_BY_TIMEOUT = 137;
 
+
+/** Docker's "no such container" (404) and "is not running" (409) mean the sandbox is lost. */
+export function asSandboxGone(err: unknown, containerId: string): unknown {
+  const status = (err as { statusCode?: number }).statusCode;
+  if (status === 404 || status === 409) {
+    return ApplicationFailure.nonRetryable(`sandbox container ${containerId.slice(0, 12)} is gone (${status})`, SANDBOX_GONE);
+  }
+  return err;
+}
+
 export async function execInSandbox(
+  docker: Docker,
+  containerId: string,
+  argv: string[],
+  opts: ExecOptions = {},
+): Promise<ExecResult> {
+  try {
+    return await execOnce(docker, containerId, argv, opts);
+  } catch (err) {
+    throw asSandboxGone(err, containerId);
+  }
+}
+
+async function execOnce(
   docker: Docker,
   containerId: string,
   argv: string[],

@@ -4,7 +4,10 @@
  * Deterministic code only: side effects live in activities, rules in src/domain.
  */
 import {
+  ActivityFailure,
+  ApplicationFailure,
   CancellationScope,
+  TimeoutFailure,
   condition,
   isCancellation,
   proxyActivities,
@@ -14,6 +17,8 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { SandboxRef } from '../activities/sandbox-activities.js';
+import { SANDBOX_GONE } from '../src/domain/sandbox-errors.js';
+import { TimeoutType } from '@temporalio/common';
 import { DEFAULT_BUDGETS, validationFeedback, type FixBudgets, type FixInput, type FixOutcome, type FixStatus, type Phase, type PullRequestRef, type ValidationGateResult } from '../src/domain/fix.js';
 import { fixBranchName } from '../src/domain/ids.js';
 import { addUsage, totalTokens, unitsToUsd, ZERO_USAGE, type TokenUsage } from '../src/domain/pricing.js';
@@ -39,9 +44,21 @@ const provisionActs = proxyActivities<Activities>({
 function hostActivities(queue: string) {
   return proxyActivities<Activities>({
     taskQueue: queue,
+    // A host that stopped polling (lost machine) is treated like a lost container.
+    scheduleToStartTimeout: '1 minute',
     startToCloseTimeout: '15 minutes',
     retry: { maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE },
   });
+}
+type HostActivities = ReturnType<typeof hostActivities>;
+
+const MAX_SANDBOX_RECOVERIES = 3;
+
+/** The container (or its whole host) is gone: provision again from the last checkpoint. */
+function isSandboxLost(err: unknown): boolean {
+  if (!(err instanceof ActivityFailure)) return false;
+  if (err.cause instanceof ApplicationFailure && err.cause.type === SANDBOX_GONE) return true;
+  return err.cause instanceof TimeoutFailure && err.cause.timeoutType === TimeoutType.SCHEDULE_TO_START;
 }
 
 /** "Activity task failed" says nothing: the reason is the innermost cause. */
@@ -129,18 +146,27 @@ export async function bugFixWorkflow(input: FixInput): Promise<FixOutcome> {
   try {
     const ctx = await shortActs.startFix({ bugId: input.bugId });
     enter('provisioning');
-    sandbox = await provisionActs.provisionSandbox({
-      workflowId,
-      bugId: input.bugId,
-      projectKey: input.projectKey,
-      cloneUrl: ctx.cloneUrl,
-      defaultBranch: ctx.defaultBranch,
-    });
-    const host = hostActivities(sandbox.hostQueue);
-    const containerId = sandbox.containerId;
+    const provisionRequest = { workflowId, bugId: input.bugId, projectKey: input.projectKey, cloneUrl: ctx.cloneUrl, defaultBranch: ctx.defaultBranch };
+    sandbox = await provisionActs.provisionSandbox(provisionRequest);
+    let host: HostActivities = hostActivities(sandbox.hostQueue);
+    let recoveries = 0;
+    /** Runs sandbox work; when the sandbox was lost, provisions it again (restored) and retries. */
+    const inSandbox = async <T>(work: (acts: HostActivities, containerId: string) => Promise<T>): Promise<T> => {
+      for (;;) {
+        try {
+          return await work(host, sandbox!.containerId);
+        } catch (err) {
+          if (!isSandboxLost(err)) throw err;
+          if (++recoveries > MAX_SANDBOX_RECOVERIES) throw new FixStopped('failed', `sandbox lost ${recoveries} times`);
+          lastActions.push('sandbox lost: provisioning again from the last checkpoint');
+          sandbox = await provisionActs.provisionSandbox(provisionRequest);
+          host = hostActivities(sandbox.hostQueue);
+        }
+      }
+    };
 
     const validate = async () => {
-      validation = await host.runValidation({ containerId, commands: ctx.validation });
+      validation = await inSandbox((acts, containerId) => acts.runValidation({ containerId, commands: ctx.validation }));
       timings.validationMs += validation.reduce((sum, v) => sum + v.durationMs, 0);
       return validation;
     };
@@ -160,7 +186,7 @@ export async function bugFixWorkflow(input: FixInput): Promise<FixOutcome> {
       usage = addUsage(usage, turn.usage);
       costUnitsTotal += turn.costUnits;
       if (turn.toolCallCount === 0) continue;
-      const ran = await host.runTools({ workflowId, iteration, containerId });
+      const ran = await inSandbox((acts, containerId) => acts.runTools({ workflowId, iteration, containerId }));
       lastActions.push(...ran.actions);
       timings.commandsMs += ran.commandMs;
       if (!ran.completion) continue;
@@ -177,9 +203,7 @@ export async function bugFixWorkflow(input: FixInput): Promise<FixOutcome> {
     }
 
     enter('delivering');
-    pr = await host.deliverFix({
-      workflowId,
-      containerId,
+    const delivery = {
       baseSha: sandbox.baseSha,
       branch: fixBranchName(input.bugId),
       commitMessage: pullRequestTitle(ctx.title),
@@ -199,7 +223,8 @@ export async function bugFixWorkflow(input: FixInput): Promise<FixOutcome> {
         costUsd: costUsd(),
         workflowUrl: input.workflowUrl ?? workflowId,
       }),
-    });
+    };
+    pr = await inSandbox((acts, containerId) => acts.deliverFix({ ...delivery, workflowId, containerId }));
   } catch (err) {
     if (err instanceof FixStopped) failure = { status: err.status, reason: err.message };
     else if (isCancellation(err)) {
@@ -211,9 +236,14 @@ export async function bugFixWorkflow(input: FixInput): Promise<FixOutcome> {
     // Cleanup and the record must happen even when the fix was cancelled.
     await CancellationScope.nonCancellable(async () => {
       enter('cleaning-up');
-      if (sandbox) await hostActivities(sandbox.hostQueue).removeSandbox({ containerId: sandbox.containerId, workflowId });
-      // Cancelled while provisioning: the container may exist though its id never came back.
-      else await shortActs.removeSandboxesOf({ workflowId });
+      try {
+        if (sandbox) await hostActivities(sandbox.hostQueue).removeSandbox({ containerId: sandbox.containerId, workflowId });
+        // Cancelled while provisioning: the container may exist though its id never came back.
+        else await shortActs.removeSandboxesOf({ workflowId });
+      } catch (err) {
+        // A lost host cannot remove its container; the reaper will. The outcome must still be recorded.
+        lastActions.push(`sandbox cleanup failed: ${rootCauseMessage(err)}`);
+      }
       outcome = {
         status: failure ? failure.status : 'pr_created',
         reason: failure?.reason,
