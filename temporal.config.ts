@@ -51,6 +51,9 @@ export const workerTuning = {
   maxConcurrentActivityTaskExecutions: Number(process.env.BUGFIX_MAX_ACTIVITIES ?? 50),
   maxConcurrentWorkflowTaskExecutions: Number(process.env.BUGFIX_MAX_WORKFLOW_TASKS ?? 40),
   maxCachedWorkflows: Number(process.env.BUGFIX_MAX_CACHED_WORKFLOWS ?? 500),
+  // Heartbeats carry cancellations to running activities: send them at least every second so a
+  // kill or cancel reaches an in-flight model call or command within about a second.
+  maxHeartbeatThrottleInterval: process.env.BUGFIX_HEARTBEAT_THROTTLE ?? '1 second',
 } as const;
 
 /** Dev server used by `npm run demo`, `npm start` and the tests when no cluster is configured. */

@@ -12,6 +12,9 @@ import { assertBranchName } from '../src/domain/ids.js';
 import { git } from '../src/infra/git.js';
 import type { GitHubClient } from '../src/infra/github.js';
 import { execInSandbox } from './sandbox-exec.js';
+import { diffGateViolations, parseNumstatZ } from '../src/domain/diff-gate.js';
+import type { ScopeLimits } from '../src/domain/scope.js';
+import type { PrismaClient } from '../src/db/prisma.js';
 
 export interface DeliverInput {
   workflowId: string;
@@ -26,9 +29,16 @@ export interface DeliverInput {
   prTitle: string;
   prBody: string;
   draft?: boolean;
+  labels?: string[];
+  scopeLimits?: ScopeLimits;
+  /** the GitHub issue the report came from: it gets a comment linking the PR */
+  githubIssueNumber?: number | null;
+  bugId: string;
+  projectId: string;
 }
 
 export interface DeliverDeps {
+  prisma: PrismaClient;
   docker: Docker;
   github: GitHubClient;
   gitToken?: string;
@@ -76,9 +86,33 @@ async function pushBranch(deps: DeliverDeps, input: DeliverInput, bundle: Buffer
   const bundlePath = path.join(dir, 'fix.bundle');
   await fs.writeFile(bundlePath, bundle);
   await git(['fetch', '-q', '--', bundlePath, `HEAD:refs/heads/${input.branch}`], { cwd: dir });
+  await scopeGate(deps, input, dir);
   // Never force: a branch moved by someone else is not ours to overwrite.
   await git(['push', '-q', '--', input.cloneUrl, `refs/heads/${input.branch}:refs/heads/${input.branch}`], { cwd: dir, token: deps.gitToken });
   await fs.rm(dir, { recursive: true, force: true });
+}
+
+/** Judged on the host, on exactly what would be pushed: the sandbox's own account is not trusted. */
+async function scopeGate(deps: DeliverDeps, input: DeliverInput, dir: string): Promise<void> {
+  const numstat = await git(['diff', '--numstat', '-z', input.baseSha, `refs/heads/${input.branch}`], { cwd: dir });
+  const violations = diffGateViolations(parseNumstatZ(numstat), input.scopeLimits);
+  if (violations.length === 0) return;
+  const message = `scope gate refused the fix before push: ${violations.join('; ')}`;
+  await deps.prisma.safetyEvent.create({
+    data: { kind: 'scope_violation', severity: 'critical', message, workflowId: input.workflowId, bugId: input.bugId, projectId: input.projectId, details: { violations } },
+  });
+  throw ApplicationFailure.nonRetryable(message, 'ScopeViolation');
+}
+
+async function labelAndLink(github: GitHubClient, input: DeliverInput, pr: PullRequestRef): Promise<void> {
+  const repo = { owner: input.repoOwner, repo: input.repoName };
+  if (input.labels?.length) await github.rest.issues.addLabels({ ...repo, issue_number: pr.number, labels: input.labels });
+  if (!input.githubIssueNumber) return;
+  // One comment per fix, even when delivery is retried: find it by its marker first.
+  const marker = `<!-- bugfix:${input.workflowId} -->`;
+  const { data: comments } = await github.rest.issues.listComments({ ...repo, issue_number: input.githubIssueNumber, per_page: 100 });
+  if (comments.some((c) => c.body?.includes(marker))) return;
+  await github.rest.issues.createComment({ ...repo, issue_number: input.githubIssueNumber, body: `A fix is proposed in #${pr.number}.\n\n${marker}` });
 }
 
 async function findOrCreatePullRequest(github: GitHubClient, input: DeliverInput): Promise<PullRequestRef> {
@@ -124,7 +158,9 @@ export function createDeliveryActivities(deps: DeliverDeps) {
       }
       const { bundle, headSha } = await exportCommits(deps.docker, input);
       await pushBranch(deps, input, bundle, headSha);
-      return findOrCreatePullRequest(deps.github, input);
+      const pr = await findOrCreatePullRequest(deps.github, input);
+      await labelAndLink(deps.github, input, pr);
+      return pr;
     },
   };
 }

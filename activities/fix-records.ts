@@ -1,6 +1,7 @@
 /** Database reads and writes of a fix's report row. */
 import { ApplicationFailure } from '@temporalio/common';
 import type { FixOutcome, ValidationCommands } from '../src/domain/fix.js';
+import type { ScopeLimits } from '../src/domain/scope.js';
 import { unitsToUsdString, COST_UNITS_PER_USD, totalTokens } from '../src/domain/pricing.js';
 import { Prisma, type PrismaClient } from '../src/db/prisma.js';
 
@@ -14,6 +15,10 @@ export interface FixContext {
   cloneUrl: string;
   defaultBranch: string;
   validation: ValidationCommands;
+  scopeLimits: ScopeLimits;
+  prDraft: boolean;
+  prLabels: string[];
+  githubIssueNumber: number | null;
 }
 
 export function defaultCloneUrl(owner: string, name: string): string {
@@ -38,6 +43,10 @@ export function createFixRecordActivities(deps: { prisma: PrismaClient }) {
         cloneUrl: p.cloneUrl ?? defaultCloneUrl(p.repoOwner, p.repoName),
         defaultBranch: p.defaultBranch,
         validation: p.validation as ValidationCommands,
+        scopeLimits: p.scopeLimits as ScopeLimits,
+        prDraft: p.prDraft,
+        prLabels: p.prLabels,
+        githubIssueNumber: bug.githubIssueNumber,
       };
     },
 

@@ -3,16 +3,22 @@
  * same real clients pointed at local stand-ins (base URLs are configuration).
  */
 import type Anthropic from '@anthropic-ai/sdk';
+import type { Client } from '@temporalio/client';
 import type Docker from 'dockerode';
 import type { PrismaClient } from '../src/db/prisma.js';
 import type { GitHubClient } from '../src/infra/github.js';
 import { createDeliveryActivities } from './deliver.js';
+import { withHeartbeats } from './heartbeat.js';
 import { createFixRecordActivities } from './fix-records.js';
 import { createModelActivities } from './model.js';
 import { createSandboxActivities } from './sandbox-activities.js';
+import { createReaperActivities } from './reaper.js';
 import type { SandboxLimits } from './sandbox.js';
+import { ShellPool } from './shell-pool.js';
 import { createToolActivities } from './tools.js';
+import { createTriageActivities } from './triage.js';
 import { createValidationActivities } from './validate.js';
+import { createNotifyActivities, type NotifyConfig } from './notify.js';
 
 export interface ActivityDeps {
   prisma: PrismaClient;
@@ -26,13 +32,20 @@ export interface ActivityDeps {
     workDir: string;
     gitToken?: string;
     sandboxLimits?: SandboxLimits;
+    /** Docker network a project's install step may use (installNetwork); none unless set */
+    sandboxInstallNetwork?: string;
+    notify: NotifyConfig;
   };
   host: { id: string; queue: string };
+  /** Temporal client: the sandbox reaper asks it whether a sandbox's workflow is still open */
+  temporal?: Client;
 }
 
 export function createActivities(deps: ActivityDeps) {
   const { prisma, docker, config } = deps;
-  return {
+  // This worker process's persistent sandbox shells, shared by the tools and the cleanup.
+  const shells = new ShellPool(docker);
+  return withHeartbeats({
     ...createFixRecordActivities({ prisma }),
     ...createModelActivities({ prisma, anthropic: deps.anthropic, model: config.model, maxTokens: config.maxTokens }),
     ...createSandboxActivities({
@@ -43,11 +56,17 @@ export function createActivities(deps: ActivityDeps) {
       hostQueue: deps.host.queue,
       gitToken: config.gitToken,
       limits: config.sandboxLimits,
+      prisma,
+      shells,
+      installNetwork: config.sandboxInstallNetwork,
     }),
-    ...createToolActivities({ prisma, docker }),
+    ...createToolActivities({ prisma, docker, shells }),
+    ...createReaperActivities({ docker, temporal: deps.temporal, hostId: deps.host.id, shells }),
     ...createValidationActivities({ docker }),
-    ...createDeliveryActivities({ docker, github: deps.github, gitToken: config.gitToken, workDir: config.workDir }),
-  };
+    ...createDeliveryActivities({ prisma, docker, github: deps.github, gitToken: config.gitToken, workDir: config.workDir }),
+    ...createTriageActivities({ prisma, anthropic: deps.anthropic }),
+    ...createNotifyActivities({ prisma, config: config.notify }),
+  });
 }
 
 export type Activities = ReturnType<typeof createActivities>;

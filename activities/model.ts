@@ -11,6 +11,8 @@ import { costUnits, unitsToUsdString, type TokenUsage } from '../src/domain/pric
 import { initialMessage, systemPrompt } from '../src/domain/prompt.js';
 import type { ValidationCommands } from '../src/domain/fix.js';
 import { Prisma, type PrismaClient } from '../src/db/prisma.js';
+import { cancellationSignal } from './heartbeat.js';
+import { elidedNote, elisionBoundary, ELIDE_MIN_CHARS } from '../src/domain/elide.js';
 
 export interface CallModelInput {
   workflowId: string;
@@ -22,6 +24,8 @@ export interface CallModelInput {
 
 export interface CallModelResult {
   toolCallCount: number;
+  /** names of the tools called, for the activity summaries in the Web UI */
+  toolNames: string[];
   stopReason: string | null;
   usage: TokenUsage;
   costUnits: number;
@@ -53,6 +57,7 @@ function summarize(response: Anthropic.Message, model: string, units: number): C
   const text = response.content.find((b): b is Anthropic.TextBlock => b.type === 'text')?.text ?? '';
   return {
     toolCallCount: response.content.filter((b) => b.type === 'tool_use').length,
+    toolNames: response.content.flatMap((b) => (b.type === 'tool_use' ? [b.name] : [])),
     stopReason: response.stop_reason,
     usage: usageOf(response.usage),
     costUnits: units,
@@ -68,10 +73,12 @@ async function buildMessages(prisma: PrismaClient, input: CallModelInput, firstM
     orderBy: { iteration: 'asc' },
   });
   const messages: MessageParam[] = [{ role: 'user', content: firstMessage }];
-  for (const turn of turns) {
+  const boundary = elisionBoundary(turns.length);
+  for (const [index, turn] of turns.entries()) {
     const response = turn.response as unknown as Anthropic.Message;
     messages.push({ role: 'assistant', content: response.content as ContentBlock[] });
-    const back: ContentBlock[] = [...((turn.followUp as unknown as ContentBlock[] | null) ?? [])];
+    const results = (turn.followUp as unknown as Anthropic.ToolResultBlockParam[] | null) ?? [];
+    const back: ContentBlock[] = index < boundary ? results.map(elideResult) : [...results];
     for (const note of (turn.notes as string[] | null) ?? []) back.push({ type: 'text', text: note });
     if (back.length === 0) back.push({ type: 'text', text: 'Continue. Use the tools, and call task_complete when the fix is committed and tested.' });
     messages.push({ role: 'user', content: back });
@@ -91,6 +98,11 @@ function rejectedForGood(err: unknown): ApplicationFailure | null {
   if (!(err instanceof Anthropic.APIError) || err.status === undefined) return null;
   if (![400, 401, 403, 404, 413, 422].includes(err.status)) return null;
   return ApplicationFailure.nonRetryable(`model API rejected the request (${err.status}): ${err.message}`, 'ModelRequestRejected');
+}
+
+function elideResult(r: Anthropic.ToolResultBlockParam): Anthropic.ToolResultBlockParam {
+  const text = typeof r.content === 'string' ? r.content : JSON.stringify(r.content ?? '');
+  return text.length < ELIDE_MIN_CHARS ? r : { ...r, content: elidedNote(text.length) };
 }
 
 export function createModelActivities(deps: ModelDeps) {
@@ -129,7 +141,7 @@ export function createModelActivities(deps: ModelDeps) {
           system: [{ type: 'text', text: system, cache_control: { type: 'ephemeral' } }],
           tools: tools as Anthropic.Tool[],
           messages,
-        })
+        }, { signal: cancellationSignal() })
         .catch((err: unknown) => {
           throw rejectedForGood(err) ?? err;
         });

@@ -2,7 +2,12 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type Docker from 'dockerode';
+import type { PrismaClient } from '../src/db/prisma.js';
+import { parseSandboxSettings, sandboxLimitsFor, type SandboxSettings } from '../src/domain/sandbox-settings.js';
+import { latestCheckpoint, restoreWorkspace } from './checkpoint.js';
+import { runInstallStep } from './install-step.js';
 import { hostRepoDir, cloneOnHost, createSandboxContainer, removeSandboxContainer, SANDBOX_LABELS, streamRepoIntoSandbox, type ProvisionRequest, type SandboxLimits } from './sandbox.js';
+import type { ShellPool } from './shell-pool.js';
 
 export interface SandboxDeps {
   docker: Docker;
@@ -11,7 +16,14 @@ export interface SandboxDeps {
   hostId: string;
   hostQueue: string;
   gitToken?: string;
+  /** defaults under the projects' own `sandbox` settings */
   limits?: SandboxLimits;
+  /** reads the project's sandbox settings and the fix's last checkpoint */
+  prisma?: PrismaClient;
+  /** persistent shells of this worker, closed with their container */
+  shells?: ShellPool;
+  /** Docker network an install step may use when a project sets installNetwork (off unless set) */
+  installNetwork?: string;
 }
 
 export interface SandboxRef {
@@ -20,13 +32,28 @@ export interface SandboxRef {
   baseSha: string;
 }
 
+async function projectSettings(prisma: PrismaClient | undefined, bugId: string): Promise<SandboxSettings> {
+  if (!prisma) return {};
+  const bug = await prisma.bugReport.findUnique({ where: { id: bugId }, select: { project: { select: { sandbox: true } } } });
+  return parseSandboxSettings(bug?.project.sandbox);
+}
+
 export function createSandboxActivities(deps: SandboxDeps) {
   return {
     async provisionSandbox(req: ProvisionRequest): Promise<SandboxRef> {
-      const { dir, baseSha } = await cloneOnHost(deps.workDir, req, deps.gitToken);
-      const container = await createSandboxContainer(deps.docker, deps.image, req, deps.hostId, deps.limits);
+      const settings = await projectSettings(deps.prisma, req.bugId);
+      // A lost sandbox comes back at its last checkpoint, relative to the same base commit.
+      const checkpoint = deps.prisma ? await latestCheckpoint(deps.prisma, req.workflowId) : null;
+      const { dir, baseSha: cloned } = await cloneOnHost(deps.workDir, req, deps.gitToken);
+      const baseSha = checkpoint?.baseSha ?? cloned;
+      const limits = sandboxLimitsFor(settings, deps.limits);
+      const container = await createSandboxContainer(deps.docker, deps.image, req, deps.hostId, limits, baseSha);
       try {
         await streamRepoIntoSandbox(deps.docker, container.id, dir);
+        if (checkpoint) await restoreWorkspace(deps.docker, container.id, checkpoint);
+        if (settings.installCommand) {
+          await runInstallStep(deps.docker, container.id, settings.installCommand, settings.installNetwork ? deps.installNetwork : undefined);
+        }
       } catch (err) {
         await removeSandboxContainer(deps.docker, container.id);
         throw err;
@@ -38,11 +65,15 @@ export function createSandboxActivities(deps: SandboxDeps) {
 
     async removeSandboxesOf(input: { workflowId: string }): Promise<{ removed: number }> {
       const found = await deps.docker.listContainers({ all: true, filters: { label: [`${SANDBOX_LABELS.workflowId}=${input.workflowId}`] } });
-      for (const c of found) await removeSandboxContainer(deps.docker, c.Id);
+      for (const c of found) {
+        deps.shells?.close(c.Id);
+        await removeSandboxContainer(deps.docker, c.Id);
+      }
       return { removed: found.length };
     },
 
     async removeSandbox(input: { containerId: string; workflowId: string }): Promise<{ removed: boolean }> {
+      deps.shells?.close(input.containerId);
       const removed = await removeSandboxContainer(deps.docker, input.containerId);
       await fs.rm(path.dirname(hostRepoDir(deps.workDir, input.workflowId)), { recursive: true, force: true });
       return { removed };

@@ -8,24 +8,11 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
 import { sandboxContainerName } from '../src/domain/ids.js';
+import { DEFAULT_SANDBOX_LIMITS, type SandboxLimits } from '../src/domain/sandbox-settings.js';
 import { WORKSPACE } from '../src/domain/workspace-paths.js';
 import { git } from '../src/infra/git.js';
 
-export interface SandboxLimits {
-  memoryBytes: number;
-  nanoCpus: number;
-  pidsLimit: number;
-  workspaceSize: string;
-  tmpSize: string;
-}
-
-export const DEFAULT_SANDBOX_LIMITS: SandboxLimits = {
-  memoryBytes: 2 * 1024 ** 3,
-  nanoCpus: 1_000_000_000,
-  pidsLimit: 256,
-  workspaceSize: '1g',
-  tmpSize: '256m',
-};
+export { DEFAULT_SANDBOX_LIMITS, type SandboxLimits };
 
 export const SANDBOX_LABELS = {
   managed: 'bugfix.managed',
@@ -33,6 +20,8 @@ export const SANDBOX_LABELS = {
   bugId: 'bugfix.bug-id',
   project: 'bugfix.project',
   host: 'bugfix.host',
+  /** the commit the fix started from: checkpoints bundle the agent's commits since it */
+  baseSha: 'bugfix.base-sha',
 } as const;
 
 const AGENT_UID = '1001:1001';
@@ -67,6 +56,7 @@ export async function createSandboxContainer(
   req: ProvisionRequest,
   hostId: string,
   limits: SandboxLimits = DEFAULT_SANDBOX_LIMITS,
+  baseSha?: string,
 ): Promise<Docker.Container> {
   const name = sandboxContainerName(req.workflowId);
   // A retried provisioning finds the container of the failed attempt: start over cleanly.
@@ -74,7 +64,8 @@ export async function createSandboxContainer(
   const container = await docker.createContainer({
     name,
     Image: image,
-    Cmd: ['sleep', 'infinity'],
+    // Wall-clock limit: when sleep ends, init (pid 1) exits and the container stops.
+    Cmd: ['sleep', limits.wallClockSeconds ? String(limits.wallClockSeconds) : 'infinity'],
     User: AGENT_UID,
     WorkingDir: WORKSPACE,
     Env: ['HOME=/tmp', 'LANG=C.UTF-8', 'CI=true'],
@@ -84,6 +75,7 @@ export async function createSandboxContainer(
       [SANDBOX_LABELS.bugId]: req.bugId,
       [SANDBOX_LABELS.project]: req.projectKey,
       [SANDBOX_LABELS.host]: hostId,
+      ...(baseSha ? { [SANDBOX_LABELS.baseSha]: baseSha } : {}),
     },
     NetworkDisabled: true,
     HostConfig: {

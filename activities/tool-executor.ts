@@ -1,15 +1,27 @@
 /**
  * Executes the agent's tools inside its sandbox. A tool that fails returns an error result the
  * model can read (is_error); only infrastructure failures (Docker gone) throw.
- * File contents travel as bytes over exec stdin/stdout, never inside a shell string, and every
- * path is confined to the workspace, symlinks included (realpath inside the container).
+ *
+ * Commands (run_command, git, search, list) go through the sandbox's persistent shell (argv
+ * only, see sandbox-shell.ts); file contents travel as bytes over a `docker exec`'s
+ * stdin/stdout, never inside a shell string. Every path is confined to the workspace, symlinks
+ * included (realpath inside the container), and every write passes the scope limits.
+ * The scope limits and the denied-command list are guard rails, not the security boundary:
+ * the sandbox is (see src/domain/scope.ts).
  */
 import type Docker from 'dockerode';
 import { applyExactEdit, isToolName, numberLines, toolInputSchemas, type ToolName } from '../src/domain/agent-tools.js';
 import { assertBranchName } from '../src/domain/ids.js';
+import { checkCommand, checkWrite, type ScopeLimits } from '../src/domain/scope.js';
 import { truncateMiddle } from '../src/domain/truncate.js';
-import { PathOutsideWorkspaceError, resolveWorkspacePath, WORKSPACE } from '../src/domain/workspace-paths.js';
+import { isInsideWorkspace, PathOutsideWorkspaceError, resolveWorkspacePath, WORKSPACE } from '../src/domain/workspace-paths.js';
+import { formatCommandResult, MAX_TOOL_OUTPUT_CHARS } from './command-result.js';
+import { OutputCapture } from './output-capture.js';
 import { execInSandbox, type ExecResult } from './sandbox-exec.js';
+import { ShellDiedError, type ShellResult } from './sandbox-shell.js';
+import type { ShellPool } from './shell-pool.js';
+
+export { formatCommandResult, MAX_TOOL_OUTPUT_CHARS };
 
 export interface ToolCall {
   id: string;
@@ -29,7 +41,20 @@ export interface ToolOutcome {
   completion?: { summary: string; filesChanged: string[] };
 }
 
-export const MAX_TOOL_OUTPUT_CHARS = 20_000;
+export interface SafetyEventInput {
+  kind: 'command_denied' | 'scope_violation';
+  message: string;
+  details: Record<string, unknown>;
+}
+
+export interface ToolExecutorOptions {
+  /** persistent shells; without it every command is its own `docker exec` (slow, but works) */
+  shells?: ShellPool;
+  scope?: ScopeLimits;
+  /** records a refusal (a SafetyEvent row in production) */
+  onSafetyEvent?: (event: SafetyEventInput) => Promise<void>;
+}
+
 const MAX_READ_BYTES = 2 * 1024 * 1024;
 
 class ToolError extends Error {}
@@ -41,6 +66,7 @@ export class ToolExecutor {
   constructor(
     private readonly docker: Docker,
     private readonly containerId: string,
+    private readonly opts: ToolExecutorOptions = {},
   ) {}
 
   async run(call: ToolCall): Promise<ToolOutcome> {
@@ -65,6 +91,12 @@ export class ToolExecutor {
         commandMs: result.commandMs ?? 0,
       };
     } catch (err) {
+      if (err instanceof ShellDiedError) {
+        const content =
+          `The shell running this ended abruptly (${err.message}): the command killed its own shell, or the sandbox ` +
+          'ran out of memory. A fresh shell is ready; files in the repository keep whatever the command wrote.';
+        return { ...base, content, isError: true, action: `${action} (shell died)`, commandMs: 0 };
+      }
       if (err instanceof ToolError || err instanceof PathOutsideWorkspaceError) {
         return { ...base, content: err.message, isError: true, action: `${action} (error)`, commandMs: 0 };
       }
@@ -72,8 +104,19 @@ export class ToolExecutor {
     }
   }
 
-  private exec(argv: string[], stdin?: Buffer, timeoutMs?: number): Promise<ExecResult> {
-    return execInSandbox(this.docker, this.containerId, argv, { stdin, timeoutMs });
+  /** Commands through the persistent shell (falls back to an exec per command without a pool). */
+  private async cmd(argv: string[], timeoutMs = 120_000): Promise<ShellResult> {
+    if (this.opts.shells) return this.opts.shells.run(this.containerId, argv, { timeoutMs });
+    const r = await execInSandbox(this.docker, this.containerId, argv, { timeoutMs });
+    const [stdout, stderr] = [new OutputCapture(), new OutputCapture()];
+    stdout.push(r.stdout);
+    stderr.push(r.stderr);
+    return { ...r, stdout, stderr };
+  }
+
+  /** Byte-exact transfer: one exec with the content on stdin / stdout. */
+  private exec(argv: string[], stdin?: Buffer): Promise<ExecResult> {
+    return execInSandbox(this.docker, this.containerId, argv, { stdin });
   }
 
   private async readBytes(path: string): Promise<Buffer> {
@@ -85,8 +128,20 @@ export class ToolExecutor {
 
   private async writeBytes(path: string, content: Buffer): Promise<void> {
     const abs = resolveWorkspacePath(path);
+    await this.checkScope(path, abs.slice(WORKSPACE.length + 1), content.length);
+    // The path the write really lands on (a symlink to .env is a write to .env).
+    const real = (await this.cmd(['realpath', '-m', '--', abs])).stdout.text().trim();
+    if (!isInsideWorkspace(real)) throw new ToolError(`path resolves outside the repository: ${path}`);
+    if (real !== abs) await this.checkScope(path, real.slice(WORKSPACE.length + 1), content.length);
     const r = await this.exec(['sh', '-c', `${CONFINED}; mkdir -p -- "$(dirname -- "$p")" && cat > "$p"`, 'sh', abs], content);
     if (r.exitCode !== 0) throw new ToolError(r.stderr.toString().trim() || `cannot write ${path}`);
+  }
+
+  private async checkScope(requested: string, rel: string, size: number): Promise<void> {
+    const verdict = checkWrite(rel, size, this.opts.scope);
+    if (verdict.ok) return;
+    await this.opts.onSafetyEvent?.({ kind: 'scope_violation', message: verdict.reason, details: { path: requested, resolved: rel, bytes: size } });
+    throw new ToolError(verdict.reason);
   }
 
   private async dispatch(
@@ -95,7 +150,9 @@ export class ToolExecutor {
   ): Promise<{ content: string; completion?: ToolOutcome['completion']; commandMs?: number }> {
     switch (name) {
       case 'read_file': {
-        const text = (await this.readBytes(String(input.path))).toString('utf8');
+        const bytes = await this.readBytes(String(input.path));
+        if (bytes.includes(0)) return { content: `${String(input.path)} is a binary file (${bytes.length} bytes); not shown.` };
+        const text = bytes.toString('utf8');
         return { content: numberLines(text, (input.start_line as number | undefined) ?? 1, input.end_line as number | undefined) };
       }
       case 'write_file': {
@@ -112,28 +169,34 @@ export class ToolExecutor {
       }
       case 'list_files': {
         const dir = resolveWorkspacePath(input.path as string | undefined);
-        const argv = ['rg', '--files', '--hidden', '-g', '!.git'];
+        const argv = ['rg', '--files', '--hidden', '--sort', 'path', '-g', '!.git'];
         if (input.pattern) argv.push('-g', String(input.pattern));
-        const r = await this.exec([...argv, ...searchRoot(dir)]);
-        if (r.exitCode > 1) throw new ToolError(r.stderr.toString().trim());
-        const files = r.stdout.toString().split('\n').filter(Boolean).sort();
-        return { content: files.length ? files.join('\n') : '(no files match)' };
+        const r = await this.cmd([...argv, ...searchRoot(dir)]);
+        if (r.exitCode > 1) throw new ToolError(r.stderr.text().trim());
+        const files = r.stdout.text().trimEnd();
+        return { content: files || '(no files match)' };
       }
       case 'search_code': {
         const dir = resolveWorkspacePath(input.path as string | undefined);
-        const argv = ['rg', '-n', '--no-heading', '--hidden', '-g', '!.git', '--max-columns', '300', '-m', '50'];
+        const argv = ['rg', '-n', '--no-heading', '--hidden', '--sort', 'path', '-g', '!.git', '--max-columns', '300', '-m', '50'];
         if (input.file_pattern) argv.push('-g', String(input.file_pattern));
         argv.push('-e', String(input.pattern), ...searchRoot(dir));
-        const r = await this.exec(argv);
+        const r = await this.cmd(argv);
         if (r.exitCode === 1) return { content: '(no matches)' };
-        if (r.exitCode !== 0) throw new ToolError(`search failed: ${r.stderr.toString().trim()}`);
-        return { content: r.stdout.toString() };
+        if (r.exitCode !== 0) throw new ToolError(`search failed: ${r.stderr.text().trim()}`);
+        return { content: r.stdout.text() };
       }
       case 'run_command': {
+        const command = String(input.command);
+        const verdict = checkCommand(command);
+        if (!verdict.ok) {
+          await this.opts.onSafetyEvent?.({ kind: 'command_denied', message: verdict.reason, details: { rule: verdict.rule, command: command.slice(0, 2000) } });
+          throw new ToolError(verdict.reason);
+        }
         const timeoutMs = ((input.timeout_seconds as number | undefined) ?? 120) * 1000;
-        // The model's own command line; `</dev/null` so nothing waits for input.
-        const r = await this.exec(['bash', '-c', `${String(input.command)} </dev/null`], undefined, timeoutMs);
-        return { content: formatCommandResult(r, timeoutMs), commandMs: r.durationMs };
+        // The model's own command line, run by bash as its argument; stdin is /dev/null.
+        const r = await this.cmd(['bash', '-c', command], timeoutMs);
+        return { content: formatCommandResult(r, timeoutMs), commandMs: Math.round(r.durationMs) };
       }
       case 'git_status':
         return { content: (await this.gitOk(['status', '--short', '--branch'])) || '(clean)' };
@@ -151,7 +214,7 @@ export class ToolExecutor {
       }
       case 'git_commit': {
         await this.gitOk(['add', '-A']);
-        const staged = await this.exec(['git', 'diff', '--cached', '--quiet']);
+        const staged = await this.cmd(['git', 'diff', '--cached', '--quiet']);
         if (staged.exitCode === 0) throw new ToolError('Nothing to commit: the working tree has no changes.');
         await this.gitOk(['commit', '-q', '-m', String(input.message)]);
         return { content: `Committed ${(await this.gitOk(['rev-parse', '--short', 'HEAD'])).trim()}.` };
@@ -165,20 +228,10 @@ export class ToolExecutor {
   }
 
   private async gitOk(args: string[]): Promise<string> {
-    const r = await this.exec(['git', ...args]);
-    if (r.exitCode !== 0) throw new ToolError(`git ${args[0]} failed: ${r.stderr.toString().trim()}`);
-    return r.stdout.toString();
+    const r = await this.cmd(['git', ...args]);
+    if (r.exitCode !== 0) throw new ToolError(`git ${args[0]} failed: ${r.stderr.text().trim()}`);
+    return r.stdout.text();
   }
-}
-
-export function formatCommandResult(r: ExecResult, timeoutMs: number): string {
-  const head = r.timedOut ? `Timed out after ${Math.round(timeoutMs / 1000)} s and was killed.` : `Exit code: ${r.exitCode}`;
-  const half = MAX_TOOL_OUTPUT_CHARS / 2;
-  return [
-    head,
-    `--- stdout ---\n${truncateMiddle(r.stdout.toString('utf8'), half)}`,
-    `--- stderr ---\n${truncateMiddle(r.stderr.toString('utf8'), half)}`,
-  ].join('\n');
 }
 
 /** rg's path argument: none for the root, so results read `src/a.js` rather than `./src/a.js`. */

@@ -1,8 +1,15 @@
-/** runTools: executes one turn's tool calls in the sandbox and stores their results. */
+/**
+ * runTools: executes one turn's tool calls in the sandbox, checkpoints the workspace, then stores
+ * the tool_result blocks. Results are stored last: a turn whose results exist has its
+ * checkpoint too, so a lost container never loses a turn the model already saw.
+ */
 import type Anthropic from '@anthropic-ai/sdk';
 import type Docker from 'dockerode';
 import type { Prisma, PrismaClient } from '../src/db/prisma.js';
-import { ToolExecutor, type ToolOutcome } from './tool-executor.js';
+import type { ScopeLimits } from '../src/domain/scope.js';
+import { captureWorkspace, saveCheckpoint } from './checkpoint.js';
+import type { ShellPool } from './shell-pool.js';
+import { ToolExecutor, type SafetyEventInput, type ToolOutcome } from './tool-executor.js';
 
 export interface RunToolsInput {
   workflowId: string;
@@ -18,11 +25,12 @@ export interface RunToolsResult {
   completion?: { summary: string; filesChanged: string[] };
 }
 
-export function createToolActivities(deps: { prisma: PrismaClient; docker: Docker }) {
+export function createToolActivities(deps: { prisma: PrismaClient; docker: Docker; shells: ShellPool }) {
+  const { prisma } = deps;
   return {
     async runTools(input: RunToolsInput): Promise<RunToolsResult> {
       const key = { workflowId_iteration: { workflowId: input.workflowId, iteration: input.iteration } };
-      const turn = await deps.prisma.agentTurn.findUniqueOrThrow({ where: key });
+      const turn = await prisma.agentTurn.findUniqueOrThrow({ where: key });
       const calls = (turn.response as unknown as Anthropic.Message).content.filter(
         (b): b is Anthropic.ToolUseBlock => b.type === 'tool_use',
       );
@@ -37,16 +45,54 @@ export function createToolActivities(deps: { prisma: PrismaClient; docker: Docke
           completion: input?.summary ? { summary: input.summary, filesChanged: input.files_changed ?? [] } : undefined,
         };
       }
-      const executor = new ToolExecutor(deps.docker, input.containerId);
+      const bug = await prisma.bugReport.findUnique({
+        where: { workflowId: input.workflowId },
+        select: { id: true, projectId: true, project: { select: { scopeLimits: true } } },
+      });
+      const recordSafetyEvent = async (e: SafetyEventInput) => {
+        await prisma.safetyEvent.create({
+          data: {
+            kind: e.kind,
+            severity: 'warning',
+            message: e.message,
+            workflowId: input.workflowId,
+            bugId: bug?.id ?? null,
+            projectId: bug?.projectId ?? null,
+            actor: 'agent',
+            details: { ...e.details, iteration: input.iteration } as Prisma.InputJsonValue,
+          },
+        });
+      };
+      const executor = new ToolExecutor(deps.docker, input.containerId, {
+        shells: deps.shells,
+        scope: (bug?.project.scopeLimits ?? {}) as ScopeLimits,
+        onSafetyEvent: recordSafetyEvent,
+      });
       const outcomes: ToolOutcome[] = [];
       for (const call of calls) outcomes.push(await executor.run(call));
+
+      const state = await captureWorkspace(deps.docker, deps.shells, input.containerId);
+      await saveCheckpoint(prisma, input.workflowId, input.iteration, state);
+      if (state.skipped.length) {
+        await prisma.safetyEvent.create({
+          data: {
+            kind: 'checkpoint_incomplete',
+            message: `checkpoint of iteration ${input.iteration} left out ${state.skipped.join(', ')}: too big to store`,
+            workflowId: input.workflowId,
+            bugId: bug?.id ?? null,
+            projectId: bug?.projectId ?? null,
+          },
+        });
+      }
+
       const results: Anthropic.ToolResultBlockParam[] = outcomes.map((o) => ({
         type: 'tool_result',
         tool_use_id: o.toolUseId,
-        content: o.content,
+        // PostgreSQL's jsonb cannot hold U+0000; show it as the NUL symbol instead.
+        content: o.content.replaceAll('\u0000', '\u2400'),
         ...(o.isError ? { is_error: true } : {}),
       }));
-      await deps.prisma.agentTurn.update({ where: key, data: { followUp: results as unknown as Prisma.InputJsonValue } });
+      await prisma.agentTurn.update({ where: key, data: { followUp: results as unknown as Prisma.InputJsonValue } });
       return {
         actions: outcomes.map((o) => o.action),
         errors: outcomes.filter((o) => o.isError).length,

@@ -14,7 +14,8 @@ import { isTemporalUp, startDevServer, type DevServer } from '../src/temporal/de
 import { activityDepsFromConfig, startWorkers, type RunningWorkers } from '../src/worker.js';
 import { startAnthropicStandIn, type AnthropicStandIn, type ModelScript } from '../test/stand-ins/anthropic.js';
 import { startGitHubStandIn, type GitHubStandIn } from '../test/stand-ins/github.js';
-import { devServer, DEFAULT_TEMPORAL_ADDRESS } from '../temporal.config.js';
+import { ensureReaperSchedule } from '../src/temporal/reaper-schedule.js';
+import { devServer, DEFAULT_TEMPORAL_ADDRESS, taskQueues } from '../temporal.config.js';
 
 export interface StackOptions {
   /** scripted model used when ANTHROPIC_API_KEY is not set */
@@ -95,8 +96,13 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     stops.push(() => client.connection.close());
     const { connection, namespace } = await connectWorker();
     stops.push(() => connection.close());
-    const workers = await startWorkers({ connection, namespace, deps: activityDepsFromConfig(config, prisma) });
+    const deps = { ...activityDepsFromConfig(config, prisma), temporal: client };
+    const workers = await startWorkers({ connection, namespace, deps });
     stops.push(() => workers.shutdown());
+    // Idempotent: each start refreshes this host's reaper Schedule (sandboxes of closed fixes).
+    // Not on a throwaway in-memory server: it would judge this host's containers by a Temporal
+    // that never heard of their workflows.
+    if (opts.temporal !== 'ephemeral') await ensureReaperSchedule(client, { hostId: deps.host.id, hostQueue: deps.host.queue, taskQueue: taskQueues.main });
 
     const appDeps = { prisma, temporal: client, temporalUiUrl: config.TEMPORAL_UI_URL, log: { error: (o: unknown, m: string) => log(`${m}: ${String((o as { err?: unknown }).err)}`) } };
     const http = await startHttpServer(appDeps, config.HTTP_HOST, config.HTTP_PORT).catch((err: NodeJS.ErrnoException) => {

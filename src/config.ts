@@ -27,8 +27,27 @@ const schema = z.object({
   PUBLIC_BASE_URL: optionalString,
   TEMPORAL_UI_URL: z.string().url().default('http://localhost:8233'),
   SANDBOX_IMAGE: z.string().default('bugfix-sandbox:latest'),
+  /** Docker network a project's install step may use when it sets installNetwork; unset = never */
+  SANDBOX_INSTALL_NETWORK: optionalString,
   WORK_DIR: z.string().default(path.join(PROJECT_ROOT, '.data', 'work')),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** model that decides whether an email/chat message is a bug report and extracts it */
+  TRIAGE_MODEL: z.string().default('claude-haiku-4-5'),
+  SMTP_URL: optionalString,
+  EMAIL_FROM: z.string().default('Bugfix <bugfix@localhost>'),
+  TWILIO_ACCOUNT_SID: optionalString,
+  TWILIO_AUTH_TOKEN: optionalString,
+  TWILIO_WHATSAPP_FROM: optionalString,
+  TWILIO_API_URL: optionalString,
+  /** per intake key: sustained requests per second and burst (token bucket, in memory per process) */
+  INTAKE_RATE_PER_SEC: z.coerce.number().positive().default(10),
+  INTAKE_RATE_BURST: z.coerce.number().int().positive().default(60),
+  /** HMAC-signed intake: how far the signed timestamp may be from now, seconds */
+  INTAKE_HMAC_MAX_SKEW_S: z.coerce.number().int().positive().default(300),
+  /** shared secret inbound-mail providers send (Bearer or ?token=) to POST /api/intake/email; unset = disabled */
+  INTAKE_EMAIL_TOKEN: optionalString,
+  /** sender → project, comma-separated: `example.com=shop,ops@acme.io=api` (exact address wins over domain) */
+  INTAKE_EMAIL_ROUTES: z.string().default(''),
 });
 
 export type AppConfig = z.infer<typeof schema>;

@@ -42,8 +42,17 @@ export function activityDepsFromConfig(config: AppConfig, prisma: PrismaClient, 
       model: config.AGENT_MODEL,
       maxTokens: config.AGENT_MAX_TOKENS,
       sandboxImage: config.SANDBOX_IMAGE,
+      sandboxInstallNetwork: config.SANDBOX_INSTALL_NETWORK,
       workDir: config.WORK_DIR,
       gitToken: config.GITHUB_TOKEN,
+      notify: {
+        smtpUrl: config.SMTP_URL,
+        emailFrom: config.EMAIL_FROM,
+        twilio:
+          config.TWILIO_ACCOUNT_SID && config.TWILIO_AUTH_TOKEN && config.TWILIO_WHATSAPP_FROM
+            ? { accountSid: config.TWILIO_ACCOUNT_SID, authToken: config.TWILIO_AUTH_TOKEN, whatsappFrom: config.TWILIO_WHATSAPP_FROM, apiUrl: config.TWILIO_API_URL }
+            : undefined,
+      },
     },
     host: { id: hostId, queue: taskQueues.host(hostId) },
   };

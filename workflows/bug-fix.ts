@@ -1,101 +1,68 @@
 /**
  * One bug fix = one workflow: provision a sandbox, run the agent iteration by iteration (a model
- * turn, then its tools), validate, deliver a pull request, and always clean up.
+ * turn, then its tools), validate, deliver a pull request, and always clean up and record.
+ * Kill, cancel and the wall-clock budget interrupt the step in flight (its activities heartbeat);
+ * pause holds the fix between steps; history stays small by continuing as new.
  * Deterministic code only: side effects live in activities, rules in src/domain.
  */
 import {
-  ActivityFailure,
-  ApplicationFailure,
+  allHandlersFinished,
   CancellationScope,
-  TimeoutFailure,
   condition,
+  continueAsNew,
   isCancellation,
-  proxyActivities,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Activities } from '../activities/index.js';
-import type { SandboxRef } from '../activities/sandbox-activities.js';
-import { SANDBOX_GONE } from '../src/domain/sandbox-errors.js';
-import { TimeoutType } from '@temporalio/common';
-import { DEFAULT_BUDGETS, validationFeedback, type FixBudgets, type FixInput, type FixOutcome, type FixStatus, type Phase, type PullRequestRef, type ValidationGateResult } from '../src/domain/fix.js';
+import { exhaustedBudget, timeBudgetReason, validateBudgetRaise, type Spent } from '../src/domain/budgets.js';
+import { DEFAULT_BUDGETS, validationFeedback, type CarriedState, type FixBudgets, type FixInput, type FixOutcome, type FixStatus, type Phase, type PullRequestRef, type ValidationGateResult } from '../src/domain/fix.js';
 import { fixBranchName } from '../src/domain/ids.js';
 import { addUsage, totalTokens, unitsToUsd, ZERO_USAGE, type TokenUsage } from '../src/domain/pricing.js';
 import { pullRequestBody, pullRequestTitle } from '../src/domain/pull-request.js';
+import { eventOf } from '../src/domain/notification.js';
 import { CostUsdKey, IterationKey, PhaseKey } from '../src/domain/search-attributes.js';
-import { hintSignal, killSignal, pauseSignal, resumeSignal, statusQuery } from './messages.js';
-
-const NON_RETRYABLE = ['BugNotFound', 'NothingToDeliver', 'UnsafePush', 'PathOutsideWorkspaceError'];
-
-const shortActs = proxyActivities<Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: { maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE },
-});
-const modelActs = proxyActivities<Activities>({
-  startToCloseTimeout: '5 minutes',
-  retry: { initialInterval: '2 seconds', maximumAttempts: 6, nonRetryableErrorTypes: NON_RETRYABLE },
-});
-const provisionActs = proxyActivities<Activities>({
-  startToCloseTimeout: '5 minutes',
-  retry: { maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE },
-});
-
-function hostActivities(queue: string) {
-  return proxyActivities<Activities>({
-    taskQueue: queue,
-    // A host that stopped polling (lost machine) is treated like a lost container.
-    scheduleToStartTimeout: '1 minute',
-    startToCloseTimeout: '15 minutes',
-    retry: { maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE },
-  });
-}
-type HostActivities = ReturnType<typeof hostActivities>;
+import { hostActivities, modelActivities, provisionActivities, shortActivities, type HostActivities } from './activity-proxies.js';
+import { FixStopped, isSandboxLost, rootCauseMessage } from './fix-errors.js';
+import { hintSignal, killSignal, pauseSignal, raiseBudgetUpdate, resumeSignal, statusQuery } from './messages.js';
 
 const MAX_SANDBOX_RECOVERIES = 3;
-
-/** The container (or its whole host) is gone: provision again from the last checkpoint. */
-function isSandboxLost(err: unknown): boolean {
-  if (!(err instanceof ActivityFailure)) return false;
-  if (err.cause instanceof ApplicationFailure && err.cause.type === SANDBOX_GONE) return true;
-  return err.cause instanceof TimeoutFailure && err.cause.timeoutType === TimeoutType.SCHEDULE_TO_START;
-}
-
-/** "Activity task failed" says nothing: the reason is the innermost cause. */
-function rootCauseMessage(err: unknown): string {
-  let e: unknown = err;
-  while (e instanceof Error && e.cause instanceof Error) e = e.cause;
-  return e instanceof Error ? e.message : String(e);
-}
-
-class FixStopped extends Error {
-  constructor(
-    readonly status: 'failed' | 'cancelled',
-    message: string,
-  ) {
-    super(message);
-  }
-}
+const DEFAULT_HISTORY_LIMIT = 2000;
 
 export async function bugFixWorkflow(input: FixInput): Promise<FixOutcome> {
-  const budgets: FixBudgets = { ...DEFAULT_BUDGETS, ...input.budgets };
   const { workflowId } = workflowInfo();
-  const deadline = Date.now() + budgets.maxDurationMs;
+  const resumed = input.resume;
+  const startedAt = resumed?.startedAt ?? Date.now();
 
+  let budgets: FixBudgets = resumed?.budgets ?? { ...DEFAULT_BUDGETS, ...input.budgets };
   let phase: Phase = 'queued';
-  let iteration = 0;
-  let usage: TokenUsage = ZERO_USAGE;
-  let costUnitsTotal = 0;
-  let paused = false;
-  let killed: { reason: string; actor?: string } | undefined;
-  let validation: ValidationGateResult[] = [];
+  let iteration = resumed?.iteration ?? 0;
+  let usage: TokenUsage = resumed?.usage ?? ZERO_USAGE;
+  let costUnitsTotal = resumed?.costUnits ?? 0;
+  let paused = resumed?.paused ?? false;
+  let validation: ValidationGateResult[] = resumed?.validation ?? [];
+  let validationRounds = resumed?.validationRounds ?? 0;
+  let notes: string[] = resumed?.notes ?? [];
+  const lastActions: string[] = [...(resumed?.lastActions ?? [])];
+  const timings = { ...(resumed?.timings ?? { commandsMs: 0, validationMs: 0 }) };
+  const pendingHints: string[] = [];
   let pr: PullRequestRef | undefined;
   let outcome: FixOutcome | undefined;
-  const lastActions: string[] = [];
-  const timings = { commandsMs: 0, validationMs: 0 };
-  const pendingHints: string[] = [];
 
+  /** A stop requested from outside the current step (kill, time budget): cancels that step. */
+  let stop: { status: 'failed' | 'cancelled'; reason: string } | undefined;
+  let currentStep: CancellationScope | undefined;
+  let budgetVersion = 0;
+  let finished = false;
+
+  /** Read through a function: TypeScript cannot see that handlers change `stop` between awaits. */
+  const stopRequested = (): FixStopped | null => (stop ? new FixStopped(stop.status, stop.reason) : null);
   const costUsd = () => unitsToUsd(costUnitsTotal);
+  const spent = (): Spent => ({ iterations: iteration, tokens: totalTokens(usage), costUsd: costUsd(), elapsedMs: Date.now() - startedAt });
+  const requestStop = (status: 'failed' | 'cancelled', reason: string) => {
+    stop ??= { status, reason };
+    currentStep?.cancel();
+  };
   const status = (): FixStatus => ({
     bugId: input.bugId,
     phase,
@@ -127,66 +94,140 @@ export async function bugFixWorkflow(input: FixInput): Promise<FixOutcome> {
   setHandler(statusQuery, status);
   setHandler(pauseSignal, () => void (paused = true));
   setHandler(resumeSignal, () => void (paused = false));
-  setHandler(killSignal, (k) => void (killed ??= k));
+  setHandler(killSignal, (k) => requestStop('cancelled', `killed by ${k.actor ?? 'an operator'}: ${k.reason}`));
   setHandler(hintSignal, (text) => void pendingHints.push(`Hint from an engineer: ${text}`));
+  setHandler(
+    raiseBudgetUpdate,
+    (raise) => {
+      budgets = { ...budgets, ...raise };
+      budgetVersion += 1;
+      return budgets;
+    },
+    { validator: (raise) => validateBudgetRaise(budgets, spent(), raise) },
+  );
 
-  /** Budget, kill and pause checks between iterations; waits while paused. */
-  const admitNextIteration = async () => {
-    await condition(() => !paused || killed !== undefined);
-    if (killed) throw new FixStopped('cancelled', `killed by ${killed.actor ?? 'an operator'}: ${killed.reason}`);
-    if (iteration >= budgets.maxIterations) throw new FixStopped('failed', `iteration budget exhausted (${budgets.maxIterations})`);
-    if (totalTokens(usage) >= budgets.maxTokens) throw new FixStopped('failed', `token budget exhausted (${totalTokens(usage)} of ${budgets.maxTokens})`);
-    if (costUsd() >= budgets.maxCostUsd) throw new FixStopped('failed', `cost budget exhausted ($${costUsd().toFixed(4)} of $${budgets.maxCostUsd})`);
-    if (Date.now() >= deadline) throw new FixStopped('failed', `time budget exhausted (${Math.round(budgets.maxDurationMs / 1000)} s)`);
+  // The wall-clock budget is a timer, re-armed when the budget is raised.
+  const watchdog = (async () => {
+    try {
+      while (!finished) {
+        const version = budgetVersion;
+        const left = startedAt + budgets.maxDurationMs - Date.now();
+        if (left <= 0) return requestStop('failed', timeBudgetReason(budgets));
+        await condition(() => finished || budgetVersion !== version, left);
+      }
+    } catch (err) {
+      if (!isCancellation(err)) throw err; // the whole fix was cancelled: nothing left to watch
+    }
+  })();
+
+  /** Runs one step so that a kill or the time budget can cancel it while in flight. */
+  const step = async <T>(work: () => Promise<T>): Promise<T> => {
+    const before = stopRequested();
+    if (before) throw before;
+    const scope = new CancellationScope();
+    currentStep = scope;
+    try {
+      return await scope.run(work);
+    } catch (err) {
+      const stopped = stopRequested();
+      if (stopped && isCancellation(err)) throw stopped;
+      throw err;
+    } finally {
+      currentStep = undefined;
+    }
+  };
+  /** While paused nothing starts: no model call, no command. */
+  const unlessPaused = async () => {
+    await condition(() => !paused || stop !== undefined);
+    const stopped = stopRequested();
+    if (stopped) throw stopped;
   };
 
-  let sandbox: SandboxRef | undefined;
+  /** Tells the project's channels how the fix ended; a channel that fails cannot undo the fix. */
+  let ctxForNotice: { title: string } = { title: input.bugId };
+  const notify = async (o: FixOutcome, ctx: { title: string }) => {
+    const notice = {
+      event: eventOf(o),
+      workflowId,
+      bugId: input.bugId,
+      projectId: input.projectId,
+      projectKey: input.projectKey,
+      bugTitle: ctx.title,
+      status: o.status,
+      reason: o.reason,
+      prUrl: o.pr?.url,
+      iterations: o.iterations,
+      costUsd: o.costUsd,
+      workflowUrl: input.workflowUrl,
+    };
+    try {
+      const channels = await shortActivities('find notification channels').notificationChannels({ projectId: input.projectId });
+      const results = await Promise.allSettled(channels.map((channel) => shortActivities(`notify ${channel}`).sendNotification({ channel, notice })));
+      results.forEach((r, i) => r.status === 'rejected' && lastActions.push(`${channels[i]} notification failed: ${rootCauseMessage(r.reason)}`));
+    } catch (err) {
+      lastActions.push(`notifications failed: ${rootCauseMessage(err)}`);
+    }
+  };
+
+  let sandbox = resumed?.sandbox;
   let failure: { status: 'failed' | 'cancelled'; reason: string } | undefined;
   let cancellation: unknown;
+  let carried: CarriedState | undefined;
   try {
-    const ctx = await shortActs.startFix({ bugId: input.bugId });
-    enter('provisioning');
+    const ctx = await step(() => shortActivities('load the report').startFix({ bugId: input.bugId }));
+    ctxForNotice = ctx;
     const provisionRequest = { workflowId, bugId: input.bugId, projectKey: input.projectKey, cloneUrl: ctx.cloneUrl, defaultBranch: ctx.defaultBranch };
-    sandbox = await provisionActs.provisionSandbox(provisionRequest);
-    let host: HostActivities = hostActivities(sandbox.hostQueue);
+    if (!sandbox) {
+      enter('provisioning');
+      sandbox = await step(() => provisionActivities('provision the sandbox').provisionSandbox(provisionRequest));
+    }
     let recoveries = 0;
-    /** Runs sandbox work; when the sandbox was lost, provisions it again (restored) and retries. */
-    const inSandbox = async <T>(work: (acts: HostActivities, containerId: string) => Promise<T>): Promise<T> => {
+    /** Sandbox work; when the sandbox was lost, provisions it again (restored) and retries. */
+    const inSandbox = async <T>(summary: string, work: (acts: HostActivities, containerId: string) => Promise<T>): Promise<T> => {
       for (;;) {
         try {
-          return await work(host, sandbox!.containerId);
+          const current = sandbox!;
+          return await step(() => work(hostActivities(current.hostQueue, summary), current.containerId));
         } catch (err) {
           if (!isSandboxLost(err)) throw err;
           if (++recoveries > MAX_SANDBOX_RECOVERIES) throw new FixStopped('failed', `sandbox lost ${recoveries} times`);
           lastActions.push('sandbox lost: provisioning again from the last checkpoint');
-          sandbox = await provisionActs.provisionSandbox(provisionRequest);
-          host = hostActivities(sandbox.hostQueue);
+          sandbox = await step(() => provisionActivities('provision the sandbox again').provisionSandbox(provisionRequest));
         }
       }
     };
-
     const validate = async () => {
-      validation = await inSandbox((acts, containerId) => acts.runValidation({ containerId, commands: ctx.validation }));
+      validation = await inSandbox(`validate (round ${validationRounds + 1})`, (acts, containerId) => acts.runValidation({ containerId, commands: ctx.validation }));
       timings.validationMs += validation.reduce((sum, v) => sum + v.durationMs, 0);
       return validation;
     };
-    enter('reproducing');
-    await validate();
 
-    let notes: string[] = [];
-    let validationRounds = 0;
+    if (!resumed) {
+      enter('reproducing');
+      await validate();
+    }
     let summary = '';
     let filesChanged: string[] = [];
     for (;;) {
-      await admitNextIteration();
+      const info = workflowInfo();
+      if (info.continueAsNewSuggested || info.historyLength >= (input.historyLimit ?? DEFAULT_HISTORY_LIMIT)) {
+        carried = { startedAt, budgets, iteration, usage, costUnits: costUnitsTotal, validationRounds, notes, validation, timings, lastActions: lastActions.slice(-10), sandbox: sandbox!, paused, continuedRuns: (resumed?.continuedRuns ?? 0) + 1 };
+        break;
+      }
+      await unlessPaused();
+      const exhausted = exhaustedBudget(budgets, spent());
+      if (exhausted) throw new FixStopped('failed', exhausted);
       iteration += 1;
       enter('fixing');
-      const turn = await modelActs.callModel({ workflowId, bugId: input.bugId, iteration, notes: [...notes, ...pendingHints.splice(0)] });
+      const turnNotes = [...notes, ...pendingHints.splice(0)];
+      const turn = await step(() => modelActivities(`iteration ${iteration}: model call`).callModel({ workflowId, bugId: input.bugId, iteration, notes: turnNotes }));
       notes = [];
       usage = addUsage(usage, turn.usage);
       costUnitsTotal += turn.costUnits;
       if (turn.toolCallCount === 0) continue;
-      const ran = await inSandbox((acts, containerId) => acts.runTools({ workflowId, iteration, containerId }));
+
+      await unlessPaused();
+      const ran = await inSandbox(`iteration ${iteration}: ${turn.toolNames.join(', ')}`, (acts, containerId) => acts.runTools({ workflowId, iteration, containerId }));
       lastActions.push(...ran.actions);
       timings.commandsMs += ran.commandMs;
       if (!ran.completion) continue;
@@ -196,67 +237,73 @@ export async function bugFixWorkflow(input: FixInput): Promise<FixOutcome> {
       enter('validating');
       if ((await validate()).every((v) => v.passed)) break;
       validationRounds += 1;
-      if (validationRounds >= budgets.maxValidationRounds) {
-        throw new FixStopped('failed', `validation still failing after ${validationRounds} rounds`);
-      }
+      if (validationRounds >= budgets.maxValidationRounds) throw new FixStopped('failed', `validation still failing after ${validationRounds} rounds`);
       notes.push(validationFeedback(validation));
     }
 
-    enter('delivering');
-    const delivery = {
-      baseSha: sandbox.baseSha,
-      branch: fixBranchName(input.bugId),
-      commitMessage: pullRequestTitle(ctx.title),
-      repoOwner: ctx.repoOwner,
-      repoName: ctx.repoName,
-      cloneUrl: ctx.cloneUrl,
-      defaultBranch: ctx.defaultBranch,
-      prTitle: pullRequestTitle(ctx.title),
-      prBody: pullRequestBody({
-        bugTitle: ctx.title,
-        bugDescription: ctx.description,
-        summary,
-        filesChanged,
-        validation,
-        iterations: iteration,
-        usage,
-        costUsd: costUsd(),
-        workflowUrl: input.workflowUrl ?? workflowId,
-      }),
-    };
-    pr = await inSandbox((acts, containerId) => acts.deliverFix({ ...delivery, workflowId, containerId }));
+    if (!carried) {
+      enter('delivering');
+      const delivery = {
+        baseSha: sandbox.baseSha,
+        branch: fixBranchName(input.bugId),
+        commitMessage: pullRequestTitle(ctx.title),
+        repoOwner: ctx.repoOwner,
+        repoName: ctx.repoName,
+        cloneUrl: ctx.cloneUrl,
+        defaultBranch: ctx.defaultBranch,
+        prTitle: pullRequestTitle(ctx.title),
+        draft: ctx.prDraft,
+        labels: ctx.prLabels,
+        scopeLimits: ctx.scopeLimits,
+        githubIssueNumber: ctx.githubIssueNumber,
+        bugId: input.bugId,
+        projectId: input.projectId,
+        prBody: pullRequestBody({
+          bugTitle: ctx.title,
+          bugDescription: ctx.description,
+          summary,
+          filesChanged,
+          validation,
+          iterations: iteration,
+          usage,
+          costUsd: costUsd(),
+          workflowUrl: input.workflowUrl ?? workflowId,
+          githubIssueNumber: ctx.githubIssueNumber,
+        }),
+      };
+      pr = await inSandbox('push the branch and open the pull request', (acts, containerId) => acts.deliverFix({ ...delivery, workflowId, containerId }));
+    }
   } catch (err) {
     if (err instanceof FixStopped) failure = { status: err.status, reason: err.message };
     else if (isCancellation(err)) {
       failure = { status: 'cancelled', reason: 'cancelled through Temporal' };
       cancellation = err;
-    }
-    else failure = { status: 'failed', reason: rootCauseMessage(err) };
+    } else failure = { status: 'failed', reason: rootCauseMessage(err) };
   } finally {
-    // Cleanup and the record must happen even when the fix was cancelled.
-    await CancellationScope.nonCancellable(async () => {
-      enter('cleaning-up');
-      try {
-        if (sandbox) await hostActivities(sandbox.hostQueue).removeSandbox({ containerId: sandbox.containerId, workflowId });
-        // Cancelled while provisioning: the container may exist though its id never came back.
-        else await shortActs.removeSandboxesOf({ workflowId });
-      } catch (err) {
-        // A lost host cannot remove its container; the reaper will. The outcome must still be recorded.
-        lastActions.push(`sandbox cleanup failed: ${rootCauseMessage(err)}`);
-      }
-      outcome = {
-        status: failure ? failure.status : 'pr_created',
-        reason: failure?.reason,
-        pr,
-        iterations: iteration,
-        usage,
-        costUsd: costUsd(),
-        validation,
-        timings: { ...timings },
-      };
-      await shortActs.recordOutcome({ bugId: input.bugId, outcome });
-      enter(failure ? (failure.status === 'cancelled' ? 'cancelled' : 'failed') : 'done');
-    });
+    if (!carried || failure) {
+      // Cleanup and the record must happen even when the fix was cancelled.
+      await CancellationScope.nonCancellable(async () => {
+        enter('cleaning-up');
+        try {
+          if (sandbox) await hostActivities(sandbox.hostQueue, 'remove the sandbox').removeSandbox({ containerId: sandbox.containerId, workflowId });
+          // Cancelled while provisioning: the container may exist though its id never came back.
+          else await shortActivities('remove the sandbox').removeSandboxesOf({ workflowId });
+        } catch (err) {
+          // A lost host cannot remove its container; the reaper will. The outcome must still be recorded.
+          lastActions.push(`sandbox cleanup failed: ${rootCauseMessage(err)}`);
+        }
+        outcome = { status: failure ? failure.status : 'pr_created', reason: failure?.reason, pr, iterations: iteration, usage, costUsd: costUsd(), validation, timings: { ...timings } };
+        await shortActivities('record the outcome').recordOutcome({ bugId: input.bugId, outcome });
+        await notify(outcome, ctxForNotice);
+        enter(failure ? (failure.status === 'cancelled' ? 'cancelled' : 'failed') : 'done');
+      });
+    }
+  }
+  finished = true;
+  await watchdog;
+  if (carried && !failure) {
+    await condition(allHandlersFinished);
+    return continueAsNew<typeof bugFixWorkflow>({ ...input, resume: carried });
   }
   // Temporal cancellation ends the run as Cancelled in Temporal too (after cleanup and record).
   if (cancellation) throw cancellation;

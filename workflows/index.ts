@@ -1,1 +1,3 @@
 export { bugFixWorkflow } from './bug-fix.js';
+export { triageWorkflow } from './triage.js';
+export { sandboxReaperWorkflow } from './reaper.js';

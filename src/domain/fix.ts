@@ -38,6 +38,27 @@ export interface FixInput {
   budgets?: Partial<FixBudgets>;
   /** link to this workflow in the Temporal UI, for the pull request body */
   workflowUrl?: string;
+  /** continue-as-new once history passes this many events (default 2000) */
+  historyLimit?: number;
+  /** state carried over by continue-as-new */
+  resume?: CarriedState;
+}
+
+/** What a fix carries into its next run when it continues as new (history stays small). */
+export interface CarriedState {
+  startedAt: number;
+  budgets: FixBudgets;
+  iteration: number;
+  usage: TokenUsage;
+  costUnits: number;
+  validationRounds: number;
+  notes: string[];
+  validation: ValidationGateResult[];
+  timings: FixTimings;
+  lastActions: string[];
+  sandbox: { containerId: string; hostQueue: string; baseSha: string };
+  paused: boolean;
+  continuedRuns: number;
 }
 
 export interface ValidationGateResult {

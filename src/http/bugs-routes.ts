@@ -1,34 +1,46 @@
 /** Intake: POST /api/bugs files a report for the caller's project; GET /api/bugs/:id reads it. */
-import { Router, type Request } from 'express';
+import { Router } from 'express';
+import { z } from 'zod';
 import type { FixStatus } from '../domain/fix.js';
+import { PROJECT_KEY } from '../domain/ids.js';
 import { bugReportSchema, fileBug } from '../intake/file-bug.js';
-import { hashKey } from '../intake/keys.js';
 import { CostUsdKey, IterationKey, PhaseKey } from '../domain/search-attributes.js';
 import { statusQuery } from '../../workflows/messages.js';
+import type { PrismaClient } from '../db/prisma.js';
 import type { AppDeps } from './app.js';
 import { HttpError } from './errors.js';
+import { authenticateIntake, type IntakeAuthSettings } from './intake-auth.js';
 
-function presentedKey(req: Request): string | undefined {
-  const auth = req.header('authorization');
-  if (auth?.toLowerCase().startsWith('bearer ')) return auth.slice(7).trim();
-  return req.header('x-api-key') ?? undefined;
+/** A report may name its project (by key or repository); the key decides which one it may name. */
+export const intakeBodySchema = bugReportSchema.extend({
+  project: z.string().regex(PROJECT_KEY, 'a project key').optional(),
+  repository: z
+    .string()
+    .trim()
+    .regex(/^(https:\/\/github\.com\/)?[A-Za-z0-9_.-]{1,100}\/[A-Za-z0-9_.-]{1,100}?(\.git)?$/, 'owner/name or https://github.com/owner/name')
+    .optional(),
+});
+
+const headersSchema = z.object({ 'idempotency-key': z.string().trim().min(1).max(200).optional() });
+
+async function namedProject(prisma: PrismaClient, body: z.infer<typeof intakeBodySchema>) {
+  if (body.project) return prisma.project.findUnique({ where: { key: body.project } });
+  if (!body.repository) return undefined;
+  const [owner, name] = body.repository.replace(/^https:\/\/github\.com\//, '').replace(/\.git$/, '').split('/');
+  return prisma.project.findFirst({ where: { repoOwner: { equals: owner, mode: 'insensitive' }, repoName: { equals: name, mode: 'insensitive' } } });
 }
 
-export function bugsRouter(deps: AppDeps): Router {
+export function bugsRouter(deps: AppDeps, auth: IntakeAuthSettings): Router {
   const router = Router();
 
-  async function projectOf(req: Request) {
-    const key = presentedKey(req);
-    if (!key) throw new HttpError(401, 'missing API key: send Authorization: Bearer <intake key>');
-    const found = await deps.prisma.intakeKey.findUnique({ where: { keyHash: hashKey(key) }, include: { project: true } });
-    if (!found || found.revokedAt) throw new HttpError(401, 'unknown or revoked API key');
-    return found.project;
-  }
-
   router.post('/', async (req, res) => {
-    const project = await projectOf(req);
-    const report = bugReportSchema.parse(req.body);
-    const filed = await fileBug(deps, project, report, req.header('idempotency-key') ?? undefined);
+    const { project } = await authenticateIntake(deps.prisma, req, auth);
+    const body = intakeBodySchema.parse(req.body);
+    const headers = headersSchema.parse({ 'idempotency-key': req.header('idempotency-key') });
+    const named = await namedProject(deps.prisma, body);
+    if (named === null) throw new HttpError(422, `unknown project: ${body.project ?? body.repository}`);
+    if (named && named.id !== project.id) throw new HttpError(403, `this intake key belongs to project ${project.key}, not ${named.key}`);
+    const filed = await fileBug(deps, project, body, headers['idempotency-key']);
     res.status(filed.created ? 202 : 200).json({
       bugId: filed.bugId,
       workflowId: filed.workflowId,
@@ -39,7 +51,7 @@ export function bugsRouter(deps: AppDeps): Router {
   });
 
   router.get('/:id', async (req, res) => {
-    const project = await projectOf(req);
+    const { project } = await authenticateIntake(deps.prisma, req, auth);
     const id = req.params.id;
     if (!/^[0-9a-f-]{36}$/i.test(id)) throw new HttpError(404, 'no such bug');
     const bug = await deps.prisma.bugReport.findFirst({ where: { id, projectId: project.id } });

@@ -6,6 +6,8 @@ export class HttpError extends Error {
     readonly status: number,
     message: string,
     readonly details?: unknown,
+    /** e.g. Retry-After on 429 */
+    readonly headers?: Record<string, string>,
   ) {
     super(message);
   }
@@ -19,6 +21,7 @@ export function errorHandler(log: { error: (obj: unknown, msg: string) => void }
       return;
     }
     if (err instanceof HttpError) {
+      for (const [name, value] of Object.entries(err.headers ?? {})) res.setHeader(name, value);
       res.status(err.status).json({ error: err.message, ...(err.details ? { details: err.details } : {}) });
       return;
     }

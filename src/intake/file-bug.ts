@@ -9,6 +9,7 @@ import { taskQueues } from '../../temporal.config.js';
 import { fixWorkflowId } from '../domain/ids.js';
 import { BugIdKey, PhaseKey, ProjectKeyKey } from '../domain/search-attributes.js';
 import type { FixInput } from '../domain/fix.js';
+import { PRIORITY_KEYS } from '../domain/priority.js';
 import { Prisma, type PrismaClient } from '../db/prisma.js';
 import { workflowUiUrl } from '../temporal/connect.js';
 import type { bugFixWorkflow } from '../../workflows/bug-fix.js';
@@ -82,6 +83,10 @@ export async function fileBug(
       args: [input],
       workflowIdConflictPolicy: 'USE_EXISTING',
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      // CRITICAL reports are dispatched before lower ones when workers are busy.
+      priority: { priorityKey: PRIORITY_KEYS[bug.priority] },
+      // What ops see in the Web UI's list instead of a bare workflow id.
+      staticSummary: `${bug.priority}: ${bug.title}`.slice(0, 200),
       typedSearchAttributes: [
         { key: BugIdKey, value: bug.id },
         { key: ProjectKeyKey, value: project.key },

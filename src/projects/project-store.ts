@@ -4,13 +4,29 @@ import { PROJECT_KEY } from '../domain/ids.js';
 import { VALIDATION_GATES } from '../domain/fix.js';
 import type { PrismaClient } from '../db/prisma.js';
 import { hashKey, newIntakeKey } from '../intake/keys.js';
+import { budgetsSchema, notificationsSchema, sandboxSettingsSchema, scopeLimitsSchema } from './project-settings.js';
 
-export const projectSchema = z.object({
+/** Settings a PATCH may change; all optional and without defaults so absent means "unchanged". */
+export const projectSettingsSchema = z.strictObject({
+  name: z.string().min(1).max(200).optional(),
+  repoOwner: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/).optional(),
+  repoName: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/).optional(),
+  cloneUrl: z.string().min(1).max(2000).nullable().optional(),
+  defaultBranch: z.string().regex(/^[A-Za-z0-9._/-]{1,200}$/).optional(),
+  validation: z.partialRecord(z.enum(VALIDATION_GATES), z.string().min(1).max(2000)).optional(),
+  budgets: budgetsSchema.optional(),
+  scopeLimits: scopeLimitsSchema.optional(),
+  sandbox: sandboxSettingsSchema.optional(),
+  notifications: notificationsSchema.optional(),
+  prDraft: z.boolean().optional(),
+  prLabels: z.array(z.string().min(1).max(100)).max(20).optional(),
+});
+
+export const projectSchema = projectSettingsSchema.extend({
   key: z.string().regex(PROJECT_KEY, 'lowercase letters, digits and dashes, starting with a letter or digit'),
   name: z.string().min(1).max(200),
   repoOwner: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/),
   repoName: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/),
-  cloneUrl: z.string().min(1).optional(),
   defaultBranch: z.string().regex(/^[A-Za-z0-9._/-]{1,200}$/).default('main'),
   validation: z.partialRecord(z.enum(VALIDATION_GATES), z.string().min(1).max(2000)).default({}),
 });
@@ -20,6 +36,20 @@ export async function upsertProject(prisma: PrismaClient, input: ProjectInput) {
   const p = projectSchema.parse(input);
   const data = { ...p, cloneUrl: p.cloneUrl ?? null };
   return prisma.project.upsert({ where: { key: p.key }, create: data, update: data });
+}
+
+/** null when there is no such project. */
+export async function updateProject(prisma: PrismaClient, key: string, patch: z.input<typeof projectSettingsSchema>) {
+  const data = projectSettingsSchema.parse(patch);
+  const existing = await prisma.project.findUnique({ where: { key }, select: { id: true } });
+  if (!existing) return null;
+  return prisma.project.update({ where: { key }, data });
+}
+
+/** Removes the project with its keys and reports (cascade); the ledger keeps its rows. */
+export async function deleteProject(prisma: PrismaClient, key: string): Promise<boolean> {
+  const { count } = await prisma.project.deleteMany({ where: { key } });
+  return count > 0;
 }
 
 /** Returns the new key once; only its hash is stored. */

@@ -9,6 +9,7 @@ import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { cloneOnHost, createSandboxContainer, streamRepoIntoSandbox } from '../../activities/sandbox.js';
 import { execInSandbox } from '../../activities/sandbox-exec.js';
+import { ShellPool } from '../../activities/shell-pool.js';
 import { ToolExecutor, type ToolOutcome } from '../../activities/tool-executor.js';
 import { loadConfig } from '../../src/config.js';
 import { createBareRemote } from '../fixtures/make-remote.js';
@@ -17,6 +18,7 @@ const docker = new Docker();
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bugfix-tools-'));
 let containerId: string;
 let tools: ToolExecutor;
+const shells = new ShellPool(docker);
 let n = 0;
 const call = (name: string, input: Record<string, unknown> = {}): Promise<ToolOutcome> => tools.run({ id: `t${n++}`, name, input });
 const sh = async (cmd: string) => (await execInSandbox(docker, containerId, ['bash', '-c', cmd])).stdout.toString().trim();
@@ -28,10 +30,11 @@ beforeAll(async () => {
   const container = await createSandboxContainer(docker, loadConfig().SANDBOX_IMAGE, req, 'test-host');
   containerId = container.id;
   await streamRepoIntoSandbox(docker, containerId, dir);
-  tools = new ToolExecutor(docker, containerId);
+  tools = new ToolExecutor(docker, containerId, { shells });
 });
 
 afterAll(async () => {
+  shells.closeAll();
   await docker.getContainer(containerId).remove({ force: true }).catch(() => undefined);
   fs.rmSync(tmp, { recursive: true, force: true });
 });

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import express from 'express';
 import { listen, type Listening } from './listen.js';
+import { approxTokens, PromptCache } from './prompt-cache.js';
 
 export interface MessagesRequest {
   model: string;
@@ -30,12 +31,18 @@ export interface AnsweredCall {
 
 export interface AnthropicStandIn extends Listening {
   answered: AnsweredCall[];
+  /** every request received, answered or not, in order */
+  received: MessagesRequest[];
+  /** requests whose client went away before the answer (an aborted call) */
+  aborted: number;
+  /** requests being answered right now (waiting out the delay) */
+  inFlight(): number;
   setScript(script: ModelScript): void;
+  /** answer every request only after this many ms (a slow model) */
+  setDelay(ms: number): void;
   /** The next `count` requests fail with this status (429, 500, 529 ...). */
-  failNext(status: number, count?: number): void;
+  failNext(status: number, count?: number, retryAfterSeconds?: number): void;
 }
-
-const approxTokens = (value: unknown) => Math.ceil(JSON.stringify(value ?? '').length / 4);
 
 /** Last user message's tool results, by tool_use id: what scripts read to react to outcomes. */
 export function lastToolResults(req: MessagesRequest): Array<{ content: string; is_error?: boolean }> {
@@ -48,21 +55,40 @@ export function lastToolResults(req: MessagesRequest): Array<{ content: string; 
 
 export async function startAnthropicStandIn(initial: ModelScript, port = 0): Promise<AnthropicStandIn> {
   let script = initial;
+  let delayMs = 0;
+  let inFlight = 0;
   const answered: AnsweredCall[] = [];
-  const failures: number[] = [];
+  const received: MessagesRequest[] = [];
+  const failures: Array<{ status: number; retryAfter?: number }> = [];
+  const cache = new PromptCache();
+  const state = { aborted: 0 };
   const app = express();
   app.use(express.json({ limit: '20mb' }));
 
-  app.post('/v1/messages', (req, res) => {
+  app.post('/v1/messages', async (req, res) => {
     if (!req.header('x-api-key') && !req.header('authorization')) {
       return void res.status(401).json({ type: 'error', error: { type: 'authentication_error', message: 'missing x-api-key' } });
     }
+    const body = req.body as MessagesRequest;
+    received.push(body);
     const injected = failures.shift();
     if (injected) {
-      const type = injected === 429 ? 'rate_limit_error' : injected === 529 ? 'overloaded_error' : 'api_error';
-      return void res.status(injected).json({ type: 'error', error: { type, message: `stand-in injected ${injected}` } });
+      const type = injected.status === 429 ? 'rate_limit_error' : injected.status === 529 ? 'overloaded_error' : 'api_error';
+      if (injected.retryAfter !== undefined) res.setHeader('retry-after', String(injected.retryAfter));
+      return void res.status(injected.status).json({ type: 'error', error: { type, message: `stand-in injected ${injected.status}` } });
     }
-    const body = req.body as MessagesRequest;
+    if (delayMs > 0) {
+      // A slow model; a client that gives up (an aborted call) is counted and not answered.
+      inFlight += 1;
+      let timer: NodeJS.Timeout | undefined;
+      const outcome = await new Promise<'answer' | 'aborted'>((resolve) => {
+        timer = setTimeout(() => resolve('answer'), delayMs);
+        req.socket.once('close', () => resolve('aborted'));
+      });
+      clearTimeout(timer);
+      inFlight -= 1;
+      if (outcome === 'aborted') return void (state.aborted += 1);
+    }
     const turn = body.messages.filter((m) => m.role === 'assistant').length;
     let blocks: ReplyBlock[];
     try {
@@ -72,12 +98,7 @@ export async function startAnthropicStandIn(initial: ModelScript, port = 0): Pro
       return void res.status(400).json({ type: 'error', error: { type: 'invalid_request_error', message: `scripted model diverged: ${(err as Error).message}` } });
     }
     const content = blocks.map((b) => (b.type === 'tool_use' ? { ...b, id: `toolu_${randomUUID().replace(/-/g, '').slice(0, 24)}` } : b));
-    const usage = {
-      input_tokens: approxTokens(body.messages) + approxTokens(body.system) + approxTokens(body.tools),
-      output_tokens: approxTokens(content),
-      cache_creation_input_tokens: 0,
-      cache_read_input_tokens: 0,
-    };
+    const usage = { ...cache.usageFor(body), output_tokens: approxTokens(content) };
     const id = `msg_${randomUUID().replace(/-/g, '').slice(0, 24)}`;
     const requestId = `req_${randomUUID().replace(/-/g, '').slice(0, 24)}`;
     answered.push({ id, requestId, model: body.model, turn, usage });
@@ -98,9 +119,15 @@ export async function startAnthropicStandIn(initial: ModelScript, port = 0): Pro
   return {
     ...server,
     answered,
+    received,
+    get aborted() {
+      return state.aborted;
+    },
+    inFlight: () => inFlight,
     setScript: (s) => void (script = s),
-    failNext: (status, count = 1) => {
-      for (let i = 0; i < count; i++) failures.push(status);
+    setDelay: (ms) => void (delayMs = ms),
+    failNext: (status, count = 1, retryAfter) => {
+      for (let i = 0; i < count; i++) failures.push({ status, retryAfter });
     },
   };
 }

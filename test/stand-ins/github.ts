@@ -16,12 +16,31 @@ export interface StandInPull {
   state: 'open' | 'closed';
 }
 
+export interface Fault {
+  pathPart: string;
+  method?: string;
+  /** answer with this status instead of serving */
+  status?: number;
+  retryAfterSeconds?: number;
+  message?: string;
+  /** serve the request (e.g. create the PR) but answer `status` anyway: a lost response */
+  serveThenFail?: boolean;
+  /** hold the request this long; a client that goes away meanwhile is never served */
+  holdMs?: number;
+}
+
 export interface GitHubStandIn extends Listening {
   addRepo(owner: string, name: string, bareDir: string, defaultBranch?: string): void;
   pulls(owner: string, name: string): StandInPull[];
-  requests: Array<{ method: string; path: string; status: number }>;
+  labels(owner: string, name: string, issue: number): string[];
+  comments(owner: string, name: string, issue: number): string[];
+  requests: Array<{ method: string; path: string; status: number; authorization?: string }>;
   /** The next `count` requests to paths matching `pathPart` fail with `status`. */
   failNext(pathPart: string, status: number, count?: number): void;
+  /** The next request matching the fault's path (and method) gets the fault. */
+  fault(f: Fault): void;
+  /** requests held by a `holdMs` fault right now */
+  held(): number;
 }
 
 function branchSha(bareDir: string, branch: string): string | null {
@@ -33,23 +52,44 @@ function branchSha(bareDir: string, branch: string): string | null {
 }
 
 export async function startGitHubStandIn(opts: { token?: string; port?: number } = {}): Promise<GitHubStandIn> {
-  const repos = new Map<string, { bareDir: string; defaultBranch: string; pulls: StandInPull[] }>();
+  const repos = new Map<string, { bareDir: string; defaultBranch: string; pulls: StandInPull[]; labels: Map<number, string[]>; comments: Map<number, string[]> }>();
   const requests: GitHubStandIn['requests'] = [];
-  const failures: Array<{ pathPart: string; status: number }> = [];
+  const faults: Fault[] = [];
+  let held = 0;
   const app = express();
   app.use(express.json({ limit: '5mb' }));
   let base = '';
 
-  app.use((req, res, next) => {
-    res.on('finish', () => requests.push({ method: req.method, path: req.path, status: res.statusCode }));
+  app.use(async (req, res, next) => {
+    res.on('finish', () => requests.push({ method: req.method, path: req.path, status: res.statusCode, authorization: req.header('authorization') }));
     if (opts.token && req.header('authorization') !== `token ${opts.token}` && req.header('authorization') !== `Bearer ${opts.token}`) {
       return void res.status(401).json({ message: 'Bad credentials' });
     }
-    const i = failures.findIndex((f) => req.path.includes(f.pathPart));
-    if (i >= 0) {
-      const [f] = failures.splice(i, 1);
-      return void res.status(f!.status).json({ message: `stand-in injected ${f!.status}` });
+    const i = faults.findIndex((f) => req.path.includes(f.pathPart) && (!f.method || f.method === req.method));
+    if (i < 0) return next();
+    const [f] = faults.splice(i, 1) as [Fault];
+    if (f.holdMs) {
+      held += 1;
+      const outcome = await new Promise<'serve' | 'gone'>((resolve) => {
+        const timer = setTimeout(() => resolve('serve'), f.holdMs);
+        req.socket.once('close', () => {
+          clearTimeout(timer);
+          resolve('gone');
+        });
+      });
+      held -= 1;
+      if (outcome === 'gone') return;
     }
+    if (!f.status) return next();
+    if (f.retryAfterSeconds !== undefined) res.setHeader('retry-after', String(f.retryAfterSeconds));
+    const body = { message: f.message ?? `stand-in injected ${f.status}`, documentation_url: 'https://docs.github.com/rest' };
+    if (!f.serveThenFail) return void res.status(f.status).json(body);
+    // Serve for real, then replace the answer: what a response lost on the way looks like.
+    const json = res.json.bind(res);
+    res.json = () => {
+      res.statusCode = f.status!;
+      return json(body);
+    };
     next();
   });
 
@@ -105,6 +145,32 @@ export async function startGitHubStandIn(opts: { token?: string; port?: number }
     res.status(201).json(pullJson(owner, name, pull, repo.bareDir));
   });
 
+  app.post('/repos/:owner/:repo/issues/:number/labels', (req, res) => {
+    const repo = repoOf(req, res);
+    if (!repo) return;
+    const n = Number(req.params.number);
+    const added = ((req.body as { labels?: string[] }).labels ?? []).map(String);
+    const now = [...new Set([...(repo.labels.get(n) ?? []), ...added])];
+    repo.labels.set(n, now);
+    res.json(now.map((name) => ({ name })));
+  });
+
+  app.get('/repos/:owner/:repo/issues/:number/comments', (req, res) => {
+    const repo = repoOf(req, res);
+    if (!repo) return;
+    res.json((repo.comments.get(Number(req.params.number)) ?? []).map((body, i) => ({ id: i + 1, body })));
+  });
+
+  app.post('/repos/:owner/:repo/issues/:number/comments', (req, res) => {
+    const repo = repoOf(req, res);
+    if (!repo) return;
+    const n = Number(req.params.number);
+    const list = repo.comments.get(n) ?? [];
+    list.push(String((req.body as { body?: string }).body ?? ''));
+    repo.comments.set(n, list);
+    res.status(201).json({ id: list.length, body: list[list.length - 1] });
+  });
+
   app.get('/repos/:owner/:repo/pulls/:number', (req, res) => {
     const repo = repoOf(req, res);
     if (!repo) return;
@@ -120,10 +186,15 @@ export async function startGitHubStandIn(opts: { token?: string; port?: number }
   return {
     ...server,
     requests,
-    addRepo: (owner, name, bareDir, defaultBranch = 'main') => void repos.set(`${owner}/${name}`, { bareDir, defaultBranch, pulls: [] }),
+    addRepo: (owner, name, bareDir, defaultBranch = 'main') =>
+      void repos.set(`${owner}/${name}`, { bareDir, defaultBranch, pulls: [], labels: new Map(), comments: new Map() }),
     pulls: (owner, name) => repos.get(`${owner}/${name}`)?.pulls ?? [],
+    labels: (owner, name, issue) => repos.get(`${owner}/${name}`)?.labels.get(issue) ?? [],
+    comments: (owner, name, issue) => repos.get(`${owner}/${name}`)?.comments.get(issue) ?? [],
     failNext: (pathPart, status, count = 1) => {
-      for (let i = 0; i < count; i++) failures.push({ pathPart, status });
+      for (let i = 0; i < count; i++) faults.push({ pathPart, status });
     },
+    fault: (f) => void faults.push(f),
+    held: () => held,
   };
 }

@@ -1,0 +1,106 @@
+/**
+ * Workspace checkpoints: after each turn's tools ran, the sandbox's state relative to the commit
+ * the fix started from is saved in PostgreSQL, so that a lost container (host gone, Docker
+ * restarted, container killed) can be rebuilt and the fix continues where it was:
+ *  - bundle: the agent's commits since base, as a git bundle
+ *  - patch: `git diff --binary HEAD` (uncommitted changes to tracked files, deletions included)
+ *  - untrackedTar: untracked, non-ignored files (ignored ones, e.g. node_modules, come back
+ *    from the project's install step)
+ * Everything is read and restored inside the sandbox; the host never unpacks agent-made data.
+ * The index is not kept (staged and unstaged changes come back unstaged): git_commit stages
+ * everything anyway. Nor is the branch name: delivery pushes HEAD to the fix branch.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import type Docker from 'dockerode';
+import type { PrismaClient } from '../src/db/prisma.js';
+import { WORKSPACE } from '../src/domain/workspace-paths.js';
+import { SANDBOX_LABELS } from './sandbox.js';
+import { execInSandbox } from './sandbox-exec.js';
+import type { ShellPool } from './shell-pool.js';
+
+/** Past this, a piece is not stored (and a SafetyEvent says so): PostgreSQL rows are not a file store. */
+export const MAX_CHECKPOINT_PIECE_BYTES = 32 * 1024 * 1024;
+const SHA = /^[0-9a-f]{40,64}$/;
+
+export interface WorkspaceState {
+  baseSha: string;
+  headSha: string;
+  bundle: Buffer | null;
+  patch: Buffer | null;
+  untrackedTar: Buffer | null;
+  /** pieces left out because they were too big */
+  skipped: string[];
+}
+
+export async function captureWorkspace(docker: Docker, shells: ShellPool, containerId: string): Promise<WorkspaceState> {
+  const info = await docker.getContainer(containerId).inspect();
+  const baseSha = info.Config.Labels?.[SANDBOX_LABELS.baseSha];
+  if (!baseSha || !SHA.test(baseSha)) throw new Error(`sandbox ${containerId.slice(0, 12)} has no base commit label`);
+  const cap = MAX_CHECKPOINT_PIECE_BYTES;
+  const sh = async (argv: string[]) => {
+    const r = await shells.run(containerId, argv, { timeoutMs: 120_000, captureBytes: cap });
+    if (r.exitCode !== 0) throw new Error(`${argv.slice(0, 3).join(' ')} failed in the sandbox: ${r.stderr.text().slice(0, 500)}`);
+    return r.stdout;
+  };
+  const skipped: string[] = [];
+  /** Exact bytes, or null (with a note) when the piece was cut at the cap. */
+  const piece = (name: string, out: { bytes(): Buffer | undefined; total: number }) => {
+    const bytes = out.bytes();
+    if (!bytes) skipped.push(`${name} (${out.total} bytes)`);
+    return bytes && bytes.length ? bytes : null;
+  };
+
+  const headSha = (await sh(['git', 'rev-parse', 'HEAD'])).text().trim();
+  const ahead = Number((await sh(['git', 'rev-list', '--count', `${baseSha}..HEAD`])).text().trim());
+  // Stdout of the shell is byte-exact (the sentinel framing never touches the payload).
+  const bundle = ahead > 0 ? piece('bundle', await sh(['git', 'bundle', 'create', '-q', '-', 'HEAD', `^${baseSha}`])) : null;
+  const patch = piece('patch', await sh(['git', 'diff', '--binary', 'HEAD']));
+  const untracked = (await sh(['git', 'ls-files', '-z', '--others', '--exclude-standard'])).total > 0;
+  const untrackedTar = untracked
+    ? piece('untracked files', await sh(['sh', '-c', 'git ls-files -z --others --exclude-standard | tar -c --null -T - -f -']))
+    : null;
+  return { baseSha, headSha, bundle, patch, untrackedTar, skipped };
+}
+
+export async function saveCheckpoint(prisma: PrismaClient, workflowId: string, iteration: number, s: WorkspaceState): Promise<void> {
+  const data = {
+    baseSha: s.baseSha,
+    headSha: s.headSha,
+    bundle: s.bundle ? new Uint8Array(s.bundle) : null,
+    patch: s.patch ? new Uint8Array(s.patch) : null,
+    untrackedTar: s.untrackedTar ? new Uint8Array(s.untrackedTar) : null,
+  };
+  await prisma.workspaceCheckpoint.upsert({
+    where: { workflowId_iteration: { workflowId, iteration } },
+    create: { workflowId, iteration, ...data },
+    update: data,
+  });
+}
+
+export function latestCheckpoint(prisma: PrismaClient, workflowId: string) {
+  return prisma.workspaceCheckpoint.findFirst({ where: { workflowId }, orderBy: { iteration: 'desc' } });
+}
+
+export interface CheckpointBytes {
+  headSha: string;
+  bundle: Uint8Array | null;
+  patch: Uint8Array | null;
+  untrackedTar: Uint8Array | null;
+}
+
+/** Brings a fresh clone of the base to the checkpointed state, inside the sandbox. */
+export async function restoreWorkspace(docker: Docker, containerId: string, cp: CheckpointBytes): Promise<void> {
+  if (!SHA.test(cp.headSha)) throw ApplicationFailure.nonRetryable(`checkpoint has an invalid head ${JSON.stringify(cp.headSha)}`, 'BadCheckpoint');
+  const must = async (argv: string[], stdin?: Uint8Array) => {
+    const r = await execInSandbox(docker, containerId, argv, { stdin: stdin ? Buffer.from(stdin) : undefined, timeoutMs: 300_000 });
+    if (r.exitCode !== 0) throw new Error(`restoring the checkpoint: ${argv.slice(0, 3).join(' ')} failed: ${r.stderr.toString().slice(0, 1000)}`);
+  };
+  if (cp.bundle) {
+    await must(['sh', '-c', 'cat > /tmp/restore.bundle'], cp.bundle);
+    await must(['git', 'fetch', '-q', '/tmp/restore.bundle']);
+    await must(['rm', '-f', '/tmp/restore.bundle']);
+  }
+  await must(['git', 'reset', '-q', '--hard', cp.headSha]);
+  if (cp.patch) await must(['git', 'apply', '--binary', '--whitespace=nowarn'], cp.patch);
+  if (cp.untrackedTar) await must(['tar', '-x', '-C', WORKSPACE, '-f', '-'], cp.untrackedTar);
+}

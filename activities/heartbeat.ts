@@ -1,0 +1,36 @@
+/**
+ * Every activity heartbeats while it runs. Heartbeats are how a worker learns that the workflow
+ * cancelled the activity (a kill, a cancel, the time budget), so they are what lets a stop reach
+ * an in-flight model call or command within about a second (the worker's heartbeat throttle is
+ * set in temporal.config.ts). The SDK throttles what actually goes to the server.
+ */
+import { Context } from '@temporalio/activity';
+
+const BEAT_MS = 250;
+
+type AnyActivity = (...args: never[]) => Promise<unknown>;
+
+export function withHeartbeats<T extends Record<string, AnyActivity>>(activities: T): T {
+  const wrapped: Record<string, AnyActivity> = {};
+  for (const [name, fn] of Object.entries(activities)) {
+    wrapped[name] = async (...args: never[]) => {
+      const ctx = Context.current();
+      const timer = setInterval(() => ctx.heartbeat(), BEAT_MS);
+      try {
+        return await fn(...args);
+      } finally {
+        clearInterval(timer);
+      }
+    };
+  }
+  return wrapped as T;
+}
+
+/** The signal that aborts when the workflow cancels this activity (none outside an activity). */
+export function cancellationSignal(): AbortSignal | undefined {
+  try {
+    return Context.current().cancellationSignal;
+  } catch {
+    return undefined;
+  }
+}

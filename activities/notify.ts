@@ -1,0 +1,98 @@
+/**
+ * Notifications as activities, one per channel so each is retried on its own, deduplicated by an
+ * idempotency key recorded in NotificationDelivery after a successful send. (A crash between the
+ * send and the record can repeat that one message: at-least-once, with the window kept to a
+ * single insert.) Base URLs and credentials are configuration.
+ */
+import { createHmac } from 'node:crypto';
+import { IncomingWebhook } from '@slack/webhook';
+import { ApplicationFailure } from '@temporalio/common';
+import nodemailer from 'nodemailer';
+import twilio from 'twilio';
+import { NOTIFICATION_CHANNELS, noticeSubject, noticeText, notificationKey, type FixNotice, type NotificationChannel } from '../src/domain/notification.js';
+import { Prisma, type PrismaClient } from '../src/db/prisma.js';
+import { notificationsSchema } from '../src/projects/project-settings.js';
+
+export interface NotifyConfig {
+  smtpUrl?: string;
+  emailFrom: string;
+  twilio?: { accountSid: string; authToken: string; whatsappFrom: string; apiUrl?: string };
+}
+
+type Settings = ReturnType<typeof notificationsSchema.parse>;
+
+async function settingsOf(prisma: PrismaClient, projectId: string): Promise<Settings> {
+  const project = await prisma.project.findUniqueOrThrow({ where: { id: projectId } });
+  const parsed = notificationsSchema.safeParse(project.notifications);
+  if (!parsed.success) throw ApplicationFailure.nonRetryable(`project notification settings are invalid: ${parsed.error.message}`, 'BadNotificationSettings');
+  return parsed.data;
+}
+
+async function send(config: NotifyConfig, settings: Settings, channel: NotificationChannel, notice: FixNotice, key: string): Promise<unknown> {
+  const text = noticeText(notice);
+  switch (channel) {
+    case 'slack': {
+      const result = await new IncomingWebhook(settings.slack!.webhookUrl).send({ text });
+      return { text: result.text };
+    }
+    case 'email': {
+      if (!config.smtpUrl) throw ApplicationFailure.nonRetryable('email is configured for the project but SMTP_URL is not set', 'NotConfigured');
+      const info = await nodemailer.createTransport(config.smtpUrl).sendMail({
+        from: config.emailFrom,
+        to: settings.email!.to,
+        subject: noticeSubject(notice),
+        text,
+        messageId: `<${key.replace(/[^A-Za-z0-9.-]/g, '.')}@bugfix>`,
+      });
+      return { messageId: info.messageId, accepted: info.accepted };
+    }
+    case 'whatsapp': {
+      const t = config.twilio;
+      if (!t) throw ApplicationFailure.nonRetryable('WhatsApp is configured for the project but TWILIO_* settings are not', 'NotConfigured');
+      const client = twilio(t.accountSid, t.authToken);
+      // Stand-ins and regional edges: the API base URL is configuration.
+      if (t.apiUrl) client.api.baseUrl = t.apiUrl;
+      const sids: string[] = [];
+      for (const to of settings.whatsapp!.to) {
+        const msg = await client.messages.create({ from: `whatsapp:${t.whatsappFrom}`, to: `whatsapp:${to}`, body: text });
+        sids.push(msg.sid);
+      }
+      return { sids };
+    }
+    case 'webhook': {
+      const body = JSON.stringify({ ...notice, text });
+      const timestamp = String(Math.floor(Date.now() / 1000));
+      const signature = createHmac('sha256', settings.webhook!.secret).update(`${timestamp}.${body}`).digest('hex');
+      const res = await fetch(settings.webhook!.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-bugfix-timestamp': timestamp, 'x-bugfix-signature': `sha256=${signature}`, 'idempotency-key': key },
+        body,
+      });
+      if (res.status >= 400 && res.status < 500 && res.status !== 429) {
+        throw ApplicationFailure.nonRetryable(`webhook refused the notification: HTTP ${res.status}`, 'WebhookRejected');
+      }
+      if (!res.ok) throw new Error(`webhook answered HTTP ${res.status}`);
+      return { status: res.status };
+    }
+  }
+}
+
+export function createNotifyActivities(deps: { prisma: PrismaClient; config: NotifyConfig }) {
+  return {
+    async notificationChannels(input: { projectId: string }): Promise<NotificationChannel[]> {
+      const settings = await settingsOf(deps.prisma, input.projectId);
+      return NOTIFICATION_CHANNELS.filter((c) => settings[c] !== undefined);
+    },
+
+    async sendNotification(input: { channel: NotificationChannel; notice: FixNotice }): Promise<{ sent: boolean }> {
+      const key = notificationKey(input.notice, input.channel);
+      if (await deps.prisma.notificationDelivery.findUnique({ where: { idempotencyKey: key } })) return { sent: false };
+      const settings = await settingsOf(deps.prisma, input.notice.projectId);
+      const response = await send(deps.config, settings, input.channel, input.notice, key);
+      await deps.prisma.notificationDelivery.create({
+        data: { idempotencyKey: key, channel: input.channel, event: input.notice.event, workflowId: input.notice.workflowId, response: response as Prisma.InputJsonValue },
+      });
+      return { sent: true };
+    },
+  };
+}

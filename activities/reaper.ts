@@ -1,0 +1,59 @@
+/**
+ * The sandbox reaper: removes this host's sandbox containers whose workflow is closed or unknown
+ * to Temporal (a worker crashed before cleanup, a lost host came back, a workflow was terminated).
+ * Runs on the host's own task queue, because only this host's Docker engine holds its containers;
+ * a Temporal Schedule starts it (src/temporal/reaper-schedule.ts).
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type Docker from 'dockerode';
+import { removeSandboxContainer, SANDBOX_LABELS } from './sandbox.js';
+import type { ShellPool } from './shell-pool.js';
+
+export interface ReapInput {
+  /** containers younger than this are left alone (a provisioning may still be reporting back) */
+  minAgeMs?: number;
+}
+
+export interface ReapResult {
+  checked: number;
+  removed: Array<{ containerId: string; workflowId: string; why: string }>;
+}
+
+export const DEFAULT_REAP_MIN_AGE_MS = 10 * 60_000;
+
+export function createReaperActivities(deps: { docker: Docker; temporal?: Client; hostId: string; shells?: ShellPool }) {
+  /** Why the container should go, or undefined when its workflow is still running. */
+  const verdict = async (workflowId: string | undefined): Promise<string | undefined> => {
+    if (!workflowId) return 'no workflow label';
+    try {
+      const d = await deps.temporal!.workflow.getHandle(workflowId).describe();
+      return d.status.name === 'RUNNING' ? undefined : `workflow ${d.status.name.toLowerCase()}`;
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return 'workflow unknown';
+      throw err;
+    }
+  };
+
+  return {
+    async reapSandboxes(input: ReapInput = {}): Promise<ReapResult> {
+      if (!deps.temporal) throw ApplicationFailure.nonRetryable('the reaper needs a Temporal client in the activity deps', 'ReaperMisconfigured');
+      const minAgeMs = input.minAgeMs ?? DEFAULT_REAP_MIN_AGE_MS;
+      // Only this host's sandboxes: another host's engine may share nothing with this one.
+      const found = await deps.docker.listContainers({
+        all: true,
+        filters: { label: [`${SANDBOX_LABELS.managed}=true`, `${SANDBOX_LABELS.host}=${deps.hostId}`] },
+      });
+      const removed: ReapResult['removed'] = [];
+      for (const c of found) {
+        if (Date.now() - c.Created * 1000 < minAgeMs) continue;
+        const workflowId = c.Labels[SANDBOX_LABELS.workflowId];
+        const why = await verdict(workflowId);
+        if (!why) continue;
+        deps.shells?.close(c.Id);
+        if (await removeSandboxContainer(deps.docker, c.Id)) removed.push({ containerId: c.Id, workflowId: workflowId ?? '', why });
+      }
+      return { checked: found.length, removed };
+    },
+  };
+}

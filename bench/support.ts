@@ -1,0 +1,29 @@
+/** Small helpers shared by the benches: quantiles and writing bench/results/<name>.json. */
+import fs from 'node:fs';
+import path from 'node:path';
+import { PROJECT_ROOT } from '../src/config.js';
+
+export const quantile = (xs: number[], q: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!;
+};
+
+export const round2 = (x: number): number => Math.round(x * 100) / 100;
+
+export function writeResult(name: string, result: Record<string, unknown>): void {
+  const out = path.join(PROJECT_ROOT, 'bench', 'results', `${name}.json`);
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  fs.writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
+  console.log(JSON.stringify(result, null, 2));
+  console.log(`wrote ${path.relative(PROJECT_ROOT, out)}`);
+}
+
+export function runMain(main: () => Promise<void>): void {
+  main().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}

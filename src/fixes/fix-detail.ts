@@ -1,0 +1,56 @@
+/**
+ * Everything known about one fix: Temporal's view (visibility + live status query), the report row
+ * (outcome, PR), the cost ledger, the timeline from history and, on request, the transcript.
+ */
+import type { Client } from '@temporalio/client';
+import type { PrismaClient } from '../db/prisma.js';
+import { queryStatus, summarize } from './fix-queries.js';
+import { resolveFix } from './resolve-fix.js';
+import { fixTimeline } from './timeline.js';
+
+export async function fixDetail(deps: { prisma: PrismaClient; temporal: Client }, ref: string) {
+  const { workflowId, handle, description } = await resolveFix(deps, ref);
+  const [status, bug, ledger, timeline] = await Promise.all([
+    queryStatus(deps.temporal, workflowId),
+    deps.prisma.bugReport.findUnique({ where: { workflowId }, include: { project: { select: { key: true } } } }),
+    deps.prisma.ledgerEntry.findMany({ where: { workflowId }, orderBy: [{ iteration: 'asc' }, { createdAt: 'asc' }] }),
+    fixTimeline(handle),
+  ]);
+  return {
+    fix: summarize(description),
+    status,
+    bug: bug && {
+      id: bug.id,
+      project: bug.project.key,
+      title: bug.title,
+      priority: bug.priority,
+      source: bug.source,
+      status: bug.status,
+      statusReason: bug.statusReason,
+      createdAt: bug.createdAt.toISOString(),
+      completedAt: bug.completedAt?.toISOString() ?? null,
+    },
+    pr: bug?.prUrl ? { url: bug.prUrl, number: bug.prNumber, branch: bug.fixBranch } : (status?.pr ?? null),
+    ledger: ledger.map((l) => ({
+      iteration: l.iteration,
+      model: l.model,
+      inputTokens: l.inputTokens,
+      outputTokens: l.outputTokens,
+      cacheCreationTokens: l.cacheCreationTokens,
+      cacheReadTokens: l.cacheReadTokens,
+      costUsd: l.costUsd.toString(),
+      at: l.createdAt.toISOString(),
+    })),
+    timeline,
+  };
+}
+
+/** The model's turns and what went back, as stored by callModel (AgentTurn). */
+export async function fixTranscript(deps: { prisma: PrismaClient; temporal: Client }, ref: string) {
+  const { workflowId } = await resolveFix(deps, ref);
+  const turns = await deps.prisma.agentTurn.findMany({ where: { workflowId }, orderBy: { iteration: 'asc' } });
+  return {
+    workflowId,
+    turns: turns.map((t) => ({ iteration: t.iteration, stopReason: t.stopReason, response: t.response, followUp: t.followUp, notes: t.notes, at: t.createdAt.toISOString() })),
+  };
+}

@@ -1,0 +1,51 @@
+/**
+ * Who is calling an intake route: an intake key sent as a bearer token (or X-API-Key), or an
+ * HMAC signature made with it (src/intake/hmac.ts). Then the per-key rate limit.
+ */
+import type { Request } from 'express';
+import { hashKey } from '../intake/keys.js';
+import { HMAC_HEADERS, KEY_ID_LENGTH, verifyIntakeSignature } from '../intake/hmac.js';
+import type { RateLimiter } from '../intake/rate-limit.js';
+import type { PrismaClient } from '../db/prisma.js';
+import { HttpError } from './errors.js';
+
+/** Raw request bodies, kept by the body parsers' verify hook: signatures are over the exact bytes. */
+export const rawBodies = new WeakMap<object, Buffer>();
+export const keepRawBody = (req: object, _res: unknown, buf: Buffer) => void rawBodies.set(req, buf);
+
+export interface IntakeAuthSettings {
+  limiter: RateLimiter;
+  hmacMaxSkewSeconds: number;
+}
+
+const KEY_ID = new RegExp(`^[0-9a-f]{${KEY_ID_LENGTH}}$`);
+
+async function signedKey(prisma: PrismaClient, req: Request, maxSkew: number) {
+  const keyId = req.header(HMAC_HEADERS.keyId);
+  if (!keyId || !KEY_ID.test(keyId)) throw new HttpError(401, `malformed ${HMAC_HEADERS.keyId}: expected ${KEY_ID_LENGTH} lower-case hex characters`);
+  const rows = await prisma.intakeKey.findMany({ where: { keyHash: { startsWith: keyId } }, include: { project: true }, take: 2 });
+  if (rows.length !== 1) throw new HttpError(401, 'unknown key id');
+  const row = rows[0]!;
+  const headers = { timestamp: req.header(HMAC_HEADERS.timestamp), signature: req.header(HMAC_HEADERS.signature) };
+  const check = verifyIntakeSignature(row.keyHash, headers, rawBodies.get(req) ?? Buffer.alloc(0), maxSkew);
+  if (!check.ok) throw new HttpError(401, `bad signature: ${check.reason}`);
+  return row;
+}
+
+async function bearerKey(prisma: PrismaClient, req: Request) {
+  const auth = req.header('authorization');
+  const key = auth?.toLowerCase().startsWith('bearer ') ? auth.slice(7).trim() : req.header('x-api-key');
+  if (!key) throw new HttpError(401, 'missing API key: send Authorization: Bearer <intake key>, or sign the request (X-Bugfix-Signature)');
+  const row = await prisma.intakeKey.findUnique({ where: { keyHash: hashKey(key) }, include: { project: true } });
+  if (!row) throw new HttpError(401, 'unknown or revoked API key');
+  return row;
+}
+
+export async function authenticateIntake(prisma: PrismaClient, req: Request, settings: IntakeAuthSettings) {
+  const signed = req.header(HMAC_HEADERS.keyId) !== undefined || req.header(HMAC_HEADERS.signature) !== undefined;
+  const row = signed ? await signedKey(prisma, req, settings.hmacMaxSkewSeconds) : await bearerKey(prisma, req);
+  if (row.revokedAt) throw new HttpError(401, 'unknown or revoked API key');
+  const limited = settings.limiter.take(row.id);
+  if (!limited.ok) throw new HttpError(429, `rate limit of this intake key exceeded; retry in ${limited.retryAfterS} s`, { retryAfterSeconds: limited.retryAfterS }, { 'retry-after': String(limited.retryAfterS) });
+  return { keyId: row.id, project: row.project };
+}

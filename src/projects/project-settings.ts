@@ -1,0 +1,50 @@
+/**
+ * Schemas of a project's JSON settings columns (see prisma/schema.prisma comments), so what the
+ * admin API stores is what the worker later reads.
+ */
+import { z } from 'zod';
+
+const positiveInt = z.number().int().positive();
+
+export const budgetsSchema = z.strictObject({
+  maxIterations: positiveInt.max(100_000).optional(),
+  maxTokens: positiveInt.max(1_000_000_000).optional(),
+  maxCostUsd: z.number().positive().max(10_000).optional(),
+  maxDurationMs: positiveInt.max(7 * 24 * 3600_000).optional(),
+  maxValidationRounds: positiveInt.max(100).optional(),
+});
+
+export const scopeLimitsSchema = z.strictObject({
+  maxFilesChanged: positiveInt.optional(),
+  maxLinesChanged: positiveInt.optional(),
+  forbiddenPaths: z.array(z.string().min(1).max(500)).max(200).optional(),
+  maxFileBytes: positiveInt.optional(),
+});
+
+export const sandboxSettingsSchema = z.strictObject({
+  memoryMb: positiveInt.max(64_000).optional(),
+  cpus: z.number().positive().max(64).optional(),
+  pids: positiveInt.max(100_000).optional(),
+  workspaceMb: positiveInt.max(200_000).optional(),
+  installCommand: z.string().min(1).max(2000).optional(),
+  installNetwork: z.boolean().optional(),
+});
+
+export const notificationsSchema = z.strictObject({
+  slack: z.strictObject({ webhookUrl: z.url() }).optional(),
+  email: z.strictObject({ to: z.array(z.email()).min(1).max(50) }).optional(),
+  whatsapp: z.strictObject({ to: z.array(z.string().regex(/^\+[0-9]{6,15}$/, 'E.164 phone number')).min(1).max(50) }).optional(),
+  webhook: z.strictObject({ url: z.url(), secret: z.string().min(16).max(500) }).optional(),
+});
+
+/** Secrets are write-only: reads show that one is set, not its value. */
+export function redactNotifications(value: unknown): unknown {
+  const parsed = notificationsSchema.safeParse(value);
+  if (!parsed.success) return value;
+  const n = parsed.data;
+  return {
+    ...n,
+    ...(n.slack ? { slack: { webhookUrl: '(set)' } } : {}),
+    ...(n.webhook ? { webhook: { url: n.webhook.url, secret: '(set)' } } : {}),
+  };
+}

@@ -1,0 +1,30 @@
+/**
+ * A worker process on its own (`npm run worker`): polls the shared task queue and this host's
+ * queue until SIGINT/SIGTERM, then drains. Configuration from the environment (src/config.ts,
+ * temporal.config.ts); run several on different hosts to scale out.
+ */
+import { loadConfig } from './config.js';
+import { createPrisma } from './db/prisma.js';
+import { connectWorker } from './temporal/connect.js';
+import { activityDepsFromConfig, startWorkers } from './worker.js';
+
+const config = loadConfig();
+const prisma = createPrisma(config.DATABASE_URL);
+const { connection, namespace } = await connectWorker();
+const deps = activityDepsFromConfig(config, prisma);
+const workers = await startWorkers({ connection, namespace, deps });
+console.log(`[worker] polling (namespace ${namespace}, host queue ${deps.host.queue})`);
+
+let stopping = false;
+const stop = () => {
+  if (stopping) return;
+  stopping = true;
+  console.log('[worker] draining ...');
+  void workers
+    .shutdown()
+    .then(() => Promise.all([prisma.$disconnect(), connection.close()]))
+    .then(() => process.exit(0), () => process.exit(1));
+};
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);
+await workers.run;

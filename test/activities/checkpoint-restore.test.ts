@@ -1,0 +1,124 @@
+/**
+ * Durability and per-project settings through the real activities, PostgreSQL and Docker:
+ * runTools checkpoints the workspace (commits, uncommitted edits, deletions, untracked files),
+ * refusals become SafetyEvent rows, and provisioning again after the container is removed
+ * restores exactly that state inside a sandbox with the project's own limits.
+ */
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ApplicationFailure } from '@temporalio/common';
+import Docker from 'dockerode';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { createSandboxActivities, type SandboxRef } from '../../activities/sandbox-activities.js';
+import { execInSandbox } from '../../activities/sandbox-exec.js';
+import { ShellPool } from '../../activities/shell-pool.js';
+import { createToolActivities } from '../../activities/tools.js';
+import { loadConfig } from '../../src/config.js';
+import { createPrisma } from '../../src/db/prisma.js';
+import { SANDBOX_GONE } from '../../src/domain/sandbox-errors.js';
+import { upsertProject } from '../../src/projects/project-store.js';
+import { createBareRemote } from '../fixtures/make-remote.js';
+
+const config = loadConfig();
+const docker = new Docker();
+const prisma = createPrisma(config.DATABASE_URL);
+const shells = new ShellPool(docker);
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bugfix-checkpoint-'));
+const suffix = randomUUID().slice(0, 8);
+const workflowId = `checkpoint-test-${suffix}`;
+const sandbox = createSandboxActivities({ docker, image: config.SANDBOX_IMAGE, workDir: path.join(tmp, 'work'), hostId: `test-${suffix}`, hostQueue: 'unused', prisma, shells });
+const { runTools } = createToolActivities({ prisma, docker, shells });
+let req: Parameters<typeof sandbox.provisionSandbox>[0];
+const refs: SandboxRef[] = [];
+const sh = async (id: string, cmd: string) => (await execInSandbox(docker, id, ['bash', '-c', cmd])).stdout.toString();
+
+async function turn(iteration: number, calls: Array<[string, Record<string, unknown>]>) {
+  const content = calls.map(([name, input], i) => ({ type: 'tool_use', id: `toolu_${iteration}_${i}`, name, input }));
+  await prisma.agentTurn.create({ data: { workflowId, iteration, response: { id: `msg_${iteration}`, type: 'message', role: 'assistant', content } } });
+}
+
+beforeAll(async () => {
+  const bare = createBareRemote('pagination', path.join(tmp, 'remote.git'));
+  const project = await upsertProject(prisma, {
+    key: `cp-${suffix}`,
+    name: 'Checkpoint',
+    repoOwner: 'acme',
+    repoName: 'cp',
+    cloneUrl: bare,
+    sandbox: { memoryMb: 300, pids: 100, installCommand: 'mkdir -p /tmp/deps && echo installed > /tmp/deps/marker' },
+    scopeLimits: { forbiddenPaths: ['docs/**'] },
+  });
+  const bug = await prisma.bugReport.create({ data: { projectId: project.id, externalId: suffix, title: 't', description: 'd', workflowId } });
+  req = { workflowId, bugId: bug.id, projectKey: project.key, cloneUrl: bare, defaultBranch: 'main' };
+});
+
+afterAll(async () => {
+  shells.closeAll();
+  for (const r of refs) await docker.getContainer(r.containerId).remove({ force: true }).catch(() => undefined);
+  await prisma.$disconnect();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('workspace checkpoints', () => {
+  test('provisioning applies the project sandbox settings, enforced by the kernel', async () => {
+    const ref = await sandbox.provisionSandbox(req);
+    refs.push(ref);
+    const host = (await docker.getContainer(ref.containerId).inspect()).HostConfig;
+    expect(host).toMatchObject({ Memory: 300 * 1024 ** 2, MemorySwap: 300 * 1024 ** 2, PidsLimit: 100, NetworkMode: 'none' });
+    // The kernel's view from inside (cgroup v2 or v1), not just the requested config.
+    expect(await sh(ref.containerId, 'cat /sys/fs/cgroup/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids/pids.max')).toBe('100\n');
+    expect(await sh(ref.containerId, 'cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes')).toBe(`${300 * 1024 ** 2}\n`);
+    expect(await sh(ref.containerId, 'cat /tmp/deps/marker')).toBe('installed\n');
+  });
+
+  test('runTools checkpoints every turn and records refusals as safety events', async () => {
+    const id = refs[0]!.containerId;
+    await turn(1, [
+      ['write_file', { path: 'CHANGELOG.md', content: 'committed change\n' }],
+      ['git_commit', { message: 'agent commit' }],
+    ]);
+    await turn(2, [
+      ['edit_file', { path: 'src/paginate.js', old_string: '  const start = page * size;', new_string: '  const start = (page - 1) * size;' }],
+      ['run_command', { command: "mkdir notes && printf 'bytes\\0with nul\\n' > notes/untracked.bin" }],
+      ['run_command', { command: 'git rm -q README.md' }],
+      ['write_file', { path: 'docs/guide.md', content: 'no' }],
+      ['run_command', { command: 'git push origin HEAD' }],
+    ]);
+    expect(await runTools({ workflowId, iteration: 1, containerId: id })).toMatchObject({ errors: 0 });
+    expect(await runTools({ workflowId, iteration: 2, containerId: id })).toMatchObject({ errors: 2 });
+
+    const events = await prisma.safetyEvent.findMany({ where: { workflowId }, orderBy: { createdAt: 'asc' } });
+    expect(events.map((e) => e.kind)).toEqual(['scope_violation', 'command_denied']);
+    expect(events[0]).toMatchObject({ bugId: req.bugId, details: expect.objectContaining({ path: 'docs/guide.md', iteration: 2 }) });
+    const cps = await prisma.workspaceCheckpoint.findMany({ where: { workflowId }, orderBy: { iteration: 'asc' } });
+    expect(cps.map((c) => c.iteration)).toEqual([1, 2]);
+    expect(cps[0]!.baseSha).toBe(refs[0]!.baseSha);
+    expect(cps[1]!.headSha).toBe((await sh(id, 'git rev-parse HEAD')).trim());
+    expect(cps[1]!.bundle && cps[1]!.patch && cps[1]!.untrackedTar).toBeTruthy();
+  });
+
+  test('a removed container comes back with the checkpointed workspace', async () => {
+    // What the worktree holds; the index (staged or not) is not part of a checkpoint.
+    const STATE = 'git rev-parse HEAD; git diff HEAD; git ls-files -o --exclude-standard; od -c notes/untracked.bin';
+    const before = await sh(refs[0]!.containerId, STATE);
+    await docker.getContainer(refs[0]!.containerId).remove({ force: true });
+
+    // Work on the lost container fails as SandboxGone (the workflow then provisions again).
+    await turn(3, [['run_command', { command: 'true' }]]);
+    const lost = await runTools({ workflowId, iteration: 3, containerId: refs[0]!.containerId }).catch((e: unknown) => e);
+    expect(lost).toBeInstanceOf(ApplicationFailure);
+    expect((lost as ApplicationFailure).type).toBe(SANDBOX_GONE);
+
+    const again = await sandbox.provisionSandbox(req);
+    refs.push(again);
+    expect(again.containerId).not.toBe(refs[0]!.containerId);
+    expect(again.baseSha).toBe(refs[0]!.baseSha);
+    const after = await sh(again.containerId, STATE);
+    expect(after).toBe(before);
+    expect(await sh(again.containerId, 'git log --format=%s -2')).toBe('agent commit\nInitial commit\n');
+    // The agent carries on in the restored sandbox.
+    expect(await runTools({ workflowId, iteration: 3, containerId: again.containerId })).toMatchObject({ errors: 0 });
+  });
+});

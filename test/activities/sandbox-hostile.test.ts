@@ -1,0 +1,161 @@
+/**
+ * Hostile inputs against a real sandbox with small limits (256 MB, 64 PIDs): each one gives the
+ * model a clear tool result and leaves the sandbox usable, and the limits hold by behaviour.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Docker from 'dockerode';
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { cloneOnHost, createSandboxContainer, DEFAULT_SANDBOX_LIMITS, streamRepoIntoSandbox } from '../../activities/sandbox.js';
+import { execInSandbox } from '../../activities/sandbox-exec.js';
+import { ShellPool } from '../../activities/shell-pool.js';
+import { ToolExecutor, type SafetyEventInput, type ToolOutcome } from '../../activities/tool-executor.js';
+import { loadConfig } from '../../src/config.js';
+import { createBareRemote } from '../fixtures/make-remote.js';
+
+const docker = new Docker();
+const shells = new ShellPool(docker);
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bugfix-hostile-'));
+const events: SafetyEventInput[] = [];
+let containerId: string;
+let tools: ToolExecutor;
+let n = 0;
+const call = (name: string, input: Record<string, unknown> = {}): Promise<ToolOutcome> => tools.run({ id: `h${n++}`, name, input });
+const run = (command: string, timeout_seconds?: number) => call('run_command', { command, ...(timeout_seconds ? { timeout_seconds } : {}) });
+const raw = async (cmd: string) => (await execInSandbox(docker, containerId, ['bash', '-c', cmd])).stdout;
+
+beforeAll(async () => {
+  const bare = createBareRemote('pagination', path.join(tmp, 'remote.git'));
+  const req = { workflowId: `hostile-test-${Date.now()}`, bugId: '00000000-0000-0000-0000-000000000000', projectKey: 'hostile', cloneUrl: bare, defaultBranch: 'main' };
+  const { dir } = await cloneOnHost(path.join(tmp, 'work'), req);
+  const limits = { ...DEFAULT_SANDBOX_LIMITS, memoryBytes: 256 * 1024 ** 2, pidsLimit: 64 };
+  containerId = (await createSandboxContainer(docker, loadConfig().SANDBOX_IMAGE, req, 'test-host', limits)).id;
+  await streamRepoIntoSandbox(docker, containerId, dir);
+  tools = new ToolExecutor(docker, containerId, {
+    shells,
+    scope: { forbiddenPaths: ['generated/**'], maxFileBytes: 4096 },
+    onSafetyEvent: async (e) => void events.push(e),
+  });
+});
+
+afterAll(async () => {
+  shells.closeAll();
+  await docker.getContainer(containerId).remove({ force: true }).catch(() => undefined);
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+// Every hostile input must leave a sandbox that still works through the same executor.
+afterEach(async () => {
+  expect((await run('echo still-usable')).content).toMatch(/^Exit code: 0\n--- stdout ---\nstill-usable\n/);
+});
+
+describe('hostile paths', () => {
+  test('escapes, absolute paths and symlinks out are refused', async () => {
+    await raw('ln -sfn /etc /workspace/out-link');
+    for (const p of ['../../etc/passwd', '/etc/shadow', 'out-link/passwd', 'src/../../etc/passwd']) {
+      const r = await call('read_file', { path: p });
+      expect(r.isError, p).toBe(true);
+      expect(r.content, p).toMatch(/escapes the repository|absolute paths are not allowed|outside the repository/);
+      expect(r.content).not.toContain('root:');
+    }
+    for (const p of ['../evil', '/tmp/evil', 'out-link/evil']) {
+      expect(await call('write_file', { path: p, content: 'x' }), p).toMatchObject({ isError: true });
+    }
+    expect((await raw('ls /tmp/evil /etc/evil 2>&1 || true')).toString()).not.toMatch(/^\/(tmp|etc)\/evil$/m);
+  });
+
+  test('content with NUL bytes, quotes and a heredoc marker round-trips byte-exact', async () => {
+    const nasty = "nul:\u0000:end 'single' \"double\" $(id) `id` \\\n<<'EOF'\nEOF\n\u0000\u0000tail é ✓\nno newline at end";
+    expect(await call('write_file', { path: 'data/nasty.bin', content: nasty })).toMatchObject({ isError: false });
+    const back = await raw('cat /workspace/data/nasty.bin');
+    expect(back.equals(Buffer.from(nasty, 'utf8'))).toBe(true);
+    expect(await call('edit_file', { path: 'data/nasty.bin', old_string: '<<\'EOF\'\nEOF', new_string: "EOF\n'\"" })).toMatchObject({ isError: false });
+    expect((await raw('cat /workspace/data/nasty.bin')).equals(Buffer.from(nasty.replace("<<'EOF'\nEOF", "EOF\n'\""), 'utf8'))).toBe(true);
+  });
+});
+
+describe('hostile commands', () => {
+  test('50 MB of output is cut in the middle, says how much, and keeps both ends', async () => {
+    const r = await run('echo FIRST; head -c 52428800 /dev/zero | tr "\\0" a; echo; echo LAST');
+    expect(r.isError).toBe(false);
+    expect(r.content.length).toBeLessThan(25_000);
+    expect(r.content).toMatch(/^Exit code: 0\n--- stdout ---\nFIRST\n/);
+    expect(r.content).toMatch(/\[\.\.\. \d{8} bytes cut \.\.\.\]/);
+    expect(r.content).toMatch(/\nLAST\n[\s\S]*--- stderr ---/);
+  });
+
+  test('binary output is described, not dumped', async () => {
+    const r = await run("printf 'a\\0b'; head -c 2048 /dev/urandom");
+    expect(r.content).toMatch(/--- stdout ---\n\[binary output: 2051 bytes, not shown/);
+  });
+
+  test('a command hanging past its timeout is killed with its whole process group', async () => {
+    const r = await run('sleep 1111 & sleep 2222 & while :; do :; done', 1);
+    expect(r.content).toMatch(/^Timed out after 1 s and was killed\./);
+    expect((await run('ps -eo args')).content).not.toMatch(/sleep (1111|2222)/);
+  });
+
+  test('exit 1 is just an exit code; the shell is still there', async () => {
+    expect((await run('exit 1')).content).toMatch(/^Exit code: 1\n/);
+    expect((await run('exit 0')).content).toMatch(/^Exit code: 0\n/);
+  });
+
+  test('a shell killed mid-command is reported and replaced', async () => {
+    const pending = run('sleep 20; echo not-reached', 60);
+    await new Promise((r) => setTimeout(r, 500));
+    await execInSandbox(docker, containerId, ['pkill', '-KILL', '-f', '^bash --noprofile --norc -c LC_ALL=C']);
+    const r = await pending;
+    expect(r.isError).toBe(true);
+    expect(r.content).toMatch(/The shell running this ended abruptly[\s\S]*A fresh shell is ready/);
+  });
+
+  test('a fork bomb hits the PID limit and is cleaned up', async () => {
+    const r = await run(':(){ :|:& };:; sleep 3', 4);
+    expect(r.isError).toBe(false);
+    expect(r.content).toMatch(/Resource temporarily unavailable|retry/);
+    // The limit by behaviour: of 100 processes started at once, the kernel refuses some (EAGAIN).
+    const spawner = "const {spawn}=require('child_process');let ok=0,no=0;" +
+      "for(let i=0;i<100;i++){try{const c=spawn('sleep',['30']);c.on('spawn',()=>ok++);c.on('error',()=>no++)}catch{no++}}" +
+      "setTimeout(()=>{console.log(ok+' '+no);process.exit(0)},1500)";
+    const many = await call('run_command', { command: `node -e "${spawner}"`, timeout_seconds: 20 });
+    const [ok, refused] = (/--- stdout ---\n(\d+) (\d+)/.exec(many.content) ?? []).slice(1).map(Number);
+    expect(ok, many.content).toBeLessThan(64);
+    expect(refused).toBeGreaterThan(0);
+  });
+
+  test('a memory hog is killed by the memory limit, with a readable reason', async () => {
+    const r = await run('head -c 1000m /dev/zero | tail > /dev/null', 60);
+    expect(r.content).toMatch(/^Exit code: 137 \(killed by SIGKILL: usually the sandbox memory limit\)/);
+    // Under the limit the same thing works: it is the limit, not the command, that killed it.
+    expect((await run('head -c 100m /dev/zero | tail > /dev/null', 60)).content).toMatch(/^Exit code: 0/);
+  });
+});
+
+describe('scope limits', () => {
+  test('writes to forbidden paths, through symlinks too, and oversized files are refused and recorded', async () => {
+    events.length = 0;
+    await raw('cd /workspace && printf "A=1\\n" > .env && ln -sfn .env innocent.txt');
+    const forbidden = ['.env', 'config/.env.local', 'certs/server.pem', 'deploy/id_rsa', 'secrets/token.txt', 'package-lock.json', '.git/config', 'generated/api.ts', 'innocent.txt'];
+    for (const p of forbidden) {
+      const r = await call('write_file', { path: p, content: 'X=2\n' });
+      expect(r, p).toMatchObject({ isError: true, content: expect.stringMatching(/is not allowed \(forbidden path pattern/) });
+    }
+    expect(await call('write_file', { path: 'big.txt', content: 'x'.repeat(5000) })).toMatchObject({ isError: true, content: expect.stringMatching(/at most 4096 bytes/) });
+    expect((await raw('cat /workspace/.env')).toString()).toBe('A=1\n');
+    expect(events.map((e) => e.kind)).toEqual(Array(forbidden.length + 1).fill('scope_violation'));
+    expect(events.find((e) => e.details.path === 'innocent.txt')?.details.resolved).toBe('.env');
+    expect(await call('write_file', { path: 'src/ok.js', content: 'ok\n' })).toMatchObject({ isError: false });
+  });
+
+  test('denied commands are refused before they run and recorded', async () => {
+    events.length = 0;
+    for (const c of ['git push origin HEAD', 'curl -s http://example.com', 'wget x', 'cat /proc/1/environ', 'rm -rf /', 'cd src && git -c x=y push']) {
+      const r = await run(c);
+      expect(r, c).toMatchObject({ isError: true, content: expect.stringMatching(/^Command refused by the [a-z-]+ rule/) });
+    }
+    expect(events).toHaveLength(6);
+    expect(events.every((e) => e.kind === 'command_denied')).toBe(true);
+    expect((await run('echo curling is a sport')).content).toMatch(/^Exit code: 0/);
+  });
+});

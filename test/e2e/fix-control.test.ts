@@ -1,0 +1,134 @@
+/**
+ * Steering a running fix on a real Temporal server: pause holds it (no model call), a hint reaches
+ * the next model request, a raised budget lets it finish, the token and time budgets stop it with
+ * their reasons, and kill/cancel interrupt the step in flight (the slow model call is aborted, the
+ * long command does not run to its end) and still remove the sandbox.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
+import Docker from 'dockerode';
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { SANDBOX_LABELS } from '../../activities/sandbox.js';
+import { startStack, type Stack } from '../../scripts/local-stack.js';
+import type { FixInput, FixOutcome } from '../../src/domain/fix.js';
+import { upsertProject } from '../../src/projects/project-store.js';
+import { taskQueues } from '../../temporal.config.js';
+import { hintSignal, killSignal, pauseSignal, raiseBudgetUpdate, resumeSignal, statusQuery } from '../../workflows/messages.js';
+import { createBareRemote } from '../fixtures/make-remote.js';
+import { paginationScenario } from '../fixtures/scenarios/pagination.js';
+import type { ModelScript } from '../stand-ins/anthropic.js';
+
+const wandering: ModelScript = () => [{ type: 'tool_use', name: 'list_files', input: {} }];
+const sleeper: ModelScript = () => [{ type: 'tool_use', name: 'run_command', input: { command: 'sleep 300', timeout_seconds: 600 } }];
+
+describe('steering a fix', () => {
+  let stack: Stack;
+  let projectId: string;
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bugfix-control-'));
+  const suffix = Math.random().toString(36).slice(2, 8);
+
+  beforeAll(async () => {
+    stack = await startStack({ script: wandering, temporal: { address: process.env.TEMPORAL_ADDRESS! }, httpPort: 0 });
+    const bare = createBareRemote('pagination', path.join(tmp, 'remote.git'));
+    stack.github!.addRepo('acme', 'control', bare);
+    projectId = (await upsertProject(stack.prisma, { key: `control-${suffix}`, name: 'Control', repoOwner: 'acme', repoName: 'control', cloneUrl: bare, validation: { test: 'npm test' } })).id;
+  });
+  afterEach(() => stack.anthropic!.setDelay(0));
+  afterAll(async () => {
+    await stack?.stop();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  async function startFix(name: string, script: ModelScript, budgets?: FixInput['budgets']) {
+    stack.anthropic!.setScript(script);
+    const workflowId = `bugfix-control-${suffix}-${name}`;
+    const bug = await stack.prisma.bugReport.create({ data: { projectId, externalId: name, workflowId, title: `Control ${name}`, description: 'Steering test.' } });
+    const handle = await stack.temporal.workflow.start('bugFixWorkflow', {
+      taskQueue: taskQueues.main,
+      workflowId,
+      args: [{ bugId: bug.id, projectId, projectKey: `control-${suffix}`, budgets } satisfies FixInput],
+    });
+    return { bug, handle };
+  }
+  const sandboxesOf = (workflowId: string) => new Docker().listContainers({ all: true, filters: { label: [`${SANDBOX_LABELS.workflowId}=${workflowId}`] } });
+  const requestsFor = (workflowId: string) =>
+    stack.anthropic!.received.filter((r) => JSON.stringify(r.messages[0]).includes(`Control ${workflowId.split('-').pop()}`));
+
+  test('pause holds the fix, a hint reaches the next model call, a raised budget lets it finish', async () => {
+    stack.anthropic!.setDelay(150);
+    const { handle } = await startFix('steer', paginationScenario, { maxIterations: 6 });
+    await expect.poll(async () => (await handle.query(statusQuery)).iteration, { timeout: 30_000, interval: 50 }).toBeGreaterThanOrEqual(1);
+    await handle.signal(pauseSignal);
+    await expect.poll(async () => (await handle.query(statusQuery)).paused).toBe(true);
+
+    // Paused: once the step in flight ends, nothing new starts.
+    const settle = async () => {
+      const n = requestsFor(handle.workflowId).length;
+      await new Promise((r) => setTimeout(r, 1500));
+      return requestsFor(handle.workflowId).length === n ? n : -1;
+    };
+    await expect.poll(settle, { timeout: 20_000, interval: 0 }).toBeGreaterThan(0);
+    const heldAt = requestsFor(handle.workflowId).length;
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(requestsFor(handle.workflowId).length).toBe(heldAt);
+
+    // Budgets: refused when lowered below use or negative; accepted when raised.
+    await expect(handle.executeUpdate(raiseBudgetUpdate, { args: [{ maxIterations: 0 }] })).rejects.toThrow(WorkflowUpdateFailedError);
+    await expect(handle.executeUpdate(raiseBudgetUpdate, { args: [{ maxCostUsd: -1 }] })).rejects.toThrow(WorkflowUpdateFailedError);
+    const raised = await handle.executeUpdate(raiseBudgetUpdate, { args: [{ maxIterations: 15 }] });
+    expect(raised.maxIterations).toBe(15);
+
+    await handle.signal(hintSignal, 'the page number is 1-based');
+    await handle.signal(resumeSignal);
+    const outcome = (await handle.result()) as FixOutcome;
+    expect(outcome).toMatchObject({ status: 'pr_created', iterations: 9 });
+    const next = requestsFor(handle.workflowId)[heldAt]!;
+    expect(JSON.stringify(next.messages[next.messages.length - 1])).toContain('Hint from an engineer: the page number is 1-based');
+  });
+
+  test('the token budget stops the fix with its reason', async () => {
+    const { handle } = await startFix('tokens', wandering, { maxTokens: 5000 });
+    const outcome = (await handle.result()) as FixOutcome;
+    expect(outcome.status).toBe('failed');
+    expect(outcome.reason).toMatch(/^token budget exhausted \(\d+ of 5000\)$/);
+  });
+
+  test('the time budget interrupts a slow model call', async () => {
+    stack.anthropic!.setDelay(120_000);
+    const abortedBefore = stack.anthropic!.aborted;
+    const { bug, handle } = await startFix('time', wandering, { maxDurationMs: 4000 });
+    const outcome = (await handle.result()) as FixOutcome;
+    expect(outcome).toMatchObject({ status: 'failed', reason: 'time budget exhausted (4 s)' });
+    await expect.poll(() => stack.anthropic!.aborted).toBe(abortedBefore + 1);
+    expect(await sandboxesOf(handle.workflowId)).toEqual([]);
+    expect((await stack.prisma.bugReport.findUniqueOrThrow({ where: { id: bug.id } })).status).toBe('FAILED');
+  });
+
+  test('kill interrupts an in-flight model call', async () => {
+    stack.anthropic!.setDelay(120_000);
+    const abortedBefore = stack.anthropic!.aborted;
+    const { handle } = await startFix('kill', wandering);
+    await expect.poll(() => stack.anthropic!.inFlight(), { timeout: 30_000 }).toBe(1);
+    await handle.signal(killSignal, { reason: 'enough', actor: 'ops' });
+    const outcome = (await handle.result()) as FixOutcome;
+    expect(outcome).toMatchObject({ status: 'cancelled', reason: 'killed by ops: enough', iterations: 1 });
+    await expect.poll(() => stack.anthropic!.aborted).toBe(abortedBefore + 1);
+    expect(await sandboxesOf(handle.workflowId)).toEqual([]);
+  });
+
+  test('cancel interrupts a running command and ends the run as cancelled', async () => {
+    const { bug, handle } = await startFix('cancel', sleeper);
+    await expect
+      .poll(async () => (await handle.describe()).raw.pendingActivities?.some((a) => a.activityType?.name === 'runTools'), { timeout: 30_000 })
+      .toBe(true);
+    await handle.cancel();
+    const err = await handle.result().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect((await handle.describe()).status.name).toBe('CANCELLED');
+    expect(await sandboxesOf(handle.workflowId)).toEqual([]);
+    const row = await stack.prisma.bugReport.findUniqueOrThrow({ where: { id: bug.id } });
+    expect(row).toMatchObject({ status: 'CANCELLED', statusReason: 'cancelled through Temporal' });
+  });
+});

@@ -1,0 +1,161 @@
+/**
+ * The admin API against real PostgreSQL and Temporal (no worker in this file: fixes stay queued):
+ * projects CRUD with intake keys, fixes from visibility with filters, fix detail with ledger and
+ * timeline, steering signals, costs, and the OpenAPI document generated from the route table.
+ */
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { Client } from '@temporalio/client';
+import { loadConfig } from '../../src/config.js';
+import { createPrisma, Prisma } from '../../src/db/prisma.js';
+import { createApp } from '../../src/http/app.js';
+import { createAdminToken } from '../../src/http/admin/admin-tokens.js';
+import { adminRoutes } from '../../src/http/admin/router.js';
+import { connectClient } from '../../src/temporal/connect.js';
+
+const prisma = createPrisma(loadConfig().DATABASE_URL);
+let temporal: Client;
+let app: ReturnType<typeof createApp>;
+let admin: string;
+let operator: string;
+const suffix = Math.random().toString(36).slice(2, 8);
+const key = `admin-${suffix}`;
+
+const as = (token: string) => ({
+  get: (p: string) => request(app).get(p).set('authorization', `Bearer ${token}`),
+  post: (p: string, body?: object) => request(app).post(p).set('authorization', `Bearer ${token}`).send(body),
+  patch: (p: string, body: object) => request(app).patch(p).set('authorization', `Bearer ${token}`).send(body),
+  delete: (p: string) => request(app).delete(p).set('authorization', `Bearer ${token}`),
+});
+
+beforeAll(async () => {
+  temporal = await connectClient();
+  app = createApp({ prisma, temporal, temporalUiUrl: 'http://localhost:8233', log: { error: () => undefined } });
+  admin = (await createAdminToken(prisma, `api-admin-${suffix}`, 'ADMIN')).token;
+  operator = (await createAdminToken(prisma, `api-operator-${suffix}`, 'OPERATOR')).token;
+});
+
+afterAll(async () => {
+  const bugs = await prisma.bugReport.findMany({ where: { project: { key } } });
+  for (const b of bugs) await temporal.workflow.getHandle(b.workflowId).terminate('test cleanup').catch(() => undefined);
+  await prisma.project.deleteMany({ where: { key } });
+  await prisma.ledgerEntry.deleteMany({ where: { workflowId: { startsWith: `bugfix-${key}-` } } });
+  await prisma.adminToken.deleteMany({ where: { name: { endsWith: suffix } } });
+  await temporal.connection.close();
+  await prisma.$disconnect();
+});
+
+describe('projects', () => {
+  test('create, read, change, list keys, revoke, with settings validated', async () => {
+    const created = await as(admin).post('/admin/projects', { key, name: 'Admin test', repoOwner: 'acme', repoName: 'shop', validation: { test: 'npm test' } });
+    expect(created.status).toBe(201);
+    expect((await as(admin).post('/admin/projects', { key, name: 'again', repoOwner: 'acme', repoName: 'shop' })).status).toBe(409);
+
+    const bad = await as(admin).patch(`/admin/projects/${key}`, { budgets: { maxCostUsd: -1 }, notifications: { slack: { webhookUrl: 'not a url' } } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.problems.map((p: { path: string }) => p.path).sort()).toEqual(['budgets.maxCostUsd', 'notifications.slack.webhookUrl']);
+
+    const changed = await as(admin).patch(`/admin/projects/${key}`, {
+      defaultBranch: 'develop',
+      budgets: { maxCostUsd: 2.5, maxIterations: 12 },
+      scopeLimits: { maxFilesChanged: 5, forbiddenPaths: ['.github/'] },
+      notifications: { webhook: { url: 'https://hooks.example.com/x', secret: 'a-very-long-secret-value' } },
+      prLabels: ['bugfix'],
+    });
+    expect(changed.status).toBe(200);
+    expect(changed.body).toMatchObject({ defaultBranch: 'develop', budgets: { maxCostUsd: 2.5 }, validation: { test: 'npm test' }, notifications: { webhook: { secret: '(set)' } } });
+    const row = await prisma.project.findUniqueOrThrow({ where: { key } });
+    expect(row.notifications).toMatchObject({ webhook: { secret: 'a-very-long-secret-value' } });
+
+    const issued = await as(admin).post(`/admin/projects/${key}/intake-keys`, { label: 'forms' });
+    expect(issued.status).toBe(201);
+    expect(issued.body.key).toMatch(/^bfk_/);
+    const listed = await as(admin).get(`/admin/projects/${key}/intake-keys`);
+    expect(listed.body.keys).toHaveLength(1);
+    expect(JSON.stringify(listed.body)).not.toContain(issued.body.key);
+    // The key works at the intake until revoked.
+    const report = { title: 'Checkout fails', description: 'Pay does nothing', externalId: `k-${suffix}` };
+    expect((await request(app).post('/api/bugs').set('authorization', `Bearer ${issued.body.key}`).send(report)).status).toBe(202);
+    expect((await as(admin).delete(`/admin/projects/${key}/intake-keys/${listed.body.keys[0].id}`)).status).toBe(200);
+    expect((await request(app).post('/api/bugs').set('authorization', `Bearer ${issued.body.key}`).send(report)).status).toBe(401);
+
+    expect((await as(admin).get('/admin/projects')).body.projects.map((p: { key: string }) => p.key)).toContain(key);
+    expect((await as(admin).get(`/admin/projects/nope-${suffix}`)).status).toBe(404);
+  });
+});
+
+describe('fixes', () => {
+  let bugId: string;
+  let workflowId: string;
+
+  beforeAll(async () => {
+    const p = await prisma.project.findUniqueOrThrow({ where: { key } });
+    const k = await as(admin).post(`/admin/projects/${key}/intake-keys`, {});
+    const filed = await request(app).post('/api/bugs').set('authorization', `Bearer ${k.body.key}`).send({ title: 'Search is empty', description: 'No results', priority: 'CRITICAL', externalId: `fix-${suffix}` });
+    ({ bugId, workflowId } = filed.body);
+    await prisma.ledgerEntry.createMany({
+      data: [
+        { callKey: `${workflowId}-1`, workflowId, projectId: p.id, bugId, iteration: 1, model: 'claude-sonnet-5-5', inputTokens: 1000, outputTokens: 100, costUsd: new Prisma.Decimal('0.003'), createdAt: new Date('2031-01-02T10:00:00Z') },
+        { callKey: `${workflowId}-2`, workflowId, projectId: p.id, bugId, iteration: 2, model: 'claude-haiku-4-5', inputTokens: 500, outputTokens: 50, costUsd: new Prisma.Decimal('0.00075'), createdAt: new Date('2031-01-03T10:00:00Z') },
+      ],
+    });
+  });
+
+  test('list reads visibility with filters', async () => {
+    // Both fixes of the project: the one filed in the projects test and this one.
+    const ids = async (q: string) => ((await as(admin).get(`/admin/fixes?${q}`)).body.fixes ?? []).map((f: { workflowId: string }) => f.workflowId).sort();
+    await expect.poll(() => ids(`project=${key}&status=running&phase=queued`), { timeout: 20_000 }).toEqual([`bugfix-${key}-k-${suffix}`, workflowId].sort());
+    expect(await ids(`project=${key}&limit=1`)).toHaveLength(1);
+    expect((await as(admin).get(`/admin/fixes?project=${key}&phase=fixing`)).body.fixes).toEqual([]);
+    expect((await as(admin).get(`/admin/fixes?project=${key}&since=2999-01-01`)).body.fixes).toEqual([]);
+    const bad = await as(admin).get(`/admin/fixes?project=${encodeURIComponent("x' OR 1=1")}&status=sleeping`);
+    expect(bad.status).toBe(400);
+    expect(bad.body.problems.map((p: { path: string }) => p.path).sort()).toEqual(['project', 'status']);
+  });
+
+  test('detail by bug id or workflow id: status, ledger, timeline', async () => {
+    const byBug = await as(admin).get(`/admin/fixes/${bugId}`);
+    expect(byBug.status).toBe(200);
+    expect(byBug.body).toMatchObject({ fix: { workflowId, status: 'RUNNING', phase: 'queued', projectKey: key }, bug: { id: bugId, priority: 'CRITICAL' }, status: null, pr: null });
+    expect(byBug.body.ledger.map((l: { costUsd: string }) => l.costUsd)).toEqual(['0.003', '0.00075']);
+    expect(byBug.body.timeline[0]).toMatchObject({ kind: 'started' });
+    expect((await as(admin).get(`/admin/fixes/${workflowId}`)).body.fix.bugId).toBe(bugId);
+    expect((await as(admin).get(`/admin/fixes/${workflowId}/transcript`)).body).toEqual({ workflowId, turns: [] });
+    expect((await as(admin).get(`/admin/fixes/bugfix-${key}-absent`)).status).toBe(404);
+  });
+
+  test('operators steer: signals land in history; bad bodies get 400', async () => {
+    expect((await as(operator).post(`/admin/fixes/${workflowId}/pause`)).status).toBe(200);
+    expect((await as(operator).post(`/admin/fixes/${workflowId}/hint`, { text: 'look at search.ts' })).status).toBe(200);
+    expect((await as(operator).post(`/admin/fixes/${workflowId}/hint`, { text: '' })).status).toBe(400);
+    expect((await as(operator).post(`/admin/fixes/${workflowId}/budget`, {})).status).toBe(400);
+    const timeline = (await as(admin).get(`/admin/fixes/${workflowId}`)).body.timeline as Array<{ kind: string; name?: string }>;
+    expect(timeline.filter((t) => t.kind === 'signal').map((t) => t.name)).toEqual(['pause', 'hint']);
+  });
+
+  test('costs by day, model and project', async () => {
+    const q = `since=2031-01-01&project=${key}`;
+    expect((await as(admin).get(`/admin/costs?by=day&${q}`)).body).toEqual({
+      by: 'day',
+      totalUsd: '0.00375',
+      rows: [
+        { group: '2031-01-02', calls: 1, inputTokens: 1000, outputTokens: 100, costUsd: '0.003' },
+        { group: '2031-01-03', calls: 1, inputTokens: 500, outputTokens: 50, costUsd: '0.00075' },
+      ],
+    });
+    expect((await as(admin).get(`/admin/costs?by=model&${q}`)).body.rows.map((r: { group: string }) => r.group)).toEqual(['claude-haiku-4-5', 'claude-sonnet-5-5']);
+    expect((await as(admin).get(`/admin/costs?by=project&${q}`)).body.rows).toEqual([{ group: key, calls: 2, inputTokens: 1500, outputTokens: 150, costUsd: '0.00375' }]);
+    expect((await as(admin).get('/admin/costs?by=week')).status).toBe(400);
+  });
+});
+
+test('the OpenAPI document describes every route of the table', async () => {
+  const doc = (await as(admin).get('/admin/openapi.json')).body;
+  expect(doc.openapi).toBe('3.1.0');
+  for (const r of adminRoutes) {
+    const op = doc.paths[`/admin${r.path.replace(/:([A-Za-z]+)/g, '{$1}')}`]?.[r.method];
+    expect(op, `${r.method} ${r.path}`).toMatchObject({ 'x-required-role': r.role, security: [{ bearer: [] }] });
+  }
+  expect(doc.paths['/admin/projects'].post.requestBody.content['application/json'].schema.required).toEqual(expect.arrayContaining(['key', 'name', 'repoOwner', 'repoName']));
+  expect(doc.paths['/admin/fixes'].get.parameters.map((p: { name: string }) => p.name)).toEqual(['status', 'project', 'phase', 'since', 'limit']);
+});

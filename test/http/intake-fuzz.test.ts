@@ -1,0 +1,141 @@
+/**
+ * Property: no malformed or hostile intake request (wrong types, huge strings, unicode, injection
+ * strings, missing fields, unknown projects, bad credentials or signatures) gets a 5xx, crashes
+ * the server or starts a workflow. Every generated case carries at least one defect.
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import fc from 'fast-check';
+import request from 'supertest';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import type { Client } from '@temporalio/client';
+import { loadConfig } from '../../src/config.js';
+import { createPrisma } from '../../src/db/prisma.js';
+import { createApp } from '../../src/http/app.js';
+import { signIntakeRequest } from '../../src/intake/hmac.js';
+import { issueIntakeKey, upsertProject } from '../../src/projects/project-store.js';
+import { connectClient } from '../../src/temporal/connect.js';
+
+const prisma = createPrisma(loadConfig().DATABASE_URL);
+let temporal: Client;
+let server: Server;
+let url: string;
+let key: string;
+let otherKey: string;
+const suffix = Math.random().toString(36).slice(2, 8);
+const projectKey = `fuzz-${suffix}`;
+
+beforeAll(async () => {
+  temporal = await connectClient();
+  const app = createApp({
+    prisma, temporal, temporalUiUrl: 'http://localhost:8233', log: { error: () => undefined },
+    // The limiter is tested elsewhere; here every request must reach validation.
+    intake: { rateLimit: { perSecond: 1e6, burst: 1e6 }, hmacMaxSkewSeconds: 300, emailRoutes: [] },
+  });
+  server = await new Promise<Server>((resolve) => { const s = app.listen(0, '127.0.0.1', () => resolve(s)); });
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const p = await upsertProject(prisma, { key: projectKey, name: 'Fuzz', repoOwner: 'acme', repoName: `fuzz-${suffix}` });
+  const other = await upsertProject(prisma, { key: `fuzz-other-${suffix}`, name: 'Other', repoOwner: 'acme', repoName: `other-${suffix}` });
+  key = await issueIntakeKey(prisma, p.id);
+  otherKey = await issueIntakeKey(prisma, other.id);
+});
+
+afterAll(async () => {
+  const bugs = await prisma.bugReport.findMany({ where: { project: { key: { in: [projectKey, `fuzz-other-${suffix}`] } } } });
+  for (const b of bugs) await temporal.workflow.getHandle(b.workflowId).terminate('test cleanup').catch(() => undefined);
+  await prisma.project.deleteMany({ where: { key: { in: [projectKey, `fuzz-other-${suffix}`] } } });
+  server.closeAllConnections();
+  await new Promise((r) => server.close(r));
+  await temporal.connection.close();
+  await prisma.$disconnect();
+});
+
+const INJECTIONS = [
+  "'; DROP TABLE \"BugReport\"; --", '$(rm -rf /)', '`reboot`', '| cat /etc/passwd', '../../../../etc/shadow', '<script>alert(1)</script>',
+  '{{7*7}}', '${process.exit(1)}', '\u0000\u0001\u0002', '\u202e\u202dreversed', '𝕳𝖊𝖑𝖑𝖔 👩‍👩‍👧‍👦 ﷽', '%00%0d%0aSet-Cookie: x=y', 'null', '__proto__',
+];
+const hostile = fc.oneof(
+  fc.string({ maxLength: 200 }),
+  fc.string({ unit: 'grapheme', maxLength: 100 }),
+  fc.constantFrom(...INJECTIONS),
+  // 2 bytes per character in UTF-8: from 400 KB to 1.6 MB, around the 1 MB limit.
+  fc.integer({ min: 1, max: 4 }).map((n) => 'Ω'.repeat(n * 200_000)),
+);
+const wrongType = fc.oneof(fc.integer(), fc.boolean(), fc.constant(null), fc.array(fc.string(), { maxLength: 3 }), fc.dictionary(fc.string({ maxLength: 5 }), fc.string({ maxLength: 5 }), { maxKeys: 3 }));
+
+/** A plausible report with hostile text in its free fields (valid on its own). */
+const baseReport = fc.record({
+  title: fc.constantFrom('Checkout fails', 'Search broken'),
+  description: hostile.map((s) => (s.trim() ? s.slice(0, 40_000) : 'x')),
+  reporter: fc.option(fc.constantFrom(...INJECTIONS), { nil: undefined }),
+  errorLogs: fc.option(hostile, { nil: undefined }),
+});
+
+type Defect = (r: Record<string, unknown>) => unknown;
+const defects: fc.Arbitrary<Defect> = fc.oneof(
+  wrongType.map((v): Defect => (r) => ({ ...r, title: v })),
+  wrongType.map((v): Defect => (r) => ({ ...r, description: v })),
+  fc.constantFrom('', '  ', 'ab', ' a ').map((v): Defect => (r) => ({ ...r, title: v })),
+  fc.integer({ min: 301, max: 5000 }).map((n): Defect => (r) => ({ ...r, title: 't'.repeat(n) })),
+  fc.constant<Defect>(({ description: _d, ...r }) => r),
+  fc.constant<Defect>(({ title: _t, ...r }) => r),
+  hostile.filter((s) => !['CRITICAL', 'HIGH', 'MEDIUM', 'LOW'].includes(s)).map((v): Defect => (r) => ({ ...r, priority: v })),
+  fc.oneof(wrongType, fc.constant(''), fc.constant('e'.repeat(201))).map((v): Defect => (r) => ({ ...r, externalId: v })),
+  fc.oneof(hostile, fc.constant(`nope-${suffix}`)).map((v): Defect => (r) => ({ ...r, project: v })),
+  fc.oneof(hostile, fc.constant(`acme/nope-${suffix}`)).map((v): Defect => (r) => ({ ...r, repository: v })),
+  fc.constant<Defect>((r) => ({ ...r, project: `fuzz-other-${suffix}` })),
+  fc.integer({ min: 51, max: 500 }).map((n): Defect => (r) => ({ ...r, source: 's'.repeat(n) })),
+  wrongType.map((v): Defect => (r) => ({ ...r, errorLogs: v })),
+  fc.constantFrom<unknown>([], 'a string', 42, null, [{ title: 'x' }]).map((v): Defect => () => v),
+);
+
+const printable = fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: 80 });
+type Auth = (body: string) => Record<string, string>;
+const goodAuth: Auth = () => ({ authorization: `Bearer ${key}` });
+const badAuth: fc.Arbitrary<Auth> = fc.oneof(
+  fc.constant<Auth>(() => ({})),
+  printable.map((k): Auth => () => ({ authorization: `Bearer ${k}` })),
+  fc.constant<Auth>(() => ({ 'x-api-key': `${key}x` })),
+  fc.constant<Auth>((b) => signIntakeRequest(key, `${b} `)),
+  fc.constant<Auth>((b) => signIntakeRequest(key, b, Math.floor(Date.now() / 1000) - 3600)),
+  fc.constant<Auth>((b) => ({ ...signIntakeRequest(key, b), 'x-bugfix-key-id': signIntakeRequest(otherKey, b)['x-bugfix-key-id']! })),
+  printable.map((sig): Auth => (b) => ({ ...signIntakeRequest(key, b), 'x-bugfix-signature': sig })),
+  printable.map((ts): Auth => (b) => ({ ...signIntakeRequest(key, b), 'x-bugfix-timestamp': ts })),
+  printable.map((id): Auth => (b) => ({ ...signIntakeRequest(key, b), 'x-bugfix-key-id': id })),
+);
+
+/** Either good credentials and a defective body, or a valid body and defective credentials. */
+const hostileCase = fc.oneof(
+  fc.record({ report: baseReport, defect: defects, auth: fc.constant(goodAuth), signed: fc.boolean() }),
+  fc.record({ report: baseReport, defect: fc.constant<Defect>((r) => r), auth: badAuth, signed: fc.constant(false) }),
+);
+
+test('≥ 200 hostile intake requests: no 5xx, no crash, no workflow', async () => {
+  const seen = new Map<number, number>();
+  await fc.assert(
+    fc.asyncProperty(hostileCase, fc.boolean(), async ({ report, defect, auth, signed }, asText) => {
+      const body = JSON.stringify(defect({ ...report, externalId: undefined }) ?? null);
+      // Signed requests with a defective body still carry a valid signature: validation must catch them.
+      const headers = signed ? signIntakeRequest(key, body) : auth(body);
+      const res = await request(url).post('/api/bugs').set(headers).set('content-type', asText ? 'text/plain' : 'application/json').send(body);
+      seen.set(res.status, (seen.get(res.status) ?? 0) + 1);
+      expect(res.status, `${res.status} ${JSON.stringify(res.body).slice(0, 300)} for ${body.slice(0, 200)}`).toBeGreaterThanOrEqual(400);
+      expect(res.status).toBeLessThan(500);
+      expect(typeof res.body.error).toBe('string');
+    }),
+    { numRuns: 250 },
+  );
+  // Every class of rejection was exercised.
+  expect([...seen.keys()].sort()).toEqual(expect.arrayContaining([400, 401, 403, 413, 422]));
+  expect(await prisma.bugReport.count({ where: { project: { key: { in: [projectKey, `fuzz-other-${suffix}`] } } } })).toBe(0);
+
+  // A valid report afterwards: the server is alive, and once visibility shows it, it is the only fix.
+  const ok = await request(url).post('/api/bugs').set(goodAuth('')).send({ title: 'Sentinel', description: 'valid', externalId: `sentinel-${suffix}` });
+  expect(ok.status).toBe(202);
+  const listed = async () => {
+    const ids: string[] = [];
+    for await (const w of temporal.workflow.list({ query: `ProjectKey = '${projectKey}' OR ProjectKey = 'fuzz-other-${suffix}'` })) ids.push(w.workflowId);
+    return ids;
+  };
+  await expect.poll(listed, { timeout: 20_000 }).toEqual([ok.body.workflowId]);
+});

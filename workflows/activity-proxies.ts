@@ -1,0 +1,28 @@
+/**
+ * Activity options per class of work. Long-running work heartbeats (every activity does, see
+ * activities/heartbeat.ts) so a kill or cancel reaches it within about a second.
+ */
+import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+
+export const NON_RETRYABLE = ['BugNotFound', 'NothingToDeliver', 'UnsafePush', 'ScopeViolation', 'PathOutsideWorkspaceError'];
+
+const base = (o: ActivityOptions): ActivityOptions => ({ ...o, retry: { nonRetryableErrorTypes: NON_RETRYABLE, ...o.retry } });
+
+const SHORT = base({ startToCloseTimeout: '1 minute', retry: { maximumAttempts: 5 } });
+const MODEL = base({ startToCloseTimeout: '5 minutes', heartbeatTimeout: '20 seconds', retry: { initialInterval: '2 seconds', maximumAttempts: 6 } });
+const PROVISION = base({ startToCloseTimeout: '5 minutes', heartbeatTimeout: '30 seconds', retry: { maximumAttempts: 3 } });
+const HOST = base({
+  // A host that stopped polling (lost machine) is treated like a lost container.
+  scheduleToStartTimeout: '1 minute',
+  startToCloseTimeout: '15 minutes',
+  heartbeatTimeout: '30 seconds',
+  retry: { maximumAttempts: 3 },
+});
+
+/** Proxies carry a summary the Web UI shows next to each activity (which iteration, which tools). */
+export const shortActivities = (summary?: string) => proxyActivities<Activities>({ ...SHORT, summary });
+export const modelActivities = (summary?: string) => proxyActivities<Activities>({ ...MODEL, summary });
+export const provisionActivities = (summary?: string) => proxyActivities<Activities>({ ...PROVISION, summary });
+export const hostActivities = (taskQueue: string, summary?: string) => proxyActivities<Activities>({ ...HOST, taskQueue, summary });
+export type HostActivities = ReturnType<typeof hostActivities>;
