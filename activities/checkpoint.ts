@@ -36,9 +36,9 @@ export async function captureWorkspace(docker: Docker, shells: ShellPool, contai
   const info = await docker.getContainer(containerId).inspect();
   const baseSha = info.Config.Labels?.[SANDBOX_LABELS.baseSha];
   if (!baseSha || !SHA.test(baseSha)) throw new Error(`sandbox ${containerId.slice(0, 12)} has no base commit label`);
-  const cap = MAX_CHECKPOINT_PIECE_BYTES;
   const sh = async (argv: string[]) => {
-    const r = await shells.run(containerId, argv, { timeoutMs: 120_000, captureBytes: cap });
+    // Head and tail windows of half the cap each: exact bytes up to the cap, "cut" beyond it.
+    const r = await shells.run(containerId, argv, { timeoutMs: 120_000, captureBytes: MAX_CHECKPOINT_PIECE_BYTES / 2 });
     if (r.exitCode !== 0) throw new Error(`${argv.slice(0, 3).join(' ')} failed in the sandbox: ${r.stderr.text().slice(0, 500)}`);
     return r.stdout;
   };

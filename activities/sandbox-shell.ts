@@ -161,7 +161,7 @@ export class SandboxShell {
   static async start(docker: Docker, containerId: string): Promise<SandboxShell> {
     const marker = `bugfix-shell-${randomBytes(6).toString('hex')}`;
     const exec = await docker.getContainer(containerId).exec({
-      // $0 = marker: lets a backstop find this very process with pkill -f.
+      // $0 = marker: names this shell's processes in `ps` (and for `pkill -f` by an operator).
       Cmd: ['bash', '--noprofile', '--norc', '-c', DRIVER, marker],
       AttachStdin: true,
       AttachStdout: true,

@@ -43,7 +43,9 @@ export async function cloneOnHost(workDir: string, req: ProvisionRequest, token?
   const dir = hostRepoDir(workDir, req.workflowId);
   await fs.rm(path.dirname(dir), { recursive: true, force: true });
   await fs.mkdir(path.dirname(dir), { recursive: true });
-  await git(['clone', '--quiet', '--single-branch', '--branch', req.defaultBranch, '--', req.cloneUrl, dir], { token });
+  // No checkout on the host: the sandbox checks out into its tmpfs (memory), which is much faster
+  // than writing thousands of files to the host's disk and reading them back for the tar.
+  await git(['clone', '--quiet', '--no-checkout', '--single-branch', '--branch', req.defaultBranch, '--', req.cloneUrl, dir], { token });
   // The sandbox copy must not know where the repository lives nor how to reach it.
   await git(['remote', 'remove', 'origin'], { cwd: dir });
   const baseSha = (await git(['rev-parse', 'HEAD'], { cwd: dir })).trim();
@@ -99,10 +101,13 @@ export async function createSandboxContainer(
   return container;
 }
 
-/** Streams `tar -c` of the host checkout into `tar -x` in the workspace (tmpfs: putArchive can't). */
+/**
+ * Streams `tar -c` of the host clone into `tar -x` in the workspace (tmpfs: putArchive can't),
+ * then checks the files out there (the host clone has none).
+ */
 export async function streamRepoIntoSandbox(docker: Docker, containerId: string, hostDir: string): Promise<void> {
   const exec = await docker.getContainer(containerId).exec({
-    Cmd: ['tar', '-x', '-C', WORKSPACE, '-f', '-'],
+    Cmd: ['sh', '-c', 'tar -x -C "$1" -f - && git -C "$1" reset -q --hard', 'sh', WORKSPACE],
     AttachStdin: true,
     AttachStdout: true,
     AttachStderr: true,

@@ -10,13 +10,14 @@ export const NON_RETRYABLE = ['BugNotFound', 'NothingToDeliver', 'UnsafePush', '
 const base = (o: ActivityOptions): ActivityOptions => ({ ...o, retry: { nonRetryableErrorTypes: NON_RETRYABLE, ...o.retry } });
 
 const SHORT = base({ startToCloseTimeout: '1 minute', retry: { maximumAttempts: 5 } });
-const MODEL = base({ startToCloseTimeout: '5 minutes', heartbeatTimeout: '20 seconds', retry: { initialInterval: '2 seconds', maximumAttempts: 6 } });
-const PROVISION = base({ startToCloseTimeout: '5 minutes', heartbeatTimeout: '30 seconds', retry: { maximumAttempts: 3 } });
+// Every activity heartbeats every 250 ms, so 10 s of silence means its worker is gone: retry elsewhere.
+const MODEL = base({ startToCloseTimeout: '5 minutes', heartbeatTimeout: '10 seconds', retry: { initialInterval: '2 seconds', maximumAttempts: 6 } });
+const PROVISION = base({ startToCloseTimeout: '5 minutes', heartbeatTimeout: '10 seconds', retry: { maximumAttempts: 3 } });
 const HOST = base({
   // A host that stopped polling (lost machine) is treated like a lost container.
   scheduleToStartTimeout: '1 minute',
   startToCloseTimeout: '15 minutes',
-  heartbeatTimeout: '30 seconds',
+  heartbeatTimeout: '10 seconds',
   retry: { maximumAttempts: 3 },
 });
 

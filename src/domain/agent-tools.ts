@@ -67,7 +67,9 @@ export const AGENT_TOOLS: ToolDefinition[] = [
   {
     name: 'run_command',
     description:
-      'Run a shell command (bash) in the repository root, e.g. "npm test". There is no network. Returns the exit code, stdout and stderr (long output keeps head and tail).',
+      'Run a shell command (bash) in the repository root, e.g. "npm test". Each call starts fresh in the root (cd and exports do not carry over), ' +
+      'stdin is empty, and background processes end with the command. There is no network; pushing, network clients and similar commands are refused. ' +
+      'Returns the exit code, stdout and stderr (long output keeps head and tail and says how much was cut; binary output is not shown).',
     input_schema: {
       type: 'object',
       properties: { command: str('The command line'), timeout_seconds: int('Timeout in seconds (default 120, max 600)') },

@@ -45,6 +45,11 @@ export async function isTemporalUp(address: string): Promise<boolean> {
   }
 }
 
+export const DEV_SERVER_DYNAMIC_CONFIG = [
+  'matching.numTaskqueueReadPartitions=1',
+  'matching.numTaskqueueWritePartitions=1',
+];
+
 export interface DevServer {
   address: string;
   uiUrl?: string;
@@ -70,6 +75,10 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
     args.push('--db-filename', opts.dbFile);
   }
   for (const flag of searchAttributeFlags) args.push('--search-attribute', flag);
+  // Priority (CRITICAL fixes dispatched first from a backlog) is on by default in server 1.32,
+  // but it orders each task-queue partition on its own: one partition keeps the order global on
+  // this one-node server (test/http/priority.test.ts fails with the default of 4).
+  for (const value of DEV_SERVER_DYNAMIC_CONFIG) args.push('--dynamic-config-value', value);
 
   const log = opts.logFile ? fs.openSync(opts.logFile, 'a') : 'ignore';
   // Own process group: a terminal's Ctrl-C must not kill the server while the workflows it hosts

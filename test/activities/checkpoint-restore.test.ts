@@ -16,7 +16,7 @@ import { execInSandbox } from '../../activities/sandbox-exec.js';
 import { ShellPool } from '../../activities/shell-pool.js';
 import { createToolActivities } from '../../activities/tools.js';
 import { loadConfig } from '../../src/config.js';
-import { createPrisma } from '../../src/db/prisma.js';
+import { createPrisma, type Prisma } from '../../src/db/prisma.js';
 import { SANDBOX_GONE } from '../../src/domain/sandbox-errors.js';
 import { upsertProject } from '../../src/projects/project-store.js';
 import { createBareRemote } from '../fixtures/make-remote.js';
@@ -36,7 +36,7 @@ const sh = async (id: string, cmd: string) => (await execInSandbox(docker, id, [
 
 async function turn(iteration: number, calls: Array<[string, Record<string, unknown>]>) {
   const content = calls.map(([name, input], i) => ({ type: 'tool_use', id: `toolu_${iteration}_${i}`, name, input }));
-  await prisma.agentTurn.create({ data: { workflowId, iteration, response: { id: `msg_${iteration}`, type: 'message', role: 'assistant', content } } });
+  await prisma.agentTurn.create({ data: { workflowId, iteration, response: { id: `msg_${iteration}`, type: 'message', role: 'assistant', content } as Prisma.InputJsonValue } });
 }
 
 beforeAll(async () => {

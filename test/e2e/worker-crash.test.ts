@@ -3,7 +3,7 @@
  * step it was in and completes, with exactly one PR and no model call billed twice (the ledger
  * matches the stand-in's own record of answered calls).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,6 +23,8 @@ import sampleBug from '../fixtures/sample-bug.json' with { type: 'json' };
 
 /** The pagination fix, with a slow command at turn 2 during which the worker dies. */
 const KILL_TURN = 2;
+/** What a GitHub installation token looks like; it must never leave the worker host's git and Octokit. */
+const TOKEN = 'ghs_SENTINELtoken0123456789abcdefghijklmn';
 const scriptWithPause = withExtraTurn(paginationScenario, KILL_TURN, [{ type: 'tool_use', name: 'run_command', input: { command: 'sleep 3 && echo slept' } }]);
 
 describe('worker crash mid-fix', () => {
@@ -32,19 +34,29 @@ describe('worker crash mid-fix', () => {
   let github: GitHubStandIn;
   const workers: ChildProcess[] = [];
 
+  const logs: string[] = [];
   function startWorker(): ChildProcess {
-    const child = spawn(path.join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx'), ['src/worker-main.ts'], {
+    // One process (node with tsx's loader), not the tsx wrapper: SIGKILL must hit the worker itself.
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker-main.ts'], {
       cwd: PROJECT_ROOT,
-      env: { ...process.env, ANTHROPIC_BASE_URL: anthropic.url, ANTHROPIC_API_KEY: 'stand-in-key', GITHUB_API_URL: github.url, GITHUB_TOKEN: '' },
+      env: { ...process.env, ANTHROPIC_BASE_URL: anthropic.url, ANTHROPIC_API_KEY: 'stand-in-key', GITHUB_API_URL: github.url, GITHUB_TOKEN: TOKEN },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    child.stdout!.on('data', (c: Buffer) => logs.push(c.toString()));
+    child.stderr!.on('data', (c: Buffer) => logs.push(c.toString()));
     workers.push(child);
     return child;
   }
+  const killWorker = async (w: ChildProcess) => {
+    if (w.exitCode !== null || w.signalCode !== null) return;
+    const exited = new Promise((r) => w.once('exit', r));
+    w.kill('SIGKILL');
+    await exited;
+  };
 
   beforeAll(async () => {
     anthropic = await startAnthropicStandIn(scriptWithPause);
-    github = await startGitHubStandIn();
+    github = await startGitHubStandIn({ token: TOKEN });
   });
   afterAll(async () => {
     for (const w of workers) w.kill('SIGKILL');
@@ -67,7 +79,7 @@ describe('worker crash mid-fix', () => {
       // Kill the worker while the slow command of turn KILL_TURN runs in the sandbox.
       await expect.poll(() => anthropic.answered.length, { timeout: 60_000, interval: 50 }).toBe(KILL_TURN + 1);
       await new Promise((r) => setTimeout(r, 1000));
-      workers[0]!.kill('SIGKILL');
+      await killWorker(workers[0]!);
       startWorker();
 
       const outcome = (await temporal.workflow.getHandle(filed.workflowId).result()) as FixOutcome;
@@ -77,6 +89,47 @@ describe('worker crash mid-fix', () => {
       const ledger = await prisma.ledgerEntry.findMany({ where: { workflowId: filed.workflowId } });
       expect(ledger.map((l) => l.providerRequestId).sort()).toEqual(anthropic.answered.map((a) => a.requestId).sort());
       expect(new Set(ledger.map((l) => l.iteration)).size).toBe(ledger.length);
+    } finally {
+      await temporal.connection.close();
+    }
+  });
+
+  test('killed between push and PR creation: one PR; the token appears nowhere', async () => {
+    const bare = createBareRemote('pagination', path.join(tmp, 'shop2.git'));
+    github.addRepo('acme', 'between', bare);
+    // One turn shows the model everything the sandbox has: environment, git config, files.
+    anthropic.setScript(
+      withExtraTurn(paginationScenario, 2, [{ type: 'tool_use', name: 'run_command', input: { command: 'env; cat .git/config; grep -rIl ghs_ /workspace /tmp 2>/dev/null; true' } }]),
+    );
+    const suffix = Math.random().toString(36).slice(2, 8);
+    const project = await upsertProject(prisma, { key: `between-${suffix}`, name: 'Between', repoOwner: 'acme', repoName: 'between', cloneUrl: bare, validation: { test: 'npm test' } });
+    const temporal = await connectClient();
+    try {
+      for (const w of workers) await killWorker(w);
+      const first = startWorker();
+      // The PR call is held open; the worker dies with the branch pushed and no PR yet.
+      github.fault({ pathPart: '/pulls', method: 'POST', holdMs: 120_000 });
+      const filed = await fileBug({ prisma, temporal, temporalUiUrl: 'http://localhost:8233' }, project, { ...sampleBug, priority: 'HIGH', source: 'test', externalId: `between-${suffix}` });
+      await expect.poll(() => github.held(), { timeout: 90_000, interval: 100 }).toBe(1);
+      expect(execFileSync('git', ['branch', '--list', 'fix/*'], { cwd: bare }).toString()).toContain('fix/bug-');
+      await killWorker(first);
+      startWorker();
+
+      const handle = temporal.workflow.getHandle(filed.workflowId);
+      const outcome = (await handle.result()) as FixOutcome;
+      expect(outcome.status).toBe('pr_created');
+      expect(github.pulls('acme', 'between')).toHaveLength(1);
+      expect(execFileSync('git', ['branch', '--list', 'fix/*'], { cwd: bare }).toString().trim().split('\n')).toHaveLength(1);
+
+      // Octokit used it; nothing else shows it.
+      expect(github.requests.some((r) => r.authorization === `token ${TOKEN}`)).toBe(true);
+      const transcript = await prisma.agentTurn.findMany({ where: { workflowId: filed.workflowId } });
+      expect(JSON.stringify(transcript)).toContain('HOME=/tmp'); // the env dump is really there
+      expect(JSON.stringify(transcript)).not.toContain(TOKEN);
+      const history = await handle.fetchHistory();
+      expect(JSON.stringify(history)).not.toContain(TOKEN);
+      expect(logs.join('')).not.toContain(TOKEN);
+      expect(github.pulls('acme', 'between')[0]!.body).not.toContain(TOKEN);
     } finally {
       await temporal.connection.close();
     }
