@@ -41,14 +41,14 @@ describe('steering a fix', () => {
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
-  async function startFix(name: string, script: ModelScript, budgets?: FixInput['budgets']) {
+  async function startFix(name: string, script: ModelScript, budgets?: FixInput['budgets'], extra: Partial<FixInput> = {}) {
     stack.anthropic!.setScript(script);
     const workflowId = `bugfix-control-${suffix}-${name}`;
     const bug = await stack.prisma.bugReport.create({ data: { projectId, externalId: name, workflowId, title: `Control ${name}`, description: 'Steering test.' } });
     const handle = await stack.temporal.workflow.start('bugFixWorkflow', {
       taskQueue: taskQueues.main,
       workflowId,
-      args: [{ bugId: bug.id, projectId, projectKey: `control-${suffix}`, budgets } satisfies FixInput],
+      args: [{ bugId: bug.id, projectId, projectKey: `control-${suffix}`, budgets, ...extra } satisfies FixInput],
     });
     return { bug, handle };
   }
@@ -130,5 +130,19 @@ describe('steering a fix', () => {
     expect(await sandboxesOf(handle.workflowId)).toEqual([]);
     const row = await stack.prisma.bugReport.findUniqueOrThrow({ where: { id: bug.id } });
     expect(row).toMatchObject({ status: 'CANCELLED', statusReason: 'cancelled through Temporal' });
+  });
+
+  test('a long fix continues as new with its state, and finishes as one fix', async () => {
+    const { handle } = await startFix('long', paginationScenario, undefined, { historyLimit: 40 });
+    const firstRunId = (await handle.describe()).runId;
+    const outcome = (await handle.result()) as FixOutcome;
+    expect(outcome).toMatchObject({ status: 'pr_created', iterations: 9 });
+    const last = await handle.describe();
+    expect(last.runId).not.toBe(firstRunId);
+    expect(await stack.prisma.ledgerEntry.count({ where: { workflowId: handle.workflowId } })).toBe(9);
+    // Spend carried across runs: the outcome's cost is the whole ledger's.
+    const ledger = await stack.prisma.ledgerEntry.findMany({ where: { workflowId: handle.workflowId } });
+    expect(ledger.reduce((s, l) => s + Number(l.costUsd), 0)).toBeCloseTo(outcome.costUsd, 8);
+    expect(await sandboxesOf(handle.workflowId)).toEqual([]);
   });
 });
