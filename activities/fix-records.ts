@@ -52,6 +52,7 @@ export function createFixRecordActivities(deps: { prisma: PrismaClient }) {
 
     async recordOutcome(input: { bugId: string; outcome: FixOutcome }): Promise<void> {
       const o = input.outcome;
+      const bug = await prisma.bugReport.findUniqueOrThrow({ where: { id: input.bugId }, select: { workflowId: true } });
       const status = o.status === 'pr_created' ? 'PR_CREATED' : o.status === 'cancelled' ? 'CANCELLED' : 'FAILED';
       await prisma.bugReport.update({
         where: { id: input.bugId },
@@ -67,6 +68,8 @@ export function createFixRecordActivities(deps: { prisma: PrismaClient }) {
           completedAt: new Date(),
         },
       });
+      // The fix is over: its workspace checkpoints (possibly megabytes each) have no further use.
+      await prisma.workspaceCheckpoint.deleteMany({ where: { workflowId: bug.workflowId } });
     },
   };
 }

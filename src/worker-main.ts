@@ -5,14 +5,19 @@
  */
 import { loadConfig } from './config.js';
 import { createPrisma } from './db/prisma.js';
-import { connectWorker } from './temporal/connect.js';
+import { connectClient, connectWorker } from './temporal/connect.js';
+import { ensureReaperSchedule } from './temporal/reaper-schedule.js';
+import { taskQueues } from '../temporal.config.js';
 import { activityDepsFromConfig, startWorkers } from './worker.js';
 
 const config = loadConfig();
 const prisma = createPrisma(config.DATABASE_URL);
 const { connection, namespace } = await connectWorker();
-const deps = activityDepsFromConfig(config, prisma);
+// The sandbox reaper asks Temporal whether a sandbox's workflow is still open.
+const client = await connectClient();
+const deps = { ...activityDepsFromConfig(config, prisma), temporal: client };
 const workers = await startWorkers({ connection, namespace, deps });
+await ensureReaperSchedule(client, { hostId: deps.host.id, hostQueue: deps.host.queue, taskQueue: taskQueues.main });
 console.log(`[worker] polling (namespace ${namespace}, host queue ${deps.host.queue})`);
 
 let stopping = false;
@@ -22,7 +27,7 @@ const stop = () => {
   console.log('[worker] draining ...');
   void workers
     .shutdown()
-    .then(() => Promise.all([prisma.$disconnect(), connection.close()]))
+    .then(() => Promise.all([prisma.$disconnect(), connection.close(), client.connection.close()]))
     .then(() => process.exit(0), () => process.exit(1));
 };
 process.on('SIGINT', stop);

@@ -28,6 +28,7 @@ export const sandboxSettingsSchema = z.strictObject({
   workspaceMb: positiveInt.max(200_000).optional(),
   installCommand: z.string().min(1).max(2000).optional(),
   installNetwork: z.boolean().optional(),
+  wallClockMinutes: positiveInt.max(1440).optional(),
 });
 
 export const notificationsSchema = z.strictObject({
