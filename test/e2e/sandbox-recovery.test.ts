@@ -69,8 +69,8 @@ describe('sandbox recovery', () => {
     const history = await handle.fetchHistory();
     const provisions = (history.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'provisionSandbox');
     expect(provisions).toHaveLength(2);
-    const checkpoints = await stack.prisma.workspaceCheckpoint.findMany({ where: { workflowId }, orderBy: { iteration: 'asc' } });
-    expect(checkpoints.length).toBeGreaterThanOrEqual(5);
+    // Checkpoints served the recovery and were dropped once the fix was recorded.
+    expect(await stack.prisma.workspaceCheckpoint.count({ where: { workflowId } })).toBe(0);
 
     // The branch really carries the fix made before the loss.
     const pulls = stack.github!.pulls('acme', 'recover');
