@@ -13,6 +13,7 @@ import { createFixRecordActivities } from './fix-records.js';
 import { createModelActivities } from './model.js';
 import { createSandboxActivities } from './sandbox-activities.js';
 import { createReaperActivities } from './reaper.js';
+import { createSafetyActivities } from './safety.js';
 import type { SandboxLimits } from './sandbox.js';
 import { ShellPool } from './shell-pool.js';
 import { createToolActivities } from './tools.js';
@@ -37,7 +38,7 @@ export interface ActivityDeps {
     notify: NotifyConfig;
   };
   host: { id: string; queue: string };
-  /** Temporal client: the sandbox reaper asks it whether a sandbox's workflow is still open */
+  /** Temporal client: the sandbox reaper asks it whether a sandbox's workflow is still open; the safety activities read visibility and signal fixes */
   temporal?: Client;
 }
 
@@ -66,6 +67,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createDeliveryActivities({ prisma, docker, github: deps.github, gitToken: config.gitToken, workDir: config.workDir }),
     ...createTriageActivities({ prisma, anthropic: deps.anthropic }),
     ...createNotifyActivities({ prisma, config: config.notify }),
+    ...createSafetyActivities({ prisma, temporal: deps.temporal }),
   });
 }
 

@@ -53,6 +53,7 @@ async function ensureTemporal(mode: StackOptions['temporal'], log: (l: string) =
       uiPort: devServer.uiPort,
       dbFile: path.resolve(PROJECT_ROOT, devServer.dbFile),
       logFile: path.join(dataDir, 'temporal.log'),
+      uiCodecEndpoint: `http://127.0.0.1:${process.env.HTTP_PORT ?? 3000}/codec`,
     });
     return { address: server.address, server };
   }

@@ -16,12 +16,15 @@ import { upsertProject } from '../src/projects/project-store.js';
 import { taskQueues } from '../temporal.config.js';
 import { killSignal, statusQuery } from '../workflows/messages.js';
 import { startStack } from './local-stack.js';
+import { RECORDING_KEYS } from './record-histories-key.js';
 import { createBareRemote } from '../test/fixtures/make-remote.js';
 import { paginationScenario } from '../test/fixtures/scenarios/pagination.js';
 
 const OUT = path.join(PROJECT_ROOT, 'test', 'histories');
 
 async function main(): Promise<void> {
+  // Payloads in the recordings are encrypted with a fixed test key the replay test also knows.
+  process.env.BUGFIX_PAYLOAD_KEYS = RECORDING_KEYS;
   const stack = await startStack({ script: paginationScenario, temporal: 'ephemeral', httpPort: 0 });
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bugfix-record-'));
   try {

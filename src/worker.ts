@@ -12,6 +12,7 @@ import { createActivities, type ActivityDeps } from '../activities/index.js';
 import type { AppConfig } from './config.js';
 import type { PrismaClient } from './db/prisma.js';
 import { createGitHub } from './infra/github.js';
+import { dataConverter } from './temporal/payload-keys.js';
 
 export const WORKFLOWS_PATH = new URL('../workflows/index.ts', import.meta.url).pathname;
 
@@ -66,7 +67,7 @@ export interface RunningWorkers {
 export async function startWorkers(opts: { connection: NativeConnection; namespace: string; deps: ActivityDeps }): Promise<RunningWorkers> {
   const activities = createActivities(opts.deps);
   const bundle = await workflowBundle();
-  const common = { connection: opts.connection, namespace: opts.namespace, activities, ...workerTuning };
+  const common = { connection: opts.connection, namespace: opts.namespace, activities, dataConverter: dataConverter(), ...workerTuning };
   const main = await Worker.create({ ...common, taskQueue: taskQueues.main, workflowBundle: bundle });
   const host = await Worker.create({ ...common, taskQueue: opts.deps.host.queue });
   const run = Promise.all([main.run(), host.run()]).then(() => undefined);

@@ -1,3 +1,4 @@
 export { bugFixWorkflow } from './bug-fix.js';
 export { triageWorkflow } from './triage.js';
 export { sandboxReaperWorkflow } from './reaper.js';
+export { safetyControllerWorkflow } from './safety-controller.js';

@@ -12,6 +12,7 @@ import { fixFiltersSchema, listFixes } from '../fixes/fix-queries.js';
 import { CliContext, firstLine } from './cli-context.js';
 import { statusText, table } from './format.js';
 import { watchFix } from './watch.js';
+import { addKillSwitchCommand } from './kill-switch-command.js';
 import { ZodError } from 'zod';
 
 const ctx = new CliContext();
@@ -70,6 +71,8 @@ program.command('costs').description('model costs from the ledger')
     if (o.json) return json(r);
     print(table([[o.by.toUpperCase(), 'CALLS', 'INPUT', 'OUTPUT', 'COST USD'], ...r.rows.map((x) => [x.group, String(x.calls), String(x.inputTokens), String(x.outputTokens), x.costUsd]), ['total', '', '', '', r.totalUsd]]));
   });
+
+addKillSwitchCommand(program, ctx, { print, json });
 
 function errorLine(err: unknown): string {
   if (err instanceof ZodError) return `invalid input: ${err.issues.map((i) => `${i.path.join('.') || 'value'}: ${i.message}`).join('; ')}`;

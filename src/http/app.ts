@@ -1,13 +1,18 @@
 /** Builds the Express app (no listening here: see server.ts). */
 import express from 'express';
 import type { Client } from '@temporalio/client';
+import Docker from 'dockerode';
 import { loadConfig } from '../config.js';
 import type { PrismaClient } from '../db/prisma.js';
 import { parseEmailRoutes, type EmailRoute } from '../intake/email-routes.js';
 import { RateLimiter, type RateLimitSettings } from '../intake/rate-limit.js';
 import { adminRouter } from './admin/router.js';
+import { codecRouter } from './codec-routes.js';
+import { payloadCodec } from '../temporal/payload-keys.js';
 import { errorHandler } from './errors.js';
 import { bugsRouter } from './bugs-routes.js';
+import { healthRouter } from './health-routes.js';
+import { metricsRouter } from './metrics.js';
 import { keepRawBody } from './intake-auth.js';
 import { intakeRouter } from './intake-routes.js';
 
@@ -25,6 +30,8 @@ export interface AppDeps {
   log: { error: (obj: unknown, msg: string) => void };
   /** defaults from the environment (src/config.ts) */
   intake?: IntakeOptions;
+  /** the engine /readyz checks; by default the one DOCKER_HOST (or the local socket) names */
+  docker?: Docker;
 }
 
 export function intakeOptionsFromEnv(): IntakeOptions {
@@ -44,10 +51,13 @@ export function createApp(deps: AppDeps): express.Express {
   app.disable('x-powered-by');
   // verify keeps the exact bytes: HMAC signatures are computed over them.
   app.use(express.json({ limit: '1mb', verify: keepRawBody }));
-  app.get('/livez', (_req, res) => void res.json({ ok: true }));
+  // Probes and the scrape need no token: the server listens on loopback or an internal network.
+  app.use(healthRouter({ prisma: deps.prisma, temporal: deps.temporal, docker: deps.docker ?? new Docker() }));
+  app.use(metricsRouter(deps));
   app.use('/api/bugs', bugsRouter(deps, auth));
   app.use('/api/intake', intakeRouter(deps, auth, { token: intake.emailToken, routes: intake.emailRoutes }));
   app.use('/admin', adminRouter(deps));
+  app.use('/codec', codecRouter({ prisma: deps.prisma, codec: payloadCodec(), uiOrigin: new URL(deps.temporalUiUrl).origin }));
   app.use((_req, res) => void res.status(404).json({ error: 'not found' }));
   app.use(errorHandler(deps.log));
   return app;

@@ -10,6 +10,8 @@ import type { PrismaClient } from '../db/prisma.js';
 import type { AppDeps } from './app.js';
 import { HttpError } from './errors.js';
 import { authenticateIntake, type IntakeAuthSettings } from './intake-auth.js';
+import { admission } from '../safety/kill-switch-client.js';
+import { taskQueues } from '../../temporal.config.js';
 
 /** A report may name its project (by key or repository); the key decides which one it may name. */
 export const intakeBodySchema = bugReportSchema.extend({
@@ -40,6 +42,9 @@ export function bugsRouter(deps: AppDeps, auth: IntakeAuthSettings): Router {
     const named = await namedProject(deps.prisma, body);
     if (named === null) throw new HttpError(422, `unknown project: ${body.project ?? body.repository}`);
     if (named && named.id !== project.id) throw new HttpError(403, `this intake key belongs to project ${project.key}, not ${named.key}`);
+    // Refused before anything is stored: the reporter retries once the switch is lifted.
+    const admitted = await admission(deps.temporal, taskQueues.main, project.key);
+    if (!admitted.allowed) throw new HttpError(409, admitted.reason!);
     const filed = await fileBug(deps, project, body, headers['idempotency-key']);
     res.status(filed.created ? 202 : 200).json({
       bugId: filed.bugId,

@@ -2,11 +2,12 @@
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type LogLevel, type LogMetadata } from '@temporalio/worker';
 import { temporalConnectSettings } from '../../temporal.config.js';
+import { dataConverter } from './payload-keys.js';
 
 export async function connectClient(): Promise<Client> {
   const s = temporalConnectSettings();
   const connection = await Connection.connect(s.connectionOptions);
-  return new Client({ connection, namespace: s.namespace });
+  return new Client({ connection, namespace: s.namespace, dataConverter: dataConverter() });
 }
 
 /** The host-queue worker has activities only, by design: its start-up warning says nothing useful. */

@@ -17,6 +17,7 @@ import { issueIntakeKey, upsertProject } from '../../src/projects/project-store.
 import { createBareRemote } from '../fixtures/make-remote.js';
 import { paginationScenario } from '../fixtures/scenarios/pagination.js';
 import sampleBug from '../fixtures/sample-bug.json' with { type: 'json' };
+import { temporalCliPath } from '../../src/temporal/dev-server.js';
 
 const runTests = (dir: string) => spawnSync('node', ['--test'], { cwd: dir, encoding: 'utf8' }).status;
 
@@ -90,6 +91,14 @@ describe('walking skeleton', () => {
     const ledgerUsd = ledger.reduce((sum, l) => sum + Number(l.costUsd), 0);
     expect(ledgerUsd).toBeCloseTo(outcome.costUsd, 8);
     expect(ledgerUsd).toBeGreaterThan(0);
+
+    // Payload privacy: Temporal stores the report's text only encrypted (the PR body, the context).
+    const history = JSON.stringify(await stack.temporal.workflow.getHandle(filed.workflowId).fetchHistory());
+    expect(history).not.toContain('starts with the third product');
+    const shown = spawnSync(temporalCliPath(), ['workflow', 'show', '--address', process.env.TEMPORAL_ADDRESS!, '--workflow-id', filed.workflowId, '--output', 'json'], { encoding: 'utf8' });
+    expect(shown.status).toBe(0);
+    expect(shown.stdout).toContain('encryption-key-id');
+    expect(shown.stdout).not.toContain('starts with the third product');
 
     // The report row and the status URL tell the same story.
     const status = await fetch(`${stack.httpUrl}${filed.statusUrl}`, { headers: { authorization: `Bearer ${key}` } });

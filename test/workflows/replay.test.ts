@@ -12,7 +12,12 @@ import proto from '@temporalio/proto';
 const { temporal } = proto;
 import { describe, expect, test } from 'vitest';
 import { WORKFLOWS_PATH } from '../../src/worker.js';
+import { AesGcmCodec } from '../../src/temporal/payload-codec.js';
+import { parseKeys } from '../../src/temporal/payload-keys.js';
+import { RECORDING_KEYS } from '../../scripts/record-histories-key.js';
 
+/** The histories were recorded with this fixed test key (scripts/record-histories.ts). */
+const RECORDING_CODEC = new AesGcmCodec(parseKeys(RECORDING_KEYS));
 const DIR = path.join(import.meta.dirname, '..', 'histories');
 const files = fs.readdirSync(DIR).filter((f) => f.endsWith('.history.pb'));
 
@@ -23,6 +28,6 @@ describe('replay of saved fix histories', () => {
 
   test.each(files)('%s replays without non-determinism', async (file) => {
     const history = temporal.api.history.v1.History.decode(fs.readFileSync(path.join(DIR, file)));
-    await expect(Worker.runReplayHistory({ workflowsPath: WORKFLOWS_PATH }, history, file)).resolves.toBeUndefined();
+    await expect(Worker.runReplayHistory({ workflowsPath: WORKFLOWS_PATH, dataConverter: { payloadCodecs: [RECORDING_CODEC] } }, history, file)).resolves.toBeUndefined();
   });
 });

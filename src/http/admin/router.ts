@@ -10,9 +10,10 @@ import { authenticateAdmin, roleAtLeast, type AdminActor, type Role } from './ad
 import { fixRoutes } from './fixes-routes.js';
 import { miscRoutes } from './misc-routes.js';
 import { projectRoutes } from './projects-routes.js';
+import { safetyRoutes } from './safety-routes.js';
 import type { AdminRoute } from './route-table.js';
 
-export const adminRoutes: readonly AdminRoute[] = [...projectRoutes, ...fixRoutes, ...miscRoutes];
+export const adminRoutes: readonly AdminRoute[] = [...projectRoutes, ...fixRoutes, ...safetyRoutes, ...miscRoutes];
 
 function requireToken(deps: AppDeps) {
   return async (req: Request, res: Response, next: NextFunction) => {

@@ -1,0 +1,110 @@
+/**
+ * /metrics in Prometheus format. Nothing is counted in this process (a restart or a second
+ * server would make in-memory counters lie): every gauge is read at scrape time from where the
+ * truth lives — Temporal visibility for workflows, PostgreSQL for outcomes and spend, the safety
+ * controller for kill switches — plus prom-client's default process metrics. A source that cannot
+ * be read leaves its gauges empty and sets bugfix_metrics_source_up{source} to 0.
+ */
+import type { Client } from '@temporalio/client';
+import { Router } from 'express';
+import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { Prisma, type PrismaClient } from '../db/prisma.js';
+import { readSafetyState } from '../safety/kill-switch-client.js';
+import { taskQueues } from '../../temporal.config.js';
+
+const FIXES = `WorkflowType = 'bugFixWorkflow'`;
+const DAY_MS = 24 * 3600_000;
+
+export interface MetricsDeps {
+  prisma: PrismaClient;
+  temporal: Client;
+}
+
+interface SpendRow { project: string; model: string; calls: bigint; cost: Prisma.Decimal | null }
+interface OutcomeRow { project: string; status: string; n: bigint }
+
+export function createMetrics(deps: MetricsDeps) {
+  // Per app, not the global registry: several apps (tests) live in one process.
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'bugfix_process_' });
+  const gauge = (name: string, help: string, labelNames: string[] = []) => new Gauge({ name, help, labelNames, registers: [registry] });
+
+  const g = {
+    up: gauge('bugfix_metrics_source_up', 'Whether the source could be read for this scrape (1) or not (0)', ['source']),
+    running: gauge('bugfix_fixes_running', 'Fix workflows running now (Temporal visibility)'),
+    workflows: gauge('bugfix_fix_workflows', 'Fix workflows by Temporal execution status, within the namespace retention', ['status']),
+    started24h: gauge('bugfix_fixes_started_24h', 'Fix workflows started in the last 24 hours (Temporal visibility)'),
+    finished24h: gauge('bugfix_fixes_finished_24h', 'Fixes that ended in the last 24 hours by outcome and project (bug reports)', ['outcome', 'project']),
+    spendToday: gauge('bugfix_spend_today_usd', 'Model spend since 00:00 UTC by project and model (cost ledger)', ['project', 'model']),
+    callsToday: gauge('bugfix_model_calls_today', 'Model calls since 00:00 UTC by project and model (cost ledger)', ['project', 'model']),
+    killSwitches: gauge('bugfix_kill_switches_active', 'Active kill switches by scope (safety controller)', ['scope']),
+  };
+
+  const fromTemporal = async () => {
+    const since = new Date(Date.now() - DAY_MS).toISOString();
+    const [running, byStatus, started] = await Promise.all([
+      deps.temporal.workflow.count(`${FIXES} AND ExecutionStatus = 'Running'`),
+      deps.temporal.workflow.count(`${FIXES} GROUP BY ExecutionStatus`),
+      deps.temporal.workflow.count(`${FIXES} AND StartTime >= '${since}'`),
+    ]);
+    g.running.set(running.count);
+    for (const group of byStatus.groups) g.workflows.set({ status: String(group.groupValues[0]) }, group.count);
+    g.started24h.set(started.count);
+  };
+
+  const fromLedger = async () => {
+    const today = new Date();
+    today.setUTCHours(0, 0, 0, 0);
+    const [spend, outcomes] = await Promise.all([
+      deps.prisma.$queryRaw<SpendRow[]>`
+        SELECT coalesce(p."key", l."projectId"::text) AS project, l."model" AS model, count(*) AS calls, sum(l."costUsd") AS cost
+        FROM "LedgerEntry" l LEFT JOIN "Project" p ON p."id" = l."projectId"
+        WHERE l."createdAt" >= ${today} GROUP BY 1, 2`,
+      deps.prisma.$queryRaw<OutcomeRow[]>`
+        SELECT p."key" AS project, b."status"::text AS status, count(*) AS n
+        FROM "BugReport" b JOIN "Project" p ON p."id" = b."projectId"
+        WHERE b."completedAt" >= ${new Date(Date.now() - DAY_MS)} GROUP BY 1, 2`,
+    ]);
+    for (const r of spend) {
+      g.spendToday.set({ project: r.project, model: r.model }, Number(r.cost ?? 0));
+      g.callsToday.set({ project: r.project, model: r.model }, Number(r.calls));
+    }
+    for (const r of outcomes) g.finished24h.set({ outcome: r.status.toLowerCase(), project: r.project }, Number(r.n));
+  };
+
+  const fromController = async () => {
+    const state = await readSafetyState(deps.temporal, taskQueues.main);
+    for (const s of state.switches) g.killSwitches.set({ scope: s.scope }, 1);
+  };
+
+  const refresh = async () => {
+    // Label sets that no longer exist (a project with no spend today) must disappear, not linger.
+    for (const m of Object.values(g)) m.reset();
+    const sources = { temporal: fromTemporal, postgres: fromLedger, 'safety-controller': fromController };
+    await Promise.all(
+      Object.entries(sources).map(async ([source, read]) => {
+        const ok = await read().then(() => true, () => false);
+        g.up.set({ source }, ok ? 1 : 0);
+      }),
+    );
+  };
+
+  return {
+    registry,
+    async render(): Promise<string> {
+      await refresh();
+      return registry.metrics();
+    },
+  };
+}
+
+export function metricsRouter(deps: MetricsDeps): Router {
+  const metrics = createMetrics(deps);
+  const router = Router();
+  router.get('/metrics', async (_req, res) => {
+    const body = await metrics.render();
+    res.setHeader('content-type', metrics.registry.contentType);
+    res.send(body);
+  });
+  return router;
+}

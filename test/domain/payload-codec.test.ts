@@ -1,0 +1,43 @@
+import { describe, expect, test } from 'vitest';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { AesGcmCodec, ENCODING } from '../../src/temporal/payload-codec.js';
+import { parseKeys } from '../../src/temporal/payload-keys.js';
+
+const key = (n: number) => Buffer.alloc(32, n);
+const secret = defaultPayloadConverter.toPayload({ description: 'Checkout crashes for user alice@example.com' });
+
+describe('payload codec', () => {
+  test('encrypts so the plaintext is gone, and decrypts to the same payload', async () => {
+    const codec = new AesGcmCodec([{ id: 'k1', key: key(1) }]);
+    const [enc] = await codec.encode([secret]);
+    expect(Buffer.from(enc!.data!).toString('latin1')).not.toContain('alice');
+    expect(new TextDecoder().decode(enc!.metadata!.encoding)).toBe(ENCODING);
+    const [dec] = await codec.decode([enc!]);
+    expect(defaultPayloadConverter.fromPayload(dec!)).toEqual({ description: 'Checkout crashes for user alice@example.com' });
+  });
+
+  test('keys rotate: the first key encrypts, older keys still decrypt', async () => {
+    const old = new AesGcmCodec([{ id: 'k1', key: key(1) }]);
+    const rotated = new AesGcmCodec([{ id: 'k2', key: key(2) }, { id: 'k1', key: key(1) }]);
+    const [fromOld] = await old.encode([secret]);
+    expect(defaultPayloadConverter.fromPayload((await rotated.decode([fromOld!]))[0]!)).toEqual(defaultPayloadConverter.fromPayload(secret));
+    const [fromNew] = await rotated.encode([secret]);
+    expect(new TextDecoder().decode(fromNew!.metadata!['encryption-key-id'])).toBe('k2');
+    await expect(old.decode([fromNew!])).rejects.toThrow(/no payload key with id "k2"/);
+  });
+
+  test('tampering is detected; plaintext payloads pass through', async () => {
+    const codec = new AesGcmCodec([{ id: 'k1', key: key(1) }]);
+    const [enc] = await codec.encode([secret]);
+    const data = Buffer.from(enc!.data!);
+    data[20]! ^= 1;
+    await expect(codec.decode([{ ...enc!, data }])).rejects.toThrow();
+    expect(await codec.decode([secret])).toEqual([secret]);
+  });
+
+  test('key specs are validated', () => {
+    expect(parseKeys(`a:${key(3).toString('base64')}, b:${key(4).toString('base64')}`).map((k) => k.id)).toEqual(['a', 'b']);
+    expect(() => parseKeys('a:c2hvcnQ=')).toThrow(/needs 32/);
+    expect(() => parseKeys('nocolon')).toThrow(/look like/);
+  });
+});
