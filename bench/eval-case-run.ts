@@ -47,6 +47,8 @@ export interface CaseContext {
   tmp: string;
   /** makes project keys and external ids unique per run */
   runId: string;
+  /** told the workflow id once the fix starts (Ctrl-C cancels it, so it removes its sandbox) */
+  onStarted?: (workflowId: string) => void;
 }
 
 const git = (args: string[], cwd?: string) => execFileSync('git', args, { cwd, stdio: 'pipe', encoding: 'utf8' });
@@ -76,6 +78,7 @@ export async function runCase(ctx: CaseContext, c: EvalCase): Promise<CaseResult
   });
   if (res.status !== 202) throw new Error(`intake answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
   const { workflowId } = (await res.json()) as { workflowId: string };
+  ctx.onStarted?.(workflowId);
   const outcome = (await stack.temporal.workflow.getHandle(workflowId).result()) as FixOutcome;
   const elapsedSec = (performance.now() - started) / 1000;
 

@@ -94,7 +94,9 @@ export function renderReport(results: CaseResult[], t: EvalTotals): string {
     ],
     new Set(),
   );
-  const notes = results.filter((r) => !r.fixed).map((r) => `  ${r.name}: ${r.reason ?? 'PR opened but the acceptance test fails'}${r.acceptanceOutput ? `\n${r.acceptanceOutput}` : ''}`);
+  // Only the failing subtests' names here; eval.json keeps the tail of the acceptance output.
+  const failing = (out = '') => out.split('\n').filter((l) => l.startsWith('not ok')).map((l) => `\n    ${l}`).join('');
+  const notes = results.filter((r) => !r.fixed).map((r) => `  ${r.name}: ${r.reason ?? 'PR opened but the acceptance test fails'}${failing(r.acceptanceOutput)}`);
   const broken = t.brokenCases.length ? [`BROKEN CASES (acceptance passes on the base branch): ${t.brokenCases.join(', ')}`] : [];
   return [`Model: ${t.model}`, '', cases, '', targets, ...(notes.length ? ['', 'Not fixed:', ...notes] : []), ...broken].join('\n');
 }

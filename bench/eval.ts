@@ -42,14 +42,28 @@ async function main(): Promise<void> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bugfix-eval-'));
   const runId = Date.now().toString(36);
   const results: CaseResult[] = [];
+  // Ctrl-C: cancel the fix in flight (it still removes its sandbox), skip the rest, report what ran.
+  let current: string | undefined;
+  let interrupted = false;
+  const onSigint = () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    log('interrupted: cancelling the fix in flight (Ctrl-C again to quit at once)');
+    if (current) stack.temporal.workflow.getHandle(current).cancel().catch(() => undefined);
+  };
+  process.on('SIGINT', onSigint);
   try {
     for (const c of cases) {
+      if (interrupted) break;
       log(`${c.name} (${c.kind}): filing "${c.report.title}"`);
-      const r = await runCase({ stack, tmp, runId }, c).catch((err: unknown) => errorResult(c, err));
+      const onStarted = (id: string) => void (current = id);
+      const r = await runCase({ stack, tmp, runId, onStarted }, c).catch((err: unknown) => errorResult(c, err));
+      current = undefined;
       results.push(r);
       log(`${c.name}: ${r.status}${r.reason ? ` (${r.reason})` : ''}, fixed=${r.fixed}, ${r.iterations} iterations, ${r.tokens} tokens, $${r.costUsd.toFixed(4)}`);
     }
   } finally {
+    process.off('SIGINT', onSigint);
     // Projects of this run only; their ledger rows stay (the ledger outlives projects).
     for (const c of cases) await deleteProject(stack.prisma, `eval-${c.name}-${runId}`).catch(() => false);
     await stack.stop();
@@ -65,6 +79,7 @@ async function main(): Promise<void> {
 
   // The scripted model knows each fix: anything short of all fixed is a harness or product bug.
   // A real model is measured, not judged; only a broken case (acceptance passing on base) fails.
+  if (interrupted) throw new Error('interrupted: the results cover the cases that ran');
   if (totals.brokenCases.length) throw new Error(`broken cases: ${totals.brokenCases.join(', ')}`);
   if (scripted && totals.fixed !== totals.caseCount) throw new Error(`scripted model fixed ${totals.fixed} of ${totals.caseCount}`);
 }

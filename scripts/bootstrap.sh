@@ -36,8 +36,13 @@ apt_install() {
     || fail "apt-get install $* failed"
 }
 
+# What npm installs depends on the dependency lists and the lock file, not on scripts or metadata.
+npm_inputs_hash() {
+  { node -e 'const p=require("./package.json");process.stdout.write(JSON.stringify([p.dependencies,p.devDependencies,p.overrides]))'; cat package-lock.json; } | sha256sum | cut -c1-16
+}
+
 step_npm() {
-  local want; want="$(hash_of package.json package-lock.json)"
+  local want; want="$(npm_inputs_hash)"
   if [ -f node_modules/.bootstrap-stamp ] && [ "$(cat node_modules/.bootstrap-stamp)" = "$want" ]; then
     say "npm dependencies: up to date"; return
   fi
@@ -45,7 +50,7 @@ step_npm() {
   # @swc/core's optional per-platform packages.
   say "npm dependencies: installing (npm install)"
   npm install --no-audit --no-fund --loglevel=error || fail "npm install failed (see above)"
-  hash_of package.json package-lock.json > node_modules/.bootstrap-stamp
+  npm_inputs_hash > node_modules/.bootstrap-stamp
 }
 
 step_temporal_cli() {

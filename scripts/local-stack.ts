@@ -77,13 +77,13 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       anthropic = await startAnthropicStandIn(opts.script);
       stops.push(() => anthropic!.close());
       log(`Model: scripted stand-in of the Anthropic API at ${anthropic.url} (set ANTHROPIC_API_KEY for Claude)`);
-    }
+    } else log(`Model: Claude ${process.env.AGENT_MODEL ?? '(AGENT_MODEL default)'} at ${process.env.ANTHROPIC_BASE_URL ?? 'api.anthropic.com'}`);
     let github: GitHubStandIn | undefined;
     if (!process.env.GITHUB_TOKEN) {
       github = await startGitHubStandIn();
       stops.push(() => github!.close());
       log(`GitHub: stand-in of the REST API at ${github.url} over local git remotes (set GITHUB_TOKEN for GitHub)`);
-    }
+    } else log(`GitHub: ${process.env.GITHUB_API_URL ?? 'https://api.github.com'} with GITHUB_TOKEN`);
     const config = loadConfig({
       ...process.env,
       ...(anthropic ? { ANTHROPIC_BASE_URL: anthropic.url, ANTHROPIC_API_KEY: 'stand-in-key' } : {}),

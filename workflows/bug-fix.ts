@@ -11,6 +11,7 @@ import {
   condition,
   continueAsNew,
   isCancellation,
+  patched,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -174,6 +175,11 @@ export async function bugFixWorkflow(input: FixInput): Promise<FixOutcome> {
   let cancellation: unknown;
   let carried: CarriedState | undefined;
   try {
+    // New fixes are refused while a kill switch covers their project; continued runs were admitted already.
+    if (!resumed && patched('kill-switch-admission')) {
+      const admission = await step(() => shortActivities('admission check').admissionCheck({ projectKey: input.projectKey }));
+      if (!admission.allowed) throw new FixStopped('cancelled', admission.reason ?? 'refused by a kill switch');
+    }
     const ctx = await step(() => shortActivities('load the report').startFix({ bugId: input.bugId }));
     ctxForNotice = ctx;
     const provisionRequest = { workflowId, bugId: input.bugId, projectKey: input.projectKey, cloneUrl: ctx.cloneUrl, defaultBranch: ctx.defaultBranch };
@@ -272,6 +278,7 @@ export async function bugFixWorkflow(input: FixInput): Promise<FixOutcome> {
         }),
       };
       pr = await inSandbox('push the branch and open the pull request', (acts, containerId) => acts.deliverFix({ ...delivery, workflowId, containerId }));
+      timings.toPrMs = Date.now() - startedAt;
     }
   } catch (err) {
     if (err instanceof FixStopped) failure = { status: err.status, reason: err.message };

@@ -8,6 +8,7 @@ import { temporalConnectSettings } from '../../temporal.config.js';
 import { loadConfig } from '../config.js';
 import { createPrisma, type PrismaClient } from '../db/prisma.js';
 import { FixError } from '../fixes/fix-errors.js';
+import { dataConverter } from '../temporal/payload-keys.js';
 
 export class CliContext {
   private client?: Client;
@@ -19,7 +20,8 @@ export class CliContext {
     const s = temporalConnectSettings();
     try {
       const connection = await Connection.connect({ ...s.connectionOptions, connectTimeout: '5s' });
-      this.client = new Client({ connection, namespace: s.namespace });
+      // The same payload codec as the worker: results and memos come back encrypted otherwise.
+      this.client = new Client({ connection, namespace: s.namespace, dataConverter: dataConverter() });
       return this.client;
     } catch (err) {
       throw new FixError('unavailable', `cannot reach Temporal at ${s.connectionOptions.address}: ${firstLine(err)}`);

@@ -81,6 +81,8 @@ export interface PullRequestRef {
 export interface FixTimings {
   commandsMs: number;
   validationMs: number;
+  /** from the start of the fix to its pull request (workflow time) */
+  toPrMs?: number;
 }
 
 export type FixOutcomeStatus = 'pr_created' | 'failed' | 'cancelled';

@@ -44,6 +44,15 @@ export function intakeOptionsFromEnv(): IntakeOptions {
   };
 }
 
+/** The Web UI's origin for CORS; none (no cross-origin access) when the URL is not usable. */
+function uiOrigin(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return 'null';
+  }
+}
+
 export function createApp(deps: AppDeps): express.Express {
   const intake = deps.intake ?? intakeOptionsFromEnv();
   const auth = { limiter: new RateLimiter(intake.rateLimit), hmacMaxSkewSeconds: intake.hmacMaxSkewSeconds };
@@ -57,7 +66,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use('/api/bugs', bugsRouter(deps, auth));
   app.use('/api/intake', intakeRouter(deps, auth, { token: intake.emailToken, routes: intake.emailRoutes }));
   app.use('/admin', adminRouter(deps));
-  app.use('/codec', codecRouter({ prisma: deps.prisma, codec: payloadCodec(), uiOrigin: new URL(deps.temporalUiUrl).origin }));
+  app.use('/codec', codecRouter({ prisma: deps.prisma, codec: payloadCodec(), uiOrigin: uiOrigin(deps.temporalUiUrl) }));
   app.use((_req, res) => void res.status(404).json({ error: 'not found' }));
   app.use(errorHandler(deps.log));
   return app;

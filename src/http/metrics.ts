@@ -14,6 +14,8 @@ import { taskQueues } from '../../temporal.config.js';
 
 const FIXES = `WorkflowType = 'bugFixWorkflow'`;
 const DAY_MS = 24 * 3600_000;
+/** A scrape must answer within Prometheus' default 10 s timeout even when a source hangs. */
+const SOURCE_DEADLINE_MS = 3000;
 
 export interface MetricsDeps {
   prisma: PrismaClient;
@@ -26,7 +28,7 @@ interface OutcomeRow { project: string; status: string; n: bigint }
 export function createMetrics(deps: MetricsDeps) {
   // Per app, not the global registry: several apps (tests) live in one process.
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'bugfix_process_' });
+  collectDefaultMetrics({ register: registry, prefix: 'bugfix_' });
   const gauge = (name: string, help: string, labelNames: string[] = []) => new Gauge({ name, help, labelNames, registers: [registry] });
 
   const g = {
@@ -40,12 +42,13 @@ export function createMetrics(deps: MetricsDeps) {
     killSwitches: gauge('bugfix_kill_switches_active', 'Active kill switches by scope (safety controller)', ['scope']),
   };
 
+  const count = (query: string) => deps.temporal.withDeadline(Date.now() + SOURCE_DEADLINE_MS, () => deps.temporal.workflow.count(query));
   const fromTemporal = async () => {
     const since = new Date(Date.now() - DAY_MS).toISOString();
     const [running, byStatus, started] = await Promise.all([
-      deps.temporal.workflow.count(`${FIXES} AND ExecutionStatus = 'Running'`),
-      deps.temporal.workflow.count(`${FIXES} GROUP BY ExecutionStatus`),
-      deps.temporal.workflow.count(`${FIXES} AND StartTime >= '${since}'`),
+      count(`${FIXES} AND ExecutionStatus = 'Running'`),
+      count(`${FIXES} GROUP BY ExecutionStatus`),
+      count(`${FIXES} AND StartTime >= '${since}'`),
     ]);
     g.running.set(running.count);
     for (const group of byStatus.groups) g.workflows.set({ status: String(group.groupValues[0]) }, group.count);
@@ -73,13 +76,15 @@ export function createMetrics(deps: MetricsDeps) {
   };
 
   const fromController = async () => {
-    const state = await readSafetyState(deps.temporal, taskQueues.main);
+    const state = await deps.temporal.withDeadline(Date.now() + SOURCE_DEADLINE_MS, () => readSafetyState(deps.temporal, taskQueues.main));
     for (const s of state.switches) g.killSwitches.set({ scope: s.scope }, 1);
   };
 
   const refresh = async () => {
-    // Label sets that no longer exist (a project with no spend today) must disappear, not linger.
+    // Label sets that no longer exist (a project with no spend today) must disappear, not linger;
+    // gauges without labels cannot disappear, so they read NaN (unknown) until their source answers.
     for (const m of Object.values(g)) m.reset();
+    for (const m of [g.running, g.started24h]) m.set(NaN);
     const sources = { temporal: fromTemporal, postgres: fromLedger, 'safety-controller': fromController };
     await Promise.all(
       Object.entries(sources).map(async ([source, read]) => {

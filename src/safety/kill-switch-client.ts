@@ -32,6 +32,8 @@ export interface Admission {
 const UPDATE_DEADLINE_MS = 30_000;
 /** Intake must stay fast while workers are busy: past this, the memo answers instead of the query. */
 const QUERY_DEADLINE_MS = 1000;
+/** describe needs no worker; a bound keeps callers from waiting out the SDK's retries when Temporal is down. */
+const DESCRIBE_DEADLINE_MS = 5000;
 
 export const EMPTY_STATE: SafetyState = { switches: [], sweeps: 0, killed: 0, continuedRuns: 0 };
 
@@ -44,7 +46,7 @@ export async function readSafetyState(temporal: Client, taskQueue: string, deadl
   const handle = temporal.workflow.getHandle(safetyControllerId(taskQueue));
   let memo: KillSwitch[] = [];
   try {
-    const d = await handle.describe();
+    const d = await temporal.withDeadline(Date.now() + DESCRIBE_DEADLINE_MS, () => handle.describe());
     if (d.status.name !== 'RUNNING') return EMPTY_STATE;
     memo = (d.memo?.[KILL_SWITCHES_MEMO] as KillSwitch[] | undefined) ?? [];
   } catch (err) {

@@ -34,6 +34,7 @@ const wandering: ModelScript = () => [{ type: 'tool_use', name: 'list_files', in
 describe('kill switches', () => {
   let stack: Stack;
   const suffix = Math.random().toString(36).slice(2, 8);
+  const tester = `vitest-${suffix}`;
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bugfix-kill-switch-'));
   const queue = taskQueues.main;
   const keyA = `ks-a-${suffix}`;
@@ -102,11 +103,11 @@ describe('kill switches', () => {
 
   test('invalid requests are refused by the validator and change nothing', async () => {
     const t = stack.temporal;
-    await expect(activateKillSwitch(t, queue, { scope: 'everything', reason: 'x', actor: 'vitest' })).rejects.toMatchObject({ kind: 'rejected', message: expect.stringMatching(/invalid scope "everything"/) });
-    await expect(activateKillSwitch(t, queue, { scope: 'project:Not A Key', reason: 'x', actor: 'vitest' })).rejects.toMatchObject({ kind: 'rejected' });
-    await expect(activateKillSwitch(t, queue, { scope: 'global', reason: '   ', actor: 'vitest' })).rejects.toThrow(/needs a reason/);
+    await expect(activateKillSwitch(t, queue, { scope: 'everything', reason: 'x', actor: tester })).rejects.toMatchObject({ kind: 'rejected', message: expect.stringMatching(/invalid scope "everything"/) });
+    await expect(activateKillSwitch(t, queue, { scope: 'project:Not A Key', reason: 'x', actor: tester })).rejects.toMatchObject({ kind: 'rejected' });
+    await expect(activateKillSwitch(t, queue, { scope: 'global', reason: '   ', actor: tester })).rejects.toThrow(/needs a reason/);
     await expect(activateKillSwitch(t, queue, { scope: 'global', reason: 'x', actor: '' })).rejects.toThrow(/needs an actor/);
-    await expect(deactivateKillSwitch(t, queue, { scope: 'global', reason: 'x', actor: 'vitest' })).rejects.toThrow(/no kill switch global is active/);
+    await expect(deactivateKillSwitch(t, queue, { scope: 'global', reason: 'x', actor: tester })).rejects.toThrow(/no kill switch global is active/);
     expect((await readSafetyState(t, queue)).switches).toEqual([]);
     // The API refuses before the controller sees it; lifting needs an admin; unknown projects are named.
     const auth = (token: string) => ({ authorization: `Bearer ${token}` });
@@ -115,7 +116,7 @@ describe('kill switches', () => {
     expect((await http().post('/admin/kill-switches/deactivate').set(auth(admin.operator)).send({ scope: 'global', reason: 'x' })).status).toBe(403);
     const unknown = await http().post('/admin/kill-switches').set(auth(admin.operator)).send({ scope: `project:none-${suffix}`, reason: 'x' });
     expect(unknown.status).toBe(404);
-    expect(await stack.prisma.safetyEvent.count({ where: { kind: 'kill-switch-activated', actor: 'vitest' } })).toBe(0);
+    expect(await stack.prisma.safetyEvent.count({ where: { kind: 'kill-switch-activated', actor: tester } })).toBe(0);
   });
 
   test('a project switch kills only that project\'s running fixes and refuses its new ones', async () => {
@@ -169,7 +170,7 @@ describe('kill switches', () => {
     expect(JSON.parse(status.stdout).switches).toMatchObject([{ scope: 'global', reason: 'incident 42' }]);
   });
 
-  test('a fix that starts without asking is swept up; the switches survive continue-as-new', async () => {
+  test('a fix started without going through intake is refused at its start; the switches survive continue-as-new', async () => {
     const workflowId = `bugfix-${keyB}-unasked`;
     const bug = await stack.prisma.bugReport.create({ data: { projectId: projects[keyB]!.id, externalId: 'unasked', workflowId, title: 'Started directly', description: 'Bypasses intake.' } });
     await stack.temporal.workflow.start('bugFixWorkflow', {
@@ -178,14 +179,13 @@ describe('kill switches', () => {
       args: [{ bugId: bug.id, projectId: projects[keyB]!.id, projectKey: keyB, budgets: { maxIterations: 10_000 } } satisfies FixInput],
       typedSearchAttributes: [{ key: BugIdKey, value: bug.id }, { key: ProjectKeyKey, value: keyB }],
     });
-    await expectKilled(workflowId, /kill switch global: incident 42$/);
-    const swept = await stack.prisma.safetyEvent.findFirstOrThrow({ where: { kind: 'kill-switch-sweep', workflowId: safetyControllerId(queue) } });
-    expect((swept.details as { signalled: string[] }).signalled).toEqual([workflowId]);
+    // The workflow's own admission check (bugFixWorkflow asks the controller before any work).
+    await expectKilled(workflowId, /^kill switch global is active .*: incident 42$/);
+    expect(await stack.prisma.ledgerEntry.count({ where: { workflowId } })).toBe(0);
 
     await expect.poll(async () => (await readSafetyState(stack.temporal, queue)).continuedRuns, { timeout: 90_000, interval: 500 }).toBeGreaterThan(0);
     const state = await readSafetyState(stack.temporal, queue);
     expect(state.switches).toMatchObject([{ scope: 'global', reason: 'incident 42' }]);
-    expect(state.killed).toBe(6);
   });
 
   test('the admission check for bugFixWorkflow refuses in scope; a never-started controller refuses nothing', async () => {
@@ -209,9 +209,9 @@ describe('kill switches', () => {
   });
 
   test('with no worker running, intake still sees an active switch (from the controller\'s memo)', async () => {
-    await activateKillSwitch(stack.temporal, queue, { scope: `project:${keyA}`, reason: 'workers going down', actor: 'vitest' });
+    await activateKillSwitch(stack.temporal, queue, { scope: `project:${keyA}`, reason: 'workers going down', actor: tester });
     await stack.workers.shutdown();
-    expect(await admission(stack.temporal, queue, keyA, 300)).toEqual({ allowed: false, reason: 'kill switch project:ks-a-' + suffix + ' is active (by vitest): workers going down' });
+    expect(await admission(stack.temporal, queue, keyA, 300)).toEqual({ allowed: false, reason: `kill switch project:${keyA} is active (by ${tester}): workers going down` });
     const refused = await file(keyA, 'A five');
     expect(refused.status).toBe(409);
     expect(await admission(stack.temporal, queue, keyB, 300)).toEqual({ allowed: true });

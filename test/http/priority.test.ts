@@ -13,6 +13,7 @@ import { createPrisma } from '../../src/db/prisma.js';
 import { fileBug } from '../../src/intake/file-bug.js';
 import { upsertProject } from '../../src/projects/project-store.js';
 import { connectClient, connectWorker } from '../../src/temporal/connect.js';
+import { dataConverter } from '../../src/temporal/payload-keys.js';
 import { workflowBundle } from '../../src/worker.js';
 import { taskQueues } from '../../temporal.config.js';
 
@@ -52,7 +53,7 @@ test('a CRITICAL report filed after LOW ones is started first', async () => {
   // the fixes stop at their first activity, which is all this test needs to see.
   const { connection, namespace } = await connectWorker();
   const worker = await Worker.create({
-    connection, namespace, taskQueue: taskQueues.main, workflowBundle: await workflowBundle(),
+    connection, namespace, taskQueue: taskQueues.main, workflowBundle: await workflowBundle(), dataConverter: dataConverter(),
     maxConcurrentWorkflowTaskExecutions: 1, maxCachedWorkflows: 0, maxConcurrentWorkflowTaskPolls: 1,
   });
   const ids = [critical, ...low].map((f) => f.workflowId);
