@@ -64,6 +64,8 @@ export async function safetyControllerWorkflow(input: SafetyControllerInput = {}
   const state = (): SafetyState => ({ switches: [...switches.values()], sweeps, killed, continuedRuns: carried?.continuedRuns ?? 0 });
   // Mirrored to the memo so intake can read the switches even when no worker answers a query.
   const publish = () => upsertMemo({ [KILL_SWITCHES_MEMO]: [...switches.values()] });
+  // A continued run starts with an empty memo: mirror the carried switches at once.
+  if (carried) publish();
 
   const record = (kind: string, severity: 'info' | 'warning' | 'critical', message: string, s: KillSwitch, details: Record<string, unknown>) =>
     acts.recordSafetyEvent({ id: uuid4(), kind, severity, message, actor: s.actor, projectKey: scopeProject(s.scope), workflowId: workflowInfo().workflowId, details: { scope: s.scope, reason: s.reason, ...details } });

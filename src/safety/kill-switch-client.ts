@@ -44,15 +44,8 @@ export const EMPTY_STATE: SafetyState = { switches: [], sweeps: 0, killed: 0, co
  */
 export async function readSafetyState(temporal: Client, taskQueue: string, deadlineMs = QUERY_DEADLINE_MS): Promise<SafetyState> {
   const handle = temporal.workflow.getHandle(safetyControllerId(taskQueue));
-  let memo: KillSwitch[] = [];
-  try {
-    const d = await temporal.withDeadline(Date.now() + DESCRIBE_DEADLINE_MS, () => handle.describe());
-    if (d.status.name !== 'RUNNING') return EMPTY_STATE;
-    memo = (d.memo?.[KILL_SWITCHES_MEMO] as KillSwitch[] | undefined) ?? [];
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return EMPTY_STATE;
-    throw err;
-  }
+  const memo = await readSwitchesMemo(temporal, taskQueue);
+  if (memo === null) return EMPTY_STATE;
   try {
     return await temporal.withDeadline(Date.now() + deadlineMs, () => handle.query(safetyStateQuery));
   } catch (err) {
@@ -61,9 +54,27 @@ export async function readSafetyState(temporal: Client, taskQueue: string, deadl
   }
 }
 
+/**
+ * The switches as the controller mirrors them in its memo: one describe, no worker involved. The
+ * memo is written in the same workflow task that acknowledges an activation, so once activate
+ * returns, this sees it. null: the controller never started or is closed (nothing is active).
+ */
+export async function readSwitchesMemo(temporal: Client, taskQueue: string): Promise<KillSwitch[] | null> {
+  const handle = temporal.workflow.getHandle(safetyControllerId(taskQueue));
+  try {
+    const d = await temporal.withDeadline(Date.now() + DESCRIBE_DEADLINE_MS, () => handle.describe());
+    if (d.status.name !== 'RUNNING') return null;
+    return (d.memo?.[KILL_SWITCHES_MEMO] as KillSwitch[] | undefined) ?? [];
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return null;
+    throw err;
+  }
+}
+
 /** Whether a new fix of this project may start, and if not, why. */
-export async function admission(temporal: Client, taskQueue: string, projectKey: string, deadlineMs?: number): Promise<Admission> {
-  const { switches } = await readSafetyState(temporal, taskQueue, deadlineMs);
+export async function admission(temporal: Client, taskQueue: string, projectKey: string): Promise<Admission> {
+  // Intake asks on every report: the memo answers without a workflow task, so it stays cheap.
+  const switches = (await readSwitchesMemo(temporal, taskQueue)) ?? [];
   const blocking = blockingSwitch(switches, projectKey);
   return blocking ? { allowed: false, reason: refusalReason(blocking) } : { allowed: true };
 }
