@@ -41,7 +41,8 @@ export interface DeliverDeps {
   prisma: PrismaClient;
   docker: Docker;
   github: GitHubClient;
-  gitToken?: string;
+  /** the host's git credential (token or GitHub App installation token) */
+  gitToken?: () => Promise<string | undefined>;
   workDir: string;
 }
 
@@ -74,7 +75,8 @@ async function exportCommits(docker: Docker, input: DeliverInput): Promise<{ bun
 }
 
 async function pushBranch(deps: DeliverDeps, input: DeliverInput, bundle: Buffer, headSha: string): Promise<void> {
-  const remoteHead = (await git(['ls-remote', '--', input.cloneUrl, `refs/heads/${input.branch}`], { token: deps.gitToken }))
+  const token = await deps.gitToken?.();
+  const remoteHead = (await git(['ls-remote', '--', input.cloneUrl, `refs/heads/${input.branch}`], { token }))
     .split(/\s/)[0];
   if (remoteHead === headSha) return; // pushed by an earlier attempt
   const dir = path.join(deps.workDir, input.workflowId.replace(/[^A-Za-z0-9._-]/g, '_'), 'deliver');
@@ -82,13 +84,13 @@ async function pushBranch(deps: DeliverDeps, input: DeliverInput, bundle: Buffer
   await fs.mkdir(dir, { recursive: true });
   await git(['init', '-q', '--bare', dir]);
   // The bundle's prerequisite (the base commit) must exist locally: fetch it from the remote.
-  await git(['fetch', '-q', '--', input.cloneUrl, `refs/heads/${input.defaultBranch}`], { cwd: dir, token: deps.gitToken });
+  await git(['fetch', '-q', '--', input.cloneUrl, `refs/heads/${input.defaultBranch}`], { cwd: dir, token });
   const bundlePath = path.join(dir, 'fix.bundle');
   await fs.writeFile(bundlePath, bundle);
   await git(['fetch', '-q', '--', bundlePath, `HEAD:refs/heads/${input.branch}`], { cwd: dir });
   await scopeGate(deps, input, dir);
   // Never force: a branch moved by someone else is not ours to overwrite.
-  await git(['push', '-q', '--', input.cloneUrl, `refs/heads/${input.branch}:refs/heads/${input.branch}`], { cwd: dir, token: deps.gitToken });
+  await git(['push', '-q', '--', input.cloneUrl, `refs/heads/${input.branch}:refs/heads/${input.branch}`], { cwd: dir, token });
   await fs.rm(dir, { recursive: true, force: true });
 }
 

@@ -31,7 +31,8 @@ export interface ActivityDeps {
     maxTokens: number;
     sandboxImage: string;
     workDir: string;
-    gitToken?: string;
+    /** the host's git credential (token or GitHub App installation token) */
+    gitToken?: () => Promise<string | undefined>;
     sandboxLimits?: SandboxLimits;
     /** Docker network a project's install step may use (installNetwork); none unless set */
     sandboxInstallNetwork?: string;

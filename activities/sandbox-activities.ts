@@ -15,7 +15,8 @@ export interface SandboxDeps {
   workDir: string;
   hostId: string;
   hostQueue: string;
-  gitToken?: string;
+  /** the host's git credential for the clone (never enters the sandbox) */
+  gitToken?: () => Promise<string | undefined>;
   /** defaults under the projects' own `sandbox` settings */
   limits?: SandboxLimits;
   /** reads the project's sandbox settings and the fix's last checkpoint */
@@ -44,7 +45,7 @@ export function createSandboxActivities(deps: SandboxDeps) {
       const settings = await projectSettings(deps.prisma, req.bugId);
       // A lost sandbox comes back at its last checkpoint, relative to the same base commit.
       const checkpoint = deps.prisma ? await latestCheckpoint(deps.prisma, req.workflowId) : null;
-      const { dir, baseSha: cloned } = await cloneOnHost(deps.workDir, req, deps.gitToken);
+      const { dir, baseSha: cloned } = await cloneOnHost(deps.workDir, req, await deps.gitToken?.());
       const baseSha = checkpoint?.baseSha ?? cloned;
       const limits = sandboxLimitsFor(settings, deps.limits);
       const container = await createSandboxContainer(deps.docker, deps.image, req, deps.hostId, limits, baseSha);

@@ -79,11 +79,11 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       log(`Model: scripted stand-in of the Anthropic API at ${anthropic.url} (set ANTHROPIC_API_KEY for Claude)`);
     } else log(`Model: Claude ${process.env.AGENT_MODEL ?? '(AGENT_MODEL default)'} at ${process.env.ANTHROPIC_BASE_URL ?? 'api.anthropic.com'}`);
     let github: GitHubStandIn | undefined;
-    if (!process.env.GITHUB_TOKEN) {
+    if (!process.env.GITHUB_TOKEN && !process.env.GITHUB_APP_ID) {
       github = await startGitHubStandIn();
       stops.push(() => github!.close());
       log(`GitHub: stand-in of the REST API at ${github.url} over local git remotes (set GITHUB_TOKEN for GitHub)`);
-    } else log(`GitHub: ${process.env.GITHUB_API_URL ?? 'https://api.github.com'} with GITHUB_TOKEN`);
+    } else log(`GitHub: ${process.env.GITHUB_API_URL ?? 'https://api.github.com'} with ${process.env.GITHUB_APP_ID ? 'GitHub App installation tokens' : 'GITHUB_TOKEN'}`);
     const config = loadConfig({
       ...process.env,
       ...(anthropic ? { ANTHROPIC_BASE_URL: anthropic.url, ANTHROPIC_API_KEY: 'stand-in-key' } : {}),

@@ -3,6 +3,7 @@
  * own queue (sandbox activities must run where the container lives). Real clients are built from
  * configuration; tests and the demo point the same clients at local stand-ins by base URL.
  */
+import fs from 'node:fs';
 import os from 'node:os';
 import Anthropic from '@anthropic-ai/sdk';
 import { bundleWorkflowCode, Worker, type NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
@@ -11,10 +12,17 @@ import { taskQueues, workerTuning } from '../temporal.config.js';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
 import type { AppConfig } from './config.js';
 import type { PrismaClient } from './db/prisma.js';
-import { createGitHub } from './infra/github.js';
+import { createGitHubAccess, type GitHubAppCredentials } from './infra/github.js';
 import { dataConverter } from './temporal/payload-keys.js';
 
 export const WORKFLOWS_PATH = new URL('../workflows/index.ts', import.meta.url).pathname;
+
+/** GitHub App credentials when all three settings are given (the key inline or from a file). */
+function githubApp(config: AppConfig): GitHubAppCredentials | undefined {
+  const key = config.GITHUB_APP_PRIVATE_KEY ?? (config.GITHUB_APP_PRIVATE_KEY_FILE ? fs.readFileSync(config.GITHUB_APP_PRIVATE_KEY_FILE, 'utf8') : undefined);
+  if (!config.GITHUB_APP_ID || !key || !config.GITHUB_APP_INSTALLATION_ID) return undefined;
+  return { appId: config.GITHUB_APP_ID, privateKey: key, installationId: config.GITHUB_APP_INSTALLATION_ID };
+}
 
 let cachedBundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 /** Bundling takes seconds: do it once per process. */
@@ -33,19 +41,20 @@ const quietBundlerLogger = {
 };
 
 export function activityDepsFromConfig(config: AppConfig, prisma: PrismaClient, hostId = process.env.BUGFIX_HOST_ID ?? os.hostname()): ActivityDeps {
+  const github = createGitHubAccess({ token: config.GITHUB_TOKEN, app: githubApp(config), baseUrl: config.GITHUB_API_URL });
   return {
     prisma,
     docker: new Docker(),
     // Without ANTHROPIC_API_KEY the SDK still needs a value; the call fails at the API instead.
     anthropic: new Anthropic({ apiKey: config.ANTHROPIC_API_KEY ?? 'missing-key', baseURL: config.ANTHROPIC_BASE_URL, maxRetries: 2 }),
-    github: createGitHub({ token: config.GITHUB_TOKEN, baseUrl: config.GITHUB_API_URL }),
+    github: github.client,
     config: {
       model: config.AGENT_MODEL,
       maxTokens: config.AGENT_MAX_TOKENS,
       sandboxImage: config.SANDBOX_IMAGE,
       sandboxInstallNetwork: config.SANDBOX_INSTALL_NETWORK,
       workDir: config.WORK_DIR,
-      gitToken: config.GITHUB_TOKEN,
+      gitToken: github.gitToken,
       notify: {
         smtpUrl: config.SMTP_URL,
         emailFrom: config.EMAIL_FROM,

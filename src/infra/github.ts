@@ -1,4 +1,10 @@
-/** Octokit with retries and rate-limit handling; base URL and token are configuration. */
+/**
+ * Octokit with retries and rate-limit handling; base URL and credentials are configuration.
+ * Two ways to authenticate: a token (GITHUB_TOKEN), or a GitHub App installation
+ * (@octokit/auth-app: installation tokens are minted and refreshed on demand). Either way git on
+ * the worker host gets the same credential through `gitToken()`, never the sandbox.
+ */
+import { createAppAuth } from '@octokit/auth-app';
 import { retry } from '@octokit/plugin-retry';
 import { throttling } from '@octokit/plugin-throttling';
 import { Octokit } from '@octokit/rest';
@@ -6,15 +12,37 @@ import { Octokit } from '@octokit/rest';
 const GitHub = Octokit.plugin(retry, throttling);
 export type GitHubClient = InstanceType<typeof GitHub>;
 
+export interface GitHubAppCredentials {
+  appId: string;
+  privateKey: string;
+  installationId: number;
+}
+
+export interface GitHubAccess {
+  client: GitHubClient;
+  /** the credential for git clone/push on the host, fresh when it is an installation token */
+  gitToken: () => Promise<string | undefined>;
+}
+
+const common = (baseUrl: string) => ({
+  baseUrl,
+  userAgent: 'bugfix-service',
+  throttle: {
+    onRateLimit: (_retryAfter: number, _options: object, _octokit: unknown, retryCount: number) => retryCount < 2,
+    onSecondaryRateLimit: (_retryAfter: number, _options: object, _octokit: unknown, retryCount: number) => retryCount < 1,
+  },
+  retry: { retries: 2 },
+});
+
+export function createGitHubAccess(opts: { token?: string; app?: GitHubAppCredentials; baseUrl: string }): GitHubAccess {
+  if (opts.app) {
+    const client = new GitHub({ ...common(opts.baseUrl), authStrategy: createAppAuth, auth: { ...opts.app } });
+    return { client, gitToken: async () => ((await client.auth({ type: 'installation' })) as { token: string }).token };
+  }
+  const client = new GitHub({ ...common(opts.baseUrl), auth: opts.token });
+  return { client, gitToken: async () => opts.token };
+}
+
 export function createGitHub(opts: { token?: string; baseUrl: string }): GitHubClient {
-  return new GitHub({
-    auth: opts.token,
-    baseUrl: opts.baseUrl,
-    userAgent: 'bugfix-service',
-    throttle: {
-      onRateLimit: (_retryAfter, _options, _octokit, retryCount) => retryCount < 2,
-      onSecondaryRateLimit: (_retryAfter, _options, _octokit, retryCount) => retryCount < 1,
-    },
-    retry: { retries: 2 },
-  });
+  return createGitHubAccess(opts).client;
 }

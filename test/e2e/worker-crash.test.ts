@@ -19,6 +19,7 @@ import { paginationScenario } from '../fixtures/scenarios/pagination.js';
 import { startAnthropicStandIn, type AnthropicStandIn } from '../stand-ins/anthropic.js';
 import { withExtraTurn } from '../fixtures/scenarios/insert-turn.js';
 import { startGitHubStandIn, type GitHubStandIn } from '../stand-ins/github.js';
+import { startNotificationStandIns, type NotificationStandIns } from '../stand-ins/notifications.js';
 import sampleBug from '../fixtures/sample-bug.json' with { type: 'json' };
 
 /** The pagination fix, with a slow command at turn 2 during which the worker dies. */
@@ -32,6 +33,7 @@ describe('worker crash mid-fix', () => {
   const prisma = createPrisma(loadConfig().DATABASE_URL);
   let anthropic: AnthropicStandIn;
   let github: GitHubStandIn;
+  let notifications: NotificationStandIns;
   const workers: ChildProcess[] = [];
 
   const logs: string[] = [];
@@ -39,7 +41,18 @@ describe('worker crash mid-fix', () => {
     // One process (node with tsx's loader), not the tsx wrapper: SIGKILL must hit the worker itself.
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker-main.ts'], {
       cwd: PROJECT_ROOT,
-      env: { ...process.env, ANTHROPIC_BASE_URL: anthropic.url, ANTHROPIC_API_KEY: 'stand-in-key', GITHUB_API_URL: github.url, GITHUB_TOKEN: TOKEN },
+      env: {
+        ...process.env,
+        ANTHROPIC_BASE_URL: anthropic.url,
+        ANTHROPIC_API_KEY: 'stand-in-key',
+        GITHUB_API_URL: github.url,
+        GITHUB_TOKEN: TOKEN,
+        SMTP_URL: notifications.smtpUrl,
+        TWILIO_ACCOUNT_SID: 'AC00000000000000000000000000000000',
+        TWILIO_AUTH_TOKEN: 'twilio-test-token',
+        TWILIO_WHATSAPP_FROM: '+15550000000',
+        TWILIO_API_URL: notifications.http.url,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout!.on('data', (c: Buffer) => logs.push(c.toString()));
@@ -57,11 +70,13 @@ describe('worker crash mid-fix', () => {
   beforeAll(async () => {
     anthropic = await startAnthropicStandIn(scriptWithPause);
     github = await startGitHubStandIn({ token: TOKEN });
+    notifications = await startNotificationStandIns();
   });
   afterAll(async () => {
     for (const w of workers) w.kill('SIGKILL');
     await anthropic.close();
     await github.close();
+    await notifications.close();
     await prisma.$disconnect();
     fs.rmSync(tmp, { recursive: true, force: true });
   });
@@ -103,6 +118,17 @@ describe('worker crash mid-fix', () => {
     );
     const suffix = Math.random().toString(36).slice(2, 8);
     const project = await upsertProject(prisma, { key: `between-${suffix}`, name: 'Between', repoOwner: 'acme', repoName: 'between', cloneUrl: bare, validation: { test: 'npm test' } });
+    await prisma.project.update({
+      where: { id: project.id },
+      data: {
+        notifications: {
+          slack: { webhookUrl: `${notifications.http.url}/slack/T1/B1/between` },
+          email: { to: ['team-between@shop.example'] },
+          whatsapp: { to: ['+15551230000'] },
+          webhook: { url: `${notifications.http.url}/hooks/between`, secret: 'whsec_between_0123456789' },
+        },
+      },
+    });
     const temporal = await connectClient();
     try {
       for (const w of workers) await killWorker(w);
@@ -120,6 +146,13 @@ describe('worker crash mid-fix', () => {
       expect(outcome.status).toBe('pr_created');
       expect(github.pulls('acme', 'between')).toHaveLength(1);
       expect(execFileSync('git', ['branch', '--list', 'fix/*'], { cwd: bare }).toString().trim().split('\n')).toHaveLength(1);
+      // One notice per channel, though delivery ran twice.
+      expect(notifications.slack).toHaveLength(1);
+      expect(notifications.mails).toHaveLength(1);
+      expect(notifications.twilio).toHaveLength(1);
+      expect(notifications.hooks).toHaveLength(1);
+      expect(notifications.hooks[0]!.body).toMatchObject({ event: 'pr_opened', prUrl: outcome.pr!.url });
+      expect(JSON.stringify([notifications.slack, notifications.mails, notifications.twilio, notifications.hooks])).not.toContain(TOKEN);
 
       // Octokit used it; nothing else shows it.
       expect(github.requests.some((r) => r.authorization === `token ${TOKEN}`)).toBe(true);

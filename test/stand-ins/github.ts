@@ -3,6 +3,7 @@
  * git repositories on the local disk: a PR can only be opened for a branch that was really pushed.
  */
 import { execFileSync } from 'node:child_process';
+import { createVerify, randomUUID } from 'node:crypto';
 import express from 'express';
 import { listen, type Listening } from './listen.js';
 
@@ -51,7 +52,24 @@ function branchSha(bareDir: string, branch: string): string | null {
   }
 }
 
-export async function startGitHubStandIn(opts: { token?: string; port?: number } = {}): Promise<GitHubStandIn> {
+export interface StandInApp {
+  appId: string;
+  /** PEM public key: the app's JWT (RS256) is verified with it, like GitHub does */
+  publicKey: string;
+  installationId: number;
+}
+
+/** Verifies an RS256 JWT the way GitHub checks an app's: signature, issuer, expiry. */
+function validAppJwt(jwt: string, app: StandInApp): boolean {
+  const [header, payload, signature] = jwt.split('.');
+  if (!header || !payload || !signature) return false;
+  const ok = createVerify('RSA-SHA256').update(`${header}.${payload}`).verify(app.publicKey, Buffer.from(signature, 'base64url'));
+  const claims = JSON.parse(Buffer.from(payload, 'base64url').toString()) as { iss?: string | number; exp?: number };
+  return ok && String(claims.iss) === app.appId && (claims.exp ?? 0) * 1000 > Date.now();
+}
+
+export async function startGitHubStandIn(opts: { token?: string; app?: StandInApp; port?: number } = {}): Promise<GitHubStandIn> {
+  const installationTokens = new Set<string>();
   const repos = new Map<string, { bareDir: string; defaultBranch: string; pulls: StandInPull[]; labels: Map<number, string[]>; comments: Map<number, string[]> }>();
   const requests: GitHubStandIn['requests'] = [];
   const faults: Fault[] = [];
@@ -62,7 +80,14 @@ export async function startGitHubStandIn(opts: { token?: string; port?: number }
 
   app.use(async (req, res, next) => {
     res.on('finish', () => requests.push({ method: req.method, path: req.path, status: res.statusCode, authorization: req.header('authorization') }));
-    if (opts.token && req.header('authorization') !== `token ${opts.token}` && req.header('authorization') !== `Bearer ${opts.token}`) {
+    const presented = (req.header('authorization') ?? '').replace(/^(token|bearer) /i, '');
+    if (opts.app && req.method === 'POST' && req.path === `/app/installations/${opts.app.installationId}/access_tokens`) {
+      if (!validAppJwt(presented, opts.app)) return void res.status(401).json({ message: 'A JSON web token could not be decoded' });
+      const token = `ghs_installation_${randomUUID().replace(/-/g, '')}`;
+      installationTokens.add(token);
+      return void res.status(201).json({ token, expires_at: new Date(Date.now() + 3600_000).toISOString(), permissions: { contents: 'write', pull_requests: 'write' }, repository_selection: 'all' });
+    }
+    if ((opts.token || opts.app) && presented !== opts.token && !installationTokens.has(presented)) {
       return void res.status(401).json({ message: 'Bad credentials' });
     }
     const i = faults.findIndex((f) => req.path.includes(f.pathPart) && (!f.method || f.method === req.method));
