@@ -7,21 +7,16 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../src/config.js';
 import type { FixOutcome } from '../src/domain/fix.js';
 import { issueIntakeKey, upsertProject } from '../src/projects/project-store.js';
 import { startStack } from '../scripts/local-stack.js';
+import { quantile, runMain, writeResult } from './support.js';
 import { createBareRemote } from '../test/fixtures/make-remote.js';
 import { paginationScenario } from '../test/fixtures/scenarios/pagination.js';
 import sampleBug from '../test/fixtures/sample-bug.json' with { type: 'json' };
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 const TARGET_P50_MS = 3000;
-
-const quantile = (xs: number[], q: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)]!;
-};
 
 async function main(): Promise<void> {
   const stack = await startStack({ script: paginationScenario, temporal: 'ephemeral', httpPort: 0 });
@@ -73,17 +68,7 @@ async function main(): Promise<void> {
     targetP50Ms: TARGET_P50_MS,
     p50ToTargetRatio: Number((quantile(overheads, 0.5) / TARGET_P50_MS).toFixed(3)),
   };
-  const out = path.join(PROJECT_ROOT, 'bench', 'results', 'e2e.json');
-  fs.mkdirSync(path.dirname(out), { recursive: true });
-  fs.writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
-  console.log(JSON.stringify(result, null, 2));
-  console.log(`wrote ${path.relative(PROJECT_ROOT, out)}`);
+  writeResult('e2e', result);
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runMain(main);

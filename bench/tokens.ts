@@ -12,12 +12,12 @@ import Anthropic from '@anthropic-ai/sdk';
 import Docker from 'dockerode';
 import { createSandboxContainer } from '../activities/sandbox.js';
 import { execInSandbox } from '../activities/sandbox-exec.js';
-import { PROJECT_ROOT } from '../src/config.js';
 import { AGENT_TOOLS } from '../src/domain/agent-tools.js';
 import type { FixOutcome } from '../src/domain/fix.js';
 import { initialMessage, systemPrompt } from '../src/domain/prompt.js';
 import { issueIntakeKey, upsertProject } from '../src/projects/project-store.js';
 import { startStack } from '../scripts/local-stack.js';
+import { runMain, writeResult } from './support.js';
 import { createBareRemote } from '../test/fixtures/make-remote.js';
 import type { AnsweredCall, ModelScript } from '../test/stand-ins/anthropic.js';
 
@@ -96,10 +96,7 @@ async function main(): Promise<void> {
       uncachedInputTokens: realCalls.reduce((s, c) => s + c.usage.input_tokens, 0),
       realCostUsd: outcome.costUsd,
     };
-    const out = path.join(PROJECT_ROOT, 'bench', 'results', 'tokens.json');
-    fs.writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
-    console.log(JSON.stringify(result, null, 2));
-    console.log(`wrote ${path.relative(PROJECT_ROOT, out)}`);
+    writeResult('tokens', result);
   } finally {
     if (naiveContainer) await docker.getContainer(naiveContainer).remove({ force: true });
     await stack.stop();
@@ -107,10 +104,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runMain(main);

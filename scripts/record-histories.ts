@@ -16,6 +16,7 @@ import { upsertProject } from '../src/projects/project-store.js';
 import { taskQueues } from '../temporal.config.js';
 import { killSignal, statusQuery } from '../workflows/messages.js';
 import { startStack } from './local-stack.js';
+import { runMain } from '../bench/support.js';
 import { RECORDING_KEYS } from './record-histories-key.js';
 import { createBareRemote } from '../test/fixtures/make-remote.js';
 import { paginationScenario } from '../test/fixtures/scenarios/pagination.js';
@@ -60,10 +61,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runMain(main);
