@@ -3,7 +3,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import type { FixStatus } from '../domain/fix.js';
 import { PROJECT_KEY } from '../domain/ids.js';
-import { bugReportSchema, fileBug } from '../intake/file-bug.js';
+import { bugReportSchema, fileBug, ProjectGoneError } from '../intake/file-bug.js';
 import { CostUsdKey, IterationKey, PhaseKey } from '../domain/search-attributes.js';
 import { statusQuery } from '../../workflows/messages.js';
 import type { PrismaClient } from '../db/prisma.js';
@@ -45,7 +45,9 @@ export function bugsRouter(deps: AppDeps, auth: IntakeAuthSettings): Router {
     // Refused before anything is stored: the reporter retries once the switch is lifted.
     const admitted = await admission(deps.temporal, taskQueues.main, project.key);
     if (!admitted.allowed) throw new HttpError(409, admitted.reason!);
-    const filed = await fileBug(deps, project, body, headers['idempotency-key']);
+    const filed = await fileBug(deps, project, body, headers['idempotency-key']).catch((err: unknown) => {
+      throw err instanceof ProjectGoneError ? new HttpError(422, err.message) : err;
+    });
     res.status(filed.created ? 202 : 200).json({
       bugId: filed.bugId,
       workflowId: filed.workflowId,

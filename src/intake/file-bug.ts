@@ -26,6 +26,13 @@ export const bugReportSchema = z.object({
 });
 export type BugReportInput = z.infer<typeof bugReportSchema>;
 
+export class ProjectGoneError extends Error {
+  override name = 'ProjectGoneError';
+  constructor(readonly projectKey: string) {
+    super(`project ${projectKey} no longer exists`);
+  }
+}
+
 export interface FiledBug {
   bugId: string;
   workflowId: string;
@@ -67,6 +74,8 @@ export async function fileBug(
         },
       });
     } catch (err) {
+      // The project was deleted between authentication and this insert.
+      if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2003') throw new ProjectGoneError(project.key);
       // A concurrent retry created it first.
       if (!(err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002')) throw err;
       bug = await deps.prisma.bugReport.findUniqueOrThrow({ where: { projectId_externalId: { projectId: project.id, externalId } } });

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { createPrisma } from '../../src/db/prisma.js';
 import { createApp } from '../../src/http/app.js';
+import { fileBug, ProjectGoneError } from '../../src/intake/file-bug.js';
 import { issueIntakeKey, upsertProject } from '../../src/projects/project-store.js';
 import { connectClient } from '../../src/temporal/connect.js';
 import type { Client } from '@temporalio/client';
@@ -77,5 +78,12 @@ describe('POST /api/bugs', () => {
     expect(status.body).toMatchObject({ bugId: first.body.bugId, status: 'QUEUED', workflow: { status: 'RUNNING', phase: 'queued' }, details: null });
     // Another project's key cannot read it.
     expect((await request(app).get(first.body.statusUrl).set('authorization', `Bearer ${keyB}`)).status).toBe(404);
+  });
+});
+
+describe('fileBug', () => {
+  test('a project deleted after authentication is a clear ProjectGoneError, not a 500', async () => {
+    const gone = { id: '00000000-0000-4000-8000-000000000000', key: `gone-${suffix}` };
+    await expect(fileBug({ prisma, temporal, temporalUiUrl: 'http://localhost:8233' }, gone, { ...report, priority: 'HIGH', source: 'api' })).rejects.toThrow(ProjectGoneError);
   });
 });
