@@ -8,7 +8,8 @@
 import type { Client } from '@temporalio/client';
 import { Router } from 'express';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
-import { Prisma, type PrismaClient } from '../db/prisma.js';
+import type { PrismaClient } from '../db/prisma.js';
+import { outcomesSince, spendSince } from '../monitoring/fix-stats.js';
 import { readSafetyState } from '../safety/kill-switch-client.js';
 import { taskQueues } from '../../temporal.config.js';
 
@@ -22,8 +23,6 @@ export interface MetricsDeps {
   temporal: Client;
 }
 
-interface SpendRow { project: string; model: string; calls: bigint; cost: Prisma.Decimal | null }
-interface OutcomeRow { project: string; status: string; n: bigint }
 
 export function createMetrics(deps: MetricsDeps) {
   // Per app, not the global registry: several apps (tests) live in one process.
@@ -58,21 +57,12 @@ export function createMetrics(deps: MetricsDeps) {
   const fromLedger = async () => {
     const today = new Date();
     today.setUTCHours(0, 0, 0, 0);
-    const [spend, outcomes] = await Promise.all([
-      deps.prisma.$queryRaw<SpendRow[]>`
-        SELECT coalesce(p."key", l."projectId"::text) AS project, l."model" AS model, count(*) AS calls, sum(l."costUsd") AS cost
-        FROM "LedgerEntry" l LEFT JOIN "Project" p ON p."id" = l."projectId"
-        WHERE l."createdAt" >= ${today} GROUP BY 1, 2`,
-      deps.prisma.$queryRaw<OutcomeRow[]>`
-        SELECT p."key" AS project, b."status"::text AS status, count(*) AS n
-        FROM "BugReport" b JOIN "Project" p ON p."id" = b."projectId"
-        WHERE b."completedAt" >= ${new Date(Date.now() - DAY_MS)} GROUP BY 1, 2`,
-    ]);
+    const [spend, outcomes] = await Promise.all([spendSince(deps.prisma, today), outcomesSince(deps.prisma, new Date(Date.now() - DAY_MS))]);
     for (const r of spend) {
-      g.spendToday.set({ project: r.project, model: r.model }, Number(r.cost ?? 0));
-      g.callsToday.set({ project: r.project, model: r.model }, Number(r.calls));
+      g.spendToday.set({ project: r.project, model: r.model }, r.costUsd);
+      g.callsToday.set({ project: r.project, model: r.model }, r.calls);
     }
-    for (const r of outcomes) g.finished24h.set({ outcome: r.status.toLowerCase(), project: r.project }, Number(r.n));
+    for (const r of outcomes) g.finished24h.set({ outcome: r.status.toLowerCase(), project: r.project }, r.n);
   };
 
   const fromController = async () => {

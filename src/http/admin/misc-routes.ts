@@ -5,6 +5,9 @@ import { HttpError } from '../errors.js';
 import { createAdminToken, ROLES } from './admin-tokens.js';
 import { openApiDocument } from './openapi.js';
 import { defineRoute } from './route-table.js';
+import { buildDashboard } from '../../monitoring/dashboard.js';
+import { PROJECT_KEY } from '../../domain/ids.js';
+import { taskQueues } from '../../../temporal.config.js';
 
 export const miscRoutes = [
   defineRoute({
@@ -31,6 +34,11 @@ export const miscRoutes = [
       if (count === 0) throw new HttpError(404, 'no such active token');
       return { revoked: params.id };
     },
+  }),
+  defineRoute({
+    method: 'get', path: '/dashboard', role: 'VIEWER', tag: 'monitoring', summary: 'Queue, outcomes, time to PR and spend (today, this month), kill switches; ?project=key narrows it',
+    query: z.object({ project: z.string().regex(PROJECT_KEY).optional() }),
+    handle: async ({ deps, query }) => buildDashboard({ prisma: deps.prisma, temporal: deps.temporal, taskQueue: taskQueues.main }, query.project),
   }),
   defineRoute({
     method: 'get', path: '/openapi.json', role: 'VIEWER', tag: 'meta', summary: 'This API as an OpenAPI 3.1 document',
