@@ -12,6 +12,7 @@ import { assertBranchName } from '../src/domain/ids.js';
 import { git } from '../src/infra/git.js';
 import type { GitHubClient } from '../src/infra/github.js';
 import { execInSandbox } from './sandbox-exec.js';
+import { activityLog } from '../src/infra/log.js';
 import { diffGateViolations, parseNumstatZ } from '../src/domain/diff-gate.js';
 import type { ScopeLimits } from '../src/domain/scope.js';
 import type { PrismaClient } from '../src/db/prisma.js';
@@ -162,6 +163,7 @@ export function createDeliveryActivities(deps: DeliverDeps) {
       await pushBranch(deps, input, bundle, headSha);
       const pr = await findOrCreatePullRequest(deps.github, input);
       await labelAndLink(deps.github, input, pr);
+      activityLog({ bugId: input.bugId }).info({ branch: input.branch, headSha, pr: pr.url }, 'fix delivered');
       return pr;
     },
   };

@@ -12,6 +12,7 @@ import { initialMessage, systemPrompt } from '../src/domain/prompt.js';
 import type { ValidationCommands } from '../src/domain/fix.js';
 import { Prisma, type PrismaClient } from '../src/db/prisma.js';
 import { cancellationSignal } from './heartbeat.js';
+import { activityLog } from '../src/infra/log.js';
 import { elidedNote, elisionBoundary, ELIDE_MIN_CHARS } from '../src/domain/elide.js';
 
 export interface CallModelInput {
@@ -177,6 +178,7 @@ export function createModelActivities(deps: ModelDeps) {
         }
         throw err;
       }
+      activityLog({ bugId: bug.id }).info({ iteration: input.iteration, model: response.model, ...usage, costUsd: unitsToUsdString(units), stopReason: response.stop_reason }, 'model call answered');
       return summarize(response, response.model, units);
     },
   };

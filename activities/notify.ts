@@ -12,6 +12,7 @@ import twilio from 'twilio';
 import { NOTIFICATION_CHANNELS, noticeSubject, noticeText, notificationKey, type FixNotice, type NotificationChannel } from '../src/domain/notification.js';
 import { Prisma, type PrismaClient } from '../src/db/prisma.js';
 import { notificationsSchema } from '../src/projects/project-settings.js';
+import { activityLog } from '../src/infra/log.js';
 
 export interface NotifyConfig {
   smtpUrl?: string;
@@ -92,6 +93,7 @@ export function createNotifyActivities(deps: { prisma: PrismaClient; config: Not
       await deps.prisma.notificationDelivery.create({
         data: { idempotencyKey: key, channel: input.channel, event: input.notice.event, workflowId: input.notice.workflowId, response: response as Prisma.InputJsonValue },
       });
+      activityLog({ bugId: input.notice.bugId }).info({ channel: input.channel, event: input.notice.event }, 'notification sent');
       return { sent: true };
     },
   };

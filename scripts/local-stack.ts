@@ -9,6 +9,7 @@ import type { Client } from '@temporalio/client';
 import { loadConfig, PROJECT_ROOT, type AppConfig } from '../src/config.js';
 import { createPrisma, type PrismaClient } from '../src/db/prisma.js';
 import { startHttpServer } from '../src/http/server.js';
+import { rootLog } from '../src/infra/log.js';
 import { connectClient, connectWorker } from '../src/temporal/connect.js';
 import { isTemporalUp, startDevServer, type DevServer } from '../src/temporal/dev-server.js';
 import { activityDepsFromConfig, startWorkers, type RunningWorkers } from '../src/worker.js';
@@ -105,7 +106,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     // that never heard of their workflows.
     if (opts.temporal !== 'ephemeral') await ensureReaperSchedule(client, { hostId: deps.host.id, hostQueue: deps.host.queue, taskQueue: taskQueues.main });
 
-    const appDeps = { prisma, temporal: client, temporalUiUrl: config.TEMPORAL_UI_URL, log: { error: (o: unknown, m: string) => log(`${m}: ${String((o as { err?: unknown }).err)}`) } };
+    const appDeps = { prisma, temporal: client, temporalUiUrl: config.TEMPORAL_UI_URL, log: rootLog.child({ component: 'api' }) };
     const http = await startHttpServer(appDeps, config.HTTP_HOST, config.HTTP_PORT).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'EADDRINUSE') throw err;
       log(`HTTP: port ${config.HTTP_PORT} is taken, using a free port instead`);

@@ -27,7 +27,8 @@ export interface AppDeps {
   prisma: PrismaClient;
   temporal: Client;
   temporalUiUrl: string;
-  log: { error: (obj: unknown, msg: string) => void };
+  /** pino fits; `info` receives one line per filed report with its correlation ids */
+  log: { error: (obj: unknown, msg: string) => void; info?: (obj: unknown, msg: string) => void };
   /** defaults from the environment (src/config.ts) */
   intake?: IntakeOptions;
   /** the engine /readyz checks; by default the one DOCKER_HOST (or the local socket) names */

@@ -48,6 +48,7 @@ export function bugsRouter(deps: AppDeps, auth: IntakeAuthSettings): Router {
     const filed = await fileBug(deps, project, body, headers['idempotency-key']).catch((err: unknown) => {
       throw err instanceof ProjectGoneError ? new HttpError(422, err.message) : err;
     });
+    deps.log.info?.({ bugId: filed.bugId, workflowId: filed.workflowId, projectKey: project.key, duplicate: !filed.created }, 'bug filed');
     res.status(filed.created ? 202 : 200).json({
       bugId: filed.bugId,
       workflowId: filed.workflowId,

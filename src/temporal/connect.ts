@@ -1,6 +1,7 @@
 /** Temporal connections built from temporal.config.ts, for clients and workers alike. */
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, type LogLevel, type LogMetadata } from '@temporalio/worker';
+import { NativeConnection, Runtime, type LogLevel } from '@temporalio/worker';
+import { PinoTemporalLogger, rootLog } from '../infra/log.js';
 import { temporalConnectSettings } from '../../temporal.config.js';
 import { dataConverter } from './payload-keys.js';
 
@@ -8,14 +9,6 @@ export async function connectClient(): Promise<Client> {
   const s = temporalConnectSettings();
   const connection = await Connection.connect(s.connectionOptions);
   return new Client({ connection, namespace: s.namespace, dataConverter: dataConverter() });
-}
-
-/** The host-queue worker has activities only, by design: its start-up warning says nothing useful. */
-class WorkerLogger extends DefaultLogger {
-  override log(level: LogLevel, message: string, meta?: LogMetadata): void {
-    if (message.startsWith('No workflows registered')) return;
-    super.log(level, message, meta);
-  }
 }
 
 let runtimeInstalled = false;
@@ -29,7 +22,9 @@ function installRuntime(): void {
   const level = (process.env.TEMPORAL_LOG_LEVEL ?? 'WARN') as LogLevel;
   // shutdownSignals: []: the owning program decides when workers stop (the demo lets a cancelled
   // fix clean up its sandbox after Ctrl-C before it stops them).
-  Runtime.install({ logger: new WorkerLogger(level), shutdownSignals: [] });
+  // The host-queue worker has activities only, by design: its start-up warning says nothing useful.
+  const logger = new PinoTemporalLogger(rootLog.child({ component: 'worker' }), level, ['No workflows registered']);
+  Runtime.install({ logger, shutdownSignals: [] });
 }
 
 export async function connectWorker(): Promise<{ connection: NativeConnection; namespace: string }> {

@@ -7,3 +7,6 @@ import { randomUUID } from 'node:crypto';
 const id = randomUUID().slice(0, 8);
 process.env.BUGFIX_TASK_QUEUE = `bugfix-test-${id}`;
 process.env.BUGFIX_HOST_ID = `test-${id}`;
+
+// Product logs (pino JSON) at warn and above during tests; test/domain/log.test.ts checks their shape.
+process.env.LOG_LEVEL ??= 'warn';
