@@ -42,7 +42,3 @@ export function createGitHubAccess(opts: { token?: string; app?: GitHubAppCreden
   const client = new GitHub({ ...common(opts.baseUrl), auth: opts.token });
   return { client, gitToken: async () => opts.token };
 }
-
-export function createGitHub(opts: { token?: string; baseUrl: string }): GitHubClient {
-  return createGitHubAccess(opts).client;
-}
