@@ -42,6 +42,20 @@ export interface AnthropicStandIn extends Listening {
   setDelay(ms: number): void;
   /** The next `count` requests fail with this status (429, 500, 529 ...). */
   failNext(status: number, count?: number, retryAfterSeconds?: number): void;
+  /** From now on, each request fails with one of `statuses` with probability `rate` (seeded, repeatable). */
+  failRandomly(opts: { rate: number; statuses: number[]; seed: number } | null): void;
+}
+
+/** mulberry32: a tiny seeded generator, so a failing run can be repeated exactly. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }
 
 /** Last user message's tool results, by tool_use id: what scripts read to react to outcomes. */
@@ -62,6 +76,7 @@ export async function startAnthropicStandIn(initial: ModelScript, port = 0): Pro
   const failures: Array<{ status: number; retryAfter?: number }> = [];
   const cache = new PromptCache();
   const state = { aborted: 0 };
+  let random: { rate: number; statuses: number[]; next: () => number } | null = null;
   const app = express();
   app.use(express.json({ limit: '20mb' }));
 
@@ -71,7 +86,10 @@ export async function startAnthropicStandIn(initial: ModelScript, port = 0): Pro
     }
     const body = req.body as MessagesRequest;
     received.push(body);
-    const injected = failures.shift();
+    let injected = failures.shift();
+    if (!injected && random && random.next() < random.rate) {
+      injected = { status: random.statuses[Math.floor(random.next() * random.statuses.length)]!, retryAfter: 0 };
+    }
     if (injected) {
       const type = injected.status === 429 ? 'rate_limit_error' : injected.status === 529 ? 'overloaded_error' : 'api_error';
       if (injected.retryAfter !== undefined) res.setHeader('retry-after', String(injected.retryAfter));
@@ -129,5 +147,6 @@ export async function startAnthropicStandIn(initial: ModelScript, port = 0): Pro
     failNext: (status, count = 1, retryAfter) => {
       for (let i = 0; i < count; i++) failures.push({ status, retryAfter });
     },
+    failRandomly: (opts) => void (random = opts ? { rate: opts.rate, statuses: opts.statuses, next: seeded(opts.seed) } : null),
   };
 }
