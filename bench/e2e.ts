@@ -8,10 +8,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { FixOutcome } from '../src/domain/fix.js';
-import { issueIntakeKey, upsertProject } from '../src/projects/project-store.js';
+import { issueIntakeKey } from '../src/projects/project-store.js';
 import { startStack } from '../scripts/local-stack.js';
 import { quantile, runMain, writeResult } from './support.js';
-import { createBareRemote } from '../test/fixtures/make-remote.js';
+import { createFixtureProject } from '../test/fixtures/make-remote.js';
 import { paginationScenario } from '../test/fixtures/scenarios/pagination.js';
 import sampleBug from '../test/fixtures/sample-bug.json' with { type: 'json' };
 
@@ -21,10 +21,8 @@ const TARGET_P50_MS = 3000;
 async function main(): Promise<void> {
   const stack = await startStack({ script: paginationScenario, temporal: 'ephemeral', httpPort: 0 });
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bugfix-bench-'));
-  const bare = createBareRemote('pagination', path.join(tmp, 'shop.git'));
-  stack.github!.addRepo('acme', 'shop', bare);
   const suffix = Date.now().toString(36);
-  const project = await upsertProject(stack.prisma, { key: `bench-${suffix}`, name: 'Bench', repoOwner: 'acme', repoName: 'shop', cloneUrl: bare, validation: { test: 'npm test' } });
+  const { project } = await createFixtureProject(stack.prisma, stack.github, { key: `bench-${suffix}`, repo: 'shop', dir: tmp });
   const key = await issueIntakeKey(stack.prisma, project.id);
 
   const totals: number[] = [];

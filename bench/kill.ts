@@ -9,12 +9,11 @@ import os from 'node:os';
 import path from 'node:path';
 import Docker from 'dockerode';
 import { SANDBOX_LABELS } from '../activities/sandbox.js';
-import { upsertProject } from '../src/projects/project-store.js';
 import { fileBug } from '../src/intake/file-bug.js';
 import { activateKillSwitch, deactivateKillSwitch } from '../src/safety/kill-switch-client.js';
 import { startStack } from '../scripts/local-stack.js';
 import { taskQueues } from '../temporal.config.js';
-import { createBareRemote } from '../test/fixtures/make-remote.js';
+import { createFixtureProject } from '../test/fixtures/make-remote.js';
 import type { ModelScript } from '../test/stand-ins/anthropic.js';
 import { quantile, runMain, writeResult } from './support.js';
 
@@ -32,9 +31,7 @@ async function main(): Promise<void> {
   const times: number[] = [];
   try {
     stack.anthropic!.setDelay(MODEL_DELAY_MS);
-    const bare = createBareRemote('pagination', path.join(tmp, 'shop.git'));
-    const suffix = Date.now().toString(36);
-    const project = await upsertProject(stack.prisma, { key: `kill-${suffix}`, name: 'Kill', repoOwner: 'acme', repoName: 'kill', cloneUrl: bare });
+    const { project } = await createFixtureProject(stack.prisma, stack.github, { key: `kill-${Date.now().toString(36)}`, repo: 'kill', dir: tmp, validation: {} });
     const running = async () => (await stack.temporal.workflow.count(`WorkflowType = 'bugFixWorkflow' AND ExecutionStatus = 'Running'`)).count;
     const sandboxes = async () => (await docker.listContainers({ all: true, filters: { label: [`${SANDBOX_LABELS.managed}=true`, `${SANDBOX_LABELS.project}=${project.key}`] } })).length;
 

@@ -12,13 +12,12 @@ import proto from '@temporalio/proto';
 const { temporal } = proto;
 import { PROJECT_ROOT } from '../src/config.js';
 import type { FixInput } from '../src/domain/fix.js';
-import { upsertProject } from '../src/projects/project-store.js';
 import { taskQueues } from '../temporal.config.js';
 import { killSignal, statusQuery } from '../workflows/messages.js';
 import { startStack } from './local-stack.js';
 import { runMain } from '../bench/support.js';
 import { RECORDING_KEYS } from './record-histories-key.js';
-import { createBareRemote } from '../test/fixtures/make-remote.js';
+import { createFixtureProject } from '../test/fixtures/make-remote.js';
 import { paginationScenario } from '../test/fixtures/scenarios/pagination.js';
 
 const OUT = path.join(PROJECT_ROOT, 'test', 'histories');
@@ -29,10 +28,8 @@ async function main(): Promise<void> {
   const stack = await startStack({ script: paginationScenario, temporal: 'ephemeral', httpPort: 0 });
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bugfix-record-'));
   try {
-    const bare = createBareRemote('pagination', path.join(tmp, 'shop.git'));
-    stack.github!.addRepo('acme', 'shop', bare);
     const suffix = Date.now().toString(36);
-    const project = await upsertProject(stack.prisma, { key: `record-${suffix}`, name: 'Shop', repoOwner: 'acme', repoName: 'shop', cloneUrl: bare, validation: { test: 'npm test' } });
+    const { project } = await createFixtureProject(stack.prisma, stack.github, { key: `record-${suffix}`, repo: 'shop', dir: tmp });
     const run = async (name: string, extra: Partial<FixInput>, during?: (h: ReturnType<typeof stack.temporal.workflow.getHandle>) => Promise<void>) => {
       const workflowId = `bugfix-record-${suffix}-${name}`;
       const bug = await stack.prisma.bugReport.create({ data: { projectId: project.id, externalId: name, workflowId, title: 'Page 1 skips items', description: 'Pages are shifted by one.' } });

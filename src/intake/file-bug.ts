@@ -54,33 +54,31 @@ export async function fileBug(
 ): Promise<FiledBug> {
   const externalId = report.externalId ?? idempotencyKey ?? randomUUID();
   const workflowId = fixWorkflowId(project.key, externalId);
+  // New reports are the common case: insert first (one query); a duplicate is a unique violation.
   let created = true;
-  let bug = await deps.prisma.bugReport.findUnique({ where: { projectId_externalId: { projectId: project.id, externalId } } });
-  if (bug) created = false;
-  else {
-    try {
-      bug = await deps.prisma.bugReport.create({
-        data: {
-          projectId: project.id,
-          externalId,
-          workflowId,
-          title: report.title,
-          description: report.description,
-          reproductionSteps: report.reproductionSteps,
-          errorLogs: report.errorLogs,
-          priority: report.priority,
-          reporter: report.reporter,
-          source: report.source,
-        },
-      });
-    } catch (err) {
-      // The project was deleted between authentication and this insert.
-      if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2003') throw new ProjectGoneError(project.key);
-      // A concurrent retry created it first.
-      if (!(err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002')) throw err;
-      bug = await deps.prisma.bugReport.findUniqueOrThrow({ where: { projectId_externalId: { projectId: project.id, externalId } } });
-      created = false;
-    }
+  let bug;
+  try {
+    bug = await deps.prisma.bugReport.create({
+      data: {
+        projectId: project.id,
+        externalId,
+        workflowId,
+        title: report.title,
+        description: report.description,
+        reproductionSteps: report.reproductionSteps,
+        errorLogs: report.errorLogs,
+        priority: report.priority,
+        reporter: report.reporter,
+        source: report.source,
+      },
+    });
+  } catch (err) {
+    // The project was deleted between authentication and this insert.
+    if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2003') throw new ProjectGoneError(project.key);
+    // A retry (or a concurrent twin) of a report already filed: answer with that one.
+    if (!(err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002')) throw err;
+    bug = await deps.prisma.bugReport.findUniqueOrThrow({ where: { projectId_externalId: { projectId: project.id, externalId } } });
+    created = false;
   }
   const temporalUiUrl = workflowUiUrl(deps.temporalUiUrl, deps.temporal.options.namespace, bug.workflowId);
   const input: FixInput = { bugId: bug.id, projectId: project.id, projectKey: project.key, workflowUrl: temporalUiUrl };

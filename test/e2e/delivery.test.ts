@@ -12,9 +12,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startStack, type Stack } from '../../scripts/local-stack.js';
 import type { FixOutcome } from '../../src/domain/fix.js';
 import { fileBug } from '../../src/intake/file-bug.js';
-import { upsertProject } from '../../src/projects/project-store.js';
 import { statusQuery } from '../../workflows/messages.js';
-import { createBareRemote } from '../fixtures/make-remote.js';
+import { createFixtureProject } from '../fixtures/make-remote.js';
 import { paginationScenario } from '../fixtures/scenarios/pagination.js';
 import type { ModelScript } from '../stand-ins/anthropic.js';
 import type { Fault } from '../stand-ins/github.js';
@@ -54,17 +53,8 @@ describe('delivery', () => {
   });
 
   async function runFix(name: string, opts: { fault?: Fault; script?: ModelScript; validation?: Record<string, string> } = {}) {
-    const bare = createBareRemote('pagination', path.join(tmp, `${name}.git`));
-    stack.github!.addRepo('acme', name, bare);
     stack.anthropic!.setScript(opts.script ?? paginationScenario);
-    const project = await upsertProject(stack.prisma, {
-      key: `dlv-${name}-${suffix}`,
-      name,
-      repoOwner: 'acme',
-      repoName: name,
-      cloneUrl: bare,
-      validation: opts.validation ?? { test: 'npm test' },
-    });
+    const { project, bare } = await createFixtureProject(stack.prisma, stack.github, { key: `dlv-${name}-${suffix}`, repo: name, dir: tmp, validation: opts.validation });
     await stack.prisma.project.update({
       where: { id: project.id },
       data: {

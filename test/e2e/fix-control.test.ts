@@ -13,10 +13,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { SANDBOX_LABELS } from '../../activities/sandbox.js';
 import { startStack, type Stack } from '../../scripts/local-stack.js';
 import type { FixInput, FixOutcome } from '../../src/domain/fix.js';
-import { upsertProject } from '../../src/projects/project-store.js';
 import { taskQueues } from '../../temporal.config.js';
 import { hintSignal, killSignal, pauseSignal, raiseBudgetUpdate, resumeSignal, statusQuery } from '../../workflows/messages.js';
-import { createBareRemote } from '../fixtures/make-remote.js';
+import { createFixtureProject } from '../fixtures/make-remote.js';
 import { paginationScenario } from '../fixtures/scenarios/pagination.js';
 import type { ModelScript } from '../stand-ins/anthropic.js';
 
@@ -31,9 +30,7 @@ describe('steering a fix', () => {
 
   beforeAll(async () => {
     stack = await startStack({ script: wandering, temporal: { address: process.env.TEMPORAL_ADDRESS! }, httpPort: 0 });
-    const bare = createBareRemote('pagination', path.join(tmp, 'remote.git'));
-    stack.github!.addRepo('acme', 'control', bare);
-    projectId = (await upsertProject(stack.prisma, { key: `control-${suffix}`, name: 'Control', repoOwner: 'acme', repoName: 'control', cloneUrl: bare, validation: { test: 'npm test' } })).id;
+    projectId = (await createFixtureProject(stack.prisma, stack.github, { key: `control-${suffix}`, repo: 'control', dir: tmp })).project.id;
   });
   afterEach(() => stack.anthropic!.setDelay(0));
   afterAll(async () => {

@@ -11,9 +11,8 @@ import { startStack, type Stack } from '../../scripts/local-stack.js';
 import { SANDBOX_LABELS } from '../../activities/sandbox.js';
 import type { FixInput, FixOutcome } from '../../src/domain/fix.js';
 import { taskQueues } from '../../temporal.config.js';
-import { upsertProject } from '../../src/projects/project-store.js';
 import { killSignal, statusQuery } from '../../workflows/messages.js';
-import { createBareRemote } from '../fixtures/make-remote.js';
+import { createFixtureProject } from '../fixtures/make-remote.js';
 import type { ModelScript } from '../stand-ins/anthropic.js';
 
 /** A model that keeps looking around and never finishes. */
@@ -27,9 +26,7 @@ describe('fixes that stop early', () => {
 
   beforeAll(async () => {
     stack = await startStack({ script: wanderingScript, temporal: { address: process.env.TEMPORAL_ADDRESS! }, httpPort: 0 });
-    const bare = createBareRemote('pagination', path.join(tmp, 'remote.git'));
-    const project = await upsertProject(stack.prisma, { key: `stops-${suffix}`, name: 'Stops', repoOwner: 'acme', repoName: 'stops', cloneUrl: bare, validation: { test: 'npm test' } });
-    projectId = project.id;
+    projectId = (await createFixtureProject(stack.prisma, stack.github, { key: `stops-${suffix}`, repo: 'stops', dir: tmp })).project.id;
   });
   afterAll(async () => {
     await stack?.stop();

@@ -11,8 +11,7 @@ import { startStack, type Stack } from '../../scripts/local-stack.js';
 import type { FixOutcome } from '../../src/domain/fix.js';
 import { costUnits, unitsToUsd } from '../../src/domain/pricing.js';
 import { fileBug } from '../../src/intake/file-bug.js';
-import { upsertProject } from '../../src/projects/project-store.js';
-import { createBareRemote } from '../fixtures/make-remote.js';
+import { createFixtureProject } from '../fixtures/make-remote.js';
 import { paginationScenario } from '../fixtures/scenarios/pagination.js';
 import sampleBug from '../fixtures/sample-bug.json' with { type: 'json' };
 
@@ -30,10 +29,8 @@ describe('ledger accuracy under model API failures', () => {
   });
 
   test(`matches the provider's own record to 1e-6 USD (seed ${SEED})`, async () => {
-    const bare = createBareRemote('pagination', path.join(tmp, 'shop.git'));
-    stack.github!.addRepo('acme', 'ledger', bare);
     const suffix = Math.random().toString(36).slice(2, 8);
-    const project = await upsertProject(stack.prisma, { key: `ledger-${suffix}`, name: 'Ledger', repoOwner: 'acme', repoName: 'ledger', cloneUrl: bare, validation: { test: 'npm test' } });
+    const { project } = await createFixtureProject(stack.prisma, stack.github, { key: `ledger-${suffix}`, repo: 'ledger', dir: tmp });
     stack.anthropic!.failRandomly({ rate: 0.3, statuses: [429, 500, 529], seed: SEED });
     const filed = await fileBug({ prisma: stack.prisma, temporal: stack.temporal, temporalUiUrl: 'http://localhost:8233' }, project, { ...sampleBug, priority: 'HIGH', source: 'test', externalId: `ledger-${suffix}` });
     const outcome = (await stack.temporal.workflow.getHandle(filed.workflowId).result()) as FixOutcome;

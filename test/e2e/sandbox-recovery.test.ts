@@ -13,9 +13,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { SANDBOX_LABELS } from '../../activities/sandbox.js';
 import { startStack, type Stack } from '../../scripts/local-stack.js';
 import type { FixInput, FixOutcome } from '../../src/domain/fix.js';
-import { upsertProject } from '../../src/projects/project-store.js';
 import { taskQueues } from '../../temporal.config.js';
-import { createBareRemote } from '../fixtures/make-remote.js';
+import { createFixtureProject } from '../fixtures/make-remote.js';
 import { paginationScenario } from '../fixtures/scenarios/pagination.js';
 import type { ModelScript } from '../stand-ins/anthropic.js';
 
@@ -49,9 +48,7 @@ describe('sandbox recovery', () => {
   });
 
   test('a container removed mid-fix is recreated from the checkpoint and the fix completes', async () => {
-    const bare = createBareRemote('pagination', path.join(tmp, 'acme', 'recover.git'));
-    stack.github!.addRepo('acme', 'recover', bare);
-    const project = await upsertProject(stack.prisma, { key: `recover-${suffix}`, name: 'Recover', repoOwner: 'acme', repoName: 'recover', cloneUrl: bare, validation: { test: 'npm test' } });
+    const { project, bare } = await createFixtureProject(stack.prisma, stack.github, { key: `recover-${suffix}`, repo: 'recover', dir: tmp });
     const bug = await stack.prisma.bugReport.create({
       data: { projectId: project.id, externalId: suffix, workflowId, title: 'Product list page 1 skips the first two products', description: 'Page 1 starts at the third product.' },
     });

@@ -13,8 +13,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startStack, type Stack } from '../../scripts/local-stack.js';
 import { SANDBOX_LABELS } from '../../activities/sandbox.js';
 import type { FixOutcome } from '../../src/domain/fix.js';
-import { issueIntakeKey, upsertProject } from '../../src/projects/project-store.js';
-import { createBareRemote } from '../fixtures/make-remote.js';
+import { issueIntakeKey } from '../../src/projects/project-store.js';
+import { createFixtureProject } from '../fixtures/make-remote.js';
 import { paginationScenario } from '../fixtures/scenarios/pagination.js';
 import sampleBug from '../fixtures/sample-bug.json' with { type: 'json' };
 import { temporalCliPath } from '../../src/temporal/dev-server.js';
@@ -35,16 +35,7 @@ describe('walking skeleton', () => {
 
   test('a filed report ends as a pull request whose branch passes the fixture tests', async () => {
     const suffix = Math.random().toString(36).slice(2, 8);
-    const bare = createBareRemote('pagination', path.join(tmp, 'acme', 'shop.git'));
-    stack.github!.addRepo('acme', 'shop', bare);
-    const project = await upsertProject(stack.prisma, {
-      key: `e2e-${suffix}`,
-      name: 'Shop',
-      repoOwner: 'acme',
-      repoName: 'shop',
-      cloneUrl: bare,
-      validation: { test: 'npm test' },
-    });
+    const { project, bare } = await createFixtureProject(stack.prisma, stack.github, { key: `e2e-${suffix}`, repo: 'shop', dir: tmp });
     const key = await issueIntakeKey(stack.prisma, project.id);
 
     const res = await fetch(`${stack.httpUrl}/api/bugs`, {

@@ -14,7 +14,7 @@ import type { FixOutcome } from '../../src/domain/fix.js';
 import { fileBug } from '../../src/intake/file-bug.js';
 import { upsertProject } from '../../src/projects/project-store.js';
 import { connectClient } from '../../src/temporal/connect.js';
-import { createBareRemote } from '../fixtures/make-remote.js';
+import { createBareRemote, createFixtureProject } from '../fixtures/make-remote.js';
 import { paginationScenario } from '../fixtures/scenarios/pagination.js';
 import { startAnthropicStandIn, type AnthropicStandIn } from '../stand-ins/anthropic.js';
 import { withExtraTurn } from '../fixtures/scenarios/insert-turn.js';
@@ -82,10 +82,8 @@ describe('worker crash mid-fix', () => {
   });
 
   test('a new worker finishes the fix: one PR, no call billed twice', async () => {
-    const bare = createBareRemote('pagination', path.join(tmp, 'shop.git'));
-    github.addRepo('acme', 'crash', bare);
     const suffix = Math.random().toString(36).slice(2, 8);
-    const project = await upsertProject(prisma, { key: `crash-${suffix}`, name: 'Crash', repoOwner: 'acme', repoName: 'crash', cloneUrl: bare, validation: { test: 'npm test' } });
+    const { project } = await createFixtureProject(prisma, github, { key: `crash-${suffix}`, repo: 'crash', dir: tmp });
     const temporal = await connectClient();
     try {
       startWorker();
