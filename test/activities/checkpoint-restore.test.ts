@@ -28,7 +28,7 @@ const shells = new ShellPool(docker);
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bugfix-checkpoint-'));
 const suffix = randomUUID().slice(0, 8);
 const workflowId = `checkpoint-test-${suffix}`;
-const sandbox = createSandboxActivities({ docker, image: config.SANDBOX_IMAGE, workDir: path.join(tmp, 'work'), hostId: `test-${suffix}`, hostQueue: 'unused', prisma, shells });
+const sandbox = createSandboxActivities({ docker, image: config.SANDBOX_IMAGE, workDir: path.join(tmp, 'work'), hostId: `${process.env.BUGFIX_HOST_ID}-${suffix}`, hostQueue: 'unused', prisma, shells });
 const { runTools } = createToolActivities({ prisma, docker, shells });
 let req: Parameters<typeof sandbox.provisionSandbox>[0];
 const refs: SandboxRef[] = [];
