@@ -4,6 +4,7 @@
  * link. Offline it uses the scripted model and the GitHub stand-in over a local git remote; with
  * ANTHROPIC_API_KEY (and GITHUB_TOKEN + DEMO_REPO=owner/name) the same run uses the real services.
  */
+import { waitForFixStart } from '../src/fixes/resolve-fix.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import Docker from 'dockerode';
@@ -73,7 +74,7 @@ async function main(): Promise<number> {
     const uiLink = workflowUiUrl(stack.config.TEMPORAL_UI_URL, stack.temporal.options.namespace, filed.workflowId);
     say(`Watch it in the Temporal UI: ${uiLink}`);
 
-    const handle = stack.temporal.workflow.getHandle(filed.workflowId);
+    const handle = await waitForFixStart(stack.temporal, filed.workflowId);
     // Progress from the status query until the fix ends (awaited before the connection closes).
     let finished = false;
     const watcher = (async () => {

@@ -16,6 +16,7 @@ import { activityDepsFromConfig, startWorkers, type RunningWorkers } from '../sr
 import { startAnthropicStandIn, type AnthropicStandIn, type ModelScript } from '../test/stand-ins/anthropic.js';
 import { startGitHubStandIn, type GitHubStandIn } from '../test/stand-ins/github.js';
 import { ensureReaperSchedule } from '../src/temporal/reaper-schedule.js';
+import { ensureAlertSchedule } from '../src/temporal/alert-schedule.js';
 import { devServer, DEFAULT_TEMPORAL_ADDRESS, taskQueues } from '../temporal.config.js';
 
 export interface StackOptions {
@@ -25,6 +26,12 @@ export interface StackOptions {
   temporal: 'persistent' | 'ephemeral' | { address: string };
   httpPort?: number;
   log?: (line: string) => void;
+  /**
+   * Run the alert Schedule (budgets and alert rules) on this stack's queue. Default: only with
+   * 'persistent' (demo, npm start). Test files share one database, so each evaluating every
+   * budget would press budget kill switches on each other's controllers; a test that wants it asks.
+   */
+  alertSchedule?: boolean;
 }
 
 export interface Stack {
@@ -105,6 +112,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     // Not on a throwaway in-memory server: it would judge this host's containers by a Temporal
     // that never heard of their workflows.
     if (opts.temporal !== 'ephemeral') await ensureReaperSchedule(client, { hostId: deps.host.id, hostQueue: deps.host.queue, taskQueue: taskQueues.main });
+    if (opts.alertSchedule ?? opts.temporal === 'persistent') {
+      await ensureAlertSchedule(client, { taskQueue: taskQueues.main, everySeconds: deps.config.alerts.evaluateEverySeconds });
+    }
 
     const appDeps = { prisma, temporal: client, temporalUiUrl: config.TEMPORAL_UI_URL, log: rootLog.child({ component: 'api' }) };
     const http = await startHttpServer(appDeps, config.HTTP_HOST, config.HTTP_PORT).catch((err: NodeJS.ErrnoException) => {
@@ -112,7 +122,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       log(`HTTP: port ${config.HTTP_PORT} is taken, using a free port instead`);
       return startHttpServer(appDeps, config.HTTP_HOST, 0);
     });
-    stops.push(() => new Promise<void>((resolve) => { http.server.closeAllConnections(); http.server.close(() => resolve()); }));
+    stops.push(() => http.close());
     log(`HTTP: intake at ${http.url}/api/bugs`);
 
     return { config, prisma, temporal: client, httpUrl: http.url, anthropic, github, workers, stop: stopAll };

@@ -46,12 +46,34 @@ const schema = z.object({
   /** per intake key: sustained requests per second and burst (token bucket, in memory per process) */
   INTAKE_RATE_PER_SEC: z.coerce.number().positive().default(10),
   INTAKE_RATE_BURST: z.coerce.number().int().positive().default(60),
+  /** Fix workflows the intake outbox starts at once: low, so a burst of reports is answered first and started right after. */
+  INTAKE_START_CONCURRENCY: z.coerce.number().int().positive().default(4),
   /** HMAC-signed intake: how far the signed timestamp may be from now, seconds */
   INTAKE_HMAC_MAX_SKEW_S: z.coerce.number().int().positive().default(300),
   /** shared secret inbound-mail providers send (Bearer or ?token=) to POST /api/intake/email; unset = disabled */
   INTAKE_EMAIL_TOKEN: optionalString,
   /** sender → project, comma-separated: `example.com=shop,ops@acme.io=api` (exact address wins over domain) */
   INTAKE_EMAIL_ROUTES: z.string().default(''),
+  // Organisation alerts (budget crossings and alert rules, issue #7): channels, then rule thresholds.
+  ALERT_SLACK_WEBHOOK_URL: optionalString.pipe(z.string().url().optional()),
+  /** comma-separated addresses; sent through SMTP_URL */
+  ALERT_EMAIL_TO: optionalString,
+  ALERT_WEBHOOK_URL: optionalString.pipe(z.string().url().optional()),
+  ALERT_WEBHOOK_SECRET: optionalString,
+  PAGERDUTY_ROUTING_KEY: optionalString,
+  PAGERDUTY_EVENTS_URL: z.string().url().default('https://events.pagerduty.com/v2/enqueue'),
+  ALERT_PAGERDUTY_MIN_SEVERITY: z.enum(['info', 'warning', 'critical']).default('critical'),
+  ALERT_FAILURE_RATE_PCT: z.coerce.number().min(0).max(100).default(50),
+  ALERT_FAILURE_WINDOW_MINUTES: z.coerce.number().positive().default(60),
+  ALERT_FAILURE_MIN_FIXES: z.coerce.number().int().min(1).default(3),
+  ALERT_QUEUE_BACKUP_MINUTES: z.coerce.number().positive().default(15),
+  ALERT_QUEUE_BACKUP_MIN_FIXES: z.coerce.number().int().min(1).default(1),
+  ALERT_TOKENS_PER_FIX: z.coerce.number().positive().default(100_000),
+  ALERT_TOKENS_WINDOW_MINUTES: z.coerce.number().positive().default(60),
+  ALERT_DAILY_SPEND_USD: z.coerce.number().min(0).default(100),
+  ALERT_DEDUPE_WINDOW_MINUTES: z.coerce.number().positive().default(30),
+  /** how often the alert Schedule evaluates budgets and rules */
+  ALERT_EVALUATE_EVERY_S: z.coerce.number().int().min(10).default(60),
 });
 
 export type AppConfig = z.infer<typeof schema>;

@@ -37,3 +37,21 @@ export async function resolveFix(deps: { prisma: PrismaClient; temporal: Client 
     throw err;
   }
 }
+
+/**
+ * Waits until the fix's workflow exists: the HTTP intake answers 202 once the report is stored and
+ * its outbox starts the workflow a moment later (or, with Temporal down, once it is back).
+ */
+export async function waitForFixStart(temporal: Client, workflowId: string, timeoutMs = 30_000): Promise<WorkflowHandle> {
+  const handle = temporal.workflow.getHandle(workflowId);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await handle.describe();
+      return handle;
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError) || Date.now() > deadline) throw err;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

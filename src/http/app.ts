@@ -4,6 +4,7 @@ import type { Client } from '@temporalio/client';
 import Docker from 'dockerode';
 import { loadConfig } from '../config.js';
 import type { PrismaClient } from '../db/prisma.js';
+import type { FixDispatcher } from '../intake/fix-dispatcher.js';
 import { parseEmailRoutes, type EmailRoute } from '../intake/email-routes.js';
 import { RateLimiter, type RateLimitSettings } from '../intake/rate-limit.js';
 import { adminRouter } from './admin/router.js';
@@ -28,7 +29,9 @@ export interface AppDeps {
   temporal: Client;
   temporalUiUrl: string;
   /** pino fits; `info` receives one line per filed report with its correlation ids */
-  log: { error: (obj: unknown, msg: string) => void; info?: (obj: unknown, msg: string) => void };
+  log: { error: (obj: unknown, msg: string) => void; warn?: (obj: unknown, msg: string) => void; info?: (obj: unknown, msg: string) => void };
+  /** the intake's outbox: reports are answered once stored and started by it (see server.ts) */
+  dispatcher?: FixDispatcher;
   /** defaults from the environment (src/config.ts) */
   intake?: IntakeOptions;
   /** the engine /readyz checks; by default the one DOCKER_HOST (or the local socket) names */

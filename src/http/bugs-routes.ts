@@ -42,8 +42,13 @@ export function bugsRouter(deps: AppDeps, auth: IntakeAuthSettings): Router {
     const named = await namedProject(deps.prisma, body);
     if (named === null) throw new HttpError(422, `unknown project: ${body.project ?? body.repository}`);
     if (named && named.id !== project.id) throw new HttpError(403, `this intake key belongs to project ${project.key}, not ${named.key}`);
-    // Refused before anything is stored: the reporter retries once the switch is lifted.
-    const admitted = await admission(deps.temporal, taskQueues.main, project.key);
+    // Refused before anything is stored: the reporter retries once the switch is lifted. With
+    // Temporal unreachable the report is still taken (nothing is lost); the fix checks the
+    // switches again when it starts, so a report admitted here is still stopped there.
+    const admitted = await admission(deps.temporal, taskQueues.main, project.key).catch((err: unknown) => {
+      deps.log.warn?.({ err }, 'kill switches unreadable (Temporal unreachable?): report taken, the fix checks again at start');
+      return { allowed: true, reason: undefined };
+    });
     if (!admitted.allowed) throw new HttpError(409, admitted.reason!);
     const filed = await fileBug(deps, project, body, headers['idempotency-key']).catch((err: unknown) => {
       throw err instanceof ProjectGoneError ? new HttpError(422, err.message) : err;

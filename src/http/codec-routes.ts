@@ -1,14 +1,22 @@
 /**
  * The remote codec endpoint the Temporal Web UI (and `temporal --codec-endpoint`) calls to show
  * encrypted payloads decoded: POST /codec/decode and /codec/encode with the Temporal JSON shape
- * `{ payloads: [{ metadata: { k: base64 }, data: base64 }] }`. Authenticated with an admin token
- * (viewer is enough); CORS allows the Web UI's origin only.
+ * `{ payloads: [{ metadata: { k: base64 }, data: base64 }] }`. CORS allows the Web UI's origin only.
+ *
+ * Authenticated with an admin token (viewer is enough), given one of two ways:
+ * - `Authorization: Bearer <token>`: scripts, `temporal --codec-endpoint … --codec-auth`;
+ * - a cookie for the Web UI, which cannot send a bearer token of ours (its "pass access token"
+ *   sends its own OIDC token, over HTTPS only). `/codec/login` (a form, or a POST with the token)
+ *   sets `bugfix_codec` (HttpOnly, SameSite=Strict, Path=/codec, 8 h); the UI sends it once its
+ *   codec settings have "Include cross-origin credentials" on. The cookie is honoured only on
+ *   requests whose Origin is the Web UI's, and the token in it is checked (revocation included) on
+ *   every request, like a bearer token.
  */
-import { Router, type Request, type Response, type NextFunction } from 'express';
+import express, { Router, type Request, type Response, type NextFunction } from 'express';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import { z } from 'zod';
 import type { PrismaClient } from '../db/prisma.js';
-import { authenticateAdmin } from './admin/admin-tokens.js';
+import { authenticateAdmin, type AdminActor } from './admin/admin-tokens.js';
 import { HttpError } from './errors.js';
 
 const jsonPayloads = z.object({
@@ -25,8 +33,78 @@ const toJson = (p: Payload): JsonPayload => ({
   data: Buffer.from(p.data ?? new Uint8Array()).toString('base64'),
 });
 
+export const CODEC_COOKIE = 'bugfix_codec';
+const COOKIE_MAX_AGE_S = 8 * 3600;
+
+function bearer(req: Request): string {
+  const auth = req.header('authorization') ?? '';
+  return auth.toLowerCase().startsWith('bearer ') ? auth.slice(7).trim() : '';
+}
+
+function cookie(req: Request, name: string): string {
+  for (const part of (req.header('cookie') ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim());
+  }
+  return '';
+}
+
+function setCodecCookie(req: Request, res: Response, value: string, maxAgeS: number): void {
+  const attrs = [`${CODEC_COOKIE}=${encodeURIComponent(value)}`, 'Path=/codec', `Max-Age=${maxAgeS}`, 'HttpOnly', 'SameSite=Strict'];
+  if (req.secure) attrs.push('Secure');
+  res.append('set-cookie', attrs.join('; '));
+}
+
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+function page(res: Response, status: number, body: string): void {
+  res
+    .status(status)
+    .type('html')
+    .setHeader('content-security-policy', "default-src 'none'; form-action 'self'; style-src 'unsafe-inline'; frame-ancestors 'none'")
+    .setHeader('cache-control', 'no-store')
+    .send(`<!doctype html><html><head><meta charset="utf-8"><title>Codec endpoint sign-in</title></head><body style="font-family:sans-serif;max-width:40em;margin:3em auto">${body}</body></html>`);
+}
+
+const loginForm = (error = '') => `<h1>Decode payloads in the Temporal Web UI</h1>
+${error ? `<p role="alert" style="color:#b00">${escapeHtml(error)}</p>` : ''}
+<form method="post" action="/codec/login">
+<label>Admin token (viewer or above) <input name="token" type="password" autocomplete="off" required size="50"></label>
+<button type="submit">Sign in</button>
+</form>`;
+
 export function codecRouter(deps: { prisma: PrismaClient; codec: PayloadCodec; uiOrigin: string }): Router {
   const router = Router();
+  // 'null' (no usable UI URL) is also what sandboxed frames send: never trust a cookie then.
+  const cookieOrigin = deps.uiOrigin !== 'null' ? deps.uiOrigin : undefined;
+
+  // Sign-in for the Web UI: same-origin pages only (a cross-site form must not sign anyone in).
+  router.get('/login', (_req, res) => page(res, 200, loginForm()));
+  router.post('/login', express.urlencoded({ extended: false, limit: '4kb' }), async (req: Request, res: Response) => {
+    const origin = req.header('origin');
+    if (origin && origin !== `${req.protocol}://${req.header('host')}`) throw new HttpError(403, 'sign in from this server’s own /codec/login page');
+    const token = bearer(req) || (typeof req.body?.token === 'string' ? req.body.token.trim() : '');
+    const actor = token ? await authenticateAdmin(deps.prisma, token) : null;
+    const wantsHtml = req.is('application/x-www-form-urlencoded') === 'application/x-www-form-urlencoded';
+    if (!actor) {
+      if (wantsHtml) return page(res, 401, loginForm('That token is unknown or revoked.'));
+      throw new HttpError(401, 'the codec endpoint needs an admin token (viewer or above)');
+    }
+    setCodecCookie(req, res, token, COOKIE_MAX_AGE_S);
+    const until = new Date(Date.now() + COOKIE_MAX_AGE_S * 1000).toISOString();
+    if (!wantsHtml) return void res.json({ name: actor.name, role: actor.role, expiresAt: until });
+    const endpoint = `${req.protocol}://${req.header('host')}/codec`;
+    page(res, 200, `<h1>Signed in</h1>
+<p>As <b>${escapeHtml(actor.name)}</b> (${actor.role.toLowerCase()}) until ${until}.</p>
+<p>In the Temporal Web UI, open <i>Codec Server</i> (top bar), choose <i>Use my browser setting</i>,
+set the endpoint to <code>${escapeHtml(endpoint)}</code> and turn on <i>Include cross-origin credentials</i>.</p>
+${cookieOrigin ? `<p><a href="${escapeHtml(cookieOrigin)}/">Open the Temporal Web UI</a></p>` : ''}`);
+  });
+  router.post('/logout', (req, res) => {
+    setCodecCookie(req, res, '', 0);
+    res.status(204).end();
+  });
+
   router.use((req: Request, res: Response, next: NextFunction) => {
     res.setHeader('access-control-allow-origin', deps.uiOrigin);
     res.setHeader('access-control-allow-credentials', 'true');
@@ -37,9 +115,14 @@ export function codecRouter(deps: { prisma: PrismaClient; codec: PayloadCodec; u
     next();
   });
   router.use(async (req: Request, _res: Response, next: NextFunction) => {
-    const auth = req.header('authorization') ?? '';
-    const token = auth.toLowerCase().startsWith('bearer ') ? auth.slice(7).trim() : '';
-    if (!token || !(await authenticateAdmin(deps.prisma, token))) return next(new HttpError(401, 'the codec endpoint needs an admin token (viewer or above)'));
+    let actor: AdminActor | null = null;
+    const token = bearer(req);
+    if (token) actor = await authenticateAdmin(deps.prisma, token);
+    else {
+      const fromCookie = cookie(req, CODEC_COOKIE);
+      if (fromCookie && cookieOrigin && req.header('origin') === cookieOrigin) actor = await authenticateAdmin(deps.prisma, fromCookie);
+    }
+    if (!actor) return next(new HttpError(401, 'the codec endpoint needs an admin token (viewer or above): a bearer token, or the Web UI signed in at /codec/login'));
     next();
   });
   for (const op of ['encode', 'decode'] as const) {

@@ -1,14 +1,35 @@
-/** Listens: the HTTP intake (and later the admin API) on HTTP_HOST:HTTP_PORT. */
+/** Listens: the HTTP intake, admin API and codec endpoint on HTTP_HOST:HTTP_PORT, with the intake's outbox dispatcher. */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { loadConfig } from '../config.js';
+import { FixDispatcher } from '../intake/fix-dispatcher.js';
 import { createApp, type AppDeps } from './app.js';
 
-export async function startHttpServer(deps: AppDeps, host: string, port: number): Promise<{ server: Server; url: string }> {
-  const app = createApp(deps);
+export interface HttpServer {
+  server: Server;
+  url: string;
+  dispatcher: FixDispatcher;
+  /** stops accepting, then waits for the starts in flight (the rest stay stored for the next poll) */
+  close(): Promise<void>;
+}
+
+export async function startHttpServer(deps: AppDeps, host: string, port: number): Promise<HttpServer> {
+  const dispatcher = deps.dispatcher ?? new FixDispatcher(deps, { concurrency: loadConfig().INTAKE_START_CONCURRENCY });
+  const app = createApp({ ...deps, dispatcher });
   const server = await new Promise<Server>((resolve, reject) => {
     // Express 5 hands listen errors (EADDRINUSE ...) to this callback.
     const s = app.listen(port, host, (err?: Error) => (err ? reject(err) : resolve(s)));
   });
+  dispatcher.start();
   const addr = server.address() as AddressInfo;
-  return { server, url: `http://${host}:${addr.port}` };
+  return {
+    server,
+    url: `http://${host}:${addr.port}`,
+    dispatcher,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await dispatcher.stop();
+    },
+  };
 }

@@ -5,6 +5,7 @@
  * are refused with 409 until the switch is lifted; the controller sweeps up a fix that started
  * without asking, keeps its switches across continue-as-new and still answers with no worker.
  */
+import { waitForFixStart } from '../../src/fixes/resolve-fix.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -204,8 +205,9 @@ describe('kill switches', () => {
     expect(again.stderr).toBe('bugfix: no kill switch global is active\n');
     const accepted = await file(keyB, 'B four');
     expect(accepted.status).toBe(202);
-    await stack.temporal.workflow.getHandle(accepted.body.workflowId as string).cancel();
-    await expect(stack.temporal.workflow.getHandle(accepted.body.workflowId as string).result()).rejects.toThrow();
+    const started = await waitForFixStart(stack.temporal, accepted.body.workflowId as string);
+    await started.cancel();
+    await expect(started.result()).rejects.toThrow();
   });
 
   test('with no worker running, intake still sees an active switch (from the controller\'s memo)', async () => {

@@ -4,6 +4,7 @@
  * red then green in the sandbox → push to a real git remote → PR through Octokit on the GitHub
  * stand-in → container removed → one ledger row per answered model call in PostgreSQL.
  */
+import { waitForFixStart } from '../../src/fixes/resolve-fix.js';
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -46,7 +47,7 @@ describe('walking skeleton', () => {
     expect(res.status).toBe(202);
     const filed = (await res.json()) as { bugId: string; workflowId: string; statusUrl: string };
 
-    const outcome = (await stack.temporal.workflow.getHandle(filed.workflowId).result()) as FixOutcome;
+    const outcome = (await (await waitForFixStart(stack.temporal, filed.workflowId)).result()) as FixOutcome;
     expect(outcome.reason).toBeUndefined();
     expect(outcome.status).toBe('pr_created');
 

@@ -7,13 +7,14 @@ import { FixError, FIX_ERROR_HTTP_STATUS } from '../../fixes/fix-errors.js';
 import type { AppDeps } from '../app.js';
 import { HttpError } from '../errors.js';
 import { authenticateAdmin, roleAtLeast, type AdminActor, type Role } from './admin-tokens.js';
+import { alertRoutes } from './alerts-routes.js';
 import { fixRoutes } from './fixes-routes.js';
 import { miscRoutes } from './misc-routes.js';
 import { projectRoutes } from './projects-routes.js';
 import { safetyRoutes } from './safety-routes.js';
 import type { AdminRoute } from './route-table.js';
 
-export const adminRoutes: readonly AdminRoute[] = [...projectRoutes, ...fixRoutes, ...safetyRoutes, ...miscRoutes];
+export const adminRoutes: readonly AdminRoute[] = [...projectRoutes, ...fixRoutes, ...safetyRoutes, ...alertRoutes, ...miscRoutes];
 
 function requireToken(deps: AppDeps) {
   return async (req: Request, res: Response, next: NextFunction) => {
