@@ -42,11 +42,34 @@ export async function execInSandbox(
   argv: string[],
   opts: ExecOptions = {},
 ): Promise<ExecResult> {
+  let r: ExecResult;
   try {
-    return await execOnce(docker, containerId, argv, opts);
+    r = await execOnce(docker, containerId, argv, opts);
   } catch (err) {
     throw asSandboxGone(err, containerId);
   }
+  // Killed (137) or no exit code while the container stopped or vanished: the sandbox was lost
+  // under the command, which is not the command's result. Reported as one, a validation gate
+  // "failed" with 137 and the model was asked to fix tests that pass (found by `npm run chaos`).
+  if (!r.timedOut && (r.exitCode >= 128 || r.exitCode < 0)) await assertSandboxRunning(docker, containerId, r.exitCode === KILLED_BY_TIMEOUT);
+  return r;
+}
+
+/** How long a container being removed may still look running after its processes were killed. */
+const REMOVAL_SETTLE_MS = 300;
+
+async function assertSandboxRunning(docker: Docker, containerId: string, settle: boolean): Promise<void> {
+  const running = async () => {
+    try {
+      return (await docker.getContainer(containerId).inspect()).State.Running;
+    } catch (err) {
+      throw asSandboxGone(err, containerId);
+    }
+  };
+  if (!(await running())) throw ApplicationFailure.nonRetryable(`sandbox container ${containerId.slice(0, 12)} stopped under a command`, SANDBOX_GONE);
+  if (!settle) return;
+  await new Promise((resolve) => setTimeout(resolve, REMOVAL_SETTLE_MS));
+  if (!(await running())) throw ApplicationFailure.nonRetryable(`sandbox container ${containerId.slice(0, 12)} stopped under a command`, SANDBOX_GONE);
 }
 
 async function execOnce(

@@ -20,7 +20,7 @@ export function writeResult(name: string, result: Record<string, unknown>): void
 
 export function runMain(main: () => Promise<void>): void {
   main().then(
-    () => process.exit(0),
+    () => process.exit(process.exitCode ?? 0),
     (err: unknown) => {
       console.error(err);
       process.exit(1);

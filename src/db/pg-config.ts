@@ -12,5 +12,8 @@ export function pgPoolConfig(databaseUrl: string): PoolConfig {
     user: decodeURIComponent(url.username),
     password: decodeURIComponent(url.password),
     database: url.pathname.replace(/^\//, ''),
+    // ?application_name=… names this process's connections in pg_stat_activity (ops, and the
+    // chaos driver, which drops the worker's connections by it).
+    application_name: url.searchParams.get('application_name') ?? undefined,
   };
 }

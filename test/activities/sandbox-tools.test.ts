@@ -107,3 +107,20 @@ describe('agent tools in the sandbox', () => {
     expect(await sh('git -C /workspace log --format=%an%n%s -1')).toBe('bugfix-agent\nagent work');
   });
 });
+
+describe('a sandbox lost under a command', () => {
+  test('is reported as SandboxGone, not as the command exiting 137 (found by npm run chaos)', async () => {
+    const bare = path.join(tmp, 'remote.git');
+    const req = { workflowId: `tools-lost-${Date.now()}`, bugId: '00000000-0000-0000-0000-000000000000', projectKey: 'tools', cloneUrl: bare, defaultBranch: 'main' };
+    const doomed = await createSandboxContainer(docker, loadConfig().SANDBOX_IMAGE, req, 'test-host');
+    const command = execInSandbox(docker, doomed.id, ['bash', '-c', 'echo started; sleep 30'], { timeoutMs: 60_000 });
+    await new Promise((r) => setTimeout(r, 500));
+    await docker.getContainer(doomed.id).remove({ force: true });
+    await expect(command).rejects.toMatchObject({ type: 'SandboxGone' });
+  });
+
+  test('a command killed in a sandbox that keeps running is still a result', async () => {
+    const r = await execInSandbox(docker, containerId, ['bash', '-c', 'kill -9 $$']);
+    expect(r.exitCode).toBe(137);
+  });
+});

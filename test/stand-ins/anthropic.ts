@@ -47,7 +47,7 @@ export interface AnthropicStandIn extends Listening {
 }
 
 /** mulberry32: a tiny seeded generator, so a failing run can be repeated exactly. */
-function seeded(seed: number): () => number {
+export function seeded(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
