@@ -20,6 +20,9 @@ import { createToolActivities } from './tools.js';
 import { createTriageActivities } from './triage.js';
 import { createValidationActivities } from './validate.js';
 import { createNotifyActivities, type NotifyConfig } from './notify.js';
+import { createAlertActivities, createSpendCheck } from './alerts.js';
+import type { AlertConfig } from '../src/alerts/alert-config.js';
+import { taskQueues } from '../temporal.config.js';
 
 export interface ActivityDeps {
   prisma: PrismaClient;
@@ -37,6 +40,8 @@ export interface ActivityDeps {
     /** Docker network a project's install step may use (installNetwork); none unless set */
     sandboxInstallNetwork?: string;
     notify: NotifyConfig;
+    /** organisation alerts: channels and rule thresholds (src/alerts/alert-config.ts) */
+    alerts: AlertConfig;
   };
   host: { id: string; queue: string };
   /** Temporal client: the sandbox reaper asks it whether a sandbox's workflow is still open; the safety activities read visibility and signal fixes */
@@ -47,9 +52,10 @@ export function createActivities(deps: ActivityDeps) {
   const { prisma, docker, config } = deps;
   // This worker process's persistent sandbox shells, shared by the tools and the cleanup.
   const shells = new ShellPool(docker);
+  const alertDeps = { prisma, temporal: deps.temporal, config: config.alerts, taskQueue: taskQueues.main };
   return withHeartbeats({
     ...createFixRecordActivities({ prisma }),
-    ...createModelActivities({ prisma, anthropic: deps.anthropic, model: config.model, maxTokens: config.maxTokens }),
+    ...createModelActivities({ prisma, anthropic: deps.anthropic, model: config.model, maxTokens: config.maxTokens, onSpend: createSpendCheck(alertDeps) }),
     ...createSandboxActivities({
       docker,
       image: config.sandboxImage,
@@ -69,6 +75,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createTriageActivities({ prisma, anthropic: deps.anthropic }),
     ...createNotifyActivities({ prisma, config: config.notify }),
     ...createSafetyActivities({ prisma, temporal: deps.temporal }),
+    ...createAlertActivities(alertDeps),
   });
 }
 

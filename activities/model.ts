@@ -43,6 +43,8 @@ export interface ModelDeps {
   anthropic: Anthropic;
   model: string;
   maxTokens: number;
+  /** budgets and the spend rule, checked after each new ledger row; must not throw (see activities/alerts.ts) */
+  onSpend?: (e: { projectId: string }) => Promise<void>;
 }
 
 function usageOf(u: Anthropic.Usage): TokenUsage {
@@ -179,6 +181,8 @@ export function createModelActivities(deps: ModelDeps) {
         throw err;
       }
       activityLog({ bugId: bug.id }).info({ iteration: input.iteration, model: response.model, ...usage, costUsd: unitsToUsdString(units), stopReason: response.stop_reason }, 'model call answered');
+      // Only after a row this attempt wrote: a budget crossing is judged on the ledger, once.
+      await deps.onSpend?.({ projectId: bug.projectId });
       return summarize(response, response.model, units);
     },
   };

@@ -11,6 +11,7 @@ import Docker from 'dockerode';
 import { taskQueues, workerTuning } from '../temporal.config.js';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
 import type { AppConfig } from './config.js';
+import { alertConfigFrom } from './alerts/alert-config.js';
 import type { PrismaClient } from './db/prisma.js';
 import { createGitHubAccess, type GitHubAppCredentials } from './infra/github.js';
 import { dataConverter } from './temporal/payload-keys.js';
@@ -63,6 +64,7 @@ export function activityDepsFromConfig(config: AppConfig, prisma: PrismaClient, 
             ? { accountSid: config.TWILIO_ACCOUNT_SID, authToken: config.TWILIO_AUTH_TOKEN, whatsappFrom: config.TWILIO_WHATSAPP_FROM, apiUrl: config.TWILIO_API_URL }
             : undefined,
       },
+      alerts: alertConfigFrom(config),
     },
     host: { id: hostId, queue: taskQueues.host(hostId) },
   };

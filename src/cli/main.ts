@@ -5,6 +5,7 @@
  */
 import { Command, Option } from 'commander';
 import { costQuerySchema, costReport } from '../costs/cost-report.js';
+import { alertView } from '../alerts/alert-store.js';
 import { cancelSchema, controlFix, hintSchema, raiseBudgetSchema, type FixAction } from '../fixes/fix-control.js';
 import { fixDetail } from '../fixes/fix-detail.js';
 import { FixError } from '../fixes/fix-errors.js';
@@ -70,6 +71,15 @@ program.command('costs').description('model costs from the ledger')
     const r = await costReport(ctx.prisma(), costQuerySchema.parse({ by: o.by, since: o.since, project: o.project }));
     if (o.json) return json(r);
     print(table([[o.by.toUpperCase(), 'CALLS', 'INPUT', 'OUTPUT', 'COST USD'], ...r.rows.map((x) => [x.group, String(x.calls), String(x.inputTokens), String(x.outputTokens), x.costUsd]), ['total', '', '', '', r.totalUsd]]));
+  });
+
+program.command('alerts').description('organisation alerts (budget crossings, alert rules), newest first')
+  .addOption(new Option('--status <status>', 'which').choices(['active', 'resolved']).default('active'))
+  .option('--limit <n>', 'at most', '50').option('--json', 'machine-readable output')
+  .action(async (o: { status: 'active' | 'resolved'; limit: string; json?: boolean }) => {
+    const rows = await ctx.prisma().alert.findMany({ where: { status: o.status === 'active' ? 'ACTIVE' : 'RESOLVED' }, orderBy: { createdAt: 'desc' }, take: Math.max(1, Number(o.limit) || 50) });
+    if (o.json) return json(rows.map(alertView));
+    print(table([['SINCE', 'SEVERITY', 'RULE', 'SEEN', 'SUMMARY'], ...rows.map((a) => [a.createdAt.toISOString().slice(0, 16), a.severity, a.rule, String(a.seenCount), a.summary.slice(0, 100)])]));
   });
 
 addKillSwitchCommand(program, ctx, { print, json });

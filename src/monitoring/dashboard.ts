@@ -8,6 +8,16 @@ import type { PrismaClient } from '../db/prisma.js';
 import { readSwitchesMemo } from '../safety/kill-switch-client.js';
 import { PROJECT_KEY } from '../domain/ids.js';
 import { outcomesSince, spendSince, timeToPrSince, type SpendRow } from './fix-stats.js';
+import { alertView } from '../alerts/alert-store.js';
+
+const ALERTS_SHOWN = 20;
+
+/** Active alerts, newest first: all of them, or one project's (budget and project alerts carry it). */
+async function activeAlerts(prisma: PrismaClient, projectKey?: string) {
+  const where = { status: 'ACTIVE' as const, ...(projectKey ? { projectId: (await prisma.project.findUnique({ where: { key: projectKey }, select: { id: true } }))?.id ?? '00000000-0000-0000-0000-000000000000' } : {}) };
+  const [count, latest] = await Promise.all([prisma.alert.count({ where }), prisma.alert.findMany({ where, orderBy: { createdAt: 'desc' }, take: ALERTS_SHOWN })]);
+  return { count, latest: latest.map(alertView) };
+}
 
 const DAY_MS = 24 * 3600_000;
 const DEADLINE_MS = 3000;
@@ -40,12 +50,13 @@ export async function buildDashboard(deps: { prisma: PrismaClient; temporal: Cli
     ([running, queued]) => ({ running, queued }),
     () => null,
   );
-  const [outcomes, timeToPr, spendToday, spendMonth, switches] = await Promise.all([
+  const [outcomes, timeToPr, spendToday, spendMonth, switches, alerts] = await Promise.all([
     outcomesSince(deps.prisma, dayAgo, projectKey),
     timeToPrSince(deps.prisma, dayAgo, projectKey),
     spendSince(deps.prisma, today, projectKey),
     spendSince(deps.prisma, month, projectKey),
     readSwitchesMemo(deps.temporal, deps.taskQueue).catch(() => undefined),
+    activeAlerts(deps.prisma, projectKey),
   ]);
   const finished = (status: string) => outcomes.filter((o) => o.status === status).reduce((s, o) => s + o.n, 0);
   const prs = finished('PR_CREATED');
@@ -64,6 +75,7 @@ export async function buildDashboard(deps: { prisma: PrismaClient; temporal: Cli
     },
     spend: { today: spendSummary(spendToday), month: spendSummary(spendMonth) },
     killSwitches: switches === undefined ? null : (switches ?? []),
+    activeAlerts: alerts,
     sources: { temporal: live !== null, safetyController: switches !== undefined },
   };
 }

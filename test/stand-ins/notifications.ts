@@ -1,7 +1,8 @@
 /**
  * Stand-ins of the notification services, recording what they receive: a Slack incoming webhook
- * (POST /slack/...), Twilio's Messages API (POST /2010-04-01/Accounts/:sid/Messages.json) and any
- * generic webhook (POST /hooks/...), plus a real SMTP server (smtp-server) for email.
+ * (POST /slack/...), Twilio's Messages API (POST /2010-04-01/Accounts/:sid/Messages.json), any
+ * generic webhook (POST /hooks/...) and PagerDuty's Events API v2 (POST /pagerduty/v2/enqueue,
+ * so PAGERDUTY_EVENTS_URL=<url>/pagerduty/v2/enqueue), plus a real SMTP server (smtp-server) for email.
  */
 import express from 'express';
 import { simpleParser } from 'mailparser';
@@ -21,6 +22,11 @@ export interface NotificationStandIns {
   slack: Received[];
   twilio: Received[];
   hooks: Received[];
+  /** accepted PagerDuty events (202) only; refused ones are in pagerDutyRefused */
+  pagerDuty: Received[];
+  pagerDutyRefused: Received[];
+  /** called after each request a stand-in accepted (benches time deliveries with it) */
+  onReceive?: (channel: 'slack' | 'twilio' | 'hooks' | 'pagerduty', r: Received) => void;
   mails: Array<{ from: string; to: string[]; subject: string; text: string; messageId?: string }>;
   /** The next `count` requests to paths containing `pathPart` fail with `status`. */
   failNext(pathPart: string, status: number, count?: number): void;
@@ -31,6 +37,8 @@ export async function startNotificationStandIns(): Promise<NotificationStandIns>
   const slack: Received[] = [];
   const twilio: Received[] = [];
   const hooks: Received[] = [];
+  const pagerDuty: Received[] = [];
+  const pagerDutyRefused: Received[] = [];
   const mails: NotificationStandIns['mails'] = [];
   const failures: Array<{ pathPart: string; status: number }> = [];
   const app = express();
@@ -59,6 +67,27 @@ export async function startNotificationStandIns(): Promise<NotificationStandIns>
   app.post('/hooks/*rest', (req, res) => {
     record(hooks)(req);
     res.status(204).end();
+    self.onReceive?.('hooks', hooks[hooks.length - 1]!);
+  });
+  app.post('/pagerduty/v2/enqueue', (req, res) => {
+    const into: Received[] = [];
+    try {
+      record(into)(req);
+    } catch {
+      pagerDutyRefused.push({ path: req.path, headers: req.headers as Record<string, string | undefined>, body: {}, raw: String(req.body) });
+      return void res.status(400).json({ status: 'invalid event', message: 'Event object is invalid', errors: ['Could not parse JSON'] });
+    }
+    const r = into[0]!;
+    const errors = pagerDutyEventErrors(r.body);
+    if (errors.length > 0) {
+      pagerDutyRefused.push(r);
+      return void res.status(400).json({ status: 'invalid event', message: 'Event object is invalid', errors });
+    }
+    pagerDuty.push(r);
+    // Like the real API: a trigger without dedup_key gets one generated.
+    const dedupKey = (r.body.dedup_key as string | undefined) ?? `pd-${pagerDuty.length}`;
+    res.status(202).json({ status: 'success', message: 'Event processed', dedup_key: dedupKey });
+    self.onReceive?.('pagerduty', r);
   });
   const http = await listen(app);
 
@@ -85,12 +114,14 @@ export async function startNotificationStandIns(): Promise<NotificationStandIns>
     smtp.on('error', reject);
   });
 
-  return {
+  const self: NotificationStandIns = {
     http,
     smtpUrl: `smtp://127.0.0.1:${smtpPort}`,
     slack,
     twilio,
     hooks,
+    pagerDuty,
+    pagerDutyRefused,
     mails,
     failNext: (pathPart, status, count = 1) => {
       for (let i = 0; i < count; i++) failures.push({ pathPart, status });
@@ -100,4 +131,27 @@ export async function startNotificationStandIns(): Promise<NotificationStandIns>
       await new Promise<void>((resolve) => smtp.close(() => resolve()));
     },
   };
+  return self;
+}
+
+const PD_SEVERITIES = ['critical', 'error', 'warning', 'info'];
+
+/** The checks PagerDuty's Events API v2 makes before it answers 400 "invalid event". */
+export function pagerDutyEventErrors(e: Record<string, unknown>): string[] {
+  const errors: string[] = [];
+  if (typeof e.routing_key !== 'string' || e.routing_key.length !== 32) errors.push("'routing_key' must be a 32 character integration key");
+  const action = e.event_action;
+  if (action !== 'trigger' && action !== 'acknowledge' && action !== 'resolve') errors.push("'event_action' must be one of trigger, acknowledge, resolve");
+  if (e.dedup_key !== undefined && (typeof e.dedup_key !== 'string' || e.dedup_key.length === 0 || e.dedup_key.length > 255)) errors.push("'dedup_key' must be a string of at most 255 characters");
+  if (action !== 'trigger' && typeof e.dedup_key !== 'string') errors.push(`'dedup_key' is required for ${String(action)}`);
+  if (action === 'trigger') {
+    const p = e.payload as Record<string, unknown> | undefined;
+    if (!p || typeof p !== 'object') errors.push("'payload' is missing or invalid");
+    else {
+      if (typeof p.summary !== 'string' || p.summary.length === 0 || p.summary.length > 1024) errors.push("'payload.summary' is required (at most 1024 characters)");
+      if (typeof p.source !== 'string' || p.source.length === 0) errors.push("'payload.source' is required");
+      if (typeof p.severity !== 'string' || !PD_SEVERITIES.includes(p.severity)) errors.push("'payload.severity' must be one of critical, error, warning, info");
+    }
+  }
+  return errors;
 }
