@@ -9,13 +9,13 @@
  * Repeat a run with CHAOS_SEED=<the seed it printed>.
  */
 import { SEED } from './chaos-env.js';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Docker from 'dockerode';
 import { SANDBOX_LABELS } from '../activities/sandbox.js';
-import { loadConfig, PROJECT_ROOT } from '../src/config.js';
+import { loadConfig } from '../src/config.js';
 import { createPrisma } from '../src/db/prisma.js';
 import type { FixOutcome } from '../src/domain/fix.js';
 import { fileBug } from '../src/intake/file-bug.js';
@@ -26,6 +26,7 @@ import { paginationScenario } from '../test/fixtures/scenarios/pagination.js';
 import { seeded, startAnthropicStandIn } from '../test/stand-ins/anthropic.js';
 import { startGitHubStandIn } from '../test/stand-ins/github.js';
 import { runMain, writeResult } from './support.js';
+import { spawnWorkerProcess } from './worker-process.js';
 
 const FIXES = Number(process.env.CHAOS_FIXES ?? 20);
 const DEADLINE_MS = Number(process.env.CHAOS_DEADLINE_S ?? 900) * 1000;
@@ -70,19 +71,8 @@ async function main(): Promise<void> {
   let supervising = true;
   const startWorker = () => {
     workerNo += 1;
-    const out = fs.openSync(path.join(tmp, `worker-${workerNo}.log`), 'a');
-    // node itself with tsx's loader, not the tsx wrapper: the SIGKILL must hit the worker.
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker-main.ts'], {
-      cwd: PROJECT_ROOT,
-      env: {
-        ...process.env,
-        ANTHROPIC_BASE_URL: anthropic.url,
-        ANTHROPIC_API_KEY: 'stand-in-key',
-        GITHUB_API_URL: github.url,
-        GITHUB_TOKEN: TOKEN,
-        DATABASE_URL: withAppName(config.DATABASE_URL, WORKER_APP),
-      },
-      stdio: ['ignore', out, out],
+    const child = spawnWorkerProcess({ anthropic: anthropic.url, github: github.url, githubToken: TOKEN }, path.join(tmp, `worker-${workerNo}.log`), {
+      DATABASE_URL: withAppName(config.DATABASE_URL, WORKER_APP),
     });
     child.once('exit', (code, signal) => {
       if (worker === child) worker = undefined;

@@ -5,19 +5,23 @@
  */
 import { loadConfig } from './config.js';
 import { createPrisma } from './db/prisma.js';
-import { connectClient, connectWorker } from './temporal/connect.js';
+import { connectClient, connectWorker, untilConnected } from './temporal/connect.js';
 import { ensureReaperSchedule } from './temporal/reaper-schedule.js';
+import { ensureAlertSchedule } from './temporal/alert-schedule.js';
 import { taskQueues } from '../temporal.config.js';
 import { activityDepsFromConfig, startWorkers } from './worker.js';
 
 const config = loadConfig();
 const prisma = createPrisma(config.DATABASE_URL);
-const { connection, namespace } = await connectWorker();
+const retrying = (msg: string) => console.warn(`[worker] ${msg}`);
+const { connection, namespace } = await untilConnected(connectWorker, retrying);
 // The sandbox reaper asks Temporal whether a sandbox's workflow is still open.
-const client = await connectClient();
+const client = await untilConnected(connectClient, retrying);
 const deps = { ...activityDepsFromConfig(config, prisma), temporal: client };
 const workers = await startWorkers({ connection, namespace, deps });
 await ensureReaperSchedule(client, { hostId: deps.host.id, hostQueue: deps.host.queue, taskQueue: taskQueues.main });
+// Budgets and alert rules, once per deployment whichever worker starts first.
+await ensureAlertSchedule(client, { taskQueue: taskQueues.main, everySeconds: deps.config.alerts.evaluateEverySeconds });
 console.log(`[worker] polling (namespace ${namespace}, host queue ${deps.host.queue})`);
 
 let stopping = false;

@@ -36,3 +36,20 @@ export async function connectWorker(): Promise<{ connection: NativeConnection; n
 export function workflowUiUrl(uiBase: string, namespace: string, workflowId: string): string {
   return `${uiBase.replace(/\/$/, '')}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
 }
+
+/**
+ * Retries a first connection while Temporal is unreachable (restarting, not up yet), doubling the
+ * wait up to maxDelayMs: a worker started during a server restart waits for it instead of exiting.
+ */
+export async function untilConnected<T>(connect: () => Promise<T>, log: (msg: string) => void, maxDelayMs = 5000): Promise<T> {
+  let delay = 250;
+  for (;;) {
+    try {
+      return await connect();
+    } catch (err) {
+      log(`Temporal unreachable (${err instanceof Error ? err.message : String(err)}); retrying in ${delay} ms`);
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, maxDelayMs);
+    }
+  }
+}
