@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { z } from 'zod';
+import { taskQueues } from '../../temporal.config.js';
 import { fixWorkflowId } from '../domain/ids.js';
 import { Prisma, type BugPriority, type PrismaClient } from '../db/prisma.js';
 import type { FixDispatcher } from './fix-dispatcher.js';
@@ -78,10 +79,10 @@ export async function fileBug(
   try {
     [bug] = await deps.prisma.$queryRaw<StoredBug[]>`
       INSERT INTO "BugReport" ("id", "projectId", "externalId", "workflowId", "title", "description", "reproductionSteps",
-                               "errorLogs", "priority", "reporter", "source", "updatedAt")
+                               "errorLogs", "priority", "reporter", "source", "taskQueue", "updatedAt")
       VALUES (${randomUUID()}::uuid, ${project.id}::uuid, ${externalId}, ${workflowId}, ${report.title}, ${report.description},
               ${report.reproductionSteps ?? null}, ${report.errorLogs ?? null}, ${report.priority}::"BugPriority",
-              ${report.reporter ?? null}, ${report.source}, now())
+              ${report.reporter ?? null}, ${report.source}, ${taskQueues.main}, now())
       ON CONFLICT DO NOTHING
       RETURNING "id", "workflowId", "priority", "title", "workflowStartedAt"`;
   } catch (err) {

@@ -7,6 +7,7 @@
  * racing for a row start one workflow.
  */
 import type { Client } from '@temporalio/client';
+import { taskQueues } from '../../temporal.config.js';
 import type { BugPriority, PrismaClient } from '../db/prisma.js';
 import { startFixWorkflow, type StartableBug } from './start-fix.js';
 
@@ -77,7 +78,8 @@ export class FixDispatcher {
   /** Stored reports not started after the grace period, most urgent and oldest first. */
   async poll(graceMs = this.graceMs): Promise<number> {
     const rows = await this.deps.prisma.bugReport.findMany({
-      where: { workflowStartedAt: null, createdAt: { lt: new Date(Date.now() - graceMs) } },
+      // This deployment's reports only (its task queue): others sharing the database start their own.
+      where: { taskQueue: taskQueues.main, workflowStartedAt: null, createdAt: { lt: new Date(Date.now() - graceMs) } },
       select: { id: true, workflowId: true, priority: true, title: true, projectId: true, project: { select: { key: true } } },
       orderBy: { createdAt: 'asc' },
       take: POLL_BATCH,
