@@ -9,16 +9,24 @@ export const NON_RETRYABLE = ['BugNotFound', 'NothingToDeliver', 'UnsafePush', '
 
 const base = (o: ActivityOptions): ActivityOptions => ({ ...o, retry: { nonRetryableErrorTypes: NON_RETRYABLE, ...o.retry } });
 
-const SHORT = base({ startToCloseTimeout: '1 minute', retry: { maximumAttempts: 5 } });
+// Attempts are bounded by time more than by count: a worker killed mid-activity costs an attempt
+// (a heartbeat timeout), and a fix must outlive several worker restarts (`npm run chaos` failed
+// 18 of 20 fixes with 3 attempts). Permanent errors are non-retryable and fail at once.
+const SHORT = base({ startToCloseTimeout: '1 minute', scheduleToCloseTimeout: '15 minutes', retry: { maximumAttempts: 12 } });
 // Every activity heartbeats every 250 ms, so 10 s of silence means its worker is gone: retry elsewhere.
-const MODEL = base({ startToCloseTimeout: '5 minutes', heartbeatTimeout: '10 seconds', retry: { initialInterval: '2 seconds', maximumAttempts: 6 } });
-const PROVISION = base({ startToCloseTimeout: '5 minutes', heartbeatTimeout: '10 seconds', retry: { maximumAttempts: 3 } });
+const MODEL = base({
+  startToCloseTimeout: '5 minutes',
+  scheduleToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '10 seconds',
+  retry: { initialInterval: '2 seconds', maximumInterval: '30 seconds', maximumAttempts: 12 },
+});
+const PROVISION = base({ startToCloseTimeout: '5 minutes', scheduleToCloseTimeout: '30 minutes', heartbeatTimeout: '10 seconds', retry: { maximumAttempts: 10 } });
 const HOST = base({
   // A host that stopped polling (lost machine) is treated like a lost container.
   scheduleToStartTimeout: '1 minute',
   startToCloseTimeout: '15 minutes',
   heartbeatTimeout: '10 seconds',
-  retry: { maximumAttempts: 3 },
+  retry: { maximumInterval: '30 seconds', maximumAttempts: 10 },
 });
 
 /** Proxies carry a summary the Web UI shows next to each activity (which iteration, which tools). */
