@@ -15,7 +15,7 @@ import type Docker from 'dockerode';
 import type { PrismaClient } from '../src/db/prisma.js';
 import { WORKSPACE } from '../src/domain/workspace-paths.js';
 import { SANDBOX_LABELS } from './sandbox.js';
-import { execInSandbox } from './sandbox-exec.js';
+import { asSandboxGone, execInSandbox } from './sandbox-exec.js';
 import type { ShellPool } from './shell-pool.js';
 
 /** Past this, a piece is not stored (and a SafetyEvent says so): PostgreSQL rows are not a file store. */
@@ -33,7 +33,10 @@ export interface WorkspaceState {
 }
 
 export async function captureWorkspace(docker: Docker, shells: ShellPool, containerId: string): Promise<WorkspaceState> {
-  const info = await docker.getContainer(containerId).inspect();
+  const info = await docker.getContainer(containerId).inspect().catch((err: unknown) => {
+    // Removed under us: the workflow recreates the sandbox from the last checkpoint.
+    throw asSandboxGone(err, containerId);
+  });
   const baseSha = info.Config.Labels?.[SANDBOX_LABELS.baseSha];
   if (!baseSha || !SHA.test(baseSha)) throw new Error(`sandbox ${containerId.slice(0, 12)} has no base commit label`);
   const sh = async (argv: string[]) => {
@@ -103,4 +106,21 @@ export async function restoreWorkspace(docker: Docker, containerId: string, cp: 
   await must(['git', 'reset', '-q', '--hard', cp.headSha]);
   if (cp.patch) await must(['git', 'apply', '--binary', '--whitespace=nowarn'], cp.patch);
   if (cp.untrackedTar) await must(['tar', '-x', '-C', WORKSPACE, '-f', '-'], cp.untrackedTar);
+}
+
+/**
+ * Puts the workspace of a running sandbox back to the state after iteration `before - 1` (its
+ * checkpoint, or the base commit when there is none): what the model saw when it asked for turn
+ * `before`. Files git ignores (installed dependencies, build output) stay.
+ */
+export async function rewindWorkspace(docker: Docker, prisma: PrismaClient, containerId: string, workflowId: string, before: number): Promise<void> {
+  const cp = await prisma.workspaceCheckpoint.findFirst({ where: { workflowId, iteration: { lt: before } }, orderBy: { iteration: 'desc' } });
+  const info = await docker.getContainer(containerId).inspect().catch((err: unknown) => {
+    throw asSandboxGone(err, containerId);
+  });
+  const baseSha = info.Config.Labels?.[SANDBOX_LABELS.baseSha];
+  if (!baseSha || !SHA.test(baseSha)) throw new Error(`sandbox ${containerId.slice(0, 12)} has no base commit label`);
+  const r = await execInSandbox(docker, containerId, ['sh', '-c', 'git reset -q --hard "$1" && git clean -fdq', 'sh', baseSha], { timeoutMs: 120_000 });
+  if (r.exitCode !== 0) throw new Error(`rewinding the workspace failed: ${r.stderr.toString().slice(0, 1000)}`);
+  if (cp) await restoreWorkspace(docker, containerId, cp);
 }

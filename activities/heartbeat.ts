@@ -5,6 +5,8 @@
  * set in temporal.config.ts). The SDK throttles what actually goes to the server.
  */
 import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { SANDBOX_GONE } from '../src/domain/sandbox-errors.js';
 
 const BEAT_MS = 250;
 
@@ -18,6 +20,8 @@ export function withHeartbeats<T extends Record<string, AnyActivity>>(activities
       const timer = setInterval(() => ctx.heartbeat(), BEAT_MS);
       try {
         return await fn(...args);
+      } catch (err) {
+        throw lostSandbox(err);
       } finally {
         clearInterval(timer);
       }
@@ -26,11 +30,31 @@ export function withHeartbeats<T extends Record<string, AnyActivity>>(activities
   return wrapped as T;
 }
 
+/**
+ * A safety net under every activity: Docker's "no such container" from a call that did not map it
+ * itself means the sandbox was removed under the activity, which the workflow recovers from
+ * (SandboxGone: provision again from the last checkpoint) instead of failing the fix.
+ */
+function lostSandbox(err: unknown): unknown {
+  const e = err as { statusCode?: number; message?: string };
+  if (e?.statusCode === 404 && /no such container/i.test(e.message ?? '')) return ApplicationFailure.nonRetryable(e.message!, SANDBOX_GONE);
+  return err;
+}
+
 /** The signal that aborts when the workflow cancels this activity (none outside an activity). */
 export function cancellationSignal(): AbortSignal | undefined {
   try {
     return Context.current().cancellationSignal;
   } catch {
     return undefined;
+  }
+}
+
+/** This activity's attempt number (1 outside an activity, e.g. when a test calls it directly). */
+export function currentAttempt(): number {
+  try {
+    return Context.current().info.attempt;
+  } catch {
+    return 1;
   }
 }

@@ -7,7 +7,8 @@ import type Anthropic from '@anthropic-ai/sdk';
 import type Docker from 'dockerode';
 import type { Prisma, PrismaClient } from '../src/db/prisma.js';
 import type { ScopeLimits } from '../src/domain/scope.js';
-import { captureWorkspace, saveCheckpoint } from './checkpoint.js';
+import { captureWorkspace, rewindWorkspace, saveCheckpoint } from './checkpoint.js';
+import { currentAttempt } from './heartbeat.js';
 import type { ShellPool } from './shell-pool.js';
 import { ToolExecutor, type SafetyEventInput, type ToolOutcome } from './tool-executor.js';
 
@@ -68,6 +69,10 @@ export function createToolActivities(deps: { prisma: PrismaClient; docker: Docke
         scope: (bug?.project.scopeLimits ?? {}) as ScopeLimits,
         onSafetyEvent: recordSafetyEvent,
       });
+      // A retry whose first attempt died mid-turn (worker killed): the tools may have run in part,
+      // and an edit applied twice fails ("old_string was not found"). Run the turn again from the
+      // workspace the model saw (found by `npm run chaos`).
+      if (currentAttempt() > 1) await rewindWorkspace(deps.docker, prisma, input.containerId, input.workflowId, input.iteration);
       const outcomes: ToolOutcome[] = [];
       for (const call of calls) outcomes.push(await executor.run(call));
 

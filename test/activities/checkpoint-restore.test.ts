@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createSandboxActivities, type SandboxRef } from '../../activities/sandbox-activities.js';
@@ -120,5 +121,19 @@ describe('workspace checkpoints', () => {
     expect(await sh(again.containerId, 'git log --format=%s -2')).toBe('agent commit\nInitial commit\n');
     // The agent carries on in the restored sandbox.
     expect(await runTools({ workflowId, iteration: 3, containerId: again.containerId })).toMatchObject({ errors: 0 });
+  });
+
+  test('a retried turn (its worker died mid-turn) runs again from the workspace the model saw', async () => {
+    const id = refs[1]!.containerId;
+    await turn(4, [['edit_file', { path: 'src/paginate.js', old_string: '(page - 1) * size', new_string: 'Math.max(0, page - 1) * size' }]]);
+    // The first attempt got as far as the edit and a stray file, then the worker was killed.
+    await sh(id, "sed -i 's/(page - 1) \\* size/Math.max(0, page - 1) * size/' src/paginate.js && touch stray.txt");
+    expect(await sh(id, 'grep -c "Math.max" src/paginate.js')).toBe('1\n');
+
+    const retried = await new MockActivityEnvironment({ attempt: 2 }).run(runTools, { workflowId, iteration: 4, containerId: id });
+    expect(retried).toMatchObject({ errors: 0 });
+    expect(await sh(id, 'grep -c "Math.max(0, page - 1) \\* size" src/paginate.js; ls stray.txt 2>&1 | grep -c "No such"')).toBe('1\n1\n');
+    // What the earlier turns made is still there.
+    expect(await sh(id, 'git log --format=%s -1; od -c notes/untracked.bin | head -1')).toMatch(/^agent commit\n/);
   });
 });
