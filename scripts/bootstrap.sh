@@ -138,8 +138,18 @@ step_prisma() {
   quiet node_modules/.bin/prisma migrate deploy || fail "prisma migrate deploy failed"
 }
 
+# Headless browser of the Web UI test (test/e2e/web-ui-codec.test.ts, driven by playwright-core).
+step_chromium() {
+  local bin="${CHROMIUM_PATH:-/usr/bin/chromium}"
+  if [ -x "$bin" ]; then say "Chromium: $bin"; return; fi
+  [ -z "${CHROMIUM_PATH:-}" ] || fail "CHROMIUM_PATH=$CHROMIUM_PATH is not an executable"
+  apt_install chromium
+  [ -x "$bin" ] || fail "chromium installed but $bin is missing"
+  say "Chromium: $bin"
+}
+
 # `bootstrap.sh docker postgres` runs only the named steps.
 steps=("$@")
-[ ${#steps[@]} -gt 0 ] || steps=(npm temporal_cli docker sandbox_image postgres prisma)
+[ ${#steps[@]} -gt 0 ] || steps=(npm temporal_cli docker sandbox_image postgres prisma chromium)
 for s in "${steps[@]}"; do "step_$s"; done
 say "ready"

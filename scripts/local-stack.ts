@@ -61,7 +61,8 @@ async function ensureTemporal(mode: StackOptions['temporal'], log: (l: string) =
       uiPort: devServer.uiPort,
       dbFile: path.resolve(PROJECT_ROOT, devServer.dbFile),
       logFile: path.join(dataDir, 'temporal.log'),
-      uiCodecEndpoint: `http://127.0.0.1:${process.env.HTTP_PORT ?? 3000}/codec`,
+      // localhost like the UI: one site, so the UI's fetch carries the /codec/login cookie (SameSite=Strict).
+      uiCodecEndpoint: `http://localhost:${process.env.HTTP_PORT ?? 3000}/codec`,
     });
     return { address: server.address, server };
   }
