@@ -150,33 +150,42 @@ export function createModelActivities(deps: ModelDeps) {
         });
       const usage = usageOf(response.usage);
       const units = costUnits(response.model, usage);
+      const requestId = (response as { _request_id?: string | null })._request_id ?? null;
+      const ledgerRow = (callKey: string) => ({
+        callKey,
+        workflowId: input.workflowId,
+        projectId: bug.projectId,
+        bugId: bug.id,
+        iteration: input.iteration,
+        model: response.model,
+        inputTokens: usage.inputTokens,
+        outputTokens: usage.outputTokens,
+        cacheCreationTokens: usage.cacheCreationTokens,
+        cacheReadTokens: usage.cacheReadTokens,
+        costUsd: new Prisma.Decimal(unitsToUsdString(units)),
+        providerRequestId: requestId,
+      });
       try {
-        await prisma.$transaction([
-          prisma.agentTurn.create({
-            data: { workflowId: input.workflowId, iteration: input.iteration, response: response as unknown as Prisma.InputJsonValue, stopReason: response.stop_reason },
-          }),
-          prisma.ledgerEntry.create({
-            data: {
-              callKey: `${input.workflowId}#${input.iteration}`,
-              workflowId: input.workflowId,
-              projectId: bug.projectId,
-              bugId: bug.id,
-              iteration: input.iteration,
-              model: response.model,
-              inputTokens: usage.inputTokens,
-              outputTokens: usage.outputTokens,
-              cacheCreationTokens: usage.cacheCreationTokens,
-              cacheReadTokens: usage.cacheReadTokens,
-              costUsd: new Prisma.Decimal(unitsToUsdString(units)),
-              providerRequestId: (response as { _request_id?: string | null })._request_id ?? null,
-            },
-          }),
-        ]);
+        // The answer is paid for and only in memory: a dropped connection must not lose it.
+        await withDbRetry(() =>
+          prisma.$transaction([
+            prisma.agentTurn.create({
+              data: { workflowId: input.workflowId, iteration: input.iteration, response: response as unknown as Prisma.InputJsonValue, stopReason: response.stop_reason },
+            }),
+            prisma.ledgerEntry.create({ data: ledgerRow(`${input.workflowId}#${input.iteration}`) }),
+          ]),
+        );
       } catch (err) {
-        // Another attempt of this same call stored its turn first: that one is the truth.
+        // Another attempt of this same call stored its turn first: that one is the truth. This
+        // answer was billed all the same, so it goes in the ledger on its own row (found by chaos:
+        // an attempt timed out across a Temporal restart while it still ran).
         if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') {
           const winner = await storedTurn(input);
-          if (winner) return winner;
+          if (winner) {
+            await withDbRetry(() => prisma.ledgerEntry.createMany({ data: [ledgerRow(`${input.workflowId}#${input.iteration}#${requestId ?? response.id}`)], skipDuplicates: true }));
+            await deps.onSpend?.({ projectId: bug.projectId });
+            return winner;
+          }
         }
         throw err;
       }
@@ -186,4 +195,23 @@ export function createModelActivities(deps: ModelDeps) {
       return summarize(response, response.model, units);
     },
   };
+}
+
+/** Connection-level failures (dropped, reset, pool closed) get two quick retries before failing the activity. */
+async function withDbRetry<T>(write: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await write();
+    } catch (err) {
+      if (attempt >= 3 || !isConnectionError(err)) throw err;
+      await new Promise((r) => setTimeout(r, 200 * attempt));
+    }
+  }
+}
+
+function isConnectionError(err: unknown): boolean {
+  // Unique violations and the like are answers, not connection trouble.
+  if (err instanceof Prisma.PrismaClientKnownRequestError && !/^P10/.test(err.code)) return false;
+  const text = `${(err as Error)?.message ?? ''} ${String((err as { cause?: unknown })?.cause ?? '')}`;
+  return /terminat|connection|ECONNRESET|ECONNREFUSED|closed|socket/i.test(text);
 }
