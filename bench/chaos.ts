@@ -176,7 +176,9 @@ async function main(): Promise<void> {
   const ledger = await prisma.ledgerEntry.findMany({ where: { workflowId: { in: ids } }, select: { providerRequestId: true } });
   const billed = new Set(ledger.map((l) => l.providerRequestId));
   const answered = new Set(anthropic.answered.map((a) => a.requestId));
-  const ledgerMismatches = [...billed].filter((r) => !answered.has(r!)).length + [...answered].filter((r) => !billed.has(r)).length + (ledger.length - billed.size);
+  const unbilled = anthropic.answered.filter((a) => !billed.has(a.requestId));
+  const ledgerMismatches = [...billed].filter((r) => !answered.has(r!)).length + unbilled.length + (ledger.length - billed.size);
+  for (const a of unbilled) log(`answered but not in the ledger: ${a.requestId} (turn ${a.turn}) answered at ${((a.at - t0) / 1000).toFixed(1)} s`);
 
   // Sandboxes: a closed fix removes its own; give the last cleanups a moment.
   supervising = false;

@@ -24,6 +24,8 @@ export type ModelScript = (req: MessagesRequest, turn: number) => ReplyBlock[];
 export interface AnsweredCall {
   id: string;
   requestId: string;
+  /** when the answer was sent (ms since the epoch) */
+  at: number;
   model: string;
   turn: number;
   usage: { input_tokens: number; output_tokens: number; cache_creation_input_tokens: number; cache_read_input_tokens: number };
@@ -119,7 +121,7 @@ export async function startAnthropicStandIn(initial: ModelScript, port = 0): Pro
     const usage = { ...cache.usageFor(body), output_tokens: approxTokens(content) };
     const id = `msg_${randomUUID().replace(/-/g, '').slice(0, 24)}`;
     const requestId = `req_${randomUUID().replace(/-/g, '').slice(0, 24)}`;
-    answered.push({ id, requestId, model: body.model, turn, usage });
+    answered.push({ id, requestId, at: Date.now(), model: body.model, turn, usage });
     res.setHeader('request-id', requestId);
     res.json({
       id,
