@@ -56,6 +56,17 @@ export const workerTuning = {
   maxHeartbeatThrottleInterval: process.env.BUGFIX_HEARTBEAT_THROTTLE ?? '1 second',
 } as const;
 
+/**
+ * The host queue's worker (sandbox work: tools, validation, delivery, removal) waits on Docker and
+ * git, not on this process's CPU, and holds one slot per fix in a tool turn. With the shared limit,
+ * 50 fixes in tool turns took every slot, and the removals a kill switch schedules queued behind
+ * the very commands they end (bench:kill: 1.1 s schedule-to-start).
+ */
+export const hostWorkerTuning = {
+  ...workerTuning,
+  maxConcurrentActivityTaskExecutions: Number(process.env.BUGFIX_MAX_HOST_ACTIVITIES ?? 200),
+} as const;
+
 /** Dev server used by `npm run demo`, `npm start` and the tests when no cluster is configured. */
 export const devServer = {
   uiPort: Number(process.env.TEMPORAL_UI_PORT ?? 8233),
