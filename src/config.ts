@@ -48,6 +48,8 @@ const schema = z.object({
   INTAKE_RATE_BURST: z.coerce.number().int().positive().default(60),
   /** Fix workflows the intake outbox starts at once: low, so a burst of reports is answered first and started right after. */
   INTAKE_START_CONCURRENCY: z.coerce.number().int().positive().default(4),
+  /** Fix workflows the intake outbox starts per second at most (0: no limit). */
+  INTAKE_START_RATE_PER_S: z.coerce.number().nonnegative().default(0),
   /** HMAC-signed intake: how far the signed timestamp may be from now, seconds */
   INTAKE_HMAC_MAX_SKEW_S: z.coerce.number().int().positive().default(300),
   /** shared secret inbound-mail providers send (Bearer or ?token=) to POST /api/intake/email; unset = disabled */

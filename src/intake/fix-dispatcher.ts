@@ -9,6 +9,7 @@
 import type { Client } from '@temporalio/client';
 import { taskQueues } from '../../temporal.config.js';
 import type { BugPriority, PrismaClient } from '../db/prisma.js';
+import { RateLimiter } from './rate-limit.js';
 import { startFixWorkflow, type StartableBug } from './start-fix.js';
 
 export interface DispatcherDeps {
@@ -27,6 +28,12 @@ export interface DispatcherOptions {
   graceMs?: number;
   /** a start Temporal has not answered by then is given up and left for the next poll */
   startDeadlineMs?: number;
+  /**
+   * Starts per second at most (a token bucket; none: as fast as Temporal answers). A burst of
+   * reports is then answered at the database's pace and started at this one, keeping CPU (or a
+   * hosted namespace's actions-per-second limit) for the intake.
+   */
+  startsPerSecond?: number;
 }
 
 /** Lower sorts first: the poll starts CRITICAL reports before the rest of a backlog. */
@@ -46,12 +53,17 @@ export class FixDispatcher {
   private readonly pollMs: number;
   private readonly graceMs: number;
   private readonly startDeadlineMs: number;
+  private readonly startRate: RateLimiter | undefined;
+  private readonly startSpacingMs: number;
+  private pumpTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly deps: DispatcherDeps, opts: DispatcherOptions = {}) {
     this.concurrency = opts.concurrency ?? 4;
     this.pollMs = opts.pollMs ?? 2000;
     this.graceMs = opts.graceMs ?? 5000;
     this.startDeadlineMs = opts.startDeadlineMs ?? 10_000;
+    this.startRate = opts.startsPerSecond ? new RateLimiter({ perSecond: opts.startsPerSecond, burst: Math.max(1, Math.ceil(opts.startsPerSecond / 10)) }) : undefined;
+    this.startSpacingMs = opts.startsPerSecond ? Math.ceil(1000 / opts.startsPerSecond) : 0;
   }
 
   /** Begins polling for stored reports that were never started (and starts them at once). */
@@ -101,6 +113,8 @@ export class FixDispatcher {
   async stop(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
+    clearTimeout(this.pumpTimer);
+    this.pumpTimer = undefined;
     this.queue.length = 0;
     if (this.inFlight > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
     await this.flush();
@@ -108,6 +122,13 @@ export class FixDispatcher {
 
   private pump(): void {
     while (this.inFlight < this.concurrency && this.queue.length > 0) {
+      if (this.startRate && !this.startRate.take('starts').ok) {
+        this.pumpTimer ??= setTimeout(() => {
+          this.pumpTimer = undefined;
+          this.pump();
+        }, this.startSpacingMs);
+        return;
+      }
       const bug = this.queue.shift()!;
       this.inFlight += 1;
       // The deadline ends the SDK's retries too: with Temporal down, slots free up for the poll.

@@ -11,6 +11,7 @@ import { createPrisma } from '../../src/db/prisma.js';
 import { waitForFixStart } from '../../src/fixes/resolve-fix.js';
 import { createApp } from '../../src/http/app.js';
 import { startHttpServer, type HttpServer } from '../../src/http/server.js';
+import { fileBug } from '../../src/intake/file-bug.js';
 import { FixDispatcher } from '../../src/intake/fix-dispatcher.js';
 import { issueIntakeKey, upsertProject } from '../../src/projects/project-store.js';
 import { connectClient } from '../../src/temporal/connect.js';
@@ -79,4 +80,16 @@ test('a report taken while Temporal is unreachable is kept, and started by a pol
   const again = await request(http.url).post('/api/bugs').set('authorization', `Bearer ${key}`).send(report(`outbox-down-${suffix}`));
   expect(again.status).toBe(200);
   expect(again.body.workflowId).toBe(stored.workflowId);
+});
+
+test('with a start rate, a burst is started at that pace (INTAKE_START_RATE_PER_S)', async () => {
+  const project = await prisma.project.findUniqueOrThrow({ where: { key: projectKey } });
+  const dispatcher = new FixDispatcher({ prisma, temporal, temporalUiUrl: 'http://localhost:8233', log: quiet }, { startsPerSecond: 4 });
+  const filed = await Promise.all(
+    Array.from({ length: 6 }, (_, i) => fileBug({ prisma, temporal, temporalUiUrl: 'http://localhost:8233', dispatcher }, project, { title: `Burst ${i}`, description: 'd', priority: 'LOW', source: 'test', externalId: `burst-${i}-${suffix}` })),
+  );
+  await dispatcher.idle();
+  const starts = await Promise.all(filed.map(async (f) => (await temporal.workflow.getHandle(f.workflowId).describe()).startTime.getTime()));
+  // Six starts at 4 per second (bucket of one) span at least 5 × 250 ms; a lower bound, so a slow machine cannot fail it.
+  expect(Math.max(...starts) - Math.min(...starts)).toBeGreaterThanOrEqual(1000);
 });
