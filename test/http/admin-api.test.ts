@@ -4,6 +4,7 @@
  * timeline, steering signals, costs, and the OpenAPI document generated from the route table.
  */
 import request from 'supertest';
+import { asToken } from '../support/admin-requests.js';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Client } from '@temporalio/client';
 import { loadConfig } from '../../src/config.js';
@@ -21,12 +22,7 @@ let operator: string;
 const suffix = Math.random().toString(36).slice(2, 8);
 const key = `admin-${suffix}`;
 
-const as = (token: string) => ({
-  get: (p: string) => request(app).get(p).set('authorization', `Bearer ${token}`),
-  post: (p: string, body?: object) => request(app).post(p).set('authorization', `Bearer ${token}`).send(body),
-  patch: (p: string, body: object) => request(app).patch(p).set('authorization', `Bearer ${token}`).send(body),
-  delete: (p: string) => request(app).delete(p).set('authorization', `Bearer ${token}`),
-});
+const as = (token: string) => asToken(() => app, token);
 
 beforeAll(async () => {
   temporal = await connectClient();

@@ -4,7 +4,7 @@
  * on the dashboard. Delivery of resolves is covered in test/e2e/org-budgets.test.ts.
  */
 import { randomUUID } from 'node:crypto';
-import request from 'supertest';
+import { asToken } from '../support/admin-requests.js';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Client } from '@temporalio/client';
 import { loadConfig } from '../../src/config.js';
@@ -24,12 +24,7 @@ const source = `admin-budgets-test-${suffix}`;
 const tokens = { admin: '', operator: '', viewer: '' };
 let projectId: string;
 
-const as = (token: string) => ({
-  get: (p: string) => request(app).get(p).set('authorization', `Bearer ${token}`),
-  post: (p: string, body?: object) => request(app).post(p).set('authorization', `Bearer ${token}`).send(body),
-  patch: (p: string, body: object) => request(app).patch(p).set('authorization', `Bearer ${token}`).send(body),
-  delete: (p: string) => request(app).delete(p).set('authorization', `Bearer ${token}`),
-});
+const as = (token: string) => asToken(() => app, token);
 
 beforeAll(async () => {
   temporal = await connectClient();
