@@ -11,7 +11,8 @@ import { costUnits, unitsToUsdString, type TokenUsage } from '../src/domain/pric
 import { initialMessage, systemPrompt } from '../src/domain/prompt.js';
 import type { ValidationCommands } from '../src/domain/fix.js';
 import { Prisma, type PrismaClient } from '../src/db/prisma.js';
-import { cancellationSignal } from './heartbeat.js';
+import { callReservations } from './call-reservations.js';
+import { cancellationSignal, currentAttempt } from './heartbeat.js';
 import { activityLog } from '../src/infra/log.js';
 import { elidedNote, elisionBoundary, ELIDE_MIN_CHARS } from '../src/domain/elide.js';
 
@@ -137,6 +138,9 @@ export function createModelActivities(deps: ModelDeps) {
       const system = systemPrompt({ ...bug.project, validation: bug.project.validation as ValidationCommands });
       const tools = AGENT_TOOLS.map((t, i) => (i === AGENT_TOOLS.length - 1 ? { ...t, cache_control: { type: 'ephemeral' as const } } : t));
 
+      const attempt = currentAttempt();
+      const reservations = callReservations(prisma, { workflowId: input.workflowId, iteration: input.iteration, bugId: bug.id, projectId: bug.projectId, model: deps.model });
+      await reservations.reserve(attempt);
       const response = await anthropic.messages
         .create({
           model: deps.model,
@@ -145,7 +149,10 @@ export function createModelActivities(deps: ModelDeps) {
           tools: tools as Anthropic.Tool[],
           messages,
         }, { signal: cancellationSignal() })
-        .catch((err: unknown) => {
+        .catch(async (err: unknown) => {
+          // An error answer is not billed; an abort or a lost connection may have been.
+          const answered = err instanceof Anthropic.APIError && err.status !== undefined;
+          await (answered ? reservations.release(attempt) : reservations.lose(attempt)).catch(() => undefined);
           throw rejectedForGood(err) ?? err;
         });
       const usage = usageOf(response.usage);
@@ -169,6 +176,7 @@ export function createModelActivities(deps: ModelDeps) {
         // The answer is paid for and only in memory: a dropped connection must not lose it.
         await withDbRetry(() =>
           prisma.$transaction([
+            prisma.ledgerEntry.deleteMany({ where: { callKey: reservations.key(attempt), kind: 'pending' } }),
             prisma.agentTurn.create({
               data: { workflowId: input.workflowId, iteration: input.iteration, response: response as unknown as Prisma.InputJsonValue, stopReason: response.stop_reason },
             }),
@@ -182,7 +190,12 @@ export function createModelActivities(deps: ModelDeps) {
         if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') {
           const winner = await storedTurn(input);
           if (winner) {
-            await withDbRetry(() => prisma.ledgerEntry.createMany({ data: [ledgerRow(`${input.workflowId}#${input.iteration}#${requestId ?? response.id}`)], skipDuplicates: true }));
+            await withDbRetry(() =>
+              prisma.$transaction([
+                prisma.ledgerEntry.deleteMany({ where: { callKey: reservations.key(attempt), kind: 'pending' } }),
+                prisma.ledgerEntry.createMany({ data: [ledgerRow(`${input.workflowId}#${input.iteration}#${requestId ?? response.id}`)], skipDuplicates: true }),
+              ]),
+            );
             await deps.onSpend?.({ projectId: bug.projectId });
             return winner;
           }

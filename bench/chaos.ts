@@ -173,11 +173,16 @@ async function main(): Promise<void> {
   const duplicatePRs = [...perHead.values()].reduce((n, c) => n + c - 1, 0);
 
   // The ledger against the provider's own record, row by row (its request ids).
-  const ledger = await prisma.ledgerEntry.findMany({ where: { workflowId: { in: ids } }, select: { providerRequestId: true } });
+  // A call answered while its worker died (before the commit) cannot carry the provider's request
+  // id; it must be covered by a `lost` row (estimated cost) instead of missing from the ledger.
+  const rows = await prisma.ledgerEntry.findMany({ where: { workflowId: { in: ids } }, select: { providerRequestId: true, kind: true } });
+  const ledger = rows.filter((l) => l.kind === 'answered');
+  const lostCalls = rows.filter((l) => l.kind === 'lost').length;
+  const pendingLeft = rows.filter((l) => l.kind === 'pending').length;
   const billed = new Set(ledger.map((l) => l.providerRequestId));
   const answered = new Set(anthropic.answered.map((a) => a.requestId));
   const unbilled = anthropic.answered.filter((a) => !billed.has(a.requestId));
-  const ledgerMismatches = [...billed].filter((r) => !answered.has(r!)).length + unbilled.length + (ledger.length - billed.size);
+  const ledgerMismatches = [...billed].filter((r) => !answered.has(r!)).length + Math.max(0, unbilled.length - lostCalls) + (ledger.length - billed.size) + pendingLeft;
   for (const a of unbilled) log(`answered but not in the ledger: ${a.requestId} (turn ${a.turn}) answered at ${((a.at - t0) / 1000).toFixed(1)} s`);
 
   // Sandboxes: a closed fix removes its own; give the last cleanups a moment.
@@ -201,6 +206,8 @@ async function main(): Promise<void> {
     modelRequests: anthropic.received.length,
     modelAnswered: anthropic.answered.length,
     ledgerRows: ledger.length,
+    answeredButUncommitted: unbilled.length,
+    lostCallRows: lostCalls,
     faults,
     unexpectedWorkerExits: unexpectedExits,
     workersStarted: workerNo,

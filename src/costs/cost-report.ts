@@ -45,7 +45,7 @@ export async function costReport(prisma: PrismaClient, q: CostQuery): Promise<{ 
   const rows = await prisma.$queryRaw<RawRow[]>`
     SELECT ${group} AS grp, count(*) AS calls, sum(l."inputTokens") AS input, sum(l."outputTokens") AS output, sum(l."costUsd") AS cost
     FROM "LedgerEntry" l LEFT JOIN "Project" p ON p."id" = l."projectId"
-    WHERE l."createdAt" >= ${since} ${projectFilter}
+    WHERE l."createdAt" >= ${since} AND l."kind" <> 'pending' ${projectFilter}
     GROUP BY 1 ORDER BY 1`;
   let total = new Prisma.Decimal(0);
   const out = rows.map((r) => {

@@ -13,7 +13,7 @@ export async function spendSince(prisma: PrismaClient, since: Date, projectKey?:
   const rows = await prisma.$queryRaw<Array<{ project: string; model: string; calls: bigint; cost: Prisma.Decimal | null }>>`
     SELECT coalesce(p."key", l."projectId"::text) AS project, l."model" AS model, count(*) AS calls, sum(l."costUsd") AS cost
     FROM "LedgerEntry" l LEFT JOIN "Project" p ON p."id" = l."projectId"
-    WHERE l."createdAt" >= ${since} ${projectFilter('p', projectKey)} GROUP BY 1, 2`;
+    WHERE l."createdAt" >= ${since} AND l."kind" <> 'pending' ${projectFilter('p', projectKey)} GROUP BY 1, 2`;
   return rows.map((r) => ({ project: r.project, model: r.model, calls: Number(r.calls), costUsd: Number(r.cost ?? 0) }));
 }
 

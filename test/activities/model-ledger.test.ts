@@ -7,6 +7,8 @@
 import { randomUUID } from 'node:crypto';
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { callReservations } from '../../activities/call-reservations.js';
 import { createModelActivities } from '../../activities/model.js';
 import { loadConfig } from '../../src/config.js';
 import { createPrisma } from '../../src/db/prisma.js';
@@ -45,4 +47,39 @@ test('two overlapping attempts of one call: one turn, and both billed answers in
   expect(await prisma.agentTurn.count({ where: { workflowId } })).toBe(1);
   const ledger = await prisma.ledgerEntry.findMany({ where: { workflowId } });
   expect(ledger.map((l) => l.providerRequestId).sort()).toEqual(standIn.answered.map((c) => c.requestId).sort());
+});
+
+test('an attempt that died in flight is counted: the next attempt turns its reservation into a lost call priced like the previous one', async () => {
+  const anthropic = new Anthropic({ apiKey: 'stand-in-key', baseURL: standIn.url, maxRetries: 0 });
+  const { callModel } = createModelActivities({ prisma, anthropic, model: 'claude-sonnet-5-5', maxTokens: 1024 });
+  standIn.setDelay(0);
+  const call = { workflowId, bugId, iteration: 2, notes: [] };
+  // Attempt 1 reserved its call and was SIGKILLed before the answer was stored.
+  const project = await prisma.bugReport.findUniqueOrThrow({ where: { id: bugId }, select: { projectId: true } });
+  await callReservations(prisma, { workflowId, iteration: 2, bugId, projectId: project.projectId, model: 'claude-sonnet-5-5' }).reserve(1);
+  const previous = await prisma.ledgerEntry.findFirstOrThrow({ where: { workflowId, kind: 'answered' }, orderBy: { createdAt: 'desc' } });
+
+  await new MockActivityEnvironment({ attempt: 2 }).run(callModel, call);
+  const rows = await prisma.ledgerEntry.findMany({ where: { workflowId, iteration: 2 } });
+  expect(rows.map((r) => r.kind).sort()).toEqual(['answered', 'lost']);
+  const lost = rows.find((r) => r.kind === 'lost')!;
+  expect(lost.costUsd.toString()).toBe(previous.costUsd.toString());
+  expect(rows.find((r) => r.kind === 'answered')!.providerRequestId).toBe(standIn.answered.at(-1)!.requestId);
+});
+
+test('an error answer is not billed, and an aborted call is counted as lost', async () => {
+  const anthropic = new Anthropic({ apiKey: 'stand-in-key', baseURL: standIn.url, maxRetries: 0 });
+  const { callModel } = createModelActivities({ prisma, anthropic, model: 'claude-sonnet-5-5', maxTokens: 1024 });
+  standIn.failNext(529, 1);
+  await expect(callModel({ workflowId, bugId, iteration: 3, notes: [] })).rejects.toThrow();
+  expect(await prisma.ledgerEntry.count({ where: { workflowId, iteration: 3 } })).toBe(0);
+
+  standIn.setDelay(5000);
+  const env = new MockActivityEnvironment({ attempt: 1 });
+  const aborted = env.run(callModel, { workflowId, bugId, iteration: 3, notes: [] });
+  await new Promise((r) => setTimeout(r, 300));
+  env.cancel();
+  await expect(aborted).rejects.toThrow();
+  standIn.setDelay(0);
+  expect((await prisma.ledgerEntry.findMany({ where: { workflowId, iteration: 3 } })).map((r) => r.kind)).toEqual(['lost']);
 });

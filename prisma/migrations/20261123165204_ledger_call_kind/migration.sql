@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "LedgerEntry" ADD COLUMN     "kind" TEXT NOT NULL DEFAULT 'answered';
+
