@@ -48,7 +48,11 @@ export const taskQueues = {
 export const searchAttributeFlags: string[] = ALL_SEARCH_ATTRIBUTE_KEYS.map((k) => `${k.name}=${CLI_TYPE_NAMES[k.type]}`);
 
 export const workerTuning = {
-  maxConcurrentActivityTaskExecutions: Number(process.env.BUGFIX_MAX_ACTIVITIES ?? 50),
+  // Activities here wait on the model API, Docker, git and PostgreSQL, not on this process's CPU,
+  // and a fix holds a slot for a whole model call or tool turn. At 50, fifty fixes took every slot:
+  // the kill switch's fan-out waited ~1 s for a model call to end, and the sandbox removals it
+  // caused queued behind the very commands they end (bench:kill).
+  maxConcurrentActivityTaskExecutions: Number(process.env.BUGFIX_MAX_ACTIVITIES ?? 200),
   maxConcurrentWorkflowTaskExecutions: Number(process.env.BUGFIX_MAX_WORKFLOW_TASKS ?? 40),
   maxCachedWorkflows: Number(process.env.BUGFIX_MAX_CACHED_WORKFLOWS ?? 500),
   // Heartbeats carry cancellations to running activities: send them at least every second so a
@@ -56,16 +60,6 @@ export const workerTuning = {
   maxHeartbeatThrottleInterval: process.env.BUGFIX_HEARTBEAT_THROTTLE ?? '1 second',
 } as const;
 
-/**
- * The host queue's worker (sandbox work: tools, validation, delivery, removal) waits on Docker and
- * git, not on this process's CPU, and holds one slot per fix in a tool turn. With the shared limit,
- * 50 fixes in tool turns took every slot, and the removals a kill switch schedules queued behind
- * the very commands they end (bench:kill: 1.1 s schedule-to-start).
- */
-export const hostWorkerTuning = {
-  ...workerTuning,
-  maxConcurrentActivityTaskExecutions: Number(process.env.BUGFIX_MAX_HOST_ACTIVITIES ?? 200),
-} as const;
 
 /** Dev server used by `npm run demo`, `npm start` and the tests when no cluster is configured. */
 export const devServer = {
