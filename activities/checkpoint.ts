@@ -32,13 +32,19 @@ export interface WorkspaceState {
   skipped: string[];
 }
 
-export async function captureWorkspace(docker: Docker, shells: ShellPool, containerId: string): Promise<WorkspaceState> {
+/** The commit the sandbox was provisioned at (its label). */
+async function sandboxBaseSha(docker: Docker, containerId: string): Promise<string> {
   const info = await docker.getContainer(containerId).inspect().catch((err: unknown) => {
     // Removed under us: the workflow recreates the sandbox from the last checkpoint.
     throw asSandboxGone(err, containerId);
   });
   const baseSha = info.Config.Labels?.[SANDBOX_LABELS.baseSha];
   if (!baseSha || !SHA.test(baseSha)) throw new Error(`sandbox ${containerId.slice(0, 12)} has no base commit label`);
+  return baseSha;
+}
+
+export async function captureWorkspace(docker: Docker, shells: ShellPool, containerId: string): Promise<WorkspaceState> {
+  const baseSha = await sandboxBaseSha(docker, containerId);
   const sh = async (argv: string[]) => {
     // Head and tail windows of half the cap each: exact bytes up to the cap, "cut" beyond it.
     const r = await shells.run(containerId, argv, { timeoutMs: 120_000, captureBytes: MAX_CHECKPOINT_PIECE_BYTES / 2 });
@@ -115,11 +121,7 @@ export async function restoreWorkspace(docker: Docker, containerId: string, cp: 
  */
 export async function rewindWorkspace(docker: Docker, prisma: PrismaClient, containerId: string, workflowId: string, before: number): Promise<void> {
   const cp = await prisma.workspaceCheckpoint.findFirst({ where: { workflowId, iteration: { lt: before } }, orderBy: { iteration: 'desc' } });
-  const info = await docker.getContainer(containerId).inspect().catch((err: unknown) => {
-    throw asSandboxGone(err, containerId);
-  });
-  const baseSha = info.Config.Labels?.[SANDBOX_LABELS.baseSha];
-  if (!baseSha || !SHA.test(baseSha)) throw new Error(`sandbox ${containerId.slice(0, 12)} has no base commit label`);
+  const baseSha = await sandboxBaseSha(docker, containerId);
   const r = await execInSandbox(docker, containerId, ['sh', '-c', 'git reset -q --hard "$1" && git clean -fdq', 'sh', baseSha], { timeoutMs: 120_000 });
   if (r.exitCode !== 0) throw new Error(`rewinding the workspace failed: ${r.stderr.toString().slice(0, 1000)}`);
   if (cp) await restoreWorkspace(docker, containerId, cp);

@@ -117,6 +117,8 @@ export class FixDispatcher {
     this.pumpTimer = undefined;
     this.queue.length = 0;
     if (this.inFlight > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    // Waiters on a queue that was just dropped (rate-limited, nothing in flight) are done too.
+    for (const w of this.idleWaiters.splice(0)) w();
     await this.flush();
   }
 
