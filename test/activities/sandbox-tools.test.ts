@@ -113,10 +113,11 @@ describe('a sandbox lost under a command', () => {
     const bare = path.join(tmp, 'remote.git');
     const req = { workflowId: `tools-lost-${Date.now()}`, bugId: '00000000-0000-0000-0000-000000000000', projectKey: 'tools', cloneUrl: bare, defaultBranch: 'main' };
     const doomed = await createSandboxContainer(docker, loadConfig().SANDBOX_IMAGE, req, 'test-host');
-    const command = execInSandbox(docker, doomed.id, ['bash', '-c', 'echo started; sleep 30'], { timeoutMs: 60_000 });
+    // Settled into a value at once: the rejection comes while the removal is still awaited.
+    const outcome = execInSandbox(docker, doomed.id, ['bash', '-c', 'echo started; sleep 30'], { timeoutMs: 60_000 }).then((r) => r, (err: unknown) => err);
     await new Promise((r) => setTimeout(r, 500));
     await docker.getContainer(doomed.id).remove({ force: true });
-    await expect(command).rejects.toMatchObject({ type: 'SandboxGone' });
+    expect(await outcome).toMatchObject({ type: 'SandboxGone' });
   });
 
   test('a command killed in a sandbox that keeps running is still a result', async () => {

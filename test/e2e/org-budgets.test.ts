@@ -6,6 +6,7 @@
  * rollover lifts the switch and resolves the alerts, an admin's lift is respected, alert rules are
  * deduplicated with one reminder past the window, and the alert Schedule runs the evaluator.
  */
+import { waitForFixStart } from '../../src/fixes/resolve-fix.js';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -143,7 +144,7 @@ describe('organisation budgets and alerts', () => {
     await budget(projects.c.id, 0.0001);
     const filed = await fileBug('c', 'Spends too much');
     expect(filed.status, JSON.stringify(filed.body)).toBe(202);
-    const outcome = (await stack.temporal.workflow.getHandle(filed.body.workflowId as string).result()) as FixOutcome;
+    const outcome = (await (await waitForFixStart(stack.temporal, filed.body.workflowId as string)).result()) as FixOutcome;
     expect(outcome.status).toBe('cancelled');
     expect(outcome.reason).toMatch(/budget:ob-c-/);
     expect(await stack.prisma.budgetCrossing.count({ where: { budget: { projectId: projects.c.id }, level: 'HARD' } })).toBe(1);

@@ -7,6 +7,7 @@
  * - `temporal workflow show` prints the history without the report's text, which is really in it:
  *   the same command with the codec endpoint (and a token) prints it.
  */
+import { waitForFixStart } from '../../src/fixes/resolve-fix.js';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -85,17 +86,8 @@ describe('Temporal Web UI and CLI see payloads only through the codec endpoint',
     expect(res.status).toBe(202);
     filed = (await res.json()) as typeof filed;
     // The fix runs while the browser looks at it.
-    result = (async () => {
-      for (;;) {
-        try {
-          return (await stack.temporal.workflow.getHandle(filed.workflowId).result()) as FixOutcome;
-        } catch (err) {
-          // Filed, started a moment later by the intake's dispatcher.
-          if ((err as Error).name !== 'WorkflowNotFoundError') throw err;
-          await new Promise((r) => setTimeout(r, 100));
-        }
-      }
-    })();
+    // Filed, started a moment later by the intake's dispatcher.
+    result = waitForFixStart(stack.temporal, filed.workflowId).then(async (h) => (await h.result()) as FixOutcome);
     result.catch(() => undefined);
     // Nobody polls its queue: it just sits in the list.
     await stack.temporal.workflow.start('bugFixWorkflow', {
