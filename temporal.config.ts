@@ -48,10 +48,9 @@ export const taskQueues = {
 export const searchAttributeFlags: string[] = ALL_SEARCH_ATTRIBUTE_KEYS.map((k) => `${k.name}=${CLI_TYPE_NAMES[k.type]}`);
 
 export const workerTuning = {
-  // Activities here wait on the model API, Docker, git and PostgreSQL, not on this process's CPU,
-  // and a fix holds a slot for a whole model call or tool turn. At 50, fifty fixes took every slot:
-  // the kill switch's fan-out waited ~1 s for a model call to end, and the sandbox removals it
-  // caused queued behind the very commands they end (bench:kill).
+  // The shared queue's activities wait on the model API and PostgreSQL, not on this process's CPU,
+  // and a fix holds a slot for a whole model call. At 50, fifty fixes took every slot and the kill
+  // switch's fan-out waited ~1 s for a model call to end (bench:kill).
   maxConcurrentActivityTaskExecutions: Number(process.env.BUGFIX_MAX_ACTIVITIES ?? 200),
   maxConcurrentWorkflowTaskExecutions: Number(process.env.BUGFIX_MAX_WORKFLOW_TASKS ?? 40),
   maxCachedWorkflows: Number(process.env.BUGFIX_MAX_CACHED_WORKFLOWS ?? 500),
@@ -60,6 +59,16 @@ export const workerTuning = {
   maxHeartbeatThrottleInterval: process.env.BUGFIX_HEARTBEAT_THROTTLE ?? '1 second',
 } as const;
 
+/**
+ * The host queue's worker runs the projects' own commands (tests, builds) in sandboxes on this
+ * machine's CPUs, and a command's timeout is wall-clock: past what the machine can run at once,
+ * commands starve and time out (bench:concurrency: 17 of 100 fixes failed with 200 slots on 2
+ * cores, none with 50). Size it to the host.
+ */
+export const hostWorkerTuning = {
+  ...workerTuning,
+  maxConcurrentActivityTaskExecutions: Number(process.env.BUGFIX_MAX_HOST_ACTIVITIES ?? 50),
+} as const;
 
 /** Dev server used by `npm run demo`, `npm start` and the tests when no cluster is configured. */
 export const devServer = {

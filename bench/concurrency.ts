@@ -2,7 +2,7 @@
  * `npm run bench:concurrency`: BENCH_FIXES fixes (default 100) filed at once and run by ONE worker
  * process (scripted model, real sandboxes, real validation), each to its PR. Measures each fix's
  * time from start to close, failures, the most sandboxes alive at once and the worker's peak RSS.
- * Worker limits come from temporal.config.ts (workerTuning), as in production.
+ * Worker limits come from temporal.config.ts (workerTuning, hostWorkerTuning), as in production.
  * Writes bench/results/concurrency.json.
  */
 import './concurrency-env.js';
@@ -18,7 +18,7 @@ import type { FixOutcome } from '../src/domain/fix.js';
 import { fileBug } from '../src/intake/file-bug.js';
 import { connectClient } from '../src/temporal/connect.js';
 import { startDevServer } from '../src/temporal/dev-server.js';
-import { workerTuning } from '../temporal.config.js';
+import { hostWorkerTuning, workerTuning } from '../temporal.config.js';
 import { createFixtureProject } from '../test/fixtures/make-remote.js';
 import { paginationScenario } from '../test/fixtures/scenarios/pagination.js';
 import { startAnthropicStandIn } from '../test/stand-ins/anthropic.js';
@@ -96,6 +96,7 @@ async function main(): Promise<void> {
       peakSandboxesAlive: peakSandboxes,
       modelCalls: anthropic.answered.length,
       workerTuning,
+      hostActivitySlots: hostWorkerTuning.maxConcurrentActivityTaskExecutions,
       cpus: os.cpus().length,
       target: { failed: 0, fixes: 100 },
       meetsTarget: failed.length === 0 && FIXES >= 100,

@@ -8,7 +8,7 @@ import os from 'node:os';
 import Anthropic from '@anthropic-ai/sdk';
 import { bundleWorkflowCode, Worker, type NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import Docker from 'dockerode';
-import { taskQueues, workerTuning } from '../temporal.config.js';
+import { hostWorkerTuning, taskQueues, workerTuning } from '../temporal.config.js';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
 import type { AppConfig } from './config.js';
 import { alertConfigFrom } from './alerts/alert-config.js';
@@ -78,14 +78,15 @@ export interface RunningWorkers {
 export async function startWorkers(opts: { connection: NativeConnection; namespace: string; deps: ActivityDeps }): Promise<RunningWorkers> {
   const activities = createActivities(opts.deps);
   const bundle = await workflowBundle();
-  const common = { connection: opts.connection, namespace: opts.namespace, activities, dataConverter: dataConverter(), ...workerTuning };
-  const main = await Worker.create({ ...common, taskQueue: taskQueues.main, workflowBundle: bundle });
-  const host = await Worker.create({ ...common, taskQueue: opts.deps.host.queue });
-  const run = Promise.all([main.run(), host.run()]).then(() => undefined);
+  const common = { connection: opts.connection, namespace: opts.namespace, activities, dataConverter: dataConverter() };
+  const main = await Worker.create({ ...common, ...workerTuning, taskQueue: taskQueues.main, workflowBundle: bundle });
+  const host = await Worker.create({ ...common, ...hostWorkerTuning, taskQueue: opts.deps.host.queue });
+  const workers = [main, host];
+  const run = Promise.all(workers.map((w) => w.run())).then(() => undefined);
   return {
     run,
     async shutdown() {
-      for (const w of [main, host]) if (w.getState() === 'RUNNING') w.shutdown();
+      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
       await run;
     },
   };
