@@ -22,6 +22,7 @@ export function callReservations(prisma: PrismaClient | Prisma.TransactionClient
   const key = (attempt: number) => `${prefix}${attempt}`;
 
   async function markLost(where: Prisma.LedgerEntryWhereInput): Promise<void> {
+    if ((await prisma.ledgerEntry.count({ where: { ...where, kind: 'pending' } })) === 0) return;
     const previous = await prisma.ledgerEntry.findFirst({ where: { workflowId: call.workflowId, kind: 'answered' }, orderBy: { createdAt: 'desc' } });
     await prisma.ledgerEntry.updateMany({
       where: { ...where, kind: 'pending' },
@@ -38,15 +39,18 @@ export function callReservations(prisma: PrismaClient | Prisma.TransactionClient
 
   return {
     key,
-    /** Before the request: earlier attempts that died in flight become lost calls; this one is reserved. */
+    /**
+     * Before the request: earlier attempts of this call that died in flight become lost calls (only
+     * a retry can find one, so a first attempt skips the look), and this one is reserved.
+     */
     async reserve(attempt: number): Promise<void> {
-      await markLost({ callKey: { startsWith: prefix, not: key(attempt) } });
+      if (attempt > 1) await markLost({ callKey: { startsWith: prefix, not: key(attempt) } });
       await prisma.ledgerEntry.createMany({
         data: [{ callKey: key(attempt), workflowId: call.workflowId, projectId: call.projectId, bugId: call.bugId, iteration: call.iteration, model: call.model, inputTokens: 0, outputTokens: 0, costUsd: new Prisma.Decimal(0), kind: 'pending' }],
         skipDuplicates: true,
       });
     },
-    /** The provider answered with an error: nothing was billed. */
+    /** Drops the reservation: the answer's own row replaces it, or an error answer billed nothing. */
     release: (attempt: number) => prisma.ledgerEntry.deleteMany({ where: { callKey: key(attempt), kind: 'pending' } }),
     /** The call was abandoned in flight (aborted, connection lost): it may have been billed. */
     lose: (attempt: number) => markLost({ callKey: key(attempt) }),

@@ -5,8 +5,7 @@
  * set in temporal.config.ts). The SDK throttles what actually goes to the server.
  */
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
-import { SANDBOX_GONE } from '../src/domain/sandbox-errors.js';
+import { asRemovedSandbox } from './sandbox-exec.js';
 
 const BEAT_MS = 250;
 
@@ -21,24 +20,15 @@ export function withHeartbeats<T extends Record<string, AnyActivity>>(activities
       try {
         return await fn(...args);
       } catch (err) {
-        throw lostSandbox(err);
+        // A safety net under every activity: a sandbox removed under a Docker call that did not
+        // map it itself is recovered from (SandboxGone), not a failed fix.
+        throw asRemovedSandbox(err);
       } finally {
         clearInterval(timer);
       }
     };
   }
   return wrapped as T;
-}
-
-/**
- * A safety net under every activity: Docker's "no such container" from a call that did not map it
- * itself means the sandbox was removed under the activity, which the workflow recovers from
- * (SandboxGone: provision again from the last checkpoint) instead of failing the fix.
- */
-function lostSandbox(err: unknown): unknown {
-  const e = err as { statusCode?: number; message?: string };
-  if (e?.statusCode === 404 && /no such container/i.test(e.message ?? '')) return ApplicationFailure.nonRetryable(e.message!, SANDBOX_GONE);
-  return err;
 }
 
 /** The signal that aborts when the workflow cancels this activity (none outside an activity). */

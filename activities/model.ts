@@ -176,7 +176,7 @@ export function createModelActivities(deps: ModelDeps) {
         // The answer is paid for and only in memory: a dropped connection must not lose it.
         await withDbRetry(() =>
           prisma.$transaction([
-            prisma.ledgerEntry.deleteMany({ where: { callKey: reservations.key(attempt), kind: 'pending' } }),
+            reservations.release(attempt),
             prisma.agentTurn.create({
               data: { workflowId: input.workflowId, iteration: input.iteration, response: response as unknown as Prisma.InputJsonValue, stopReason: response.stop_reason },
             }),
@@ -192,7 +192,7 @@ export function createModelActivities(deps: ModelDeps) {
           if (winner) {
             await withDbRetry(() =>
               prisma.$transaction([
-                prisma.ledgerEntry.deleteMany({ where: { callKey: reservations.key(attempt), kind: 'pending' } }),
+                reservations.release(attempt),
                 prisma.ledgerEntry.createMany({ data: [ledgerRow(`${input.workflowId}#${input.iteration}#${requestId ?? response.id}`)], skipDuplicates: true }),
               ]),
             );

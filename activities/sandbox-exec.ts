@@ -36,6 +36,16 @@ export function asSandboxGone(err: unknown, containerId: string): unknown {
   return err;
 }
 
+/**
+ * Docker's "no such container" from any call means the sandbox was removed under it: SandboxGone,
+ * which the workflow recovers from. Other errors pass through unchanged.
+ */
+export function asRemovedSandbox(err: unknown): unknown {
+  const e = err as { statusCode?: number; message?: string };
+  if (e?.statusCode === 404 && /no such container/i.test(e.message ?? '')) return ApplicationFailure.nonRetryable(e.message!, SANDBOX_GONE);
+  return err;
+}
+
 export async function execInSandbox(
   docker: Docker,
   containerId: string,
