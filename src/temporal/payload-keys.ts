@@ -24,16 +24,21 @@ export function parseKeys(spec: string): CodecKey[] {
     });
 }
 
-function localKeys(): CodecKey[] {
-  const file = path.join(PROJECT_ROOT, '.data', 'payload-keys');
+/** Reads the machine-local key file, creating it first if no process has yet. */
+export function readOrCreateLocalKeys(file: string): CodecKey[] {
   if (!fs.existsSync(file)) {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     const spec = `local-${Date.now().toString(36)}:${randomBytes(32).toString('base64')}`;
-    // 'wx': two processes starting at once must not both write a different key.
+    // Written aside, then hard-linked into place: link() fails if the file exists, so two
+    // processes starting at once never write different keys, and a reader never sees it half written.
+    const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
+    fs.writeFileSync(tmp, `${spec}\n`, { mode: 0o600 });
     try {
-      fs.writeFileSync(file, `${spec}\n`, { mode: 0o600, flag: 'wx' });
+      fs.linkSync(tmp, file);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    } finally {
+      fs.rmSync(tmp, { force: true });
     }
   }
   return parseKeys(fs.readFileSync(file, 'utf8'));
@@ -41,7 +46,7 @@ function localKeys(): CodecKey[] {
 
 let cached: AesGcmCodec | undefined;
 export function payloadCodec(): AesGcmCodec {
-  cached ??= new AesGcmCodec(process.env.BUGFIX_PAYLOAD_KEYS ? parseKeys(process.env.BUGFIX_PAYLOAD_KEYS) : localKeys());
+  cached ??= new AesGcmCodec(process.env.BUGFIX_PAYLOAD_KEYS ? parseKeys(process.env.BUGFIX_PAYLOAD_KEYS) : readOrCreateLocalKeys(path.join(PROJECT_ROOT, '.data', 'payload-keys')));
   return cached;
 }
 

@@ -1,3 +1,7 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { AesGcmCodec, ENCODING } from '../../src/temporal/payload-codec.js';
@@ -40,4 +44,30 @@ describe('payload codec', () => {
     expect(() => parseKeys('a:c2hvcnQ=')).toThrow(/needs 32/);
     expect(() => parseKeys('nocolon')).toThrow(/look like/);
   });
+});
+
+describe('machine-local payload key', () => {
+  // CI once saw a process read the key file between its creation and its write, and start
+  // with no key. Processes that start together must all read the same, whole key.
+  test('processes starting at once all read the one key, and nothing is left beside it', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'payload-keys-'));
+    const file = path.join(dir, 'payload-keys');
+    const startAt = Date.now() + 2500;
+    const script = `
+      import { readOrCreateLocalKeys } from ${JSON.stringify(path.resolve('src/temporal/payload-keys.ts'))};
+      while (Date.now() < ${startAt});
+      console.log(readOrCreateLocalKeys(${JSON.stringify(file)}).map((k) => k.id).join(','));`;
+    const run = () =>
+      new Promise<string>((resolve, reject) =>
+        execFile(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], (err, out, errOut) =>
+          err ? reject(new Error(errOut || String(err))) : resolve(out.trim()),
+        ),
+      );
+    const ids = await Promise.all(Array.from({ length: 6 }, run));
+    expect(ids[0]).toMatch(/^local-/);
+    expect(new Set(ids)).toEqual(new Set([ids[0]]));
+    expect(fs.readdirSync(dir)).toEqual(['payload-keys']);
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }, 30_000);
 });

@@ -71,11 +71,12 @@ describe('organisation budgets and alerts', () => {
   });
 
   afterAll(async () => {
-    await stack?.temporal.schedule.getHandle(alertScheduleId(queue)).delete().catch(() => undefined);
+    if (!stack) return; // beforeAll failed before the stack was up; its error is the one to read
+    await stack.temporal.schedule.getHandle(alertScheduleId(queue)).delete().catch(() => undefined);
     for await (const w of stack.temporal.workflow.list({ query: `TaskQueue = '${queue}' AND ExecutionStatus = 'Running'` })) {
       await stack.temporal.workflow.getHandle(w.workflowId).terminate('test over').catch(() => undefined);
     }
-    await stack?.temporal.workflow.getHandle(safetyControllerId(queue)).terminate('test over').catch(() => undefined);
+    await stack.temporal.workflow.getHandle(safetyControllerId(queue)).terminate('test over').catch(() => undefined);
     const ids = Object.values(projects).map((p) => p.id);
     const alerts = await stack.prisma.alert.findMany({ where: { source: queue }, select: { id: true } });
     await stack.prisma.notificationDelivery.deleteMany({ where: { OR: alerts.map((a) => ({ idempotencyKey: { startsWith: `alert:${a.id}:` } })) } });
