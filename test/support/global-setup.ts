@@ -5,8 +5,11 @@
  * it starts, test sandboxes older than any run (left by a run that was killed).
  */
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import Docker from 'dockerode';
 import { SANDBOX_LABELS } from '../../activities/sandbox.js';
+import { PROJECT_ROOT } from '../../src/config.js';
 import { startDevServer, type DevServer } from '../../src/temporal/dev-server.js';
 
 let server: DevServer | undefined;
@@ -22,15 +25,53 @@ async function removeTestSandboxes(which: (host: string, createdS: number) => bo
   await Promise.all(doomed.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
 }
 
+/**
+ * The dev server runs in its own process group and is killed by our exit hook, which a SIGKILLed
+ * run never reaches. Each run records "<vitest pid> <server pid>"; the next run kills the servers
+ * of runs whose vitest is gone (checking the pid is still a temporal process, not a reused one).
+ */
+const SERVERS_DIR = path.join(PROJECT_ROOT, '.data', 'test-servers');
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function isTemporalServer(pid: number): boolean {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('start-dev');
+  } catch {
+    return false;
+  }
+}
+
+function killOrphanedServers(): void {
+  fs.mkdirSync(SERVERS_DIR, { recursive: true });
+  for (const name of fs.readdirSync(SERVERS_DIR)) {
+    const file = path.join(SERVERS_DIR, name);
+    const [owner, serverPid] = fs.readFileSync(file, 'utf8').trim().split(' ').map(Number);
+    if (owner && alive(owner)) continue;
+    if (serverPid && isTemporalServer(serverPid)) process.kill(-serverPid, 'SIGKILL'); // its own process group
+    fs.rmSync(file, { force: true });
+  }
+}
+
 export async function setup(): Promise<void> {
   process.env.BUGFIX_TEST_RUN = RUN;
+  killOrphanedServers();
   await removeTestSandboxes((host, created) => host.startsWith('test-') && created < Date.now() / 1000 - STALE_AFTER_S);
   server = await startDevServer();
+  fs.writeFileSync(path.join(SERVERS_DIR, RUN), `${process.pid} ${server.pid}\n`);
   // Test files run in forked processes that inherit this environment.
   process.env.TEMPORAL_ADDRESS = server.address;
 }
 
 export async function teardown(): Promise<void> {
   await server?.stop();
+  fs.rmSync(path.join(SERVERS_DIR, RUN), { force: true });
   await removeTestSandboxes((host) => host.startsWith(`test-${RUN}-`));
 }
