@@ -11,6 +11,7 @@ import type { PullRequestRef } from '../src/domain/fix.js';
 import { assertBranchName } from '../src/domain/ids.js';
 import { git } from '../src/infra/git.js';
 import type { GitHubClient } from '../src/infra/github.js';
+import { cancellationSignal } from './heartbeat.js';
 import { execInSandbox } from './sandbox-exec.js';
 import { activityLog } from '../src/infra/log.js';
 import { diffGateViolations, parseNumstatZ } from '../src/domain/diff-gate.js';
@@ -75,6 +76,14 @@ async function exportCommits(docker: Docker, input: DeliverInput): Promise<{ bun
   return { bundle, headSha };
 }
 
+/**
+ * A kill or cancel reaches this activity through its heartbeats, but the workflow moves on to
+ * cleanup without waiting for it: nothing may be pushed or opened once the fix was stopped.
+ */
+function stopIfCancelled(): void {
+  cancellationSignal()?.throwIfAborted();
+}
+
 async function pushBranch(deps: DeliverDeps, input: DeliverInput, bundle: Buffer, headSha: string): Promise<void> {
   const token = await deps.gitToken?.();
   const remoteHead = (await git(['ls-remote', '--', input.cloneUrl, `refs/heads/${input.branch}`], { token }))
@@ -90,6 +99,7 @@ async function pushBranch(deps: DeliverDeps, input: DeliverInput, bundle: Buffer
   await fs.writeFile(bundlePath, bundle);
   await git(['fetch', '-q', '--', bundlePath, `HEAD:refs/heads/${input.branch}`], { cwd: dir });
   await scopeGate(deps, input, dir);
+  stopIfCancelled();
   // Never force: a branch moved by someone else is not ours to overwrite.
   await git(['push', '-q', '--', input.cloneUrl, `refs/heads/${input.branch}:refs/heads/${input.branch}`], { cwd: dir, token });
   await fs.rm(dir, { recursive: true, force: true });
@@ -125,12 +135,14 @@ async function findOrCreatePullRequest(github: GitHubClient, input: DeliverInput
       repo: input.repoName,
       head: `${input.repoOwner}:${input.branch}`,
       state: 'open',
+      request: { signal: cancellationSignal() },
     });
     const pr = data[0];
     return pr ? { url: pr.html_url, number: pr.number, branch: input.branch } : null;
   };
   const existing = await find();
   if (existing) return existing;
+  stopIfCancelled();
   try {
     const { data } = await github.rest.pulls.create({
       owner: input.repoOwner,
@@ -140,6 +152,7 @@ async function findOrCreatePullRequest(github: GitHubClient, input: DeliverInput
       title: input.prTitle,
       body: input.prBody,
       draft: input.draft ?? false,
+      request: { signal: cancellationSignal() },
     });
     return { url: data.html_url, number: data.number, branch: input.branch };
   } catch (err) {

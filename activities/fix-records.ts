@@ -1,6 +1,7 @@
 /** Database reads and writes of a fix's report row. */
 import { ApplicationFailure } from '@temporalio/common';
-import type { FixOutcome, ValidationCommands } from '../src/domain/fix.js';
+import type { FixBudgets, FixOutcome, ValidationCommands } from '../src/domain/fix.js';
+import { budgetsSchema } from '../src/projects/project-settings.js';
 import type { ScopeLimits } from '../src/domain/scope.js';
 import { unitsToUsdString, COST_UNITS_PER_USD, totalTokens } from '../src/domain/pricing.js';
 import { Prisma, type PrismaClient } from '../src/db/prisma.js';
@@ -19,6 +20,8 @@ export interface FixContext {
   prDraft: boolean;
   prLabels: string[];
   githubIssueNumber: number | null;
+  /** the project's own per-fix budgets (Project.budgets), over the defaults */
+  budgets: Partial<FixBudgets>;
 }
 
 export function defaultCloneUrl(owner: string, name: string): string {
@@ -47,6 +50,8 @@ export function createFixRecordActivities(deps: { prisma: PrismaClient }) {
         prDraft: p.prDraft,
         prLabels: p.prLabels,
         githubIssueNumber: bug.githubIssueNumber,
+        // Validated when stored (admin API); a row edited by hand into nonsense falls back to defaults.
+        budgets: budgetsSchema.safeParse(p.budgets).data ?? {},
       };
     },
 

@@ -7,7 +7,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { ApplicationFailure } from '@temporalio/common';
 import { AGENT_TOOLS } from '../src/domain/agent-tools.js';
-import { costUnits, unitsToUsdString, type TokenUsage } from '../src/domain/pricing.js';
+import { costUnits, COST_UNITS_PER_USD, unitsToUsdString, type TokenUsage } from '../src/domain/pricing.js';
 import { initialMessage, systemPrompt } from '../src/domain/prompt.js';
 import type { ValidationCommands } from '../src/domain/fix.js';
 import { Prisma, type PrismaClient } from '../src/db/prisma.js';
@@ -112,13 +112,25 @@ function elideResult(r: Anthropic.ToolResultBlockParam): Anthropic.ToolResultBlo
 export function createModelActivities(deps: ModelDeps) {
   const { prisma, anthropic } = deps;
 
+  /**
+   * What this iteration cost: its answer, plus any attempt that died in flight (`lost`) or lost
+   * the race to store its turn. The workflow's per-fix budget adds these up, so it must see what
+   * the ledger counts, not only the answer it keeps.
+   */
+  async function iterationUnits(input: CallModelInput): Promise<number> {
+    const sum = await prisma.ledgerEntry.aggregate({
+      where: { workflowId: input.workflowId, iteration: input.iteration, kind: { not: 'pending' } },
+      _sum: { costUsd: true },
+    });
+    return (sum._sum.costUsd ?? new Prisma.Decimal(0)).mul(COST_UNITS_PER_USD).round().toNumber();
+  }
+
   async function storedTurn(input: CallModelInput): Promise<CallModelResult | null> {
     const turn = await prisma.agentTurn.findUnique({ where: { workflowId_iteration: { workflowId: input.workflowId, iteration: input.iteration } } });
     if (!turn) return null;
     const ledger = await prisma.ledgerEntry.findUnique({ where: { callKey: `${input.workflowId}#${input.iteration}` } });
     const response = turn.response as unknown as Anthropic.Message;
-    const model = ledger?.model ?? response.model;
-    return summarize(response, model, costUnits(model, usageOf(response.usage)));
+    return summarize(response, ledger?.model ?? response.model, await iterationUnits(input));
   }
 
   return {
@@ -197,7 +209,7 @@ export function createModelActivities(deps: ModelDeps) {
               ]),
             );
             await deps.onSpend?.({ projectId: bug.projectId });
-            return winner;
+            return { ...winner, costUnits: await iterationUnits(input) };
           }
         }
         throw err;
@@ -205,7 +217,8 @@ export function createModelActivities(deps: ModelDeps) {
       activityLog({ bugId: bug.id }).info({ iteration: input.iteration, model: response.model, ...usage, costUsd: unitsToUsdString(units), stopReason: response.stop_reason }, 'model call answered');
       // Only after a row this attempt wrote: a budget crossing is judged on the ledger, once.
       await deps.onSpend?.({ projectId: bug.projectId });
-      return summarize(response, response.model, units);
+      // A first attempt is the iteration's only row; a retry may have found lost ones.
+      return summarize(response, response.model, attempt === 1 ? units : await iterationUnits(input));
     },
   };
 }

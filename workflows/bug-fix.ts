@@ -137,7 +137,7 @@ export async function bugFixWorkflow(input: FixInput): Promise<FixOutcome> {
       currentStep = undefined;
     }
   };
-  /** While paused nothing starts: no model call, no command. */
+  /** While paused nothing starts: no model call, no command, no validation, no delivery. */
   const unlessPaused = async () => {
     await condition(() => !paused || stop !== undefined);
     const stopped = stopRequested();
@@ -171,6 +171,11 @@ export async function bugFixWorkflow(input: FixInput): Promise<FixOutcome> {
     }
   };
 
+  // Behaviour added after runs were recorded (test/histories): on for new runs, off in replays of old ones.
+  const pauseHoldsEveryStep = patched('pause-holds-every-step');
+  const stopBeforeContinuing = patched('stop-before-continue-as-new');
+  const hintsKept = patched('hints-kept');
+
   let sandbox = resumed?.sandbox;
   let failure: { status: 'failed' | 'cancelled'; reason: string } | undefined;
   let cancellation: unknown;
@@ -183,6 +188,11 @@ export async function bugFixWorkflow(input: FixInput): Promise<FixOutcome> {
     }
     const ctx = await step(() => shortActivities('load the report').startFix({ bugId: input.bugId }));
     ctxForNotice = ctx;
+    // The project's budgets apply over the defaults; what the starter asked for wins over both.
+    if (!resumed && patched('project-budgets')) {
+      budgets = { ...DEFAULT_BUDGETS, ...ctx.budgets, ...input.budgets };
+      budgetVersion += 1; // the watchdog re-reads maxDurationMs
+    }
     const provisionRequest = { workflowId, bugId: input.bugId, projectKey: input.projectKey, cloneUrl: ctx.cloneUrl, defaultBranch: ctx.defaultBranch };
     if (!sandbox) {
       enter('provisioning');
@@ -204,6 +214,7 @@ export async function bugFixWorkflow(input: FixInput): Promise<FixOutcome> {
       }
     };
     const validate = async () => {
+      if (pauseHoldsEveryStep) await unlessPaused();
       validation = await inSandbox(`validate (round ${validationRounds + 1})`, (acts, containerId) => acts.runValidation({ containerId, commands: ctx.validation }));
       timings.validationMs += validation.reduce((sum, v) => sum + v.durationMs, 0);
       return validation;
@@ -216,6 +227,10 @@ export async function bugFixWorkflow(input: FixInput): Promise<FixOutcome> {
     let summary = '';
     let filesChanged: string[] = [];
     for (;;) {
+      // A kill that landed with the last step's result must not be carried past continue-as-new,
+      // where nothing would see it again (the next run skips admission; the controller signalled once).
+      const stoppedNow = stopBeforeContinuing ? stopRequested() : null;
+      if (stoppedNow) throw stoppedNow;
       const info = workflowInfo();
       if (info.continueAsNewSuggested || info.historyLength >= (input.historyLimit ?? DEFAULT_HISTORY_LIMIT)) {
         carried = { startedAt, budgets, iteration, usage, costUnits: costUnitsTotal, validationRounds, notes, validation, timings, lastActions: lastActions.slice(-10), sandbox: sandbox!, paused, continuedRuns: (resumed?.continuedRuns ?? 0) + 1 };
@@ -226,7 +241,8 @@ export async function bugFixWorkflow(input: FixInput): Promise<FixOutcome> {
       if (exhausted) throw new FixStopped('failed', exhausted);
       iteration += 1;
       enter('fixing');
-      const turnNotes = [...notes, ...pendingHints.splice(0)];
+      // A first call has no earlier turn whose follow-up could hold a hint: it waits for the next.
+      const turnNotes = hintsKept && iteration === 1 ? [...notes] : [...notes, ...pendingHints.splice(0)];
       const turn = await step(() => modelActivities(`iteration ${iteration}: model call`).callModel({ workflowId, bugId: input.bugId, iteration, notes: turnNotes }));
       notes = [];
       usage = addUsage(usage, turn.usage);
@@ -249,6 +265,7 @@ export async function bugFixWorkflow(input: FixInput): Promise<FixOutcome> {
     }
 
     if (!carried) {
+      if (pauseHoldsEveryStep) await unlessPaused();
       enter('delivering');
       const delivery = {
         baseSha: sandbox.baseSha,
@@ -325,7 +342,8 @@ export async function bugFixWorkflow(input: FixInput): Promise<FixOutcome> {
   await watchdog;
   if (carried && !failure) {
     await condition(allHandlersFinished);
-    return continueAsNew<typeof bugFixWorkflow>({ ...input, resume: carried });
+    const resume = hintsKept ? { ...carried, notes: [...carried.notes, ...pendingHints] } : carried;
+    return continueAsNew<typeof bugFixWorkflow>({ ...input, resume });
   }
   // Temporal cancellation ends the run as Cancelled in Temporal too (after cleanup and record).
   if (cancellation) throw cancellation;

@@ -9,8 +9,9 @@ import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { callReservations } from '../../activities/call-reservations.js';
-import { createModelActivities } from '../../activities/model.js';
+import { createModelActivities, type CallModelResult } from '../../activities/model.js';
 import { loadConfig } from '../../src/config.js';
+import { COST_UNITS_PER_USD } from '../../src/domain/pricing.js';
 import { createPrisma } from '../../src/db/prisma.js';
 import { upsertProject } from '../../src/projects/project-store.js';
 import { startAnthropicStandIn, type AnthropicStandIn } from '../stand-ins/anthropic.js';
@@ -19,6 +20,7 @@ const prisma = createPrisma(loadConfig().DATABASE_URL);
 const suffix = randomUUID().slice(0, 8);
 const workflowId = `model-ledger-${suffix}`;
 let standIn: AnthropicStandIn;
+const unitsOf = (rows: Array<{ costUsd: { toString(): string } }>) => rows.reduce((sum, r) => sum + Math.round(Number(r.costUsd.toString()) * COST_UNITS_PER_USD), 0);
 let bugId: string;
 
 beforeAll(async () => {
@@ -40,13 +42,15 @@ test('two overlapping attempts of one call: one turn, and both billed answers in
   const { callModel } = createModelActivities({ prisma, anthropic, model: 'claude-sonnet-5-5', maxTokens: 1024 });
   standIn.setDelay(300); // both requests are in flight before either answer is stored
   const input = { workflowId, bugId, iteration: 1, notes: [] };
-  const [a, b] = await Promise.all([callModel(input), callModel(input)]);
+  const [{ costUnits: unitsA, ...a }, { costUnits: unitsB, ...b }] = await Promise.all([callModel(input), callModel(input)]);
   expect(a).toEqual(b); // both attempts return the stored turn
 
   expect(standIn.answered).toHaveLength(2);
   expect(await prisma.agentTurn.count({ where: { workflowId } })).toBe(1);
   const ledger = await prisma.ledgerEntry.findMany({ where: { workflowId } });
   expect(ledger.map((l) => l.providerRequestId).sort()).toEqual(standIn.answered.map((c) => c.requestId).sort());
+  // The attempt that lost the race answers for both billed calls: the fix's budget sees them.
+  expect(Math.max(unitsA, unitsB)).toBe(unitsOf(ledger));
 });
 
 test('an attempt that died in flight is counted: the next attempt turns its reservation into a lost call priced like the previous one', async () => {
@@ -59,8 +63,9 @@ test('an attempt that died in flight is counted: the next attempt turns its rese
   await callReservations(prisma, { workflowId, iteration: 2, bugId, projectId: project.projectId, model: 'claude-sonnet-5-5' }).reserve(1);
   const previous = await prisma.ledgerEntry.findFirstOrThrow({ where: { workflowId, kind: 'answered' }, orderBy: { createdAt: 'desc' } });
 
-  await new MockActivityEnvironment({ attempt: 2 }).run(callModel, call);
+  const result = (await new MockActivityEnvironment({ attempt: 2 }).run(callModel, call)) as CallModelResult;
   const rows = await prisma.ledgerEntry.findMany({ where: { workflowId, iteration: 2 } });
+  expect(result.costUnits).toBe(unitsOf(rows)); // the lost call counts against the fix's budget too
   expect(rows.map((r) => r.kind).sort()).toEqual(['answered', 'lost']);
   const lost = rows.find((r) => r.kind === 'lost')!;
   expect(lost.costUsd.toString()).toBe(previous.costUsd.toString());

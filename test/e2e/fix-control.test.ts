@@ -13,6 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { SANDBOX_LABELS } from '../../activities/sandbox.js';
 import { startStack, type Stack } from '../../scripts/local-stack.js';
 import type { FixInput, FixOutcome } from '../../src/domain/fix.js';
+import { fixBranchName } from '../../src/domain/ids.js';
 import { taskQueues } from '../../temporal.config.js';
 import { hintSignal, killSignal, pauseSignal, raiseBudgetUpdate, resumeSignal, statusQuery } from '../../workflows/messages.js';
 import { createFixtureProject } from '../fixtures/make-remote.js';
@@ -140,6 +141,47 @@ describe('steering a fix', () => {
     // Spend carried across runs: the outcome's cost is the whole ledger's.
     const ledger = await stack.prisma.ledgerEntry.findMany({ where: { workflowId: handle.workflowId } });
     expect(ledger.reduce((s, l) => s + Number(l.costUsd), 0)).toBeCloseTo(outcome.costUsd, 8);
+    expect(await sandboxesOf(handle.workflowId)).toEqual([]);
+  });
+
+  test('a pause sent at the start holds even the first validation; a hint sent then reaches the model', async () => {
+    const { handle } = await startFix('early', paginationScenario);
+    await handle.signal(pauseSignal);
+    await handle.signal(hintSignal, 'look at the offset');
+    await new Promise((r) => setTimeout(r, 4000));
+    const scheduled = (await handle.fetchHistory()).events!.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
+    expect(scheduled).not.toContain('runValidation');
+    expect(scheduled).not.toContain('callModel');
+    expect((await handle.query(statusQuery)).paused).toBe(true);
+
+    await handle.signal(resumeSignal);
+    expect(await handle.result()).toMatchObject({ status: 'pr_created' });
+    // The first call has no follow-up to carry it: the hint goes with the second.
+    const second = requestsFor(handle.workflowId)[1]!;
+    expect(JSON.stringify(second.messages[second.messages.length - 1])).toContain('Hint from an engineer: look at the offset');
+  });
+
+  test("the project's budgets apply to its fixes; a starter's own budgets win over them", async () => {
+    await stack.prisma.project.update({ where: { id: projectId }, data: { budgets: { maxIterations: 2 } } });
+    try {
+      const byProject = await startFix('project-budget', wandering);
+      expect(await byProject.handle.result()).toMatchObject({ status: 'failed', reason: 'iteration budget exhausted (2)' });
+      const byStarter = await startFix('starter-budget', wandering, { maxIterations: 3 });
+      expect(await byStarter.handle.result()).toMatchObject({ status: 'failed', reason: 'iteration budget exhausted (3)' });
+    } finally {
+      await stack.prisma.project.update({ where: { id: projectId }, data: { budgets: {} } });
+    }
+  });
+
+  test('a kill while the pull request is being opened opens none', async () => {
+    // The look for an existing PR is held: the kill lands while delivery is under way.
+    stack.github!.fault({ pathPart: '/pulls', method: 'GET', holdMs: 6000 });
+    const { bug, handle } = await startFix('kill-delivery', paginationScenario);
+    await expect.poll(() => stack.github!.held(), { timeout: 90_000, interval: 100 }).toBe(1);
+    await handle.signal(killSignal, { reason: 'not now', actor: 'ops' });
+    expect(await handle.result()).toMatchObject({ status: 'cancelled', reason: 'killed by ops: not now' });
+    await new Promise((r) => setTimeout(r, 7000)); // past the hold: a delivery still running would open it now
+    expect(stack.github!.pulls('acme', 'control').filter((p) => p.head === fixBranchName(bug.id))).toEqual([]);
     expect(await sandboxesOf(handle.workflowId)).toEqual([]);
   });
 });
