@@ -53,9 +53,10 @@ export function createActivities(deps: ActivityDeps) {
   // This worker process's persistent sandbox shells, shared by the tools and the cleanup.
   const shells = new ShellPool(docker);
   const alertDeps = { prisma, temporal: deps.temporal, config: config.alerts, taskQueue: taskQueues.main };
+  const onSpend = createSpendCheck(alertDeps);
   return withHeartbeats({
     ...createFixRecordActivities({ prisma }),
-    ...createModelActivities({ prisma, anthropic: deps.anthropic, model: config.model, maxTokens: config.maxTokens, onSpend: createSpendCheck(alertDeps) }),
+    ...createModelActivities({ prisma, anthropic: deps.anthropic, model: config.model, maxTokens: config.maxTokens, onSpend }),
     ...createSandboxActivities({
       docker,
       image: config.sandboxImage,
@@ -72,7 +73,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createReaperActivities({ docker, temporal: deps.temporal, hostId: deps.host.id, shells }),
     ...createValidationActivities({ docker }),
     ...createDeliveryActivities({ prisma, docker, github: deps.github, gitToken: config.gitToken, workDir: config.workDir }),
-    ...createTriageActivities({ prisma, anthropic: deps.anthropic }),
+    ...createTriageActivities({ prisma, anthropic: deps.anthropic, onSpend }),
     ...createNotifyActivities({ prisma, config: config.notify }),
     ...createSafetyActivities({ prisma, temporal: deps.temporal }),
     ...createAlertActivities(alertDeps),

@@ -48,7 +48,7 @@ export interface ModelDeps {
   onSpend?: (e: { projectId: string }) => Promise<void>;
 }
 
-function usageOf(u: Anthropic.Usage): TokenUsage {
+export function usageOf(u: Anthropic.Usage): TokenUsage {
   return {
     inputTokens: u.input_tokens,
     outputTokens: u.output_tokens,

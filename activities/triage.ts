@@ -9,7 +9,9 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { loadConfig } from '../src/config.js';
-import type { PrismaClient } from '../src/db/prisma.js';
+import { Prisma, type PrismaClient } from '../src/db/prisma.js';
+import { costUnits, unitsToUsdString } from '../src/domain/pricing.js';
+import { usageOf } from './model.js';
 import { TRIAGE_TOOL_NAME, type TriageInput, type TriageVerdict } from '../src/domain/triage.js';
 import { bugReportSchema, fileBug } from '../src/intake/file-bug.js';
 
@@ -52,12 +54,39 @@ export interface TriageDeps {
   anthropic: Anthropic;
   /** defaults to TRIAGE_MODEL */
   model?: string;
+  /** budgets and the spend rule, checked after each new ledger row (see activities/alerts.ts) */
+  onSpend?: (e: { projectId: string }) => Promise<void>;
+}
+
+/** One ledger row per answered triage call; a retried attempt is another call, so the attempt is in the key. */
+async function recordTriageCall(deps: TriageDeps, projectId: string, response: Anthropic.Message): Promise<void> {
+  const { info } = Context.current();
+  const workflowId = info.workflowExecution?.workflowId ?? `triage-activity-${info.activityId}`;
+  const usage = usageOf(response.usage);
+  const { count } = await deps.prisma.ledgerEntry.createMany({
+    data: [{
+      callKey: `${workflowId}#triage#${info.attempt}`,
+      workflowId,
+      projectId,
+      bugId: null,
+      iteration: 0,
+      model: response.model,
+      inputTokens: usage.inputTokens,
+      outputTokens: usage.outputTokens,
+      cacheCreationTokens: usage.cacheCreationTokens,
+      cacheReadTokens: usage.cacheReadTokens,
+      costUsd: new Prisma.Decimal(unitsToUsdString(costUnits(response.model, usage))),
+      providerRequestId: (response as { _request_id?: string | null })._request_id ?? null,
+    }],
+    skipDuplicates: true,
+  });
+  if (count > 0) await deps.onSpend?.({ projectId });
 }
 
 export function createTriageActivities(deps: TriageDeps) {
   const model = deps.model ?? loadConfig().TRIAGE_MODEL;
   return {
-    async triageMessage(m: Pick<TriageInput, 'source' | 'from' | 'subject' | 'text'>): Promise<TriageVerdict> {
+    async triageMessage(m: Pick<TriageInput, 'source' | 'from' | 'subject' | 'text'> & { projectId?: string }): Promise<TriageVerdict> {
       const response = await deps.anthropic.messages.create({
         model,
         max_tokens: 2048,
@@ -66,6 +95,8 @@ export function createTriageActivities(deps: TriageDeps) {
         tool_choice: { type: 'tool', name: TRIAGE_TOOL_NAME },
         messages: [{ role: 'user', content: `Source: ${m.source}\nFrom: ${m.from}\nSubject: ${m.subject}\n\n${m.text}` }],
       });
+      // Billed whatever it says, so in the ledger (and the project's spend) before it is judged.
+      if (m.projectId) await recordTriageCall(deps, m.projectId, response);
       const call = response.content.find((b): b is Anthropic.ToolUseBlock => b.type === 'tool_use' && b.name === TRIAGE_TOOL_NAME);
       const parsed = answerSchema.safeParse(call?.input);
       // Retryable: a model that answered off-schema usually answers correctly when asked again.

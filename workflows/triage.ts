@@ -13,7 +13,7 @@ const acts = proxyActivities<Activities>({
 });
 
 export async function triageWorkflow(input: TriageInput): Promise<TriageResult> {
-  const verdict = await acts.triageMessage({ source: input.source, from: input.from, subject: input.subject, text: input.text });
+  const verdict = await acts.triageMessage({ source: input.source, from: input.from, subject: input.subject, text: input.text, projectId: input.projectId });
   if (!verdict.isBug) {
     await acts.recordNonBug({ input, reason: verdict.reason, triageWorkflowId: workflowInfo().workflowId });
     return { isBug: false, reason: verdict.reason };

@@ -56,6 +56,8 @@ describe('email and webhook triage', () => {
     // Kill, not terminate: the fixes these reports started must remove their sandboxes.
     for (const b of bugs) await stack.temporal.workflow.getHandle(b.workflowId).signal(killSignal, { reason: 'test cleanup', actor: 'vitest' }).catch(() => undefined);
     for (const b of bugs) await stack.temporal.workflow.getHandle(b.workflowId).result().catch(() => undefined);
+    const project = await stack.prisma.project.findUnique({ where: { key: projectKey }, select: { id: true } });
+    if (project) await stack.prisma.ledgerEntry.deleteMany({ where: { projectId: project.id } });
     await stack.prisma.project.deleteMany({ where: { key: projectKey } });
     await stack?.stop();
     fs.rmSync(tmp, { recursive: true, force: true });
@@ -97,6 +99,11 @@ describe('email and webhook triage', () => {
     expect(result).toEqual({ isBug: false, reason: 'A marketing newsletter.' });
     const events = await stack.prisma.safetyEvent.findMany({ where: { workflowId: res.body.triageWorkflowId } });
     expect(events).toHaveLength(1);
+    // Not a bug, but the triage call was billed: it is the project's spend, priced like any call.
+    const ledger = await stack.prisma.ledgerEntry.findMany({ where: { workflowId: res.body.triageWorkflowId } });
+    expect(ledger).toMatchObject([{ kind: 'answered', bugId: null, iteration: 0, model: stack.config.TRIAGE_MODEL, providerRequestId: expect.any(String) }]);
+    expect(Number(ledger[0]!.costUsd)).toBeGreaterThan(0);
+    expect(ledger[0]!.projectId).toBe((await stack.prisma.project.findUniqueOrThrow({ where: { key: projectKey } })).id);
     expect(events[0]).toMatchObject({ kind: 'intake-not-a-bug', severity: 'info', message: 'A marketing newsletter.', actor: `email:news@${domain}` });
     expect(await stack.prisma.bugReport.count({ where: { reporter: `news@${domain}` } })).toBe(0);
   });

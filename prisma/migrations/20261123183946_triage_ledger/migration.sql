@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "LedgerEntry" ALTER COLUMN "bugId" DROP NOT NULL;
+
