@@ -2,6 +2,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { FixBudgets, FixOutcome, ValidationCommands } from '../src/domain/fix.js';
 import { budgetsSchema } from '../src/projects/project-settings.js';
+import { githubWebUrl, loadConfig } from '../src/config.js';
 import type { ScopeLimits } from '../src/domain/scope.js';
 import { unitsToUsdString, COST_UNITS_PER_USD, totalTokens } from '../src/domain/pricing.js';
 import { Prisma, type PrismaClient } from '../src/db/prisma.js';
@@ -24,8 +25,9 @@ export interface FixContext {
   budgets: Partial<FixBudgets>;
 }
 
-export function defaultCloneUrl(owner: string, name: string): string {
-  return `https://github.com/${owner}/${name}.git`;
+/** A project without its own cloneUrl lives on the GitHub the API URL names (github.com, or an Enterprise host). */
+export function defaultCloneUrl(owner: string, name: string, githubApiUrl = loadConfig().GITHUB_API_URL): string {
+  return `${githubWebUrl(githubApiUrl)}/${owner}/${name}.git`;
 }
 
 export function createFixRecordActivities(deps: { prisma: PrismaClient }) {

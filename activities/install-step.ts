@@ -1,6 +1,7 @@
 /**
  * The optional per-project install step (Project.sandbox.installCommand), run once the repository
- * is in the workspace and before the agent starts.
+ * is in the workspace and before the agent starts — on the base commit as cloned, also when a lost
+ * sandbox is rebuilt: its checkpoint (agent-written files) is restored only after this step.
  *
  * Network: sandboxes run with NetworkMode 'none'. A project may set `installNetwork: true` to get
  * a network for this step only, and it is granted only when the operator also names a Docker

@@ -190,7 +190,7 @@ export function createModelActivities(deps: ModelDeps) {
           prisma.$transaction([
             reservations.release(attempt),
             prisma.agentTurn.create({
-              data: { workflowId: input.workflowId, iteration: input.iteration, response: response as unknown as Prisma.InputJsonValue, stopReason: response.stop_reason },
+              data: { workflowId: input.workflowId, iteration: input.iteration, response: withoutNul(response) as unknown as Prisma.InputJsonValue, stopReason: response.stop_reason },
             }),
             prisma.ledgerEntry.create({ data: ledgerRow(`${input.workflowId}#${input.iteration}`) }),
           ]),
@@ -221,6 +221,17 @@ export function createModelActivities(deps: ModelDeps) {
       return summarize(response, response.model, attempt === 1 ? units : await iterationUnits(input));
     },
   };
+}
+
+/**
+ * PostgreSQL's jsonb cannot hold U+0000, and a model may write one (in a tool input): the answer is
+ * paid for, so it is stored with each NUL shown as U+2400 (as tool output is) rather than lost.
+ */
+function withoutNul<T>(value: T): T {
+  if (typeof value === 'string') return value.replaceAll('\u0000', '\u2400') as T;
+  if (Array.isArray(value)) return value.map(withoutNul) as T;
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withoutNul(v)])) as T;
+  return value;
 }
 
 /** Connection-level failures (dropped, reset, pool closed) get two quick retries before failing the activity. */

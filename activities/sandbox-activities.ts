@@ -51,10 +51,13 @@ export function createSandboxActivities(deps: SandboxDeps) {
       const container = await createSandboxContainer(deps.docker, deps.image, req, deps.hostId, limits, baseSha);
       try {
         await streamRepoIntoSandbox(deps.docker, container.id, dir);
-        if (checkpoint) await restoreWorkspace(deps.docker, container.id, checkpoint);
+        // Install on the pristine checkout, then restore: the step may have a network, and the
+        // checkpoint is agent-written code (a preinstall script, say) that must never run with one.
+        // A fresh sandbox also installs the base commit's dependencies, so nothing else changes.
         if (settings.installCommand) {
           await runInstallStep(deps.docker, container.id, settings.installCommand, settings.installNetwork ? deps.installNetwork : undefined);
         }
+        if (checkpoint) await restoreWorkspace(deps.docker, container.id, checkpoint);
       } catch (err) {
         await removeSandboxContainer(deps.docker, container.id);
         throw err;

@@ -72,6 +72,14 @@ export class ShellDiedError extends Error {
   override name = 'ShellDiedError';
 }
 
+/**
+ * An argument with a NUL byte: no argv can carry one (C strings end there), and bash's `read`
+ * drops it, so the length prefix would be off by one and desynchronise the protocol.
+ */
+export class NulInArgumentError extends Error {
+  override name = 'NulInArgumentError';
+}
+
 /** Finds `<sentinel> <code>\n` in a byte stream; everything before it is the command's output. */
 class SentinelFramer {
   private pending = Buffer.alloc(0);
@@ -183,6 +191,10 @@ export class SandboxShell {
 
   /** Runs argv (never a shell string of ours); commands on one shell run one at a time. */
   run(argv: string[], opts: ShellRunOptions = {}): Promise<ShellResult> {
+    // Refused before anything is written: the shell stays in step for the next command.
+    if (argv.some((a) => a.includes('\0'))) {
+      return Promise.reject(new NulInArgumentError("The input contains a NUL byte, which no command line can carry; nothing was run. Write it as an escape instead (printf '\\0')."));
+    }
     const next = this.queue.then(() => this.runNow(argv, opts));
     this.queue = next.catch(() => undefined);
     return next;

@@ -18,7 +18,7 @@ import { isInsideWorkspace, PathOutsideWorkspaceError, resolveWorkspacePath, WOR
 import { formatCommandResult, MAX_TOOL_OUTPUT_CHARS } from './command-result.js';
 import { OutputCapture } from './output-capture.js';
 import { execInSandbox, type ExecResult } from './sandbox-exec.js';
-import { ShellDiedError, type ShellResult } from './sandbox-shell.js';
+import { NulInArgumentError, ShellDiedError, type ShellResult } from './sandbox-shell.js';
 import type { ShellPool } from './shell-pool.js';
 
 export { formatCommandResult, MAX_TOOL_OUTPUT_CHARS };
@@ -97,7 +97,7 @@ export class ToolExecutor {
           'ran out of memory. A fresh shell is ready; files in the repository keep whatever the command wrote.';
         return { ...base, content, isError: true, action: `${action} (shell died)`, commandMs: 0 };
       }
-      if (err instanceof ToolError || err instanceof PathOutsideWorkspaceError) {
+      if (err instanceof ToolError || err instanceof PathOutsideWorkspaceError || err instanceof NulInArgumentError) {
         return { ...base, content: err.message, isError: true, action: `${action} (error)`, commandMs: 0 };
       }
       throw err;
@@ -112,6 +112,18 @@ export class ToolExecutor {
     stdout.push(r.stdout);
     stderr.push(r.stderr);
     return { ...r, stdout, stderr };
+  }
+
+  /**
+   * Runs argv only if `abs` resolves inside the workspace: a path that is (or passes through) a
+   * symlink out, like `etc-link -> /etc`, would otherwise let rg read there. Same check as the
+   * file tools, in the same shell call as the command (no extra round trip).
+   */
+  private async cmdConfined(abs: string, argv: string[]): Promise<ShellResult> {
+    const r = await this.cmd(['sh', '-c', `${CONFINED}; shift; exec "$@"`, 'sh', abs, ...argv]);
+    // rg exits 0, 1 or 2; 3 is CONFINED's refusal.
+    if (r.exitCode === 3) throw new ToolError(`${r.stderr.text().trim() || 'path resolves outside the repository'}: ${abs.slice(WORKSPACE.length + 1)}`);
+    return r;
   }
 
   /** Byte-exact transfer: one exec with the content on stdin / stdout. */
@@ -171,7 +183,7 @@ export class ToolExecutor {
         const dir = resolveWorkspacePath(input.path as string | undefined);
         const argv = ['rg', '--files', '--hidden', '--sort', 'path', '-g', '!.git'];
         if (input.pattern) argv.push('-g', String(input.pattern));
-        const r = await this.cmd([...argv, ...searchRoot(dir)]);
+        const r = await this.cmdConfined(dir, [...argv, ...searchRoot(dir)]);
         if (r.exitCode > 1) throw new ToolError(r.stderr.text().trim());
         const files = r.stdout.text().trimEnd();
         return { content: files || '(no files match)' };
@@ -181,7 +193,7 @@ export class ToolExecutor {
         const argv = ['rg', '-n', '--no-heading', '--hidden', '--sort', 'path', '-g', '!.git', '--max-columns', '300', '-m', '50'];
         if (input.file_pattern) argv.push('-g', String(input.file_pattern));
         argv.push('-e', String(input.pattern), ...searchRoot(dir));
-        const r = await this.cmd(argv);
+        const r = await this.cmdConfined(dir, argv);
         if (r.exitCode === 1) return { content: '(no matches)' };
         if (r.exitCode !== 0) throw new ToolError(`search failed: ${r.stderr.text().trim()}`);
         return { content: r.stdout.text() };

@@ -13,7 +13,7 @@ import { Prisma, type PrismaClient } from '../src/db/prisma.js';
 import { costUnits, unitsToUsdString } from '../src/domain/pricing.js';
 import { usageOf } from './model.js';
 import { TRIAGE_TOOL_NAME, type TriageInput, type TriageVerdict } from '../src/domain/triage.js';
-import { bugReportSchema, fileBug } from '../src/intake/file-bug.js';
+import { bugReportSchema, fileBug, WorkflowIdTakenError } from '../src/intake/file-bug.js';
 
 const PRIORITIES = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW'] as const;
 
@@ -118,7 +118,10 @@ export function createTriageActivities(deps: TriageDeps) {
         source: input.source,
         externalId: input.externalId,
       });
-      const filed = await fileBug({ prisma: deps.prisma, temporal: Context.current().client, temporalUiUrl: loadConfig().TEMPORAL_UI_URL }, project, report);
+      const filed = await fileBug({ prisma: deps.prisma, temporal: Context.current().client, temporalUiUrl: loadConfig().TEMPORAL_UI_URL }, project, report).catch((err: unknown) => {
+        // Another report of this project holds the workflow id: asking again cannot change that.
+        throw err instanceof WorkflowIdTakenError ? ApplicationFailure.nonRetryable(err.message, 'WorkflowIdTaken') : err;
+      });
       return { bugId: filed.bugId, workflowId: filed.workflowId };
     },
 

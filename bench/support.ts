@@ -3,6 +3,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../src/config.js';
 
+// Benches run over local bare remotes (the 'file' transport), which the product default (https
+// only) refuses; worker processes they start inherit this.
+process.env.GIT_ALLOW_PROTOCOL ??= 'file:https';
+
 export const quantile = (xs: number[], q: number): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!;

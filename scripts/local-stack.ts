@@ -96,6 +96,10 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       github = await startGitHubStandIn();
       stops.push(() => github!.close());
       log(`GitHub: stand-in of the REST API at ${github.url} over local git remotes (set GITHUB_TOKEN for GitHub)`);
+      // Its remotes are local bare repositories: host git needs the 'file' transport, which the
+      // product default (https only) refuses. In the environment, where src/infra/git.ts and the
+      // project store read it (as does every git this process starts).
+      process.env.GIT_ALLOW_PROTOCOL ??= 'file:https';
     } else log(`GitHub: ${process.env.GITHUB_API_URL ?? 'https://api.github.com'} with ${process.env.GITHUB_APP_ID ? 'GitHub App installation tokens' : 'GITHUB_TOKEN'}`);
     const config = loadConfig({
       ...process.env,

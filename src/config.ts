@@ -22,6 +22,11 @@ const schema = z.object({
   AGENT_MAX_TOKENS: z.coerce.number().int().positive().default(4096),
   GITHUB_TOKEN: optionalString,
   GITHUB_API_URL: z.string().url().default('https://api.github.com'),
+  /**
+   * Transports host git may use to reach a project's remote (git's own variable, colon-separated)
+   * and that a project's cloneUrl may name. Local runs over local bare repositories add `file`.
+   */
+  GIT_ALLOW_PROTOCOL: z.string().regex(/^[a-z][a-z0-9+.-]*(:[a-z][a-z0-9+.-]*)*$/, 'colon-separated transports, e.g. https or file:https').default('https'),
   GITHUB_APP_ID: optionalString,
   GITHUB_APP_PRIVATE_KEY: optionalString,
   GITHUB_APP_PRIVATE_KEY_FILE: optionalString,
@@ -79,6 +84,17 @@ const schema = z.object({
 });
 
 export type AppConfig = z.infer<typeof schema>;
+
+/**
+ * GitHub's web (clone) origin for its API URL: https://api.github.com → https://github.com (and
+ * api.<name>.ghe.com → <name>.ghe.com); GitHub Enterprise Server serves its API under /api/v3 of
+ * the web host itself. Host git offers the GitHub credential to this origin only.
+ */
+export function githubWebUrl(apiUrl: string): string {
+  const url = new URL(apiUrl);
+  if (url.pathname.replace(/\/+$/, '') === '' && url.hostname.startsWith('api.')) url.hostname = url.hostname.slice('api.'.length);
+  return url.origin;
+}
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const parsed = schema.safeParse(env);

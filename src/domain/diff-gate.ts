@@ -10,6 +10,8 @@ export const DEFAULT_MAX_LINES_CHANGED = 5000;
 
 export interface DiffStat {
   path: string;
+  /** a rename's or copy's source: the content of a forbidden file can leave under a new name */
+  fromPath?: string;
   added: number;
   deleted: number;
 }
@@ -23,9 +25,10 @@ export function parseNumstatZ(out: string): DiffStat[] {
     if (!rec) continue;
     const [added, deleted, path] = rec.split('\t');
     if (path === '') {
-      // rename or copy: the two paths follow as separate fields; the new one is what changed
+      // rename or copy: the old and the new path follow as separate fields
+      const fromPath = fields[i + 1] ?? '';
       i += 2;
-      stats.push({ path: fields[i] ?? '', added: Number(added) || 0, deleted: Number(deleted) || 0 });
+      stats.push({ path: fields[i] ?? '', fromPath, added: Number(added) || 0, deleted: Number(deleted) || 0 });
     } else stats.push({ path: path ?? '', added: Number(added) || 0, deleted: Number(deleted) || 0 });
   }
   return stats;
@@ -34,7 +37,8 @@ export function parseNumstatZ(out: string): DiffStat[] {
 /** Every limit the diff breaks, as readable reasons (empty when it may be pushed). */
 export function diffGateViolations(stats: DiffStat[], limits: ScopeLimits = {}): string[] {
   const reasons: string[] = [];
-  const forbidden = scopeViolations(stats.map((s) => s.path), limits);
+  // Both ends of a rename count: `git mv config/prod.pem docs/x.txt` changes a forbidden path.
+  const forbidden = scopeViolations(stats.flatMap((s) => (s.fromPath === undefined ? [s.path] : [s.fromPath, s.path])), limits);
   if (forbidden.length) reasons.push(`changes forbidden paths: ${forbidden.join(', ')}`);
   const maxFiles = limits.maxFilesChanged ?? DEFAULT_MAX_FILES_CHANGED;
   if (stats.length > maxFiles) reasons.push(`changes ${stats.length} files; at most ${maxFiles} are allowed`);

@@ -15,11 +15,16 @@ export function stableHash(text: string): string {
   return h.toString(16).padStart(16, '0');
 }
 
-/** Duplicate reports (same project, same external id) collapse onto one workflow id. */
+/**
+ * Duplicate reports (same project, same external id) collapse onto one workflow id. The '.' after
+ * the key is a character no project key has, so the first '.' always ends it: with '-', project
+ * `shop` + `api-1` and project `shop-api` + `1` were the same id. (Temporal ids, container names
+ * and host directory names all accept '.'.)
+ */
 export function fixWorkflowId(projectKey: string, externalId: string): string {
   if (!PROJECT_KEY.test(projectKey)) throw new Error(`invalid project key: ${projectKey}`);
   const part = SAFE_ID.test(externalId) ? externalId : stableHash(externalId);
-  return `bugfix-${projectKey}-${part}`;
+  return `bugfix-${projectKey}.${part}`;
 }
 
 export function fixBranchName(bugId: string): string {

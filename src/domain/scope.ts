@@ -42,6 +42,16 @@ export const DEFAULT_FORBIDDEN_PATHS = [
   'yarn.lock',
   'pnpm-lock.yaml',
   '.git/**',
+  // CI configuration: a pushed workflow runs on the CI service with the repository's secrets.
+  // The whole of .github: workflows, composite actions, CODEOWNERS and dependabot all steer CI or review.
+  '.github/**',
+  '.gitlab-ci.yml',
+  '.gitlab/**', // CI templates that .gitlab-ci.yml includes
+  '.circleci/**',
+  '.buildkite/**',
+  'Jenkinsfile',
+  'azure-pipelines.yml',
+  '.travis.yml',
 ];
 
 export const DEFAULT_MAX_FILE_BYTES = 1024 * 1024;

@@ -7,7 +7,8 @@ import { WorkflowNotFoundError } from '@temporalio/common';
 import type { PrismaClient } from '../db/prisma.js';
 import { FixError } from './fix-errors.js';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** A bug id as PostgreSQL's uuid type reads it; anything else makes Prisma throw (P2023). */
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const WORKFLOW_ID = /^[A-Za-z0-9._-]{1,200}$/;
 
 export interface ResolvedFix {

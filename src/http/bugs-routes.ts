@@ -3,7 +3,8 @@ import { Router } from 'express';
 import { z } from 'zod';
 import type { FixStatus } from '../domain/fix.js';
 import { PROJECT_KEY } from '../domain/ids.js';
-import { bugReportSchema, fileBug, ProjectGoneError } from '../intake/file-bug.js';
+import { UUID } from '../fixes/resolve-fix.js';
+import { bugReportSchema, fileBug, ProjectGoneError, WorkflowIdTakenError } from '../intake/file-bug.js';
 import { CostUsdKey, IterationKey, PhaseKey } from '../domain/search-attributes.js';
 import { statusQuery } from '../../workflows/messages.js';
 import type { PrismaClient } from '../db/prisma.js';
@@ -51,7 +52,9 @@ export function bugsRouter(deps: AppDeps, auth: IntakeAuthSettings): Router {
     });
     if (!admitted.allowed) throw new HttpError(409, admitted.reason!);
     const filed = await fileBug(deps, project, body, headers['idempotency-key']).catch((err: unknown) => {
-      throw err instanceof ProjectGoneError ? new HttpError(422, err.message) : err;
+      if (err instanceof ProjectGoneError) throw new HttpError(422, err.message);
+      if (err instanceof WorkflowIdTakenError) throw new HttpError(409, err.message);
+      throw err;
     });
     deps.log.info?.({ bugId: filed.bugId, workflowId: filed.workflowId, projectKey: project.key, duplicate: !filed.created }, 'bug filed');
     res.status(filed.created ? 202 : 200).json({
@@ -66,7 +69,8 @@ export function bugsRouter(deps: AppDeps, auth: IntakeAuthSettings): Router {
   router.get('/:id', async (req, res) => {
     const { project } = await authenticateIntake(deps.prisma, req, auth);
     const id = req.params.id;
-    if (!/^[0-9a-f-]{36}$/i.test(id)) throw new HttpError(404, 'no such bug');
+    // Strict: 36 hex digits (or dashes) pass a loose check and then fail in PostgreSQL as a 500.
+    if (!UUID.test(id)) throw new HttpError(404, 'no such bug');
     const bug = await deps.prisma.bugReport.findFirst({ where: { id, projectId: project.id } });
     if (!bug) throw new HttpError(404, 'no such bug');
     const handle = deps.temporal.workflow.getHandle(bug.workflowId);

@@ -1,9 +1,13 @@
 /**
  * Host-side git, argv only. The token reaches git through a credential helper that reads it from
  * the environment: never in a URL, an argument list or a log line, never inside a sandbox.
+ * A project's cloneUrl is free text from the admin API, so host git does not trust it: the helper
+ * answers for the GitHub origin only, and git may use only the transports GIT_ALLOW_PROTOCOL names
+ * (no ssh with the worker's keys, no file paths copying the host's repositories).
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { githubWebUrl, loadConfig, type AppConfig } from '../config.js';
 
 const run = promisify(execFile);
 
@@ -15,15 +19,33 @@ export interface GitOptions {
   cwd?: string;
   token?: string;
   input?: Buffer;
+  /**
+   * This command reads a bundle file the worker itself wrote (delivery), which git counts as the
+   * 'file' transport: allowed for this command even when GIT_ALLOW_PROTOCOL does not list it.
+   */
+  fromOwnBundle?: boolean;
 }
 
-function gitEnv(token?: string): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, GIT_TERMINAL_PROMPT: '0' };
+export interface HostGitPolicy {
+  /** git's GIT_ALLOW_PROTOCOL: the colon-separated transports host git may use */
+  allowProtocol: string;
+  /** the only origin the credential helper answers for: GitHub's web (clone) origin */
+  credentialUrl: string;
+}
+
+export function hostGitPolicy(config: Pick<AppConfig, 'GIT_ALLOW_PROTOCOL' | 'GITHUB_API_URL'>): HostGitPolicy {
+  return { allowProtocol: config.GIT_ALLOW_PROTOCOL, credentialUrl: githubWebUrl(config.GITHUB_API_URL) };
+}
+
+export function hostGitEnv(policy: HostGitPolicy, token?: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_ALLOW_PROTOCOL: policy.allowProtocol };
   if (token) {
     Object.assign(env, {
       BUGFIX_GIT_TOKEN: token,
       GIT_CONFIG_COUNT: '1',
-      GIT_CONFIG_KEY_0: 'credential.helper',
+      // URL-scoped (credential.<url>.helper): git asks it only for that scheme and host, so a
+      // cloneUrl naming another server gets a 401 from git, not the token.
+      GIT_CONFIG_KEY_0: `credential.${policy.credentialUrl}.helper`,
       GIT_CONFIG_VALUE_0: '!f() { echo username=x-access-token; echo "password=$BUGFIX_GIT_TOKEN"; }; f',
     });
   }
@@ -31,11 +53,39 @@ function gitEnv(token?: string): NodeJS.ProcessEnv {
 }
 
 export async function git(args: string[], opts: GitOptions = {}): Promise<string> {
+  // Read per call, not cached: a stack in this process may set GIT_ALLOW_PROTOCOL when it starts.
+  const configured = hostGitPolicy(loadConfig());
+  const policy = opts.fromOwnBundle ? { ...configured, allowProtocol: `${configured.allowProtocol}:file` } : configured;
   try {
-    const { stdout } = await run('git', args, { cwd: opts.cwd, env: gitEnv(opts.token), maxBuffer: 64 * 1024 * 1024 });
+    const { stdout } = await run('git', args, { cwd: opts.cwd, env: hostGitEnv(policy, opts.token), maxBuffer: 64 * 1024 * 1024 });
     return stdout;
   } catch (err) {
     const e = err as { stderr?: string; message: string };
     throw new GitError(`git ${args[0]} failed: ${(e.stderr ?? e.message).trim().slice(0, 2000)}`);
   }
+}
+
+/**
+ * The transport git would use for a remote, as git's transport.c decides, and what it checks
+ * against GIT_ALLOW_PROTOCOL: `<helper>::<address>`, then `<scheme>://`, then a path ('file')
+ * unless a colon comes before any slash (scp-like `user@host:path`, 'ssh').
+ */
+export function remoteTransport(url: string): string {
+  const helper = /^([A-Za-z][A-Za-z0-9+.-]*)::/.exec(url);
+  if (helper) return helper[1]!;
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(url)?.[1];
+  if (scheme) return scheme === 'git+ssh' || scheme === 'ssh+git' ? 'ssh' : scheme;
+  const colon = url.indexOf(':');
+  const slash = url.indexOf('/');
+  return colon === -1 || (slash !== -1 && slash < colon) ? 'file' : 'ssh';
+}
+
+/** Why host git must not be given this clone URL, or null when it may. */
+export function cloneUrlProblem(url: string, allowProtocol: string): string | null {
+  const transport = remoteTransport(url);
+  if (!allowProtocol.split(':').includes(transport)) {
+    return `transport '${transport}' is not allowed for clone URLs (GIT_ALLOW_PROTOCOL=${allowProtocol})`;
+  }
+  if (url.includes('://') && !URL.canParse(url)) return 'not a valid URL';
+  return null;
 }

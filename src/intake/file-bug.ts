@@ -31,6 +31,14 @@ export class ProjectGoneError extends Error {
   }
 }
 
+/** Another report of the project already has this workflow id (a hashed external id collided). */
+export class WorkflowIdTakenError extends Error {
+  override name = 'WorkflowIdTakenError';
+  constructor(readonly workflowId: string) {
+    super(`another report already uses workflow id ${workflowId}; file this one with a different external id`);
+  }
+}
+
 export interface FiledBug {
   bugId: string;
   workflowId: string;
@@ -50,6 +58,11 @@ function isForeignKeyViolation(err: unknown): boolean {
   if (!(err instanceof Prisma.PrismaClientKnownRequestError)) return false;
   // P2003 from the client's own queries; raw queries report PostgreSQL's SQLSTATE 23503.
   return err.code === 'P2003' || JSON.stringify(err.meta ?? {}).includes('23503');
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  if (!(err instanceof Prisma.PrismaClientKnownRequestError)) return false;
+  return err.code === 'P2002' || JSON.stringify(err.meta ?? {}).includes('23505');
 }
 
 export interface IntakeDeps {
@@ -73,9 +86,11 @@ export async function fileBug(
   const workflowId = fixWorkflowId(project.key, externalId);
   // One statement for the common case (a new report) and for a retry: the insert does nothing on
   // a duplicate, and then the stored twin answers. Raw SQL because this is the intake's hot path:
-  // it costs a fifth of the client's create() in CPU (bench/intake.ts).
+  // it costs a fifth of the client's create() in CPU (bench/intake.ts). Only a duplicate
+  // (project, external id) is skipped; any other conflict is an error, not a silent no-op.
   let created = true;
   let bug: StoredBug | undefined;
+  let workflowIdTaken = false;
   try {
     [bug] = await deps.prisma.$queryRaw<StoredBug[]>`
       INSERT INTO "BugReport" ("id", "projectId", "externalId", "workflowId", "title", "description", "reproductionSteps",
@@ -83,19 +98,26 @@ export async function fileBug(
       VALUES (${randomUUID()}::uuid, ${project.id}::uuid, ${externalId}, ${workflowId}, ${report.title}, ${report.description},
               ${report.reproductionSteps ?? null}, ${report.errorLogs ?? null}, ${report.priority}::"BugPriority",
               ${report.reporter ?? null}, ${report.source}, ${taskQueues.main}, now())
-      ON CONFLICT DO NOTHING
+      ON CONFLICT ("projectId", "externalId") DO NOTHING
       RETURNING "id", "workflowId", "priority", "title", "workflowStartedAt"`;
   } catch (err) {
     // The project was deleted between authentication and this insert.
     if (isForeignKeyViolation(err)) throw new ProjectGoneError(project.key);
-    throw err;
+    // The workflowId index: a concurrent twin can trip it before the arbiter index sees the
+    // conflict (the twin is then found below), or another report holds the id.
+    if (!isUniqueViolation(err)) throw err;
+    workflowIdTaken = true;
   }
   if (!bug) {
     // A retry (or a concurrent twin) of a report already filed: answer with that one.
-    bug = await deps.prisma.bugReport.findUniqueOrThrow({
+    const twin = await deps.prisma.bugReport.findUnique({
       where: { projectId_externalId: { projectId: project.id, externalId } },
       select: { id: true, workflowId: true, priority: true, title: true, workflowStartedAt: true },
     });
+    // No twin after a unique violation: the workflow id belongs to another report.
+    if (!twin && workflowIdTaken) throw new WorkflowIdTakenError(workflowId);
+    if (!twin) throw new Error(`report ${externalId} of project ${project.key} vanished while it was filed`);
+    bug = twin;
     created = false;
   }
   const startable: StartableBug = { bugId: bug.id, workflowId: bug.workflowId, priority: bug.priority, title: bug.title, projectId: project.id, projectKey: project.key };

@@ -1,17 +1,29 @@
 /** Projects and their intake keys (the admin API builds on these). */
 import { z } from 'zod';
+import { loadConfig } from '../config.js';
+import { cloneUrlProblem } from '../infra/git.js';
 import { PROJECT_KEY } from '../domain/ids.js';
 import { VALIDATION_GATES } from '../domain/fix.js';
 import type { PrismaClient } from '../db/prisma.js';
 import { hashKey, newIntakeKey } from '../intake/keys.js';
 import { budgetsSchema, notificationsSchema, sandboxSettingsSchema, scopeLimitsSchema } from './project-settings.js';
 
+/**
+ * Host git clones and pushes the cloneUrl with the worker's privileges, so it may name only the
+ * transports host git is allowed (GIT_ALLOW_PROTOCOL, https unless configured): refused here with
+ * the reason rather than at the fix's first clone.
+ */
+function allowedCloneUrl(url: string, ctx: z.RefinementCtx) {
+  const problem = cloneUrlProblem(url, loadConfig().GIT_ALLOW_PROTOCOL);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+}
+
 /** Settings a PATCH may change; all optional and without defaults so absent means "unchanged". */
 export const projectSettingsSchema = z.strictObject({
   name: z.string().min(1).max(200).optional(),
   repoOwner: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/).optional(),
   repoName: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/).optional(),
-  cloneUrl: z.string().min(1).max(2000).nullable().optional(),
+  cloneUrl: z.string().min(1).max(2000).superRefine(allowedCloneUrl).nullable().optional(),
   defaultBranch: z.string().regex(/^[A-Za-z0-9._/-]{1,200}$/).optional(),
   validation: z.partialRecord(z.enum(VALIDATION_GATES), z.string().min(1).max(2000)).optional(),
   budgets: budgetsSchema.optional(),

@@ -48,7 +48,8 @@ beforeAll(async () => {
     repoOwner: 'acme',
     repoName: 'cp',
     cloneUrl: bare,
-    sandbox: { memoryMb: 300, pids: 100, installCommand: 'mkdir -p /tmp/deps && echo installed > /tmp/deps/marker' },
+    // Also records the tree it ran on: HEAD and anything differing from it (agent changes).
+    sandbox: { memoryMb: 300, pids: 100, installCommand: 'mkdir -p /tmp/deps && echo installed > /tmp/deps/marker && { git rev-parse HEAD; git status --porcelain; } > /tmp/deps/tree' },
     scopeLimits: { forbiddenPaths: ['docs/**'] },
   });
   const bug = await prisma.bugReport.create({ data: { projectId: project.id, externalId: suffix, title: 't', description: 'd', workflowId } });
@@ -119,6 +120,9 @@ describe('workspace checkpoints', () => {
     const after = await sh(again.containerId, STATE);
     expect(after).toBe(before);
     expect(await sh(again.containerId, 'git log --format=%s -2')).toBe('agent commit\nInitial commit\n');
+    // The install step (which may have a network) ran on the pristine base, before the agent's
+    // commits, edits and untracked files were restored.
+    expect(await sh(again.containerId, 'cat /tmp/deps/marker /tmp/deps/tree')).toBe(`installed\n${refs[0]!.baseSha}\n`);
     // The agent carries on in the restored sandbox.
     expect(await runTools({ workflowId, iteration: 3, containerId: again.containerId })).toMatchObject({ errors: 0 });
   });

@@ -88,3 +88,18 @@ test('an error answer is not billed, and an aborted call is counted as lost', as
   standIn.setDelay(0);
   expect((await prisma.ledgerEntry.findMany({ where: { workflowId, iteration: 3 } })).map((r) => r.kind)).toEqual(['lost']);
 });
+
+test('an answer with a NUL in a tool input is stored (shown as U+2400) and billed, not lost', async () => {
+  const anthropic = new Anthropic({ apiKey: 'stand-in-key', baseURL: standIn.url, maxRetries: 0 });
+  const { callModel } = createModelActivities({ prisma, anthropic, model: 'claude-sonnet-5-5', maxTokens: 1024 });
+  standIn.setScript(() => [{ type: 'tool_use', name: 'run_command', input: { command: 'printf "a\u0000b"' } }]);
+  try {
+    const result = await callModel({ workflowId, bugId, iteration: 4, notes: [] });
+    expect(result.toolNames).toEqual(['run_command']);
+    const turn = await prisma.agentTurn.findUniqueOrThrow({ where: { workflowId_iteration: { workflowId, iteration: 4 } } });
+    expect(JSON.stringify(turn.response)).toContain('printf \\"a\u2400b\\"');
+    expect(await prisma.ledgerEntry.count({ where: { workflowId, iteration: 4, kind: 'answered' } })).toBe(1);
+  } finally {
+    standIn.setScript(() => [{ type: 'tool_use', name: 'list_files', input: {} }]);
+  }
+});

@@ -96,6 +96,14 @@ describe('hostile commands', () => {
     expect((await run('ps -eo args')).content).not.toMatch(/sleep (1111|2222)/);
   });
 
+  test('a NUL byte in a command is refused readably and the shell stays in step', async () => {
+    // bash's `read` drops NUL bytes: sent, the length prefix would be off by one and hang the shell.
+    for (const r of [await run('echo a\u0000b', 2), await call('search_code', { pattern: 'x\u0000y' })]) {
+      expect(r).toMatchObject({ isError: true, content: expect.stringMatching(/^The input contains a NUL byte/) });
+    }
+    expect((await run('echo next')).content).toMatch(/^Exit code: 0\n--- stdout ---\nnext\n/);
+  });
+
   test('exit 1 is just an exit code; the shell is still there', async () => {
     expect((await run('exit 1')).content).toMatch(/^Exit code: 1\n/);
     expect((await run('exit 0')).content).toMatch(/^Exit code: 0\n/);

@@ -80,6 +80,14 @@ describe('agent tools in the sandbox', () => {
       expect(r.content).not.toContain('root:x:0');
     }
     expect(await call('write_file', { path: 'etc-link/evil', content: 'x' })).toMatchObject({ isError: true, content: expect.stringMatching(/outside the repository/) });
+    // rg given the link as its root would follow it: list and search check like the file tools.
+    const listed = await call('list_files', { path: 'etc-link' });
+    expect(listed).toMatchObject({ isError: true, content: 'path resolves outside the repository: etc-link' });
+    for (const p of ['etc-link', 'etc-link/passwd']) {
+      const found = await call('search_code', { pattern: 'root', path: p });
+      expect(found, p).toMatchObject({ isError: true, content: expect.stringMatching(/outside the repository/) });
+      expect(found.content).not.toContain('root:x:0');
+    }
   });
 
   test('list, search, run with exit code and timeout', async () => {

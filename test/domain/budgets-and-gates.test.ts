@@ -33,8 +33,14 @@ describe('scope gate on the final diff', () => {
     expect(parseNumstatZ(out)).toEqual([
       { path: 'src/a.js', added: 3, deleted: 1 },
       { path: 'img.png', added: 0, deleted: 0 },
-      { path: 'new/name.js', added: 2, deleted: 2 },
+      { path: 'new/name.js', fromPath: 'old/name.js', added: 2, deleted: 2 },
     ]);
+  });
+
+  test('a rename or copy out of a forbidden path is refused (both paths are checked)', () => {
+    const out = ['0\t0\t', 'config/prod.pem', 'docs/x.txt', ''].join('\0');
+    expect(diffGateViolations(parseNumstatZ(out))).toEqual(['changes forbidden paths: config/prod.pem']);
+    expect(diffGateViolations(parseNumstatZ(['1\t0\t', 'docs/a.md', 'docs/b.md', ''].join('\0')))).toEqual([]);
   });
 
   test('refuses forbidden paths, too many files and too many lines', () => {

@@ -5,11 +5,16 @@ import { truncateMiddle } from '../../src/domain/truncate.js';
 
 describe('ids', () => {
   test('a safe external id is kept; anything else is hashed, stably', () => {
-    expect(fixWorkflowId('shop', 'TICKET-42')).toBe('bugfix-shop-TICKET-42');
+    expect(fixWorkflowId('shop', 'TICKET-42')).toBe('bugfix-shop.TICKET-42');
     const weird = fixWorkflowId('shop', 'mail <a@b.c>; rm -rf /');
-    expect(weird).toMatch(/^bugfix-shop-[0-9a-f]{16}$/);
+    expect(weird).toMatch(/^bugfix-shop\.[0-9a-f]{16}$/);
     expect(fixWorkflowId('shop', 'mail <a@b.c>; rm -rf /')).toBe(weird);
     expect(() => fixWorkflowId('Bad Key', 'x')).toThrow(/invalid project key/);
+  });
+
+  test('keys and external ids may both contain "-": the separator keeps projects apart', () => {
+    expect(fixWorkflowId('shop', 'api-1')).not.toBe(fixWorkflowId('shop-api', '1'));
+    expect(sandboxContainerName(fixWorkflowId('shop', 'api-1'))).toMatch(/^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/);
   });
 
   test('branch names are whitelisted', () => {

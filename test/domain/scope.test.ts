@@ -4,10 +4,10 @@ import { parseSandboxSettings, sandboxLimitsFor, DEFAULT_SANDBOX_LIMITS } from '
 
 describe('scope limits', () => {
   test('default forbidden paths match at any depth; ordinary files do not', () => {
-    for (const p of ['.env', 'app/.env', '.env.production', 'certs/a.pem', 'k/server.key', 'id_rsa', 'home/id_rsa.pub', 'secrets/x', 'a/secrets/b/c', 'package-lock.json', 'web/yarn.lock', 'pnpm-lock.yaml', '.git/config', '.git']) {
+    for (const p of ['.env', 'app/.env', '.env.production', 'certs/a.pem', 'k/server.key', 'id_rsa', 'home/id_rsa.pub', 'secrets/x', 'a/secrets/b/c', 'package-lock.json', 'web/yarn.lock', 'pnpm-lock.yaml', '.git/config', '.git', '.github/workflows/ci.yml', '.github/actions/setup/action.yml', '.github/CODEOWNERS', '.github', '.gitlab-ci.yml', '.circleci/config.yml', '.buildkite/pipeline.yml', 'Jenkinsfile', 'ci/Jenkinsfile', 'azure-pipelines.yml', '.travis.yml']) {
       expect(matchForbidden(p, DEFAULT_FORBIDDEN_PATHS), p).toBeDefined();
     }
-    for (const p of ['src/env.ts', 'environment.md', 'src/keys.ts', 'docs/secrets.md', 'package.json', 'lock.json', '.github/workflows/ci.yml', '.gitignore']) {
+    for (const p of ['src/env.ts', 'environment.md', 'src/keys.ts', 'docs/secrets.md', 'package.json', 'lock.json', '.gitignore', 'docs/github.md', 'src/ci.yml', 'Jenkinsfile.md']) {
       expect(matchForbidden(p, DEFAULT_FORBIDDEN_PATHS), p).toBeUndefined();
     }
   });

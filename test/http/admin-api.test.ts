@@ -5,7 +5,7 @@
  */
 import request from 'supertest';
 import { asToken } from '../support/admin-requests.js';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import type { Client } from '@temporalio/client';
 import { loadConfig } from '../../src/config.js';
 import { createPrisma, Prisma } from '../../src/db/prisma.js';
@@ -35,7 +35,7 @@ afterAll(async () => {
   const bugs = await prisma.bugReport.findMany({ where: { project: { key } } });
   for (const b of bugs) await temporal.workflow.getHandle(b.workflowId).terminate('test cleanup').catch(() => undefined);
   await prisma.project.deleteMany({ where: { key } });
-  await prisma.ledgerEntry.deleteMany({ where: { workflowId: { startsWith: `bugfix-${key}-` } } });
+  await prisma.ledgerEntry.deleteMany({ where: { workflowId: { startsWith: `bugfix-${key}.` } } });
   await prisma.adminToken.deleteMany({ where: { name: { endsWith: suffix } } });
   await temporal.connection.close();
   await prisma.$disconnect();
@@ -78,6 +78,40 @@ describe('projects', () => {
     expect((await as(admin).get('/admin/projects')).body.projects.map((p: { key: string }) => p.key)).toContain(key);
     expect((await as(admin).get(`/admin/projects/nope-${suffix}`)).status).toBe(404);
   });
+
+  test('a clone URL must use a transport host git is allowed; its credentials are never shown back', async () => {
+    const refused = async (cloneUrl: string) => {
+      const r = await as(admin).patch(`/admin/projects/${key}`, { cloneUrl });
+      expect(r.status, cloneUrl).toBe(400);
+      return r.body.problems.find((p: { path: string }) => p.path === 'cloneUrl')?.message as string;
+    };
+    // This run allows file:https (local test remotes): ssh with the worker's keys and remote helpers are refused.
+    expect(await refused('ssh://git@attacker.example/r.git')).toMatch(/transport 'ssh' is not allowed .*GIT_ALLOW_PROTOCOL/);
+    expect(await refused('git@attacker.example:r.git')).toMatch(/transport 'ssh'/);
+    expect(await refused('ext::sh -c touch% /tmp/pwned')).toMatch(/transport 'ext'/);
+    const created = await as(admin).post('/admin/projects', { key: `${key}-ssh`, name: 'x', repoOwner: 'acme', repoName: 'x', cloneUrl: 'ssh://git@attacker.example/r.git' });
+    expect(created.status).toBe(400);
+    // The product default (https only) also refuses host paths and file:// URLs.
+    vi.stubEnv('GIT_ALLOW_PROTOCOL', 'https');
+    try {
+      expect(await refused('file:///etc/some-repo.git')).toMatch(/transport 'file'/);
+      expect(await refused('/srv/other-project.git')).toMatch(/transport 'file'/);
+    } finally {
+      vi.unstubAllEnvs();
+    }
+    expect((await prisma.project.findUniqueOrThrow({ where: { key } })).cloneUrl).toBeNull();
+
+    const withSecret = 'https://deploy:s3cret-pw@git.example.com/acme/shop.git';
+    const changed = await as(admin).patch(`/admin/projects/${key}`, { cloneUrl: withSecret });
+    expect(changed.status).toBe(200);
+    expect(changed.body.cloneUrl).toBe('https://***@git.example.com/acme/shop.git');
+    const viewer = (await createAdminToken(prisma, `api-viewer-${suffix}`, 'VIEWER')).token;
+    const read = await as(viewer).get(`/admin/projects/${key}`);
+    expect(read.body.cloneUrl).toBe('https://***@git.example.com/acme/shop.git');
+    expect(JSON.stringify((await as(viewer).get('/admin/projects')).body)).not.toContain('s3cret-pw');
+    expect((await prisma.project.findUniqueOrThrow({ where: { key } })).cloneUrl).toBe(withSecret);
+    expect((await as(admin).patch(`/admin/projects/${key}`, { cloneUrl: null })).status).toBe(200);
+  });
 });
 
 describe('fixes', () => {
@@ -100,7 +134,7 @@ describe('fixes', () => {
   test('list reads visibility with filters', async () => {
     // Both fixes of the project: the one filed in the projects test and this one.
     const ids = async (q: string) => ((await as(admin).get(`/admin/fixes?${q}`)).body.fixes ?? []).map((f: { workflowId: string }) => f.workflowId).sort();
-    await expect.poll(() => ids(`project=${key}&status=running&phase=queued`), { timeout: 20_000 }).toEqual([`bugfix-${key}-k-${suffix}`, workflowId].sort());
+    await expect.poll(() => ids(`project=${key}&status=running&phase=queued`), { timeout: 20_000 }).toEqual([`bugfix-${key}.k-${suffix}`, workflowId].sort());
     expect(await ids(`project=${key}&limit=1`)).toHaveLength(1);
     expect((await as(admin).get(`/admin/fixes?project=${key}&phase=fixing`)).body.fixes).toEqual([]);
     expect((await as(admin).get(`/admin/fixes?project=${key}&since=2999-01-01`)).body.fixes).toEqual([]);
@@ -117,7 +151,7 @@ describe('fixes', () => {
     expect(byBug.body.timeline[0]).toMatchObject({ kind: 'started' });
     expect((await as(admin).get(`/admin/fixes/${workflowId}`)).body.fix.bugId).toBe(bugId);
     expect((await as(admin).get(`/admin/fixes/${workflowId}/transcript`)).body).toEqual({ workflowId, turns: [] });
-    expect((await as(admin).get(`/admin/fixes/bugfix-${key}-absent`)).status).toBe(404);
+    expect((await as(admin).get(`/admin/fixes/bugfix-${key}.absent`)).status).toBe(404);
   });
 
   test('operators steer: signals land in history; bad bodies get 400', async () => {

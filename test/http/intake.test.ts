@@ -8,6 +8,8 @@ import { loadConfig } from '../../src/config.js';
 import { createPrisma } from '../../src/db/prisma.js';
 import { createApp } from '../../src/http/app.js';
 import { fileBug, ProjectGoneError } from '../../src/intake/file-bug.js';
+import { stableHash } from '../../src/domain/ids.js';
+import type { FixDispatcher } from '../../src/intake/fix-dispatcher.js';
 import { issueIntakeKey, upsertProject } from '../../src/projects/project-store.js';
 import { connectClient } from '../../src/temporal/connect.js';
 import type { Client } from '@temporalio/client';
@@ -32,7 +34,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   // No worker runs in this file: end the fixes it started so nothing lingers on the server.
-  const ids = await prisma.bugReport.findMany({ where: { project: { key: { in: [`intake-a-${suffix}`, `intake-b-${suffix}`] } } } });
+  const ids = await prisma.bugReport.findMany({ where: { project: { key: { in: [`intake-a-${suffix}`, `intake-b-${suffix}`, `intake-a-${suffix}-x`] } } } });
   for (const bug of ids) await temporal.workflow.getHandle(bug.workflowId).terminate('test cleanup').catch(() => undefined);
   await temporal.connection.close();
   await prisma.$disconnect();
@@ -64,7 +66,7 @@ describe('POST /api/bugs', () => {
     const key = `idem-${suffix}`;
     const first = await request(app).post('/api/bugs').set('authorization', `Bearer ${keyA}`).set('idempotency-key', key).send(report);
     expect(first.status).toBe(202);
-    expect(first.body).toMatchObject({ workflowId: `bugfix-intake-a-${suffix}-${key}`, statusUrl: `/api/bugs/${first.body.bugId}`, duplicate: false });
+    expect(first.body).toMatchObject({ workflowId: `bugfix-intake-a-${suffix}.${key}`, statusUrl: `/api/bugs/${first.body.bugId}`, duplicate: false });
     const again = await request(app).post('/api/bugs').set('authorization', `Bearer ${keyA}`).set('idempotency-key', key).send(report);
     expect(again.status).toBe(200);
     expect(again.body).toMatchObject({ bugId: first.body.bugId, workflowId: first.body.workflowId, duplicate: true });
@@ -78,6 +80,52 @@ describe('POST /api/bugs', () => {
     expect(status.body).toMatchObject({ bugId: first.body.bugId, status: 'QUEUED', workflow: { status: 'RUNNING', phase: 'queued' }, details: null });
     // Another project's key cannot read it.
     expect((await request(app).get(first.body.statusUrl).set('authorization', `Bearer ${keyB}`)).status).toBe(404);
+  });
+});
+
+describe('workflow ids', () => {
+  test('project key K + external id "x-1" and project K-x + "1" are two reports with two workflows', async () => {
+    const ax = await upsertProject(prisma, { key: `intake-a-${suffix}-x`, name: 'A-x', repoOwner: 'acme', repoName: 'a-x' });
+    const keyAX = await issueIntakeKey(prisma, ax.id);
+    const one = await request(app).post('/api/bugs').set('authorization', `Bearer ${keyA}`).send({ ...report, externalId: 'x-1' });
+    const two = await request(app).post('/api/bugs').set('authorization', `Bearer ${keyAX}`).send({ ...report, externalId: '1' });
+    expect([one.status, two.status]).toEqual([202, 202]);
+    expect(one.body.workflowId).not.toBe(two.body.workflowId);
+    expect(await prisma.bugReport.count({ where: { workflowId: { in: [one.body.workflowId, two.body.workflowId] } } })).toBe(2);
+  });
+
+  test('a workflow id held by another report of the project is a clear 409, nothing stored', async () => {
+    // An external id that is not a safe name is hashed: the hash is itself a valid external id.
+    const first = await request(app).post('/api/bugs').set('authorization', `Bearer ${keyA}`).send({ ...report, externalId: `a b ${suffix}` });
+    expect(first.status).toBe(202);
+    const clash = await request(app).post('/api/bugs').set('authorization', `Bearer ${keyA}`).send({ ...report, externalId: stableHash(`a b ${suffix}`) });
+    expect(clash.status).toBe(409);
+    expect(clash.body.error).toBe(`another report already uses workflow id ${first.body.workflowId}; file this one with a different external id`);
+    expect(await prisma.bugReport.count({ where: { externalId: stableHash(`a b ${suffix}`) } })).toBe(0);
+  });
+
+  test('concurrent twins all answer the one report, also when they clash on the workflow id index first', async () => {
+    // Only (projectId, externalId) is the arbiter: a twin racing past its check can trip the
+    // workflowId index instead. Measured: a third of rounds of 8 raw inserts do. No Temporal here.
+    const deps = { prisma, temporal, temporalUiUrl: 'http://localhost:8233', dispatcher: { enqueue: () => undefined } as unknown as FixDispatcher };
+    const project = await prisma.project.findUniqueOrThrow({ where: { key: `intake-a-${suffix}` } });
+    for (let round = 0; round < 20; round++) {
+      const twin = { ...report, priority: 'HIGH' as const, source: 'api', externalId: `twin-${round}-${suffix}` };
+      const filed = await Promise.all(Array.from({ length: 8 }, () => fileBug(deps, project, twin)));
+      expect(new Set(filed.map((f) => f.bugId)).size).toBe(1);
+      expect(filed.filter((f) => f.created)).toHaveLength(1);
+    }
+    await prisma.bugReport.deleteMany({ where: { projectId: project.id, externalId: { startsWith: 'twin-' } } });
+  });
+});
+
+describe('GET /api/bugs/:id', () => {
+  test('a malformed bug id is 404, not a database error (36 hex digits or dashes are no uuid)', async () => {
+    for (const id of ['0'.repeat(36), '-'.repeat(36)]) {
+      const res = await request(app).get(`/api/bugs/${id}`).set('authorization', `Bearer ${keyA}`);
+      expect(res.status, id).toBe(404);
+      expect(res.body.error, id).toBe('no such bug');
+    }
   });
 });
 

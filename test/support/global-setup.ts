@@ -68,6 +68,9 @@ export async function setup(): Promise<void> {
   fs.writeFileSync(path.join(SERVERS_DIR, RUN), `${process.pid} ${server.pid}\n`);
   // Test files run in forked processes that inherit this environment.
   process.env.TEMPORAL_ADDRESS = server.address;
+  // Test remotes are local bare repositories (the 'file' transport), which the product default
+  // (https only) refuses; tests of that default pass it explicitly.
+  process.env.GIT_ALLOW_PROTOCOL = 'file:https';
 }
 
 export async function teardown(): Promise<void> {

@@ -19,7 +19,8 @@ function present(p: ProjectRow) {
     name: p.name,
     repoOwner: p.repoOwner,
     repoName: p.repoName,
-    cloneUrl: p.cloneUrl,
+    // Credentials in a clone URL (https://user:token@host/…) are not shown back, like notification secrets.
+    cloneUrl: p.cloneUrl?.replace(/:\/\/[^/?#]*@/, '://***@') ?? null,
     defaultBranch: p.defaultBranch,
     validation: p.validation,
     budgets: p.budgets,
