@@ -37,7 +37,7 @@ export function bugsRouter(deps: AppDeps, auth: IntakeAuthSettings): Router {
   const router = Router();
 
   router.post('/', async (req, res) => {
-    const { project } = await authenticateIntake(deps.prisma, req, auth);
+    const { project, replayKey } = await authenticateIntake(deps.prisma, req, auth);
     const body = intakeBodySchema.parse(req.body);
     const headers = headersSchema.parse({ 'idempotency-key': req.header('idempotency-key') });
     const named = await namedProject(deps.prisma, body);
@@ -51,7 +51,8 @@ export function bugsRouter(deps: AppDeps, auth: IntakeAuthSettings): Router {
       return { allowed: true, reason: undefined };
     });
     if (!admitted.allowed) throw new HttpError(409, admitted.reason!);
-    const filed = await fileBug(deps, project, body, headers['idempotency-key']).catch((err: unknown) => {
+    // Signed: the body's externalId, else the signature (a replay is the same report). Bearer: the body's, else the header's.
+    const filed = await fileBug(deps, project, body, replayKey ?? headers['idempotency-key']).catch((err: unknown) => {
       if (err instanceof ProjectGoneError) throw new HttpError(422, err.message);
       if (err instanceof WorkflowIdTakenError) throw new HttpError(409, err.message);
       throw err;

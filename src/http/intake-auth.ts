@@ -2,6 +2,7 @@
  * Who is calling an intake route: an intake key sent as a bearer token (or X-API-Key), or an
  * HMAC signature made with it (src/intake/hmac.ts). Then the per-key rate limit.
  */
+import { createHash } from 'node:crypto';
 import type { Request } from 'express';
 import { hashKey } from '../intake/keys.js';
 import { HMAC_HEADERS, KEY_ID_LENGTH, verifyIntakeSignature } from '../intake/hmac.js';
@@ -29,7 +30,7 @@ async function signedKey(prisma: PrismaClient, req: Request, maxSkew: number) {
   const headers = { timestamp: req.header(HMAC_HEADERS.timestamp), signature: req.header(HMAC_HEADERS.signature) };
   const check = verifyIntakeSignature(row.keyHash, headers, rawBodies.get(req) ?? Buffer.alloc(0), maxSkew);
   if (!check.ok) throw new HttpError(401, `bad signature: ${check.reason}`);
-  return row;
+  return { ...row, signature: headers.signature! };
 }
 
 async function bearerKey(prisma: PrismaClient, req: Request) {
@@ -43,9 +44,15 @@ async function bearerKey(prisma: PrismaClient, req: Request) {
 
 export async function authenticateIntake(prisma: PrismaClient, req: Request, settings: IntakeAuthSettings) {
   const signed = req.header(HMAC_HEADERS.keyId) !== undefined || req.header(HMAC_HEADERS.signature) !== undefined;
-  const row = signed ? await signedKey(prisma, req, settings.hmacMaxSkewSeconds) : await bearerKey(prisma, req);
+  const row = signed ? await signedKey(prisma, req, settings.hmacMaxSkewSeconds) : { ...(await bearerKey(prisma, req)), signature: undefined };
   if (row.revokedAt) throw new HttpError(401, 'unknown or revoked API key');
   const limited = settings.limiter.take(row.id);
   if (!limited.ok) throw new HttpError(429, `rate limit of this intake key exceeded; retry in ${limited.retryAfterS} s`, { retryAfterSeconds: limited.retryAfterS }, { 'retry-after': String(limited.retryAfterS) });
-  return { keyId: row.id, project: row.project };
+  /**
+   * A signed request's identity for idempotency: a captured request can be replayed within the
+   * timestamp skew, so the same signature must file the same report (the Idempotency-Key header
+   * is not signed and cannot decide that).
+   */
+  const replayKey = row.signature ? `signed-${createHash('sha256').update(row.signature).digest('hex').slice(0, 40)}` : undefined;
+  return { keyId: row.id, project: row.project, replayKey };
 }

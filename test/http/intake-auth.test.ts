@@ -69,6 +69,19 @@ describe('HMAC-signed intake', () => {
   });
 });
 
+test('a captured signed request replayed within the skew files nothing new, whatever its Idempotency-Key', async () => {
+  const raw = JSON.stringify({ ...report, title: `Replayed ${suffix}` });
+  const signature = signIntakeRequest(key, raw);
+  const send = (idempotencyKey: string) =>
+    request(app).post('/api/bugs').set(signature).set('idempotency-key', idempotencyKey).set('content-type', 'application/json').send(raw);
+  const first = await send('one');
+  expect(first.status).toBe(202);
+  const replayed = await send('two');
+  expect(replayed.status).toBe(200);
+  expect(replayed.body).toMatchObject({ bugId: first.body.bugId, duplicate: true });
+  expect(await prisma.bugReport.count({ where: { title: `Replayed ${suffix}` } })).toBe(1);
+});
+
 describe('naming the project', () => {
   const post = (body: object) => request(app).post('/api/bugs').set('authorization', `Bearer ${key}`).send(body);
 
