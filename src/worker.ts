@@ -14,7 +14,7 @@ import type { AppConfig } from './config.js';
 import { alertConfigFrom } from './alerts/alert-config.js';
 import type { PrismaClient } from './db/prisma.js';
 import { createGitHubAccess, type GitHubAppCredentials } from './infra/github.js';
-import { dataConverter } from './temporal/payload-keys.js';
+import { dataConverter, FAILURE_CONVERTER_PATH } from './temporal/payload-keys.js';
 
 export const WORKFLOWS_PATH = new URL('../workflows/index.ts', import.meta.url).pathname;
 
@@ -28,7 +28,7 @@ function githubApp(config: AppConfig): GitHubAppCredentials | undefined {
 let cachedBundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 /** Bundling takes seconds: do it once per process. */
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  cachedBundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger });
+  cachedBundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, failureConverterPath: FAILURE_CONVERTER_PATH, logger: quietBundlerLogger });
   return cachedBundle;
 }
 

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { DataConverter } from '@temporalio/common';
 import { PROJECT_ROOT } from '../config.js';
 import { AesGcmCodec, type CodecKey } from './payload-codec.js';
@@ -50,6 +51,9 @@ export function payloadCodec(): AesGcmCodec {
   return cached;
 }
 
+/** src/temporal/failure-converter.ts (same extension as this module: .ts under tsx) */
+export const FAILURE_CONVERTER_PATH = fileURLToPath(new URL(`./failure-converter${path.extname(fileURLToPath(import.meta.url))}`, import.meta.url));
+
 export function dataConverter(): DataConverter {
-  return { payloadCodecs: [payloadCodec()] };
+  return { payloadCodecs: [payloadCodec()], failureConverterPath: FAILURE_CONVERTER_PATH };
 }

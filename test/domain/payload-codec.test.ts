@@ -3,9 +3,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { defaultPayloadConverter } from '@temporalio/common';
+import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common';
+import { decodeOptionalFailureToOptionalError, encodeErrorToFailure } from '@temporalio/common/lib/internal-non-workflow/codec-helpers.js';
+import { loadDataConverter } from '@temporalio/common/lib/internal-non-workflow/data-converter-helpers.js';
 import { AesGcmCodec, ENCODING } from '../../src/temporal/payload-codec.js';
-import { parseKeys } from '../../src/temporal/payload-keys.js';
+import { dataConverter, parseKeys } from '../../src/temporal/payload-keys.js';
 
 const key = (n: number) => Buffer.alloc(32, n);
 const secret = defaultPayloadConverter.toPayload({ description: 'Checkout crashes for user alice@example.com' });
@@ -70,4 +72,19 @@ describe('machine-local payload key', () => {
     expect(fs.statSync(file).mode & 0o777).toBe(0o600);
     fs.rmSync(dir, { recursive: true, force: true });
   }, 30_000);
+});
+
+describe('failures in history', () => {
+  // Failure messages carry git's stderr, an install step's output, an operator's kill reason.
+  test('a failure message and stack are encrypted like payloads, and decode back', async () => {
+    const converter = loadDataConverter(dataConverter());
+    const secret = 'install step `npm ci` exited: npm ERR! 401 token npm_SECRET123 for registry.acme.test';
+    const failure = await encodeErrorToFailure(converter, ApplicationFailure.retryable(secret, 'InstallFailed'));
+    expect(failure.message).toBe('Encoded failure');
+    expect(JSON.stringify(failure)).not.toContain('npm_SECRET123');
+    const decoded = await decodeOptionalFailureToOptionalError(converter, failure);
+    expect(decoded).toBeInstanceOf(ApplicationFailure);
+    expect((decoded as ApplicationFailure).message).toBe(secret);
+    expect((decoded as ApplicationFailure).type).toBe('InstallFailed');
+  });
 });
