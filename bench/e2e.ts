@@ -14,6 +14,7 @@ import { quantile, runMain, writeResult } from './support.js';
 import { createFixtureProject } from '../test/fixtures/make-remote.js';
 import { paginationScenario } from '../test/fixtures/scenarios/pagination.js';
 import sampleBug from '../test/fixtures/sample-bug.json' with { type: 'json' };
+import { waitForFixStart } from '../src/fixes/resolve-fix.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 const TARGET_P50_MS = 3000;
@@ -38,7 +39,7 @@ async function main(): Promise<void> {
         body: JSON.stringify({ ...sampleBug, externalId: `bench-${suffix}-${i}` }),
       });
       const { workflowId } = (await res.json()) as { workflowId: string };
-      const outcome = (await stack.temporal.workflow.getHandle(workflowId).result()) as FixOutcome;
+      const outcome = (await (await waitForFixStart(stack.temporal, workflowId)).result()) as FixOutcome;
       const total = performance.now() - started;
       if (outcome.status !== 'pr_created') throw new Error(`run ${i} did not open a PR: ${outcome.reason}`);
       const own = outcome.timings.commandsMs + outcome.timings.validationMs;

@@ -13,6 +13,7 @@ import type { Stack } from '../scripts/local-stack.js';
 import type { EvalCase } from '../test/fixtures/eval/eval-case.js';
 import { runAcceptance } from '../test/fixtures/eval/host-checks.js';
 import { createBareRemote } from '../test/fixtures/make-remote.js';
+import { waitForFixStart } from '../src/fixes/resolve-fix.js';
 
 export const EVAL_OWNER = 'eval';
 
@@ -79,7 +80,7 @@ export async function runCase(ctx: CaseContext, c: EvalCase): Promise<CaseResult
   if (res.status !== 202) throw new Error(`intake answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
   const { workflowId } = (await res.json()) as { workflowId: string };
   ctx.onStarted?.(workflowId);
-  const outcome = (await stack.temporal.workflow.getHandle(workflowId).result()) as FixOutcome;
+  const outcome = (await (await waitForFixStart(stack.temporal, workflowId)).result()) as FixOutcome;
   const elapsedSec = (performance.now() - started) / 1000;
 
   const result: CaseResult = {

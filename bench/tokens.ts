@@ -20,6 +20,7 @@ import { startStack } from '../scripts/local-stack.js';
 import { runMain, writeResult } from './support.js';
 import { createBareRemote } from '../test/fixtures/make-remote.js';
 import type { AnsweredCall, ModelScript } from '../test/stand-ins/anthropic.js';
+import { waitForFixStart } from '../src/fixes/resolve-fix.js';
 
 const TURNS = 20;
 const BIG_COMMAND = 'seq 1 6000'; // ~29 KB of output, past the tool output limit
@@ -73,7 +74,7 @@ async function main(): Promise<void> {
       body: JSON.stringify({ ...bug, externalId: `tokens-${suffix}` }),
     });
     const { workflowId } = (await res.json()) as { workflowId: string };
-    const outcome = (await stack.temporal.workflow.getHandle(workflowId).result()) as FixOutcome;
+    const outcome = (await (await waitForFixStart(stack.temporal, workflowId)).result()) as FixOutcome;
     if (outcome.status !== 'pr_created' || outcome.iterations !== TURNS) throw new Error(`real loop: ${outcome.status} after ${outcome.iterations} turns: ${outcome.reason}`);
     const realCalls = [...stack.anthropic!.answered];
 
