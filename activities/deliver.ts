@@ -11,7 +11,7 @@ import type { PullRequestRef } from '../src/domain/fix.js';
 import { assertBranchName } from '../src/domain/ids.js';
 import { git } from '../src/infra/git.js';
 import type { GitHubClient } from '../src/infra/github.js';
-import { cancellationSignal } from './heartbeat.js';
+import { cancellationSignal, throwIfCancelled } from './heartbeat.js';
 import { execInSandbox } from './sandbox-exec.js';
 import { activityLog } from '../src/infra/log.js';
 import { diffGateViolations, parseNumstatZ } from '../src/domain/diff-gate.js';
@@ -76,14 +76,6 @@ async function exportCommits(docker: Docker, input: DeliverInput): Promise<{ bun
   return { bundle, headSha };
 }
 
-/**
- * A kill or cancel reaches this activity through its heartbeats, but the workflow moves on to
- * cleanup without waiting for it: nothing may be pushed or opened once the fix was stopped.
- */
-function stopIfCancelled(): void {
-  cancellationSignal()?.throwIfAborted();
-}
-
 async function pushBranch(deps: DeliverDeps, input: DeliverInput, bundle: Buffer, headSha: string): Promise<void> {
   const token = await deps.gitToken?.();
   const remoteHead = (await git(['ls-remote', '--', input.cloneUrl, `refs/heads/${input.branch}`], { token }))
@@ -99,7 +91,7 @@ async function pushBranch(deps: DeliverDeps, input: DeliverInput, bundle: Buffer
   await fs.writeFile(bundlePath, bundle);
   await git(['fetch', '-q', '--', bundlePath, `HEAD:refs/heads/${input.branch}`], { cwd: dir, fromOwnBundle: true });
   await scopeGate(deps, input, dir);
-  stopIfCancelled();
+  throwIfCancelled(); // nothing is pushed or opened once the fix was stopped
   // Never force: a branch moved by someone else is not ours to overwrite.
   await git(['push', '-q', '--', input.cloneUrl, `refs/heads/${input.branch}:refs/heads/${input.branch}`], { cwd: dir, token });
   await fs.rm(dir, { recursive: true, force: true });
@@ -142,7 +134,7 @@ async function findOrCreatePullRequest(github: GitHubClient, input: DeliverInput
   };
   const existing = await find();
   if (existing) return existing;
-  stopIfCancelled();
+  throwIfCancelled(); // nothing is pushed or opened once the fix was stopped
   try {
     const { data } = await github.rest.pulls.create({
       owner: input.repoOwner,

@@ -40,6 +40,15 @@ export function cancellationSignal(): AbortSignal | undefined {
   }
 }
 
+/**
+ * Throws once the workflow cancelled this activity. A kill or cancel reaches an activity through
+ * its heartbeats, but the workflow moves on to cleanup without waiting for it: work with effects
+ * outside (a push, a pull request, a new container) must check before it starts.
+ */
+export function throwIfCancelled(): void {
+  cancellationSignal()?.throwIfAborted();
+}
+
 /** This activity's attempt number (1 outside an activity, e.g. when a test calls it directly). */
 export function currentAttempt(): number {
   try {

@@ -8,6 +8,7 @@ import { latestCheckpoint, restoreWorkspace } from './checkpoint.js';
 import { runInstallStep } from './install-step.js';
 import { hostRepoDir, cloneOnHost, createSandboxContainer, removeSandboxContainer, SANDBOX_LABELS, streamRepoIntoSandbox, type ProvisionRequest, type SandboxLimits } from './sandbox.js';
 import type { ShellPool } from './shell-pool.js';
+import { throwIfCancelled } from './heartbeat.js';
 
 export interface SandboxDeps {
   docker: Docker;
@@ -48,6 +49,8 @@ export function createSandboxActivities(deps: SandboxDeps) {
       const { dir, baseSha: cloned } = await cloneOnHost(deps.workDir, req, await deps.gitToken?.());
       const baseSha = checkpoint?.baseSha ?? cloned;
       const limits = sandboxLimitsFor(settings, deps.limits);
+      // A fix stopped while this cloned would find no container to remove if one appeared now.
+      throwIfCancelled();
       const container = await createSandboxContainer(deps.docker, deps.image, req, deps.hostId, limits, baseSha);
       try {
         await streamRepoIntoSandbox(deps.docker, container.id, dir);
@@ -58,6 +61,8 @@ export function createSandboxActivities(deps: SandboxDeps) {
           await runInstallStep(deps.docker, container.id, settings.installCommand, settings.installNetwork ? deps.installNetwork : undefined);
         }
         if (checkpoint) await restoreWorkspace(deps.docker, container.id, checkpoint);
+        // Stopped meanwhile: the workflow's cleanup may have looked before the container existed.
+        throwIfCancelled();
       } catch (err) {
         await removeSandboxContainer(deps.docker, container.id);
         throw err;

@@ -8,6 +8,7 @@
 import {
   allHandlersFinished,
   CancellationScope,
+  CancelledFailure,
   condition,
   continueAsNew,
   isCancellation,
@@ -231,6 +232,9 @@ export async function bugFixWorkflow(input: FixInput): Promise<FixOutcome> {
       // where nothing would see it again (the next run skips admission; the controller signalled once).
       const stoppedNow = stopBeforeContinuing ? stopRequested() : null;
       if (stoppedNow) throw stoppedNow;
+      // Likewise a Temporal cancel that landed with that result: handled here, it still cleans up
+      // and records (past the loop, waiting for handlers would throw it with no cleanup at all).
+      if (stopBeforeContinuing && CancellationScope.current().consideredCancelled) throw new CancelledFailure('cancelled through Temporal');
       const info = workflowInfo();
       if (info.continueAsNewSuggested || info.historyLength >= (input.historyLimit ?? DEFAULT_HISTORY_LIMIT)) {
         carried = { startedAt, budgets, iteration, usage, costUnits: costUnitsTotal, validationRounds, notes, validation, timings, lastActions: lastActions.slice(-10), sandbox: sandbox!, paused, continuedRuns: (resumed?.continuedRuns ?? 0) + 1 };

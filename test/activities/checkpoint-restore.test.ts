@@ -14,6 +14,7 @@ import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createSandboxActivities, type SandboxRef } from '../../activities/sandbox-activities.js';
 import { execInSandbox } from '../../activities/sandbox-exec.js';
+import { SANDBOX_LABELS } from '../../activities/sandbox.js';
 import { ShellPool } from '../../activities/shell-pool.js';
 import { createToolActivities } from '../../activities/tools.js';
 import { loadConfig } from '../../src/config.js';
@@ -139,5 +140,17 @@ describe('workspace checkpoints', () => {
     expect(await sh(id, 'grep -c "Math.max(0, page - 1) \\* size" src/paginate.js; ls stray.txt 2>&1 | grep -c "No such"')).toBe('1\n1\n');
     // What the earlier turns made is still there.
     expect(await sh(id, 'git log --format=%s -1; od -c notes/untracked.bin | head -1')).toMatch(/^agent commit\n/);
+  });
+
+  test('a fix stopped while its sandbox is provisioned leaves no container behind', async () => {
+    // The workflow's cleanup may look for the container before it exists: provisioning must not
+    // go on to create (or keep) one once it was cancelled.
+    const stopped = { ...req, workflowId: `${workflowId}-stopped` };
+    const env = new MockActivityEnvironment();
+    const provisioning = env.run(sandbox.provisionSandbox, stopped);
+    env.cancel();
+    await expect(provisioning).rejects.toThrow();
+    const left = await docker.listContainers({ all: true, filters: { label: [`${SANDBOX_LABELS.workflowId}=${stopped.workflowId}`] } });
+    expect(left).toEqual([]);
   });
 });
