@@ -84,11 +84,16 @@ export function createMetrics(deps: MetricsDeps) {
     );
   };
 
+  // One refresh at a time: a second scrape (an HA pair of Prometheus servers) arriving mid-refresh
+  // would reset the shared registry under the first. It waits for the one in flight and shares it.
+  let inFlight: Promise<string> | undefined;
   return {
     registry,
-    async render(): Promise<string> {
-      await refresh();
-      return registry.metrics();
+    render(): Promise<string> {
+      inFlight ??= refresh()
+        .then(() => registry.metrics())
+        .finally(() => (inFlight = undefined));
+      return inFlight;
     },
   };
 }
