@@ -13,7 +13,14 @@ import { dataConverter } from '../temporal/payload-keys.js';
 export class CliContext {
   private client?: Client;
   private db?: PrismaClient;
-  readonly actor = `cli:${os.userInfo().username}`;
+  /** Who the audit trail names; a uid with no passwd entry (containers) still gets a name. */
+  get actor(): string {
+    try {
+      return `cli:${os.userInfo().username}`;
+    } catch {
+      return `cli:${process.env.USER ?? `uid-${process.getuid?.() ?? 'unknown'}`}`;
+    }
+  }
 
   async temporal(): Promise<Client> {
     if (this.client) return this.client;

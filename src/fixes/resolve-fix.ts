@@ -31,12 +31,16 @@ export async function resolveWorkflowId(prisma: PrismaClient, ref: string): Prom
 export async function resolveFix(deps: { prisma: PrismaClient; temporal: Client }, ref: string): Promise<ResolvedFix> {
   const workflowId = await resolveWorkflowId(deps.prisma, ref);
   const handle = deps.temporal.workflow.getHandle(workflowId);
+  let description: WorkflowExecutionDescription;
   try {
-    return { workflowId, handle, description: await handle.describe() };
+    description = await handle.describe();
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) throw new FixError('not-found', `no fix with workflow id ${workflowId}`);
     throw err;
   }
+  // A triage run, the safety controller or the reaper has no fix handlers: a signal would only be buffered.
+  if (description.type !== 'bugFixWorkflow') throw new FixError('not-found', `${workflowId} is a ${description.type}, not a fix`);
+  return { workflowId, handle, description };
 }
 
 /**

@@ -56,6 +56,7 @@ export class FixDispatcher {
   private readonly startRate: RateLimiter | undefined;
   private readonly startSpacingMs: number;
   private pumpTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
 
   constructor(private readonly deps: DispatcherDeps, opts: DispatcherOptions = {}) {
     this.concurrency = opts.concurrency ?? 4;
@@ -68,6 +69,7 @@ export class FixDispatcher {
 
   /** Begins polling for stored reports that were never started (and starts them at once). */
   start(): this {
+    this.stopped = false;
     if (!this.timer) {
       const tick = () => {
         this.poll()
@@ -81,7 +83,8 @@ export class FixDispatcher {
 
   /** Starts this report's fix as soon as a slot is free. */
   enqueue(bug: StartableBug): void {
-    if (this.pending.has(bug.bugId)) return;
+    // Stopped: the row stays unstarted in the database, for the next poll of a running dispatcher.
+    if (this.stopped || this.pending.has(bug.bugId)) return;
     this.pending.add(bug.bugId);
     this.queue.push(bug);
     this.pump();
@@ -115,7 +118,9 @@ export class FixDispatcher {
     this.timer = undefined;
     clearTimeout(this.pumpTimer);
     this.pumpTimer = undefined;
-    this.queue.length = 0;
+    this.stopped = true;
+    // Dropped from the queue, so no longer pending: a later start() must hand them out again.
+    for (const bug of this.queue.splice(0)) this.pending.delete(bug.bugId);
     if (this.inFlight > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
     // Waiters on a queue that was just dropped (rate-limited, nothing in flight) are done too.
     for (const w of this.idleWaiters.splice(0)) w();

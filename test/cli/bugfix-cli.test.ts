@@ -160,7 +160,10 @@ describe('bugfix CLI against a running fix', () => {
   });
 
   test('errors: one line on stderr and a non-zero exit', async () => {
+    // A running workflow that is not a fix (a triage run, say): no fix signal may reach it.
+    const other = await stack.temporal.workflow.start('triageWorkflow', { taskQueue: `no-worker-${projectKey}`, workflowId: `triage-cli-${projectKey}`, args: [] });
     const cases: Array<[string[], RegExp, number, Record<string, string>?]> = [
+      [['pause', other.workflowId], /^bugfix: triage-cli-[\w-]+ is a triageWorkflow, not a fix$/, 1],
       [['status', '00000000-0000-4000-8000-000000000000'], /^bugfix: no bug with id 00000000-0000-4000-8000-000000000000$/, 1],
       [['status', `bugfix-${projectKey}-absent`], /^bugfix: no fix with workflow id bugfix-cli-\w+-absent$/, 1],
       [['pause', bugId], /^bugfix: fix bugfix-cli-\w+-running is not running \(COMPLETED\)$/, 1],
@@ -173,5 +176,6 @@ describe('bugfix CLI against a running fix', () => {
       expect(r.stderr.trimEnd().split('\n'), args.join(' ')).toHaveLength(1);
       expect(r.stderr.trim()).toMatch(message);
     }
+    await other.terminate('test over');
   });
 });

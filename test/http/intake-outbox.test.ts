@@ -33,7 +33,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await http.close();
+  if (http.server.listening) await http.close();
   // No worker serves this file's task queue: end the fixes it started.
   const bugs = await prisma.bugReport.findMany({ where: { project: { key: projectKey } } });
   for (const bug of bugs) await temporal.workflow.getHandle(bug.workflowId).terminate('test cleanup').catch(() => undefined);
@@ -92,4 +92,25 @@ test('with a start rate, a burst is started at that pace (INTAKE_START_RATE_PER_
   const starts = await Promise.all(filed.map(async (f) => (await temporal.workflow.getHandle(f.workflowId).describe()).startTime.getTime()));
   // Six starts at 4 per second (bucket of one) span at least 5 × 250 ms; a lower bound, so a slow machine cannot fail it.
   expect(Math.max(...starts) - Math.min(...starts)).toBeGreaterThanOrEqual(1000);
+});
+
+test('a dispatcher stopped with reports still queued leaves them unstarted, and starts them when started again', async () => {
+  // The HTTP server's own dispatcher polls the same rows: only the one under test may start them.
+  await http.close();
+  const project = await prisma.project.findUniqueOrThrow({ where: { key: projectKey } });
+  // One start per second: most of the burst is still queued when the dispatcher stops.
+  const dispatcher = new FixDispatcher({ prisma, temporal, temporalUiUrl: 'http://localhost:8233', log: quiet }, { startsPerSecond: 1, graceMs: 0, pollMs: 200 });
+  const filed = await Promise.all(
+    Array.from({ length: 4 }, (_, i) => fileBug({ prisma, temporal, temporalUiUrl: 'http://localhost:8233', dispatcher }, project, { title: `Queued ${i}`, description: 'd', priority: 'LOW', source: 'test', externalId: `queued-${i}-${suffix}` })),
+  );
+  await dispatcher.stop();
+  const unstarted = () => prisma.bugReport.count({ where: { id: { in: filed.map((f) => f.bugId) }, workflowStartedAt: null } });
+  expect(await unstarted()).toBeGreaterThan(0);
+  // Filed while stopped: kept in the database only.
+  await fileBug({ prisma, temporal, temporalUiUrl: 'http://localhost:8233', dispatcher }, project, { title: 'While stopped', description: 'd', priority: 'LOW', source: 'test', externalId: `stopped-${suffix}` });
+
+  dispatcher.start();
+  await expect.poll(unstarted, { timeout: 20_000, interval: 200 }).toBe(0);
+  await expect.poll(() => prisma.bugReport.count({ where: { externalId: `stopped-${suffix}`, workflowStartedAt: null } }), { timeout: 20_000 }).toBe(0);
+  await dispatcher.stop();
 });
