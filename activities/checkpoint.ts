@@ -5,7 +5,9 @@
  *  - bundle: the agent's commits since base, as a git bundle
  *  - patch: `git diff --binary HEAD` (uncommitted changes to tracked files, deletions included)
  *  - untrackedTar: untracked, non-ignored files (ignored ones, e.g. node_modules, come back
- *    from the project's install step)
+ *    from the project's install step), but for big ones, left out file by file
+ * A checkpoint is stored only if it rebuilds the workspace (big untracked files aside): when a
+ * piece is over its cap, the previous checkpoint stays the latest (see saveCheckpoint).
  * Everything is read and restored inside the sandbox; the host never unpacks agent-made data.
  * The index is not kept (staged and unstaged changes come back unstaged): git_commit stages
  * everything anyway. Nor is the branch name: delivery pushes HEAD to the fix branch.
@@ -20,6 +22,8 @@ import type { ShellPool } from './shell-pool.js';
 
 /** Past this, a piece is not stored (and a SafetyEvent says so): PostgreSQL rows are not a file store. */
 export const MAX_CHECKPOINT_PIECE_BYTES = 32 * 1024 * 1024;
+/** An untracked file bigger than this (data, a log, a build artifact) is left out on its own. */
+export const MAX_CHECKPOINT_FILE_BYTES = 8 * 1024 * 1024;
 const SHA = /^[0-9a-f]{40,64}$/;
 
 export interface WorkspaceState {
@@ -30,6 +34,8 @@ export interface WorkspaceState {
   untrackedTar: Buffer | null;
   /** pieces left out because they were too big */
   skipped: string[];
+  /** false when a piece the restore needs was too big: saveCheckpoint keeps the previous checkpoint */
+  restorable: boolean;
 }
 
 /** The commit the sandbox was provisioned at (its label). */
@@ -52,10 +58,14 @@ export async function captureWorkspace(docker: Docker, shells: ShellPool, contai
     return r.stdout;
   };
   const skipped: string[] = [];
-  /** Exact bytes, or null (with a note) when the piece was cut at the cap. */
+  let restorable = true;
+  /** Exact bytes, or null (with a note) when the piece was cut at the cap: this state cannot be rebuilt. */
   const piece = (name: string, out: { bytes(): Buffer | undefined; total: number }) => {
     const bytes = out.bytes();
-    if (!bytes) skipped.push(`${name} (${out.total} bytes)`);
+    if (!bytes) {
+      restorable = false;
+      skipped.push(`${name} (${out.total} bytes; without it this checkpoint could not be restored, so the previous one is kept)`);
+    }
     return bytes && bytes.length ? bytes : null;
   };
 
@@ -64,14 +74,37 @@ export async function captureWorkspace(docker: Docker, shells: ShellPool, contai
   // Stdout of the shell is byte-exact (the sentinel framing never touches the payload).
   const bundle = ahead > 0 ? piece('bundle', await sh(['git', 'bundle', 'create', '-q', '-', 'HEAD', `^${baseSha}`])) : null;
   const patch = piece('patch', await sh(['git', 'diff', '--binary', 'HEAD']));
-  const untracked = (await sh(['git', 'ls-files', '-z', '--others', '--exclude-standard'])).total > 0;
-  const untrackedTar = untracked
-    ? piece('untracked files', await sh(['sh', '-c', 'git ls-files -z --others --exclude-standard | tar -c --null -T - -f -']))
-    : null;
-  return { baseSha, headSha, bundle, patch, untrackedTar, skipped };
+  // Untracked files with their sizes (of a symlink: its own, tar keeps it as a link).
+  const listing = piece('untracked file list', await sh(['sh', '-c', 'git ls-files -z --others --exclude-standard | xargs -0r stat --printf "%s %n\\0" --']));
+  // A big file is left out on its own: dropping the whole tar for it lost every new source file.
+  const excludes: string[] = [];
+  let untracked = false;
+  for (const entry of listing?.toString('utf8').split('\0') ?? []) {
+    const at = entry.indexOf(' ');
+    if (at < 0) continue;
+    const size = Number(entry.slice(0, at));
+    const name = entry.slice(at + 1);
+    if (size <= MAX_CHECKPOINT_FILE_BYTES) untracked = true;
+    else {
+      excludes.push(`--exclude=${name}`);
+      skipped.push(`untracked file ${name} (${size} bytes)`);
+    }
+  }
+  // --no-wildcards --anchored: each exclude is that one path, whatever characters it holds.
+  const tar = 'git ls-files -z --others --exclude-standard | tar -c --no-wildcards --anchored "$@" --null -T - -f -';
+  const untrackedTar = untracked ? piece('untracked files', await sh(['sh', '-c', tar, 'sh', ...excludes])) : null;
+  return { baseSha, headSha, bundle, patch, untrackedTar, skipped, restorable };
 }
 
 export async function saveCheckpoint(prisma: PrismaClient, workflowId: string, iteration: number, s: WorkspaceState): Promise<void> {
+  if (!s.restorable) {
+    // Never store a checkpoint that cannot rebuild its state: without the bundle its head is a
+    // commit a fresh clone lacks, and every re-provision and every retried turn (which rewinds to
+    // it) would fail for good. The previous checkpoint, a state the model saw a turn earlier,
+    // stays the latest (a row an earlier attempt of this iteration stored goes too).
+    await prisma.workspaceCheckpoint.deleteMany({ where: { workflowId, iteration } });
+    return;
+  }
   const data = {
     baseSha: s.baseSha,
     headSha: s.headSha,
@@ -117,7 +150,8 @@ export async function restoreWorkspace(docker: Docker, containerId: string, cp: 
 /**
  * Puts the workspace of a running sandbox back to the state after iteration `before - 1` (its
  * checkpoint, or the base commit when there is none): what the model saw when it asked for turn
- * `before`. Files git ignores (installed dependencies, build output) stay.
+ * `before`. That turn's checkpoint may be missing (too big to store): then an earlier one.
+ * Files git ignores (installed dependencies, build output) stay.
  */
 export async function rewindWorkspace(docker: Docker, prisma: PrismaClient, containerId: string, workflowId: string, before: number): Promise<void> {
   const cp = await prisma.workspaceCheckpoint.findFirst({ where: { workflowId, iteration: { lt: before } }, orderBy: { iteration: 'desc' } });

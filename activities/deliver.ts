@@ -59,6 +59,9 @@ async function must(docker: Docker, containerId: string, args: string[]): Promis
   return r.out;
 }
 
+/** Past this the fix is not delivered: no bug fix is that big, and the worker holds the bundle in memory. */
+const MAX_DELIVERY_BUNDLE_BYTES = 100 * 1024 * 1024;
+
 /** Commits leftovers, then returns the fix commits as a bundle (bytes) and the head sha. */
 async function exportCommits(docker: Docker, input: DeliverInput): Promise<{ bundle: Buffer; headSha: string }> {
   const id = input.containerId;
@@ -72,7 +75,8 @@ async function exportCommits(docker: Docker, input: DeliverInput): Promise<{ bun
     throw ApplicationFailure.nonRetryable('the agent made no changes: nothing to deliver', 'NothingToDeliver');
   }
   await must(docker, id, ['bundle', 'create', '-q', '/tmp/fix.bundle', 'HEAD', `^${input.baseSha}`]);
-  const bundle = (await execInSandbox(docker, id, ['cat', '/tmp/fix.bundle'])).stdout;
+  // Byte for byte, or a clear failure: a cut bundle would not fetch.
+  const bundle = (await execInSandbox(docker, id, ['cat', '/tmp/fix.bundle'], { exactStdoutBytes: MAX_DELIVERY_BUNDLE_BYTES })).stdout;
   return { bundle, headSha };
 }
 

@@ -23,6 +23,8 @@ export async function runInstallStep(docker: Docker, containerId: string, comman
   }
   try {
     // The command comes from the project's configuration (an admin), never from a report.
+    // Output is kept as head and tail only (execInSandbox's default): an install that logs for
+    // 15 minutes costs the worker a fixed amount of memory, and the error needs only the end.
     const r = await execInSandbox(docker, containerId, ['bash', '-c', command], { timeoutMs: INSTALL_TIMEOUT_MS });
     if (r.exitCode !== 0) {
       const tail = r.stderr.toString('utf8').slice(-2000);

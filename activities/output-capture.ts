@@ -43,6 +43,15 @@ export class OutputCapture {
     return this.cutBytes === 0 ? Buffer.concat([...this.head, ...this.tail]) : undefined;
   }
 
+  /** The bytes kept: exact when nothing was cut, else head, "[... N bytes cut ...]", tail. */
+  kept(): Buffer {
+    const exact = this.bytes();
+    if (exact) return exact;
+    const tail = Buffer.concat(this.tail);
+    const marker = Buffer.from(`\n[... ${this.cutBytes} bytes cut ...]\n`);
+    return Buffer.concat([...this.head, marker, tail.subarray(Math.max(0, tail.length - this.tailMax))]);
+  }
+
   /**
    * Text for the model, at most about `maxBytes` of output: binary output is described rather
    * than dumped (NUL bytes are noise to a model), and cut output keeps its head and tail and says

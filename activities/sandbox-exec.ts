@@ -1,17 +1,25 @@
 /**
  * Runs one command in a sandbox container over a Docker exec, argv only (never a shell string
  * built from data), with optional bytes on stdin and a kill-on-timeout inside the container.
+ *
+ * Output is bounded on the worker: by default each stream keeps its head and tail and counts what
+ * fell between (a test printing in a loop for 10 minutes must not take the worker, and every fix
+ * on it, down with it). Callers that need stdout byte for byte say how many bytes they take.
  */
 import { PassThrough } from 'node:stream';
 import { ApplicationFailure } from '@temporalio/common';
 import type Docker from 'dockerode';
 import { WORKSPACE } from '../src/domain/workspace-paths.js';
 import { SANDBOX_GONE } from '../src/domain/sandbox-errors.js';
+import { OutputCapture } from './output-capture.js';
 
 export interface ExecResult {
   exitCode: number;
+  /** exact, unless more than the capture window at each end: then head, "[... N bytes cut ...]", tail */
   stdout: Buffer;
   stderr: Buffer;
+  /** the bounded captures behind stdout and stderr (totals, and text for the model) */
+  captured: { stdout: OutputCapture; stderr: OutputCapture };
   timedOut: boolean;
   durationMs: number;
 }
@@ -21,7 +29,19 @@ export interface ExecOptions {
   timeoutMs?: number;
   cwd?: string;
   env?: string[];
+  /** bytes kept at each end of each stream (default 64 KiB) */
+  captureBytes?: number;
+  /**
+   * Stdout is needed byte for byte (a file's contents, a bundle): kept whole up to this many
+   * bytes, and past them the exec fails with OutputTooLarge, never a silently cut copy.
+   */
+  exactStdoutBytes?: number;
 }
+
+/** Error type of an exact read whose output was over its limit. */
+export const OUTPUT_TOO_LARGE = 'OutputTooLarge';
+
+const DEFAULT_CAPTURE_BYTES = 64 * 1024;
 
 /** Exit code `timeout -s KILL` reports for a killed command. */
 const KILLED_BY_TIMEOUT = 137;
@@ -101,9 +121,20 @@ async function execOnce(
     Env: opts.env,
   });
   const stream = await exec.start({ hijack: true, stdin: opts.stdin !== undefined });
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  const stdout = new PassThrough().on('data', (c: Buffer) => out.push(c));
+  const cap = opts.captureBytes ?? DEFAULT_CAPTURE_BYTES;
+  const exact = opts.exactStdoutBytes;
+  // An exact read keeps everything up to its limit (no tail window: past the limit it fails).
+  const out = exact === undefined ? new OutputCapture(cap, cap) : new OutputCapture(exact, 0);
+  const err = new OutputCapture(cap, cap);
+  let overflowed = false;
+  const stdout = new PassThrough().on('data', (c: Buffer) => {
+    out.push(c);
+    if (exact !== undefined && out.total > exact && !overflowed) {
+      // Stop reading at once; the command itself ends when it finishes or at its timeout.
+      overflowed = true;
+      stream.destroy();
+    }
+  });
   const stderr = new PassThrough().on('data', (c: Buffer) => err.push(c));
   docker.modem.demuxStream(stream, stdout, stderr);
 
@@ -123,12 +154,20 @@ async function execOnce(
   } finally {
     clearTimeout(guard);
   }
+  if (overflowed) {
+    // The same command prints the same bytes again: retrying cannot help.
+    throw ApplicationFailure.nonRetryable(
+      `\`${argv.slice(0, 3).join(' ')}\` printed more than ${exact} bytes, the most this exact read takes`,
+      OUTPUT_TOO_LARGE,
+    );
+  }
   const info = await exec.inspect();
   const exitCode = info.ExitCode ?? (hostTimedOut ? KILLED_BY_TIMEOUT : -1);
   return {
     exitCode,
-    stdout: Buffer.concat(out),
-    stderr: Buffer.concat(err),
+    stdout: out.kept(),
+    stderr: err.kept(),
+    captured: { stdout: out, stderr: err },
     timedOut: hostTimedOut || (exitCode === KILLED_BY_TIMEOUT && Date.now() - started >= seconds * 1000 - 50),
     durationMs: Date.now() - started,
   };

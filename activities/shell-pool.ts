@@ -10,7 +10,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type Docker from 'dockerode';
 import { SANDBOX_GONE } from '../src/domain/sandbox-errors.js';
-import { OutputCapture } from './output-capture.js';
 import { asSandboxGone, execInSandbox } from './sandbox-exec.js';
 import { SandboxShell, ShellDiedError, type ShellResult, type ShellRunOptions } from './sandbox-shell.js';
 
@@ -89,14 +88,9 @@ export class ShellPool {
     if (!running) throw ApplicationFailure.nonRetryable(`sandbox container ${containerId.slice(0, 12)} stopped`, SANDBOX_GONE);
   }
 
-  /** Fallback: one exec per command (bounded only by execInSandbox's buffering). */
+  /** Fallback: one exec per command, its output bounded by the same head and tail windows. */
   private async viaExec(containerId: string, argv: string[], opts: ShellRunOptions): Promise<ShellResult> {
-    const r = await execInSandbox(this.docker, containerId, argv, { timeoutMs: opts.timeoutMs });
-    const cap = opts.captureBytes ?? 64 * 1024;
-    const stdout = new OutputCapture(cap, cap);
-    const stderr = new OutputCapture(cap, cap);
-    stdout.push(r.stdout);
-    stderr.push(r.stderr);
-    return { exitCode: r.exitCode, stdout, stderr, timedOut: r.timedOut, durationMs: r.durationMs };
+    const r = await execInSandbox(this.docker, containerId, argv, { timeoutMs: opts.timeoutMs, captureBytes: opts.captureBytes });
+    return { exitCode: r.exitCode, stdout: r.captured.stdout, stderr: r.captured.stderr, timedOut: r.timedOut, durationMs: r.durationMs };
   }
 }

@@ -16,7 +16,6 @@ import { checkCommand, checkWrite, type ScopeLimits } from '../src/domain/scope.
 import { truncateMiddle } from '../src/domain/truncate.js';
 import { isInsideWorkspace, PathOutsideWorkspaceError, resolveWorkspacePath, WORKSPACE } from '../src/domain/workspace-paths.js';
 import { formatCommandResult, MAX_TOOL_OUTPUT_CHARS } from './command-result.js';
-import { OutputCapture } from './output-capture.js';
 import { execInSandbox, type ExecResult } from './sandbox-exec.js';
 import { NulInArgumentError, ShellDiedError, type ShellResult } from './sandbox-shell.js';
 import type { ShellPool } from './shell-pool.js';
@@ -108,10 +107,7 @@ export class ToolExecutor {
   private async cmd(argv: string[], timeoutMs = 120_000): Promise<ShellResult> {
     if (this.opts.shells) return this.opts.shells.run(this.containerId, argv, { timeoutMs });
     const r = await execInSandbox(this.docker, this.containerId, argv, { timeoutMs });
-    const [stdout, stderr] = [new OutputCapture(), new OutputCapture()];
-    stdout.push(r.stdout);
-    stderr.push(r.stderr);
-    return { ...r, stdout, stderr };
+    return { ...r, ...r.captured };
   }
 
   /**
@@ -126,14 +122,18 @@ export class ToolExecutor {
     return r;
   }
 
-  /** Byte-exact transfer: one exec with the content on stdin / stdout. */
-  private exec(argv: string[], stdin?: Buffer): Promise<ExecResult> {
-    return execInSandbox(this.docker, this.containerId, argv, { stdin });
+  /**
+   * Byte-exact transfer: one exec with the content on stdin / stdout. A read says how many bytes
+   * it takes: past them it fails rather than return a cut file (execInSandbox bounds the rest).
+   */
+  private exec(argv: string[], stdin?: Buffer, exactStdoutBytes?: number): Promise<ExecResult> {
+    return execInSandbox(this.docker, this.containerId, argv, { stdin, exactStdoutBytes });
   }
 
   private async readBytes(path: string): Promise<Buffer> {
     const abs = resolveWorkspacePath(path);
-    const r = await this.exec(['sh', '-c', `${CONFINED}; [ -f "$p" ] || { echo "no such file: $2" >&2; exit 4; }; head -c ${MAX_READ_BYTES} -- "$p"`, 'sh', abs, path]);
+    const read = `${CONFINED}; [ -f "$p" ] || { echo "no such file: $2" >&2; exit 4; }; head -c ${MAX_READ_BYTES} -- "$p"`;
+    const r = await this.exec(['sh', '-c', read, 'sh', abs, path], undefined, MAX_READ_BYTES);
     if (r.exitCode !== 0) throw new ToolError(r.stderr.toString().trim() || `cannot read ${path}`);
     return r.stdout;
   }

@@ -20,14 +20,19 @@ export function createValidationActivities(deps: { docker: Docker }) {
         const command = input.commands[gate];
         if (!command) continue;
         // The command comes from the project's configuration (an admin), never from a report.
-        const r = await execInSandbox(deps.docker, input.containerId, ['bash', '-c', `${command} </dev/null`], { timeoutMs });
+        // Its output is kept as head and tail only (execInSandbox's default): a test suite that
+        // prints in a loop for the whole timeout costs the worker a fixed amount of memory.
+        // Stdin is /dev/null for the whole command line (a trailing `</dev/null` would reach only
+        // its last command: `yes | head` read nothing).
+        const r = await execInSandbox(deps.docker, input.containerId, ['bash', '-c', `exec </dev/null\n${command}`], { timeoutMs });
         results.push({
           gate,
           command,
           passed: r.exitCode === 0,
           exitCode: r.exitCode,
           durationMs: r.durationMs,
-          output: truncateMiddle(formatCommandResult(r, timeoutMs), 8_000),
+          // The captures, not the rendered buffers: the "bytes cut" count is of the whole output.
+          output: truncateMiddle(formatCommandResult({ ...r, ...r.captured }, timeoutMs), 8_000),
         });
       }
       return results;

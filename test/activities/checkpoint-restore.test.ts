@@ -142,6 +142,51 @@ describe('workspace checkpoints', () => {
     expect(await sh(id, 'git log --format=%s -1; od -c notes/untracked.bin | head -1')).toMatch(/^agent commit\n/);
   });
 
+  test('a big untracked file is left out on its own: the new source file next to it comes back', async () => {
+    const id = refs[1]!.containerId;
+    await turn(5, [
+      ['run_command', { command: 'head -c 40000000 /dev/urandom > big.bin' }],
+      ['write_file', { path: 'src/extra.js', content: 'export const extra = 1;\n' }],
+    ]);
+    expect(await runTools({ workflowId, iteration: 5, containerId: id })).toMatchObject({ errors: 0 });
+    const note = await prisma.safetyEvent.findFirst({ where: { workflowId, kind: 'checkpoint_incomplete' } });
+    expect(note?.message).toBe('checkpoint of iteration 5 left out untracked file big.bin (40000000 bytes): too big to store');
+
+    await docker.getContainer(id).remove({ force: true });
+    const again = await sandbox.provisionSandbox(req);
+    refs.push(again);
+    expect(await sh(again.containerId, 'cat src/extra.js; ls big.bin 2>&1 | grep -c "No such"; od -c notes/untracked.bin | head -1')).toMatch(
+      /^export const extra = 1;\n1\n0000000 +b +y +t +e +s +\\0/,
+    );
+  });
+
+  test('commits too big for a checkpoint keep the previous one, which still restores', async () => {
+    const id = refs[2]!.containerId;
+    const kept = await prisma.workspaceCheckpoint.findFirstOrThrow({ where: { workflowId }, orderBy: { iteration: 'desc' } });
+    expect(kept.iteration).toBe(5);
+    await turn(6, [
+      ['run_command', { command: 'head -c 40000000 /dev/urandom > big.bin' }],
+      ['git_commit', { message: 'big commit' }],
+    ]);
+    expect(await runTools({ workflowId, iteration: 6, containerId: id })).toMatchObject({ errors: 0 });
+    expect(await sh(id, 'git log --format=%s -1')).toBe('big commit\n');
+    // Iteration 6 has no checkpoint (its head is a commit no fresh clone has), and says why.
+    expect(await prisma.workspaceCheckpoint.count({ where: { workflowId, iteration: 6 } })).toBe(0);
+    const note = await prisma.safetyEvent.findFirst({ where: { workflowId, kind: 'checkpoint_incomplete', message: { contains: 'iteration 6' } } });
+    expect(note?.message).toMatch(/^checkpoint of iteration 6 left out bundle \(\d+ bytes; without it this checkpoint could not be restored, so the previous one is kept\)/);
+
+    // A lost sandbox comes back at iteration 5's state instead of failing for good.
+    await docker.getContainer(id).remove({ force: true });
+    const again = await sandbox.provisionSandbox(req);
+    refs.push(again);
+    expect(await sh(again.containerId, 'git rev-parse HEAD; cat src/extra.js; ls big.bin 2>&1 | grep -c "No such"')).toBe(`${kept.headSha}\nexport const extra = 1;\n1\n`);
+    // So does a retried turn, which rewinds to the latest checkpoint before it.
+    await sh(again.containerId, 'touch stray.txt');
+    await turn(7, [['run_command', { command: 'true' }]]);
+    expect(await new MockActivityEnvironment({ attempt: 2 }).run(runTools, { workflowId, iteration: 7, containerId: again.containerId })).toMatchObject({ errors: 0 });
+    expect(await sh(again.containerId, 'git rev-parse HEAD; cat src/extra.js; ls stray.txt 2>&1 | grep -c "No such"')).toBe(`${kept.headSha}\nexport const extra = 1;\n1\n`);
+  });
+
   test('a fix stopped while its sandbox is provisioned leaves no container behind', async () => {
     // The workflow's cleanup may look for the container before it exists: provisioning must not
     // go on to create (or keep) one once it was cancelled.

@@ -11,6 +11,7 @@ import { cloneOnHost, createSandboxContainer, streamRepoIntoSandbox } from '../.
 import { execInSandbox } from '../../activities/sandbox-exec.js';
 import { ShellPool } from '../../activities/shell-pool.js';
 import { ToolExecutor, type ToolOutcome } from '../../activities/tool-executor.js';
+import { createValidationActivities } from '../../activities/validate.js';
 import { loadConfig } from '../../src/config.js';
 import { createBareRemote } from '../fixtures/make-remote.js';
 
@@ -131,5 +132,31 @@ describe('a sandbox lost under a command', () => {
   test('a command killed in a sandbox that keeps running is still a result', async () => {
     const r = await execInSandbox(docker, containerId, ['bash', '-c', 'kill -9 $$']);
     expect(r.exitCode).toBe(137);
+  });
+});
+
+describe('output of a one-off exec', () => {
+  test('a validation gate printing 200 MB comes back as head and tail, not 200 MB on the worker', async () => {
+    const printing = 'yes | head -c 200000000';
+    const [gate] = await createValidationActivities({ docker }).runValidation({ containerId, commands: { test: printing } });
+    expect(gate).toMatchObject({ gate: 'test', passed: true, exitCode: 0 });
+    expect(gate!.output.length).toBeLessThanOrEqual(8_000);
+    expect(gate!.output).toMatch(/^Exit code: 0\n--- stdout ---\ny\ny\n[\s\S]*\[\.\.\. \d+ (bytes|characters) cut \.\.\.\]/);
+
+    const started = Date.now();
+    const r = await execInSandbox(docker, containerId, ['bash', '-c', printing], { timeoutMs: 60_000 });
+    expect(Date.now() - started).toBeLessThan(30_000);
+    expect(r.exitCode).toBe(0);
+    // 64 KiB at each end and the marker: what the worker held on to.
+    expect(r.stdout.length).toBeLessThan(200 * 1024);
+    expect(r.stdout.toString()).toMatch(/^y\ny\n[\s\S]*\n\[\.\.\. 199868928 bytes cut \.\.\.\]\ny\n[\s\S]*y\n$/);
+    expect(r.captured.stdout.total).toBe(200_000_000);
+  });
+
+  test('an exact read past its limit fails clearly instead of returning a cut copy', async () => {
+    const exact = await execInSandbox(docker, containerId, ['head', '-c', '1000000', '/dev/urandom'], { exactStdoutBytes: 1_000_000 });
+    expect(exact.stdout.length).toBe(1_000_000);
+    const over = execInSandbox(docker, containerId, ['head', '-c', '1000001', '/dev/urandom'], { exactStdoutBytes: 1_000_000 });
+    await expect(over).rejects.toMatchObject({ type: 'OutputTooLarge', message: expect.stringMatching(/printed more than 1000000 bytes/) });
   });
 });
