@@ -62,6 +62,17 @@ export function createAlertActivities(deps: AlertDeps) {
       if (await deps.prisma.notificationDelivery.findUnique({ where: { idempotencyKey: key } })) return { sent: false };
       const alert = await deps.prisma.alert.findUnique({ where: { id: input.alertId } });
       if (!alert) return { sent: false };
+      // Trigger and resolve are separate dispatches: a trigger still retrying (a 5xx) when the
+      // resolve went out would open a PagerDuty incident that nothing resolves. Recorded as
+      // skipped, so its retries skip too.
+      if (input.action === 'trigger' && alert.status === 'RESOLVED') {
+        await deps.prisma.notificationDelivery.createMany({
+          data: [{ idempotencyKey: key, channel: input.channel, event: 'alert-trigger', response: { skipped: 'the alert was resolved before the trigger was sent' } }],
+          skipDuplicates: true,
+        });
+        activityLog().info({ channel: input.channel, alertId: alert.id, round: input.round }, 'alert trigger skipped: already resolved');
+        return { sent: false };
+      }
       const response = await sendAlertTo(deps.config, input.channel, alert, input.action, input.round, key);
       await deps.prisma.notificationDelivery.createMany({
         data: [{ idempotencyKey: key, channel: input.channel, event: `alert-${input.action}`, response: response as Prisma.InputJsonValue }],

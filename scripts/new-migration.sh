@@ -11,6 +11,7 @@ git show "$base:prisma/schema.prisma" > "$old"
 dir="prisma/migrations/$(date -u +%Y%m%d%H%M%S)_${name}"
 mkdir -p "$dir"
 DATABASE_URL="${DATABASE_URL:-postgresql://bugfix:bugfix@127.0.0.1:5432/bugfix}" node_modules/.bin/prisma migrate diff \
-  --from-schema-datamodel "$old" --to-schema-datamodel prisma/schema.prisma --script > "$dir/migration.sql"
+  --from-schema-datamodel "$old" --to-schema-datamodel prisma/schema.prisma --script \
+  | grep -v '^Loaded Prisma config' > "$dir/migration.sql" # prisma may print this on stdout
 rm -f "$old"
 echo "wrote $dir/migration.sql — apply with: npm run bootstrap"

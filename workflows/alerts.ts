@@ -6,6 +6,7 @@
  */
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
+import { BUDGET_PRESS_TIMEOUT_MS } from '../src/domain/org-budget.js';
 
 export interface AlertDispatchInput {
   alertId: string;
@@ -28,6 +29,17 @@ const delivery = proxyActivities<Activities>({
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 8, nonRetryableErrorTypes: ['NotConfigured', 'AlertRejected', 'WebhookRejected', 'AlertsMisconfigured'] },
 });
 
+/**
+ * The press waits for the safety controller's fan-out up to the update deadline (30 s): its own
+ * time limit is longer, so a slow fan-out ends inside the activity, which checks whether the
+ * switch was set, rather than in a timeout whose retry presses again.
+ */
+const switchPress = proxyActivities<Activities>({
+  startToCloseTimeout: BUDGET_PRESS_TIMEOUT_MS,
+  heartbeatTimeout: '10 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 8, nonRetryableErrorTypes: ['AlertsMisconfigured'] },
+});
+
 const failureText = (r: PromiseSettledResult<unknown>): string | null => (r.status === 'rejected' ? String((r.reason as Error)?.message ?? r.reason) : null);
 
 export async function alertEvaluatorWorkflow(): Promise<Awaited<ReturnType<Activities['evaluateAlerts']>>> {
@@ -38,7 +50,7 @@ export async function alertDispatchWorkflow(input: AlertDispatchInput): Promise<
   const d = { alertId: input.alertId, action: input.action, round: input.round };
   // Pressed alongside the sends, not after them: stopping spend must not wait for Slack.
   // Settled at once so a failure waits here (handled) until the sends are done.
-  const pressing = input.crossingId ? Promise.allSettled([delivery.activateBudgetSwitch({ crossingId: input.crossingId })]) : undefined;
+  const pressing = input.crossingId ? Promise.allSettled([switchPress.activateBudgetSwitch({ crossingId: input.crossingId })]) : undefined;
   const { channels } = await delivery.alertDelivery(d);
   const sent = await Promise.allSettled(channels.map((channel) => delivery.sendAlert({ ...d, channel })));
   // A channel that failed for good is reported, not retried forever: the others were delivered.

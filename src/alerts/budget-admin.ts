@@ -2,17 +2,18 @@
 import { z } from 'zod';
 import { Prisma, type PrismaClient } from '../db/prisma.js';
 import { PROJECT_KEY } from '../domain/ids.js';
-import { BUDGET_PERIODS, DEFAULT_THRESHOLDS, percentOf, thresholdProblem } from '../domain/org-budget.js';
+import { BUDGET_PERIODS, DEFAULT_THRESHOLDS, MIN_LIMIT_USD, percentOf, periodBounds, thresholdProblem } from '../domain/org-budget.js';
 import { HttpError } from '../http/errors.js';
 import { budgetsWithSpend, type BudgetWithSpend } from './budget-spend.js';
 
 const pct = z.number().positive().max(1000);
+const limit = z.number().min(MIN_LIMIT_USD, `limitUsd must be at least ${MIN_LIMIT_USD} (stored to 4 decimals, a smaller limit would be $0)`).max(1e9);
 const period = z.enum(['day', 'week', 'month']).transform((p) => p.toUpperCase() as (typeof BUDGET_PERIODS)[number]);
 
 export const budgetChangeSchema = z.strictObject({
   name: z.string().trim().min(1).max(200).optional(),
   period: period.optional(),
-  limitUsd: z.number().positive().max(1e9).optional(),
+  limitUsd: limit.optional(),
   warnPct: pct.optional(),
   criticalPct: pct.optional(),
   hardPct: pct.optional(),
@@ -23,7 +24,7 @@ export const budgetCreateSchema = budgetChangeSchema.extend({
   /** a project key; absent or null: the whole organisation */
   project: z.string().regex(PROJECT_KEY).nullable().optional(),
   period,
-  limitUsd: z.number().positive().max(1e9),
+  limitUsd: limit,
 });
 
 export const budgetListSchema = z.object({ project: z.string().regex(PROJECT_KEY).optional() });
@@ -75,14 +76,33 @@ export async function createBudget(prisma: PrismaClient, body: z.output<typeof b
   return readBudget(prisma, row.id);
 }
 
+/**
+ * Crossings fire once per period, so a changed limit, threshold, period or enabled flag clears
+ * the current period's crossings in the same transaction: otherwise a raised limit (the evaluator
+ * lifts the switch) would leave HARD marked as crossed, and spend reaching the new limit would
+ * stop nothing. The evaluator records again whatever is still reached under the new settings,
+ * so an edit re-arms the budget: a level still reached alerts again, and a HARD one presses the
+ * switch again (an approved overspend lasts by raising the limit, not by lifting the switch).
+ * recordCrossings holds the budget's row while it inserts, so a crossing judged by the old
+ * settings is either deleted here or not inserted.
+ */
 export async function changeBudget(prisma: PrismaClient, id: string, body: z.output<typeof budgetChangeSchema>) {
   const current = await prisma.orgBudget.findUnique({ where: { id } });
   if (!current) throw new HttpError(404, `no budget ${id}`);
   const thresholds = { warnPct: current.warnPct, criticalPct: current.criticalPct, hardPct: current.hardPct, ...defined({ warnPct: body.warnPct, criticalPct: body.criticalPct, hardPct: body.hardPct }) };
   checkThresholds(thresholds);
-  await prisma.orgBudget.update({
-    where: { id },
-    data: { ...defined({ name: body.name, period: body.period, enabled: body.enabled }), ...(body.limitUsd !== undefined ? { limitUsd: new Prisma.Decimal(body.limitUsd) } : {}), ...thresholds },
+  await prisma.$transaction(async (tx) => {
+    const updated = await tx.orgBudget.update({
+      where: { id },
+      data: { ...defined({ name: body.name, period: body.period, enabled: body.enabled }), ...(body.limitUsd !== undefined ? { limitUsd: new Prisma.Decimal(body.limitUsd) } : {}), ...thresholds },
+    });
+    const rearmed = !updated.limitUsd.equals(current.limitUsd) || updated.period !== current.period || updated.enabled !== current.enabled
+      || updated.warnPct !== current.warnPct || updated.criticalPct !== current.criticalPct || updated.hardPct !== current.hardPct;
+    if (!rearmed) return;
+    // The current period under the old and the new kind (the same start, e.g. a day and a month on the 1st).
+    const now = new Date();
+    const starts = [periodBounds(current.period, now).start, periodBounds(updated.period, now).start];
+    await tx.budgetCrossing.deleteMany({ where: { budgetId: id, periodStart: { in: starts } } });
   });
   return readBudget(prisma, id);
 }

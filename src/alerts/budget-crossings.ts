@@ -2,7 +2,8 @@
  * Records the thresholds budgets have newly crossed. Each crossing is one transaction: the unique
  * (budget, period, level) row, its safety event and its alert. Only the transaction that inserted
  * the row goes on to alert (and, for HARD, to stop new fixes), so retries, concurrent model calls
- * on several workers and the scheduled evaluator fire each crossing once.
+ * on several workers and the scheduled evaluator fire each crossing once per period, or once
+ * more after an admin changed the budget (changeBudget clears the period's crossings).
  */
 import { randomUUID } from 'node:crypto';
 import { Prisma, type PrismaClient } from '../db/prisma.js';
@@ -21,6 +22,8 @@ import type { BudgetWithSpend } from './budget-spend.js';
 export interface NewCrossing {
   crossingId: string;
   alertId: string;
+  /** the alert's trigger round: 1, or the next round when its alert was still active (crossed again after a budget change) */
+  round: number;
   level: BudgetLevel;
   budgetId: string;
   /** HARD only: the kill switch to press */
@@ -38,6 +41,14 @@ export async function recordCrossings(prisma: PrismaClient, source: string, budg
   for (const b of budgets) {
     for (const level of newLevels(b)) {
       const won = await prisma.$transaction(async (tx) => {
+        // Holds the budget's row until commit, and only while it has the settings this spend was
+        // judged by: an admin's change (changeBudget) then either deletes this crossing after
+        // us, or committed first and we record nothing (the next evaluation judges anew).
+        const [same] = await tx.$queryRaw<Array<{ same: boolean }>>`
+          SELECT ("limitUsd" = ${new Prisma.Decimal(b.limitUsd)} AND "warnPct" = ${b.warnPct} AND "criticalPct" = ${b.criticalPct} AND "hardPct" = ${b.hardPct}
+            AND "period"::text = ${b.period} AND "enabled" = ${b.enabled}) AS "same"
+          FROM "OrgBudget" WHERE "id" = ${b.id}::uuid FOR SHARE`;
+        if (!same?.same) return null;
         const crossingId = randomUUID();
         const { count } = await tx.budgetCrossing.createMany({
           data: [{ id: crossingId, budgetId: b.id, periodStart: b.periodStart, level, spentUsd: new Prisma.Decimal(b.spentUsd.toFixed(8)), limitUsd: new Prisma.Decimal(b.limitUsd) }],
@@ -59,7 +70,7 @@ export async function recordCrossings(prisma: PrismaClient, source: string, budg
         await tx.safetyEvent.create({
           data: { kind: SAFETY_KIND[level], severity: levelSeverity(level), message: summary, projectId: b.projectId, actor: 'budget-evaluator', details: { ...details, alertId: alert.id, crossingId } },
         });
-        return { crossingId, alertId: alert.id, level, budgetId: b.id, scope };
+        return { crossingId, alertId: alert.id, round: alert.notifyRound, level, budgetId: b.id, scope };
       });
       if (won) out.push(won);
     }

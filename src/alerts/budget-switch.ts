@@ -2,34 +2,72 @@
  * Budget kill switches: pressed by a HARD crossing through the safety controller, lifted by the
  * evaluator once no budget of that scope is at its hard limit any more (the period rolled over,
  * the limit was raised, the budget was disabled or deleted). An admin may lift one earlier; a
- * crossing presses its switch once, so the evaluator never presses it again in that period.
+ * crossing presses its switch once, so the evaluator never presses it again in that period
+ * (unless the budget is changed: changeBudget clears the period's crossings). Only the evaluator
+ * presses these scopes (people are refused: kill-switch-control.ts), so its actor on the switch
+ * is what tells the evaluator the switch is its own to lift.
  */
 import type { Client } from '@temporalio/client';
 import type { PrismaClient } from '../db/prisma.js';
-import { BUDGET_ACTOR, budgetScope, crossedLevels, type BudgetPeriod } from '../domain/org-budget.js';
+import { BUDGET_ACTOR, BUDGET_PRESS_TIMEOUT_MS, budgetScope, crossedLevels, isBudgetScope, type BudgetPeriod } from '../domain/org-budget.js';
 import type { KillSwitch } from '../domain/kill-switch.js';
+import { FixError } from '../fixes/fix-errors.js';
 import { activateKillSwitch, deactivateKillSwitch, readSwitchesMemo } from '../safety/kill-switch-client.js';
 import type { BudgetWithSpend } from './budget-spend.js';
 
+/** How long a presser holds a crossing: past the press activity's time limit, so it cannot expire while that press may still land. */
+export const SWITCH_CLAIM_MS = BUDGET_PRESS_TIMEOUT_MS + 30_000;
+
+/**
+ * Presses a HARD crossing's switch at most once. The dispatch's press (and its retries) and the
+ * evaluator's catch-up for unpressed crossings may run at the same time: each first claims the
+ * crossing (one conditional update), and only the one that got it presses. Once pressed it is
+ * never pressed again, so an admin's lift stands. A failed press gives the claim back for the
+ * next attempt; a presser that crashed is taken over when its claim expires.
+ */
 export async function activateCrossingSwitch(prisma: PrismaClient, temporal: Client, taskQueue: string, crossingId: string): Promise<{ scope: string; activated: boolean }> {
   const c = await prisma.budgetCrossing.findUnique({ where: { id: crossingId }, include: { budget: { include: { project: { select: { key: true } } } } } });
   if (!c || c.level !== 'HARD') return { scope: '', activated: false };
   const scope = budgetScope(c.budget.project?.key ?? null);
-  if (c.switchActivatedAt) return { scope, activated: false };
-  const period = c.budget.period.toLowerCase() as Lowercase<BudgetPeriod>;
-  await activateKillSwitch(temporal, taskQueue, {
-    scope,
-    actor: BUDGET_ACTOR,
-    reason: `budget "${c.budget.name}" reached its hard limit ($${Number(c.spentUsd).toFixed(2)} of $${Number(c.limitUsd).toFixed(2)} this ${period}); lifted when the period ends`,
+  const claimedUntil = new Date(Date.now() + SWITCH_CLAIM_MS);
+  const { count } = await prisma.budgetCrossing.updateMany({
+    where: { id: crossingId, switchActivatedAt: null, OR: [{ switchClaimedUntil: null }, { switchClaimedUntil: { lt: new Date() } }] },
+    data: { switchClaimedUntil: claimedUntil },
   });
-  await prisma.budgetCrossing.update({ where: { id: crossingId }, data: { switchActivatedAt: new Date() } });
+  if (count === 0) return { scope, activated: false };
+  const period = c.budget.period.toLowerCase() as Lowercase<BudgetPeriod>;
+  try {
+    await activateKillSwitch(temporal, taskQueue, {
+      scope,
+      actor: BUDGET_ACTOR,
+      reason: `budget "${c.budget.name}" reached its hard limit ($${Number(c.spentUsd).toFixed(2)} of $${Number(c.limitUsd).toFixed(2)} this ${period}); lifted when the period ends`,
+    });
+  } catch (err) {
+    if (!(await setDespiteTimeout(temporal, taskQueue, scope, err))) {
+      await prisma.budgetCrossing.updateMany({ where: { id: crossingId, switchClaimedUntil: claimedUntil }, data: { switchClaimedUntil: null } });
+      throw err;
+    }
+  }
+  // updateMany: an admin's change to the budget may have cleared the crossing meanwhile.
+  await prisma.budgetCrossing.updateMany({ where: { id: crossingId }, data: { switchActivatedAt: new Date() } });
   return { scope, activated: true };
+}
+
+/**
+ * The update's deadline passed while the controller was fanning out the kill: the switch is set
+ * before the fan-out (and mirrored to the memo), so a budget switch in the memo means pressed.
+ * Pressing again instead could come after an admin lifted it.
+ */
+async function setDespiteTimeout(temporal: Client, taskQueue: string, scope: string, err: unknown): Promise<boolean> {
+  if (!(err instanceof FixError && err.kind === 'timeout')) return false;
+  const switches = await readSwitchesMemo(temporal, taskQueue).catch(() => null);
+  return switches?.some((s) => s.scope === scope && s.actor === BUDGET_ACTOR) ?? false;
 }
 
 /** The budget switches to lift: pressed by the evaluator, and no enabled budget of their scope is at its hard limit now. */
 export function switchesToLift(switches: readonly KillSwitch[], budgets: readonly BudgetWithSpend[]): KillSwitch[] {
   return switches.filter((s) => {
-    if (s.actor !== BUDGET_ACTOR || !(s.scope === 'budget' || s.scope.startsWith('budget:'))) return false;
+    if (s.actor !== BUDGET_ACTOR || !isBudgetScope(s.scope)) return false;
     return !budgets.some((b) => budgetScope(b.projectKey) === s.scope && crossedLevels(b.spentUsd, b.limitUsd, b).includes('HARD'));
   });
 }

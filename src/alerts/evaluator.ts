@@ -41,7 +41,7 @@ export interface EvaluationSummary {
 const REDISPATCH_AFTER_MS = 30_000;
 const MIN_MS = 60_000;
 
-const crossingDispatch = (c: NewCrossing): AlertDispatchInput => ({ alertId: c.alertId, action: 'trigger', round: 1, ...(c.scope ? { crossingId: c.crossingId } : {}) });
+const crossingDispatch = (c: NewCrossing): AlertDispatchInput => ({ alertId: c.alertId, action: 'trigger', round: c.round, ...(c.scope ? { crossingId: c.crossingId } : {}) });
 
 async function dispatchAll(deps: EvaluatorDeps, list: AlertDispatchInput[]): Promise<void> {
   if (!deps.temporal || list.length === 0) return;
@@ -98,10 +98,14 @@ export async function evaluateAll(deps: EvaluatorDeps, now = new Date()): Promis
   summary.crossings = crossings.length;
   dispatches.push(...crossings.map(crossingDispatch));
 
-  // HARD crossings of a current period whose switch a crash left unpressed (never re-pressed once pressed).
+  // HARD crossings of a current period whose switch a crash left unpressed (never re-pressed once
+  // pressed). One a dispatch is still pressing is claimed; activateCrossingSwitch leaves it alone.
   if (deps.temporal) {
     const pending = await deps.prisma.budgetCrossing.findMany({
-      where: { level: 'HARD', switchActivatedAt: null, createdAt: { lt: new Date(now.getTime() - REDISPATCH_AFTER_MS), gt: new Date(now.getTime() - 32 * 24 * 3600_000) }, budget: { enabled: true } },
+      where: {
+        level: 'HARD', switchActivatedAt: null, createdAt: { lt: new Date(now.getTime() - REDISPATCH_AFTER_MS), gt: new Date(now.getTime() - 32 * 24 * 3600_000) }, budget: { enabled: true },
+        OR: [{ switchClaimedUntil: null }, { switchClaimedUntil: { lt: now } }],
+      },
       include: { budget: { select: { period: true } } },
     });
     for (const c of pending.filter((c) => periodBounds(c.budget.period, now).start.getTime() === c.periodStart.getTime())) {

@@ -28,7 +28,7 @@ export function addKillSwitchCommand(program: Command, ctx: CliContext, out: Out
   const scoped = (name: string, description: string) =>
     ks.command(name).description(description)
       .option('--project <key>', 'only this project\'s fixes (default: every fix)')
-      .option('--scope <scope>', 'an explicit scope: global, project:<key>, budget, budget:<key>')
+      .option('--scope <scope>', 'an explicit scope: global, project:<key>; budget, budget:<key> only to lift (the budget evaluator presses them)')
       .requiredOption('--reason <text>', 'why (recorded with your name)');
 
   scoped('on', 'activate: kills running fixes in scope, refuses new ones').action(async (o: ScopeOptions) => {

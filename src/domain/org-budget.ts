@@ -24,6 +24,17 @@ export const DEFAULT_THRESHOLDS: BudgetThresholds = { warnPct: 80, criticalPct: 
 /** The actor a budget's kill switch carries: the evaluator lifts only switches it pressed. */
 export const BUDGET_ACTOR = 'budget-evaluator';
 
+/** The smallest limit: limits are stored with 4 decimals, so a smaller one would be $0, at its hard limit with nothing spent. */
+export const MIN_LIMIT_USD = 0.01;
+
+/**
+ * Time limit of the activity that presses a budget's kill switch. The activation waits for the
+ * controller's fan-out up to its update deadline (UPDATE_DEADLINE_MS, 30 s, in
+ * src/safety/kill-switch-client.ts); a longer limit lets the activity see that deadline pass and
+ * check whether the switch was set, instead of being timed out and retried into pressing again.
+ */
+export const BUDGET_PRESS_TIMEOUT_MS = 60_000;
+
 export interface Period {
   start: Date;
   /** exclusive */
@@ -49,7 +60,9 @@ export function periodBounds(period: BudgetPeriod, at: Date): Period {
 }
 
 export function percentOf(spentUsd: number, limitUsd: number): number {
-  return limitUsd > 0 ? (spentUsd / limitUsd) * 100 : Infinity;
+  // A $0 limit (only a sub-cent limit stored before MIN_LIMIT_USD): nothing spent is not over it.
+  if (!(limitUsd > 0)) return spentUsd > 0 ? Infinity : 0;
+  return (spentUsd / limitUsd) * 100;
 }
 
 /** Every level whose threshold the spend has reached, lowest first (one model call can cross several). */
@@ -70,6 +83,11 @@ export function thresholdProblem(t: BudgetThresholds): string | null {
 /** `budget` for the organisation, `budget:<key>` for one project: set apart from operators' switches. */
 export function budgetScope(projectKey: string | null): KillSwitchScope {
   return projectKey ? `budget:${projectKey}` : 'budget';
+}
+
+/** `budget` or `budget:<key>`: pressed only by the budget evaluator. */
+export function isBudgetScope(scope: string): boolean {
+  return scope === 'budget' || scope.startsWith('budget:');
 }
 
 export function levelSeverity(level: BudgetLevel): 'warning' | 'critical' {

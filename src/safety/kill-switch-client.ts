@@ -28,8 +28,8 @@ export interface Admission {
   reason?: string;
 }
 
-/** The activation waits for the fan-out to every running fix in scope. */
-const UPDATE_DEADLINE_MS = 30_000;
+/** The activation waits for the fan-out to every running fix in scope. The budget switch's press activity outlives it (BUDGET_PRESS_TIMEOUT_MS). */
+export const UPDATE_DEADLINE_MS = 30_000;
 /** Intake must stay fast while workers are busy: past this, the memo answers instead of the query. */
 const QUERY_DEADLINE_MS = 1000;
 /** describe needs no worker; a bound keeps callers from waiting out the SDK's retries when Temporal is down. */

@@ -5,6 +5,7 @@
 import type { Client } from '@temporalio/client';
 import { z } from 'zod';
 import { isKillSwitchScope, MAX_REASON_LENGTH, scopeProject, type KillSwitch, type KillSwitchScope } from '../domain/kill-switch.js';
+import { isBudgetScope } from '../domain/org-budget.js';
 import type { PrismaClient } from '../db/prisma.js';
 import { FixError } from '../fixes/fix-errors.js';
 import type { ActivationResult } from '../../workflows/safety-messages.js';
@@ -16,12 +17,24 @@ export const killSwitchSchema = z.object({
 });
 export type KillSwitchBody = z.infer<typeof killSwitchSchema>;
 
+/**
+ * Pressing, by a person: not `budget` or `budget:<key>`. An activation replaces the switch with
+ * its actor, so a person's press would make the budget evaluator lift that person's stop, or
+ * never lift its own. People may still lift a budget switch (an approved overspend).
+ */
+export const killSwitchOnSchema = killSwitchSchema.refine((b) => !isBudgetScope(b.scope), {
+  path: ['scope'],
+  message: 'budget and budget:<key> are pressed only by the budget evaluator; use global or project:<key> for your own stop',
+});
+
 export interface KillSwitchDeps {
   prisma: PrismaClient;
   temporal: Client;
 }
 
 export async function switchOn(deps: KillSwitchDeps, taskQueue: string, body: KillSwitchBody, actor: string): Promise<ActivationResult> {
+  // Here too, whichever schema the caller parsed with (the CLI parses one for on and off).
+  killSwitchOnSchema.parse(body);
   const project = scopeProject(body.scope as KillSwitchScope);
   // A typo in a project key would otherwise be a switch that stops nothing while looking active.
   if (project && !(await deps.prisma.project.findUnique({ where: { key: project }, select: { id: true } }))) {

@@ -8,7 +8,8 @@ import {
   DEFAULT_RULE_SETTINGS,
   evaluateRules,
 } from '../../src/domain/alerts.js';
-import { budgetScope, crossedLevels, DEFAULT_THRESHOLDS, periodBounds, thresholdProblem } from '../../src/domain/org-budget.js';
+import { budgetScope, crossedLevels, DEFAULT_THRESHOLDS, percentOf, periodBounds, thresholdProblem } from '../../src/domain/org-budget.js';
+import { killSwitchOnSchema, killSwitchSchema } from '../../src/safety/kill-switch-control.js';
 import { switchesToLift } from '../../src/alerts/budget-switch.js';
 import type { BudgetWithSpend } from '../../src/alerts/budget-spend.js';
 
@@ -48,6 +49,11 @@ describe('crossings', () => {
     expect(crossedLevels(100, 100, DEFAULT_THRESHOLDS)).toEqual(['WARN', 'CRITICAL', 'HARD']);
     expect(crossedLevels(0.5, 1, { warnPct: 50, criticalPct: 60, hardPct: 120 })).toEqual(['WARN']);
   });
+  test('a $0 limit (a sub-cent limit stored before it was refused) is not crossed by $0 spent', () => {
+    expect(percentOf(0, 0)).toBe(0);
+    expect(crossedLevels(0, 0, DEFAULT_THRESHOLDS)).toEqual([]);
+    expect(crossedLevels(0.01, 0, DEFAULT_THRESHOLDS)).toEqual(['WARN', 'CRITICAL', 'HARD']);
+  });
   test('thresholds must rise with the level', () => {
     expect(thresholdProblem(DEFAULT_THRESHOLDS)).toBeNull();
     expect(thresholdProblem({ warnPct: 96, criticalPct: 95, hardPct: 100 })).toMatch(/warnPct/);
@@ -75,6 +81,18 @@ describe('lifting budget switches', () => {
   });
   test("operators' switches and budget switches someone else pressed are never lifted", () => {
     expect(switchesToLift([sw('project:shop'), sw('global'), sw('budget:shop', 'admin:ops')], [])).toEqual([]);
+  });
+});
+
+describe('who presses budget switches', () => {
+  test('people press global and project:<key>; budget and budget:<key> are refused on, accepted off', () => {
+    for (const scope of ['global', 'project:shop']) expect(killSwitchOnSchema.safeParse({ scope, reason: 'r' }).success, scope).toBe(true);
+    for (const scope of ['budget', 'budget:shop']) {
+      const on = killSwitchOnSchema.safeParse({ scope, reason: 'r' });
+      expect(on.success, scope).toBe(false);
+      expect(on.error?.issues[0]?.message).toMatch(/pressed only by the budget evaluator/);
+      expect(killSwitchSchema.safeParse({ scope, reason: 'r' }).success, scope).toBe(true);
+    }
   });
 });
 

@@ -210,6 +210,23 @@ describe('kill switches', () => {
     await expect(started.result()).rejects.toThrow();
   });
 
+  test('budget switches are pressed only by the budget evaluator: the CLI and the API refuse them on, not off', async () => {
+    try {
+      const on = await cli(['kill-switch', 'on', '--scope', `budget:${keyB}`, '--reason', 'my own stop']);
+      expect(on.code).toBe(1);
+      expect(on.stderr).toMatch(/^bugfix: invalid input: scope: budget and budget:<key> are pressed only by the budget evaluator[^\n]*use global or project:<key>[^\n]*\n$/);
+      const api = await http().post('/admin/kill-switches').set('authorization', `Bearer ${admin.operator}`).send({ scope: 'budget', reason: 'my own stop' });
+      expect(api.status).toBe(400);
+      expect(api.body.problems).toEqual([{ path: 'scope', message: expect.stringMatching(/budget evaluator/) }]);
+      expect((await readSafetyState(stack.temporal, queue)).switches).toEqual([]);
+      const off = await cli(['kill-switch', 'off', '--scope', 'budget', '--reason', 'approved overspend']);
+      expect(off.stderr).toBe('bugfix: no kill switch budget is active\n');
+    } finally {
+      // Without the refusal these would stop every later test's fixes.
+      for (const scope of ['budget', `budget:${keyB}`]) await deactivateKillSwitch(stack.temporal, queue, { scope, reason: 'test cleanup', actor: tester }).catch(() => undefined);
+    }
+  });
+
   test('with no worker running, intake still sees an active switch (from the controller\'s memo)', async () => {
     await activateKillSwitch(stack.temporal, queue, { scope: `project:${keyA}`, reason: 'workers going down', actor: tester });
     await stack.workers.shutdown();

@@ -18,6 +18,7 @@ import { evaluateAll, onSpend, type EvaluatorDeps } from '../../src/alerts/evalu
 import { Prisma } from '../../src/db/prisma.js';
 import { DEFAULT_RULE_SETTINGS, pagerDutyDedupKey, type AlertRuleSettings } from '../../src/domain/alerts.js';
 import { safetyControllerId } from '../../src/domain/kill-switch.js';
+import { BUDGET_ACTOR } from '../../src/domain/org-budget.js';
 import type { FixOutcome } from '../../src/domain/fix.js';
 import { createAdminToken } from '../../src/http/admin/admin-tokens.js';
 import { issueIntakeKey } from '../../src/projects/project-store.js';
@@ -38,9 +39,10 @@ describe('organisation budgets and alerts', () => {
   const suffix = Math.random().toString(36).slice(2, 8);
   const queue = taskQueues.main;
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bugfix-org-budgets-'));
-  const projects: Record<'a' | 'b' | 'c', { id: string; key: string; intakeKey: string }> = {} as never;
+  const projects: Record<'a' | 'b' | 'c' | 'd', { id: string; key: string; intakeKey: string }> = {} as never;
   let ev: EvaluatorDeps;
   let operator: string;
+  let adminToken: string;
 
   beforeAll(async () => {
     notif = await startNotificationStandIns();
@@ -61,13 +63,14 @@ describe('organisation budgets and alerts', () => {
     });
     stack = await startStack({ script: wandering, temporal: { address: process.env.TEMPORAL_ADDRESS! }, httpPort: 0 });
     stack.anthropic!.setDelay(300);
-    for (const name of ['a', 'b', 'c'] as const) {
+    for (const name of ['a', 'b', 'c', 'd'] as const) {
       const key = `ob-${name}-${suffix}`;
       const { project } = await createFixtureProject(stack.prisma, stack.github, { key, repo: key, dir: tmp, validation: {} });
       projects[name] = { id: project.id, key, intakeKey: await issueIntakeKey(stack.prisma, project.id) };
     }
     ev = { prisma: stack.prisma, temporal: stack.temporal, taskQueue: queue, rules: { ...DEFAULT_RULE_SETTINGS, ...NEVER } };
     operator = (await createAdminToken(stack.prisma, `ob-operator-${suffix}`, 'OPERATOR')).token;
+    adminToken = (await createAdminToken(stack.prisma, `ob-admin-${suffix}`, 'ADMIN')).token;
   });
 
   afterAll(async () => {
@@ -104,7 +107,7 @@ describe('organisation budgets and alerts', () => {
   const switchScopes = async () => ((await readSwitchesMemo(stack.temporal, queue)) ?? []).map((s) => s.scope);
   const hooksFor = (alertId: string, action = 'trigger') => notif.hooks.filter((h) => (h.body.alert as { id: string }).id === alertId && h.body.action === action);
   const pdFor = (alertId: string, action: string) => notif.pagerDuty.filter((e: Received) => e.body.dedup_key === pagerDutyDedupKey(alertId) && e.body.event_action === action);
-  const fileBug = (key: 'a' | 'b' | 'c', title: string) =>
+  const fileBug = (key: 'a' | 'b' | 'c' | 'd', title: string) =>
     request(stack.httpUrl).post('/api/bugs').set('authorization', `Bearer ${projects[key].intakeKey}`).send({ title, description: 'Anything.' });
 
   test('warn, critical and hard fire once each, also when two ledger writes cross together; hard stops the project', async () => {
@@ -176,6 +179,35 @@ describe('organisation budgets and alerts', () => {
     expect((await request(stack.httpUrl).post(`/admin/alerts/${hard.id}/resolve`).set(auth).send({})).status).toBe(409);
     const listed = await request(stack.httpUrl).get('/admin/alerts?status=resolved&limit=500').set(auth);
     expect(listed.body.alerts.map((a: { id: string }) => a.id)).toContain(hard.id);
+  });
+
+  test('a raised limit lifts the stop and crossing the new limit stops again (an edit clears the period\'s crossings); operators cannot press a budget switch', async () => {
+    const b = await budget(projects.d.id, 0.5);
+    const scope = `budget:${projects.d.key}`;
+    await spend(projects.d.id, 0.6);
+    await expect.poll(switchScopes, { timeout: 20_000 }).toContain(scope);
+    const hard = await stack.prisma.alert.findFirstOrThrow({ where: { budgetId: b.id, summary: { contains: 'hard limit' } } });
+    await expect.poll(async () => (await stack.prisma.alert.findUniqueOrThrow({ where: { id: hard.id } })).deliveredRound, { timeout: 20_000 }).toBe(1);
+
+    const admin = { authorization: `Bearer ${adminToken}` };
+    const raised = await request(stack.httpUrl).patch(`/admin/budgets/${b.id}`).set(admin).send({ limitUsd: 1 });
+    expect(raised.status, JSON.stringify(raised.body)).toBe(200);
+    expect(raised.body.crossed).toEqual([]);
+    expect((await evaluateAll(ev)).switchesLifted).toContain(scope);
+    expect((await admission(stack.temporal, queue, projects.d.key)).allowed).toBe(true);
+
+    await spend(projects.d.id, 0.5); // $1.10 of the new $1
+    await expect.poll(switchScopes, { timeout: 20_000 }).toContain(scope);
+    expect((await fileBug('d', 'Over the raised budget')).status).toBe(409);
+    // The hard alert, still active, goes out again as a new round.
+    await expect.poll(() => hooksFor(hard.id).map((h) => h.body.round), { timeout: 20_000 }).toEqual([1, 2]);
+
+    // Pressing a budget switch (and so replacing the evaluator's) is refused; an admin may lift it.
+    const pressed = await request(stack.httpUrl).post('/admin/kill-switches').set('authorization', `Bearer ${operator}`).send({ scope, reason: 'mine now' });
+    expect(pressed.status, JSON.stringify(pressed.body)).toBe(400);
+    const lifted = await request(stack.httpUrl).post('/admin/kill-switches/deactivate').set(admin).send({ scope, reason: 'approved overspend' });
+    expect(lifted.status, JSON.stringify(lifted.body)).toBe(200);
+    expect(lifted.body.lifted).toMatchObject({ scope, actor: BUDGET_ACTOR });
   });
 
   test('when the period rolls over, the evaluator lifts the budget switches and resolves the budget alerts', async () => {

@@ -14,15 +14,20 @@ import { createAdminToken } from '../../src/http/admin/admin-tokens.js';
 import { upsertProject } from '../../src/projects/project-store.js';
 import { connectClient } from '../../src/temporal/connect.js';
 import { raiseAlert } from '../../src/alerts/alert-store.js';
+import { recordCrossings } from '../../src/alerts/budget-crossings.js';
+import { budgetsWithSpend } from '../../src/alerts/budget-spend.js';
 
 const prisma = createPrisma(loadConfig().DATABASE_URL);
 let temporal: Client;
 let app: ReturnType<typeof createApp>;
 const suffix = Math.random().toString(36).slice(2, 8);
 const key = `budgets-${suffix}`;
+/** Budgets that cross their thresholds here: their alerts stay off `key`'s dashboard. */
+const crossKey = `budgets-x-${suffix}`;
 const source = `admin-budgets-test-${suffix}`;
 const tokens = { admin: '', operator: '', viewer: '' };
 let projectId: string;
+let crossProjectId: string;
 
 const as = (token: string) => asToken(() => app, token);
 
@@ -33,6 +38,7 @@ beforeAll(async () => {
   tokens.operator = (await createAdminToken(prisma, `budgets-operator-${suffix}`, 'OPERATOR')).token;
   tokens.viewer = (await createAdminToken(prisma, `budgets-viewer-${suffix}`, 'VIEWER')).token;
   projectId = (await upsertProject(prisma, { key, name: key, repoOwner: 'acme', repoName: key })).id;
+  crossProjectId = (await upsertProject(prisma, { key: crossKey, name: crossKey, repoOwner: 'acme', repoName: crossKey })).id;
 });
 
 afterAll(async () => {
@@ -41,9 +47,9 @@ afterAll(async () => {
     await temporal.workflow.getHandle(w.workflowId).terminate('test over').catch(() => undefined);
   }
   await prisma.alert.deleteMany({ where: { source } });
-  await prisma.ledgerEntry.deleteMany({ where: { projectId } });
+  await prisma.ledgerEntry.deleteMany({ where: { projectId: { in: [projectId, crossProjectId] } } });
   await prisma.orgBudget.deleteMany({ where: { name: { endsWith: suffix } } });
-  await prisma.project.deleteMany({ where: { key } });
+  await prisma.project.deleteMany({ where: { key: { in: [key, crossKey] } } });
   await prisma.adminToken.deleteMany({ where: { name: { endsWith: suffix } } });
   await temporal.connection.close();
   await prisma.$disconnect();
@@ -96,6 +102,90 @@ describe('budgets', () => {
     expect(order.body.error).toMatch(/warnPct must not be above criticalPct/);
     expect((await as(tokens.admin).post('/admin/budgets', { name: `x ${suffix}`, project: `none-${suffix}`, period: 'day', limitUsd: 1 })).status).toBe(404);
     expect((await as(tokens.admin).post('/admin/budgets', { name: `x ${suffix}`, period: 'day', limitUsd: 1, surprise: true })).status).toBe(400);
+  });
+
+  test('a limit below one cent is refused: stored with 4 decimals it would be $0, at its hard limit with nothing spent', async () => {
+    const tiny = await as(tokens.admin).post('/admin/budgets', { name: `tiny ${suffix}`, project: key, period: 'day', limitUsd: 0.00001 });
+    expect(tiny.status).toBe(400);
+    expect(tiny.body.problems.map((p: { path: string }) => p.path)).toEqual(['limitUsd']);
+    const cent = await as(tokens.admin).post('/admin/budgets', { name: `cent ${suffix}`, project: key, period: 'day', limitUsd: 0.01, enabled: false });
+    expect(cent.status).toBe(201);
+    expect((await as(tokens.admin).patch(`/admin/budgets/${cent.body.id}`, { limitUsd: 0.004 })).status).toBe(400);
+    await as(tokens.admin).delete(`/admin/budgets/${cent.body.id}`);
+  });
+
+  test('changing the limit, thresholds or enabled flag clears the period\'s crossings: a hard limit crossed again stops again', async () => {
+    await prisma.ledgerEntry.create({
+      data: { callKey: `budgets-${randomUUID()}`, workflowId: `budgets-${suffix}`, projectId: crossProjectId, bugId: randomUUID(), iteration: 1, model: 'test', inputTokens: 0, outputTokens: 0, costUsd: new Prisma.Decimal('3.5') },
+    });
+    const created = await as(tokens.admin).post('/admin/budgets', { name: `re-cross ${suffix}`, project: crossKey, period: 'day', limitUsd: 1 });
+    expect(created.status).toBe(201);
+    const id = created.body.id as string;
+    const evaluate = async () => (await recordCrossings(prisma, source, await budgetsWithSpend(prisma, new Date(), { budgetId: id }), new Date())).map((c) => `${c.level}${c.scope ? `→${c.scope}` : ''}`);
+    const change = async (body: object) => {
+      const res = await as(tokens.admin).patch(`/admin/budgets/${id}`, body);
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      return res.body as { crossed: string[] };
+    };
+    const stop = `HARD→budget:${crossKey}`;
+    expect(await evaluate()).toEqual(['WARN', 'CRITICAL', stop]);
+    expect(await evaluate()).toEqual([]); // once per period while nothing changes
+
+    // Raised above the spend (the evaluator lifts the switch), then lowered under it again: stops again.
+    expect((await change({ limitUsd: 1000 })).crossed).toEqual([]);
+    expect(await evaluate()).toEqual([]);
+    expect((await change({ limitUsd: 1 })).crossed).toEqual([]);
+    expect(await evaluate()).toEqual(['WARN', 'CRITICAL', stop]);
+
+    // A renamed budget keeps what it crossed.
+    expect((await change({ name: `re-cross renamed ${suffix}` })).crossed).toEqual(['WARN', 'CRITICAL', 'HARD']);
+
+    // A higher hard threshold, then the old one back: the levels still reached alert again after each edit.
+    await change({ hardPct: 1000 });
+    expect(await evaluate()).toEqual(['WARN', 'CRITICAL']);
+    await change({ hardPct: 100 });
+    expect(await evaluate()).toEqual(['WARN', 'CRITICAL', stop]);
+
+    // Read by an evaluation just before an edit and inserted after it: the old settings record nothing.
+    await change({ limitUsd: 2 });
+    const stale = await budgetsWithSpend(prisma, new Date(), { budgetId: id });
+    await change({ limitUsd: 1.5 });
+    expect(await recordCrossings(prisma, source, stale, new Date())).toEqual([]);
+    expect(await evaluate()).toEqual(['WARN', 'CRITICAL', stop]);
+
+    // Disabled (the evaluator lifts the switch) and enabled again: presses again.
+    expect((await change({ enabled: false })).crossed).toEqual([]);
+    expect(await evaluate()).toEqual([]);
+    await change({ enabled: true });
+    expect(await evaluate()).toEqual(['WARN', 'CRITICAL', stop]);
+    await as(tokens.admin).delete(`/admin/budgets/${id}`);
+  });
+
+  test('a crossing records a spend above $1,000,000 (limits go up to $1e9)', async () => {
+    const created = await as(tokens.admin).post('/admin/budgets', { name: `big ${suffix}`, project: crossKey, period: 'month', limitUsd: 1e9, enabled: false });
+    expect(created.status).toBe(201);
+    const [b] = await budgetsWithSpend(prisma, new Date(), { budgetId: created.body.id as string, includeDisabled: true });
+    // The spend as the evaluator would read it, without writing a billion dollars to the shared ledger.
+    const crossings = await recordCrossings(prisma, source, [{ ...b!, spentUsd: 1_234_567_890.125 }], new Date());
+    expect(crossings.map((c) => c.level)).toEqual(['WARN', 'CRITICAL', 'HARD']);
+    const hard = await prisma.budgetCrossing.findFirstOrThrow({ where: { budgetId: b!.id, level: 'HARD' } });
+    expect(hard.spentUsd.toFixed(8)).toBe('1234567890.12500000');
+    expect(hard.limitUsd.toNumber()).toBe(1e9);
+    await as(tokens.admin).delete(`/admin/budgets/${b!.id}`);
+  });
+});
+
+describe('budget kill switches from the admin API', () => {
+  test('operators may not press budget or budget:<key> (only the budget evaluator does); lifting one is not refused', async () => {
+    for (const scope of ['budget', `budget:${key}`]) {
+      const res = await as(tokens.operator).post('/admin/kill-switches', { scope, reason: 'my own stop' });
+      expect(res.status, JSON.stringify(res.body)).toBe(400);
+      expect(res.body.problems).toEqual([{ path: 'scope', message: expect.stringMatching(/budget evaluator.*global or project:<key>/) }]);
+    }
+    // Lifting reaches the controller (none is running on this queue, so nothing is active).
+    const lift = await as(tokens.admin).post('/admin/kill-switches/deactivate', { scope: `budget:${key}`, reason: 'approved overspend' });
+    expect(lift.status, JSON.stringify(lift.body)).toBe(409);
+    expect(lift.body.error).toBe(`no kill switch budget:${key} is active`);
   });
 });
 

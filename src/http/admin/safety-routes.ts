@@ -3,7 +3,7 @@
  * allow); lifting one needs an admin, as does lifting a budget stop in issue #7.
  */
 import { readSafetyState } from '../../safety/kill-switch-client.js';
-import { killSwitchSchema, switchOff, switchOn } from '../../safety/kill-switch-control.js';
+import { killSwitchOnSchema, killSwitchSchema, switchOff, switchOn } from '../../safety/kill-switch-control.js';
 import { taskQueues } from '../../../temporal.config.js';
 import { defineRoute } from './route-table.js';
 
@@ -16,13 +16,13 @@ export const safetyRoutes = [
     handle: async ({ deps }) => readSafetyState(deps.temporal, taskQueues.main, LIST_DEADLINE_MS),
   }),
   defineRoute({
-    method: 'post', path: '/kill-switches', role: 'OPERATOR', tag: 'safety', body: killSwitchSchema,
-    summary: 'Activate a kill switch (global, project:<key>): kills every running fix in scope and refuses new ones',
+    method: 'post', path: '/kill-switches', role: 'OPERATOR', tag: 'safety', body: killSwitchOnSchema,
+    summary: 'Activate a kill switch (global, project:<key>; budget scopes are the budget evaluator\'s): kills every running fix in scope and refuses new ones',
     handle: async ({ deps, body, actor }) => switchOn(deps, taskQueues.main, body, `admin:${actor.name}`),
   }),
   defineRoute({
     method: 'post', path: '/kill-switches/deactivate', role: 'ADMIN', tag: 'safety', body: killSwitchSchema,
-    summary: 'Lift an active kill switch: new fixes in scope are accepted again',
+    summary: 'Lift an active kill switch, a budget one included: new fixes in scope are accepted again',
     handle: async ({ deps, body, actor }) => ({ lifted: await switchOff(deps, taskQueues.main, body, `admin:${actor.name}`) }),
   }),
 ];
