@@ -16,15 +16,20 @@ export function stableHash(text: string): string {
 }
 
 /**
- * Duplicate reports (same project, same external id) collapse onto one workflow id. The '.' after
- * the key is a character no project key has, so the first '.' always ends it: with '-', project
- * `shop` + `api-1` and project `shop-api` + `1` were the same id. (Temporal ids, container names
- * and host directory names all accept '.'.)
+ * `bugfix-<key>.<project>.<external id>`: duplicate reports (same project, same external id)
+ * collapse onto one workflow id.
+ * - The '.' after the key is a character no project key has, so the first '.' always ends it:
+ *   with '-', project `shop` + `api-1` and project `shop-api` + `1` were the same id.
+ * - `<project>` is 8 hex characters of the project's own id: a project deleted and created again
+ *   under the same key does not meet its predecessor's workflows (Temporal refuses to reuse a
+ *   closed workflow's id within retention, and stored turns and checkpoints are keyed by it).
+ * (Temporal ids, container names and host directory names all accept '.'.)
  */
-export function fixWorkflowId(projectKey: string, externalId: string): string {
-  if (!PROJECT_KEY.test(projectKey)) throw new Error(`invalid project key: ${projectKey}`);
+export function fixWorkflowId(project: { key: string; id: string }, externalId: string): string {
+  if (!PROJECT_KEY.test(project.key)) throw new Error(`invalid project key: ${project.key}`);
   const part = SAFE_ID.test(externalId) ? externalId : stableHash(externalId);
-  return `bugfix-${projectKey}.${part}`;
+  const incarnation = project.id.replace(/[^0-9a-f]/gi, '').slice(0, 8).toLowerCase();
+  return `bugfix-${project.key}.${incarnation}.${part}`;
 }
 
 export function fixBranchName(bugId: string): string {

@@ -83,7 +83,7 @@ export async function fileBug(
   idempotencyKey?: string,
 ): Promise<FiledBug> {
   const externalId = report.externalId ?? idempotencyKey ?? randomUUID();
-  const workflowId = fixWorkflowId(project.key, externalId);
+  const workflowId = fixWorkflowId(project, externalId);
   // One statement for the common case (a new report) and for a retry: the insert does nothing on
   // a duplicate, and then the stored twin answers. Raw SQL because this is the intake's hot path:
   // it costs a fifth of the client's create() in CPU (bench/intake.ts). Only a duplicate

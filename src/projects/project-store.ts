@@ -58,10 +58,19 @@ export async function updateProject(prisma: PrismaClient, key: string, patch: z.
   return prisma.project.update({ where: { key }, data });
 }
 
-/** Removes the project with its keys and reports (cascade); the ledger keeps its rows. */
+/**
+ * Removes the project with its keys and reports (cascade), and what its fixes stored by workflow
+ * id (model turns, workspace checkpoints); the ledger keeps its rows.
+ */
 export async function deleteProject(prisma: PrismaClient, key: string): Promise<boolean> {
-  const { count } = await prisma.project.deleteMany({ where: { key } });
-  return count > 0;
+  return prisma.$transaction(async (tx) => {
+    const reports = await tx.bugReport.findMany({ where: { project: { key } }, select: { workflowId: true } });
+    const workflowId = { in: reports.map((r) => r.workflowId) };
+    await tx.agentTurn.deleteMany({ where: { workflowId } });
+    await tx.workspaceCheckpoint.deleteMany({ where: { workflowId } });
+    const { count } = await tx.project.deleteMany({ where: { key } });
+    return count > 0;
+  });
 }
 
 /** Returns the new key once; only its hash is stored. */

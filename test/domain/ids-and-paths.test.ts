@@ -4,17 +4,23 @@ import { PathOutsideWorkspaceError, resolveWorkspacePath } from '../../src/domai
 import { truncateMiddle } from '../../src/domain/truncate.js';
 
 describe('ids', () => {
+  const shop = { key: 'shop', id: '1a2b3c4d-0000-4000-8000-000000000000' };
+
   test('a safe external id is kept; anything else is hashed, stably', () => {
-    expect(fixWorkflowId('shop', 'TICKET-42')).toBe('bugfix-shop.TICKET-42');
-    const weird = fixWorkflowId('shop', 'mail <a@b.c>; rm -rf /');
-    expect(weird).toMatch(/^bugfix-shop\.[0-9a-f]{16}$/);
-    expect(fixWorkflowId('shop', 'mail <a@b.c>; rm -rf /')).toBe(weird);
-    expect(() => fixWorkflowId('Bad Key', 'x')).toThrow(/invalid project key/);
+    expect(fixWorkflowId(shop, 'TICKET-42')).toBe('bugfix-shop.1a2b3c4d.TICKET-42');
+    const weird = fixWorkflowId(shop, 'mail <a@b.c>; rm -rf /');
+    expect(weird).toMatch(/^bugfix-shop\.1a2b3c4d\.[0-9a-f]{16}$/);
+    expect(fixWorkflowId(shop, 'mail <a@b.c>; rm -rf /')).toBe(weird);
+    expect(() => fixWorkflowId({ ...shop, key: 'Bad Key' }, 'x')).toThrow(/invalid project key/);
   });
 
   test('keys and external ids may both contain "-": the separator keeps projects apart', () => {
-    expect(fixWorkflowId('shop', 'api-1')).not.toBe(fixWorkflowId('shop-api', '1'));
-    expect(sandboxContainerName(fixWorkflowId('shop', 'api-1'))).toMatch(/^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/);
+    expect(fixWorkflowId(shop, 'api-1')).not.toBe(fixWorkflowId({ ...shop, key: 'shop-api' }, '1'));
+    expect(sandboxContainerName(fixWorkflowId(shop, 'api-1'))).toMatch(/^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/);
+  });
+
+  test('a project created again under the same key gets other workflow ids', () => {
+    expect(fixWorkflowId(shop, '42')).not.toBe(fixWorkflowId({ ...shop, id: '9f8e7d6c-0000-4000-8000-000000000000' }, '42'));
   });
 
   test('branch names are whitelisted', () => {

@@ -37,7 +37,8 @@ describe('kill-switch scopes', () => {
 
   test('the controller id can never be a fix id', () => {
     expect(safetyControllerId('bugfix')).toBe('bugfix:safety-controller');
-    expect(fixWorkflowId('safety', 'controller')).not.toBe(safetyControllerId('bugfix'));
-    expect(fixWorkflowId('bugfix', ':safety-controller')).not.toContain(':');
+    const id = '00000000-0000-4000-8000-000000000000';
+    expect(fixWorkflowId({ key: 'safety', id }, 'controller')).not.toBe(safetyControllerId('bugfix'));
+    expect(fixWorkflowId({ key: 'bugfix', id }, ':safety-controller')).not.toContain(':');
   });
 });

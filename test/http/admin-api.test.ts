@@ -6,6 +6,7 @@
 import request from 'supertest';
 import { asToken } from '../support/admin-requests.js';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
+import { fixWorkflowId } from '../../src/domain/ids.js';
 import type { Client } from '@temporalio/client';
 import { loadConfig } from '../../src/config.js';
 import { createPrisma, Prisma } from '../../src/db/prisma.js';
@@ -134,7 +135,7 @@ describe('fixes', () => {
   test('list reads visibility with filters', async () => {
     // Both fixes of the project: the one filed in the projects test and this one.
     const ids = async (q: string) => ((await as(admin).get(`/admin/fixes?${q}`)).body.fixes ?? []).map((f: { workflowId: string }) => f.workflowId).sort();
-    await expect.poll(() => ids(`project=${key}&status=running&phase=queued`), { timeout: 20_000 }).toEqual([`bugfix-${key}.k-${suffix}`, workflowId].sort());
+    await expect.poll(() => ids(`project=${key}&status=running&phase=queued`), { timeout: 20_000 }).toEqual([fixWorkflowId(await prisma.project.findUniqueOrThrow({ where: { key } }), `k-${suffix}`), workflowId].sort());
     expect(await ids(`project=${key}&limit=1`)).toHaveLength(1);
     expect((await as(admin).get(`/admin/fixes?project=${key}&phase=fixing`)).body.fixes).toEqual([]);
     expect((await as(admin).get(`/admin/fixes?project=${key}&since=2999-01-01`)).body.fixes).toEqual([]);

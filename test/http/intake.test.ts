@@ -8,9 +8,10 @@ import { loadConfig } from '../../src/config.js';
 import { createPrisma } from '../../src/db/prisma.js';
 import { createApp } from '../../src/http/app.js';
 import { fileBug, ProjectGoneError } from '../../src/intake/file-bug.js';
-import { stableHash } from '../../src/domain/ids.js';
+import { fixWorkflowId, stableHash } from '../../src/domain/ids.js';
+import { waitForFixStart } from '../../src/fixes/resolve-fix.js';
 import type { FixDispatcher } from '../../src/intake/fix-dispatcher.js';
-import { issueIntakeKey, upsertProject } from '../../src/projects/project-store.js';
+import { deleteProject, issueIntakeKey, upsertProject } from '../../src/projects/project-store.js';
 import { connectClient } from '../../src/temporal/connect.js';
 import type { Client } from '@temporalio/client';
 import { BugIdKey } from '../../src/domain/search-attributes.js';
@@ -66,7 +67,8 @@ describe('POST /api/bugs', () => {
     const key = `idem-${suffix}`;
     const first = await request(app).post('/api/bugs').set('authorization', `Bearer ${keyA}`).set('idempotency-key', key).send(report);
     expect(first.status).toBe(202);
-    expect(first.body).toMatchObject({ workflowId: `bugfix-intake-a-${suffix}.${key}`, statusUrl: `/api/bugs/${first.body.bugId}`, duplicate: false });
+    const projectA = await prisma.project.findUniqueOrThrow({ where: { key: `intake-a-${suffix}` } });
+    expect(first.body).toMatchObject({ workflowId: fixWorkflowId(projectA, key), statusUrl: `/api/bugs/${first.body.bugId}`, duplicate: false });
     const again = await request(app).post('/api/bugs').set('authorization', `Bearer ${keyA}`).set('idempotency-key', key).send(report);
     expect(again.status).toBe(200);
     expect(again.body).toMatchObject({ bugId: first.body.bugId, workflowId: first.body.workflowId, duplicate: true });
@@ -92,6 +94,28 @@ describe('workflow ids', () => {
     expect([one.status, two.status]).toEqual([202, 202]);
     expect(one.body.workflowId).not.toBe(two.body.workflowId);
     expect(await prisma.bugReport.count({ where: { workflowId: { in: [one.body.workflowId, two.body.workflowId] } } })).toBe(2);
+  });
+
+  test('a project deleted and created again under its key files a report again, under a new workflow id', async () => {
+    const recreated = `intake-again-${suffix}`;
+    const file = async () => {
+      const p = await upsertProject(prisma, { key: recreated, name: 'Again', repoOwner: 'acme', repoName: 'again' });
+      const res = await request(app).post('/api/bugs').set('authorization', `Bearer ${await issueIntakeKey(prisma, p.id)}`).send({ ...report, externalId: '42' });
+      expect(res.status).toBe(202);
+      return res.body as { bugId: string; workflowId: string };
+    };
+    const first = await file();
+    const firstFix = await waitForFixStart(temporal, first.workflowId);
+    await firstFix.terminate('the project is deleted');
+    expect(await deleteProject(prisma, recreated)).toBe(true);
+
+    const second = await file();
+    expect(second.workflowId).not.toBe(first.workflowId);
+    // Its own fix started (not the closed one of the deleted project's report).
+    const fix = await waitForFixStart(temporal, second.workflowId);
+    expect((await fix.describe()).typedSearchAttributes.get(BugIdKey)).toBe(second.bugId);
+    await fix.terminate('test over');
+    await deleteProject(prisma, recreated);
   });
 
   test('a workflow id held by another report of the project is a clear 409, nothing stored', async () => {
