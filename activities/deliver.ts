@@ -113,15 +113,47 @@ async function scopeGate(deps: DeliverDeps, input: DeliverInput, dir: string): P
   throw ApplicationFailure.nonRetryable(message, 'ScopeViolation');
 }
 
-async function labelAndLink(github: GitHubClient, input: DeliverInput, pr: PullRequestRef): Promise<void> {
+/**
+ * Labels and the issue's link to the PR, once the PR exists: best-effort. A failure is logged, not
+ * the fix's failure: the PR is what was asked for, and retrying delivery would not mend a label
+ * GitHub refuses.
+ */
+export async function labelAndLink(github: GitHubClient, input: DeliverInput, pr: PullRequestRef): Promise<void> {
+  const log = activityLog({ bugId: input.bugId });
   const repo = { owner: input.repoOwner, repo: input.repoName };
-  if (input.labels?.length) await github.rest.issues.addLabels({ ...repo, issue_number: pr.number, labels: input.labels });
-  if (!input.githubIssueNumber) return;
-  // One comment per fix, even when delivery is retried: find it by its marker first.
+  if (input.labels?.length) {
+    await github.rest.issues.addLabels({ ...repo, issue_number: pr.number, labels: input.labels })
+      .catch((err: unknown) => log.warn({ err, pr: pr.url, labels: input.labels }, 'could not label the pull request; it stays open unlabelled'));
+  }
+  if (input.githubIssueNumber) {
+    await linkIssue(github, input, input.githubIssueNumber, pr)
+      .catch((err: unknown) => log.warn({ err, pr: pr.url, issue: input.githubIssueNumber }, 'could not comment the pull request on its issue'));
+  }
+}
+
+/** One comment per fix, even when delivery is retried or a response is lost: found by its marker. */
+async function linkIssue(github: GitHubClient, input: DeliverInput, issue: number, pr: PullRequestRef): Promise<void> {
+  const repo = { owner: input.repoOwner, repo: input.repoName };
   const marker = `<!-- bugfix:${input.workflowId} -->`;
-  const { data: comments } = await github.rest.issues.listComments({ ...repo, issue_number: input.githubIssueNumber, per_page: 100 });
-  if (comments.some((c) => c.body?.includes(marker))) return;
-  await github.rest.issues.createComment({ ...repo, issue_number: input.githubIssueNumber, body: `A fix is proposed in #${pr.number}.\n\n${marker}` });
+  const posted = async () => {
+    // Every page: on a busy issue the marker may be past the first hundred comments.
+    for await (const { data } of github.paginate.iterator(github.rest.issues.listComments, { ...repo, issue_number: issue, per_page: 100 })) {
+      if (data.some((c) => c.body?.includes(marker))) return true;
+    }
+    return false;
+  };
+  for (let attempt = 1; ; attempt++) {
+    if (await posted()) return;
+    try {
+      // Not retried blindly (retries: 0): a 5xx may come after GitHub saved the comment, so the
+      // marker is looked for again before a second try.
+      await github.rest.issues.createComment({ ...repo, issue_number: issue, body: `A fix is proposed in #${pr.number}.\n\n${marker}`, request: { retries: 0 } });
+      return;
+    } catch (err) {
+      const status = (err as { status?: number }).status ?? 0;
+      if (attempt >= 2 || (status >= 400 && status < 500)) throw err;
+    }
+  }
 }
 
 async function findOrCreatePullRequest(github: GitHubClient, input: DeliverInput): Promise<PullRequestRef> {

@@ -70,6 +70,26 @@ function summarize(response: Anthropic.Message, model: string, units: number): C
   };
 }
 
+/**
+ * What an assistant turn with no content is sent back as. Claude may answer `content: []` (an
+ * end_turn with nothing to say, a refusal), and the API refuses any later request holding an empty
+ * message (400, for good): without this one empty answer would end the fix.
+ */
+export const EMPTY_REPLY_TEXT = '(no reply)';
+
+/** The API refuses empty and whitespace-only text blocks (400) anywhere but a final assistant message. */
+function withoutBlankText(blocks: ContentBlock[]): ContentBlock[] {
+  return blocks.filter((b) => b.type !== 'text' || b.text.trim() !== '');
+}
+
+/** Marks a message's last block as a prompt-cache breakpoint (a string message has none to mark). */
+function markCacheBreakpoint(message: MessageParam): void {
+  if (typeof message.content === 'string' || message.content.length === 0) return;
+  const blocks = [...message.content];
+  blocks[blocks.length - 1] = { ...blocks[blocks.length - 1]!, cache_control: { type: 'ephemeral' } } as ContentBlock;
+  message.content = blocks;
+}
+
 /** Rebuilds the conversation: first message, then per turn the response and what went back. */
 async function buildMessages(prisma: PrismaClient, input: CallModelInput, firstMessage: string): Promise<MessageParam[]> {
   const turns = await prisma.agentTurn.findMany({
@@ -80,20 +100,20 @@ async function buildMessages(prisma: PrismaClient, input: CallModelInput, firstM
   const boundary = elisionBoundary(turns.length);
   for (const [index, turn] of turns.entries()) {
     const response = turn.response as unknown as Anthropic.Message;
-    messages.push({ role: 'assistant', content: response.content as ContentBlock[] });
+    const said = withoutBlankText(response.content as ContentBlock[]);
+    messages.push({ role: 'assistant', content: said.length > 0 ? said : [{ type: 'text', text: EMPTY_REPLY_TEXT }] });
     const results = (turn.followUp as unknown as Anthropic.ToolResultBlockParam[] | null) ?? [];
     const back: ContentBlock[] = index < boundary ? results.map(elideResult) : [...results];
-    for (const note of (turn.notes as string[] | null) ?? []) back.push({ type: 'text', text: note });
+    for (const note of (turn.notes as string[] | null) ?? []) if (note.trim() !== '') back.push({ type: 'text', text: note });
     if (back.length === 0) back.push({ type: 'text', text: 'Continue. Use the tools, and call task_complete when the fix is committed and tested.' });
     messages.push({ role: 'user', content: back });
   }
-  // Cache the growing prefix: the next turn reads it at a tenth of the input price.
-  const last = messages[messages.length - 1]!;
-  if (typeof last.content !== 'string' && last.content.length > 0) {
-    const blocks = [...last.content];
-    blocks[blocks.length - 1] = { ...blocks[blocks.length - 1]!, cache_control: { type: 'ephemeral' } } as ContentBlock;
-    last.content = blocks;
-  }
+  // Cache the growing prefix: the next turn reads it at a tenth of the input price. The API looks
+  // for an earlier write only about 20 blocks back from a breakpoint, so after a turn of 10 or more
+  // tool calls the last message's breakpoint alone finds nothing: the previous user message (the
+  // previous request's last breakpoint) gets one too. With tools and system, 4: the API's limit.
+  markCacheBreakpoint(messages[messages.length - 1]!);
+  if (messages.length >= 3) markCacheBreakpoint(messages[messages.length - 3]!);
   return messages;
 }
 

@@ -1,15 +1,15 @@
 /**
  * Notifications as activities, one per channel so each is retried on its own, deduplicated by an
- * idempotency key recorded in NotificationDelivery after a successful send. (A crash between the
- * send and the record can repeat that one message: at-least-once, with the window kept to a
- * single insert.) Base URLs and credentials are configuration.
+ * idempotency key recorded in NotificationDelivery after a successful send (WhatsApp: one per
+ * recipient). (A crash between the send and the record can repeat that one message: at-least-once,
+ * with the window kept to a single insert.) Base URLs and credentials are configuration.
  */
 import { createHmac } from 'node:crypto';
 import { IncomingWebhook } from '@slack/webhook';
 import { ApplicationFailure } from '@temporalio/common';
 import nodemailer from 'nodemailer';
 import twilio from 'twilio';
-import { NOTIFICATION_CHANNELS, noticeSubject, noticeText, notificationKey, type FixNotice, type NotificationChannel } from '../src/domain/notification.js';
+import { NOTIFICATION_CHANNELS, noticeSubject, noticeText, notificationKey, slackEscape, type FixNotice, type NotificationChannel } from '../src/domain/notification.js';
 import { Prisma, type PrismaClient } from '../src/db/prisma.js';
 import { notificationsSchema } from '../src/projects/project-settings.js';
 import { activityLog } from '../src/infra/log.js';
@@ -29,11 +29,15 @@ async function settingsOf(prisma: PrismaClient, projectId: string): Promise<Sett
   return parsed.data;
 }
 
-async function send(config: NotifyConfig, settings: Settings, channel: NotificationChannel, notice: FixNotice, key: string): Promise<unknown> {
+type Deps = { prisma: PrismaClient; config: NotifyConfig };
+
+async function send(deps: Deps, settings: Settings, channel: NotificationChannel, notice: FixNotice, key: string): Promise<unknown> {
+  const config = deps.config;
   const text = noticeText(notice);
   switch (channel) {
     case 'slack': {
-      const result = await new IncomingWebhook(settings.slack!.webhookUrl).send({ text });
+      // Report text may carry Slack markup (<!channel>, <url|label>): escaped, it shows as typed.
+      const result = await new IncomingWebhook(settings.slack!.webhookUrl).send({ text: noticeText(notice, slackEscape) });
       return { text: result.text };
     }
     case 'email': {
@@ -47,22 +51,50 @@ async function send(config: NotifyConfig, settings: Settings, channel: Notificat
       });
       return { messageId: info.messageId, accepted: info.accepted };
     }
-    case 'whatsapp': {
-      const t = config.twilio;
-      if (!t) throw ApplicationFailure.nonRetryable('WhatsApp is configured for the project but TWILIO_* settings are not', 'NotConfigured');
-      const client = twilio(t.accountSid, t.authToken);
-      // Stand-ins and regional edges: the API base URL is configuration.
-      if (t.apiUrl) client.api.baseUrl = t.apiUrl;
-      const sids: string[] = [];
-      for (const to of settings.whatsapp!.to) {
-        const msg = await client.messages.create({ from: `whatsapp:${t.whatsappFrom}`, to: `whatsapp:${to}`, body: text });
-        sids.push(msg.sid);
-      }
-      return { sids };
-    }
+    case 'whatsapp':
+      return sendWhatsApp(deps, settings.whatsapp!.to, notice, key, text);
     case 'webhook':
       return postSignedWebhook(settings.webhook!.url, settings.webhook!.secret, JSON.stringify({ ...notice, text }), key);
   }
+}
+
+/** WhatsApp's deliveries are recorded one per recipient, under `<key>:<number>`, not per channel. */
+const RECORDED_PER_RECIPIENT = Symbol('recorded per recipient');
+
+/**
+ * One message per recipient, each recorded as it is sent: a retry after recipient 2 failed skips
+ * recipient 1 instead of messaging them again. Twilio's 4xx other than 429 (a number it refuses,
+ * bad credentials) would fail the same way again: the other recipients are still tried, then the
+ * failure is final.
+ */
+async function sendWhatsApp(deps: Deps, recipients: string[], notice: FixNotice, key: string, text: string): Promise<typeof RECORDED_PER_RECIPIENT> {
+  const t = deps.config.twilio;
+  if (!t) throw ApplicationFailure.nonRetryable('WhatsApp is configured for the project but TWILIO_* settings are not', 'NotConfigured');
+  const client = twilio(t.accountSid, t.authToken);
+  // Stand-ins and regional edges: the API base URL is configuration.
+  if (t.apiUrl) client.api.baseUrl = t.apiUrl;
+  const refused: string[] = [];
+  for (const to of recipients) {
+    const recipientKey = `${key}:${to}`;
+    if (await deps.prisma.notificationDelivery.findUnique({ where: { idempotencyKey: recipientKey } })) continue;
+    let sid: string;
+    try {
+      sid = (await client.messages.create({ from: `whatsapp:${t.whatsappFrom}`, to: `whatsapp:${to}`, body: text })).sid;
+    } catch (err) {
+      const status = (err as { status?: number }).status ?? 0;
+      if (status >= 400 && status < 500 && status !== 429) {
+        refused.push(`${to} (HTTP ${status}): ${(err as Error).message}`);
+        continue;
+      }
+      throw err;
+    }
+    await deps.prisma.notificationDelivery.create({
+      data: { idempotencyKey: recipientKey, channel: 'whatsapp', event: notice.event, workflowId: notice.workflowId, response: { sid } },
+    });
+    activityLog({ bugId: notice.bugId }).info({ channel: 'whatsapp', event: notice.event, sid }, 'notification sent');
+  }
+  if (refused.length) throw ApplicationFailure.nonRetryable(`Twilio refused the WhatsApp message: ${refused.join('; ')}`, 'WhatsAppRejected');
+  return RECORDED_PER_RECIPIENT;
 }
 
 /**
@@ -84,7 +116,7 @@ export async function postSignedWebhook(url: string, secret: string, body: strin
   return { status: res.status };
 }
 
-export function createNotifyActivities(deps: { prisma: PrismaClient; config: NotifyConfig }) {
+export function createNotifyActivities(deps: Deps) {
   return {
     async notificationChannels(input: { projectId: string }): Promise<NotificationChannel[]> {
       const settings = await settingsOf(deps.prisma, input.projectId);
@@ -95,7 +127,8 @@ export function createNotifyActivities(deps: { prisma: PrismaClient; config: Not
       const key = notificationKey(input.notice, input.channel);
       if (await deps.prisma.notificationDelivery.findUnique({ where: { idempotencyKey: key } })) return { sent: false };
       const settings = await settingsOf(deps.prisma, input.notice.projectId);
-      const response = await send(deps.config, settings, input.channel, input.notice, key);
+      const response = await send(deps, settings, input.channel, input.notice, key);
+      if (response === RECORDED_PER_RECIPIENT) return { sent: true };
       await deps.prisma.notificationDelivery.create({
         data: { idempotencyKey: key, channel: input.channel, event: input.notice.event, workflowId: input.notice.workflowId, response: response as Prisma.InputJsonValue },
       });

@@ -9,6 +9,7 @@
  * The scope limits and the denied-command list are guard rails, not the security boundary:
  * the sandbox is (see src/domain/scope.ts).
  */
+import { ApplicationFailure } from '@temporalio/common';
 import type Docker from 'dockerode';
 import { applyExactEdit, isToolName, numberLines, toolInputSchemas, type ToolName } from '../src/domain/agent-tools.js';
 import { assertBranchName } from '../src/domain/ids.js';
@@ -16,7 +17,7 @@ import { checkCommand, checkWrite, type ScopeLimits } from '../src/domain/scope.
 import { truncateMiddle } from '../src/domain/truncate.js';
 import { isInsideWorkspace, PathOutsideWorkspaceError, resolveWorkspacePath, WORKSPACE } from '../src/domain/workspace-paths.js';
 import { formatCommandResult, MAX_TOOL_OUTPUT_CHARS } from './command-result.js';
-import { execInSandbox, type ExecResult } from './sandbox-exec.js';
+import { execInSandbox, OUTPUT_TOO_LARGE, type ExecResult } from './sandbox-exec.js';
 import { NulInArgumentError, ShellDiedError, type ShellResult } from './sandbox-shell.js';
 import type { ShellPool } from './shell-pool.js';
 
@@ -130,11 +131,27 @@ export class ToolExecutor {
     return execInSandbox(this.docker, this.containerId, argv, { stdin, exactStdoutBytes });
   }
 
+  /**
+   * A file's bytes, whole. One byte past the limit tells a file over it from one exactly at it:
+   * a bigger file is refused, never returned cut (an edit would write the cut copy back).
+   */
   private async readBytes(path: string): Promise<Buffer> {
     const abs = resolveWorkspacePath(path);
-    const read = `${CONFINED}; [ -f "$p" ] || { echo "no such file: $2" >&2; exit 4; }; head -c ${MAX_READ_BYTES} -- "$p"`;
-    const r = await this.exec(['sh', '-c', read, 'sh', abs, path], undefined, MAX_READ_BYTES);
+    const read = `${CONFINED}; [ -f "$p" ] || { echo "no such file: $2" >&2; exit 4; }; head -c ${MAX_READ_BYTES + 1} -- "$p"`;
+    const tooBig = new ToolError(
+      `${path} is over ${MAX_READ_BYTES} bytes (2 MiB), more than read_file and edit_file take. ` +
+        "Use run_command to read parts of it (sed -n '100,200p', grep -n, head, tail) or to change it (sed -i).",
+    );
+    let r: ExecResult;
+    try {
+      r = await this.exec(['sh', '-c', read, 'sh', abs, path], undefined, MAX_READ_BYTES + 1);
+    } catch (err) {
+      // The model's answer to a file over the limit is the same readable error, not a failed activity.
+      if (err instanceof ApplicationFailure && err.type === OUTPUT_TOO_LARGE) throw tooBig;
+      throw err;
+    }
     if (r.exitCode !== 0) throw new ToolError(r.stderr.toString().trim() || `cannot read ${path}`);
+    if (r.stdout.length > MAX_READ_BYTES) throw tooBig;
     return r.stdout;
   }
 
@@ -173,7 +190,13 @@ export class ToolExecutor {
         return { content: `Wrote ${bytes.length} bytes to ${String(input.path)}.` };
       }
       case 'edit_file': {
-        const current = (await this.readBytes(String(input.path))).toString('utf8');
+        const bytes = await this.readBytes(String(input.path));
+        const current = bytes.toString('utf8');
+        // Decoded and encoded again, every byte that is not UTF-8 would come back as U+FFFD, all
+        // over the file and not only where the edit is: refused, changing nothing.
+        if (!Buffer.from(current, 'utf8').equals(bytes)) {
+          throw new ToolError(`${String(input.path)} is not UTF-8 text; edit_file would corrupt its other bytes. Change it with run_command instead (e.g. sed -i).`);
+        }
         const edit = applyExactEdit(current, String(input.old_string), String(input.new_string));
         if (!edit.ok) throw new ToolError(edit.error);
         await this.writeBytes(String(input.path), Buffer.from(edit.content, 'utf8'));
@@ -190,7 +213,8 @@ export class ToolExecutor {
       }
       case 'search_code': {
         const dir = resolveWorkspacePath(input.path as string | undefined);
-        const argv = ['rg', '-n', '--no-heading', '--hidden', '--sort', 'path', '-g', '!.git', '--max-columns', '300', '-m', '50'];
+        // --with-filename: rg leaves the path out when it searches a single file.
+        const argv = ['rg', '-n', '--with-filename', '--no-heading', '--hidden', '--sort', 'path', '-g', '!.git', '--max-columns', '300', '-m', '50'];
         if (input.file_pattern) argv.push('-g', String(input.file_pattern));
         argv.push('-e', String(input.pattern), ...searchRoot(dir));
         const r = await this.cmdConfined(dir, argv);
@@ -212,8 +236,16 @@ export class ToolExecutor {
       }
       case 'git_status':
         return { content: (await this.gitOk(['status', '--short', '--branch'])) || '(clean)' };
-      case 'git_diff':
-        return { content: (await this.gitOk(['diff', 'HEAD'])) || '(no changes)' };
+      case 'git_diff': {
+        // New files are part of the change too: untracked, non-ignored files are marked
+        // intent-to-add (`git add -N`) in a throwaway copy of the index, so the real one stays as it was.
+        const diff =
+          'x=$(git rev-parse --git-path index) && d=$(mktemp -d) || exit 1; { [ ! -f "$x" ] || cp -- "$x" "$d/index"; } && ' +
+          'GIT_INDEX_FILE="$d/index" git add -N -- . && GIT_INDEX_FILE="$d/index" git diff HEAD; r=$?; rm -rf -- "$d"; exit $r';
+        const r = await this.cmd(['sh', '-c', diff]);
+        if (r.exitCode !== 0) throw new ToolError(`git diff failed: ${r.stderr.text().trim()}`);
+        return { content: r.stdout.text() || '(no changes)' };
+      }
       case 'git_create_branch': {
         let branch: string;
         try {

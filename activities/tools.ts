@@ -6,6 +6,7 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import type Docker from 'dockerode';
 import type { Prisma, PrismaClient } from '../src/db/prisma.js';
+import { toolInputSchemas } from '../src/domain/agent-tools.js';
 import type { ScopeLimits } from '../src/domain/scope.js';
 import { captureWorkspace, rewindWorkspace, saveCheckpoint } from './checkpoint.js';
 import { currentAttempt } from './heartbeat.js';
@@ -32,18 +33,23 @@ export function createToolActivities(deps: { prisma: PrismaClient; docker: Docke
     async runTools(input: RunToolsInput): Promise<RunToolsResult> {
       const key = { workflowId_iteration: { workflowId: input.workflowId, iteration: input.iteration } };
       const turn = await prisma.agentTurn.findUniqueOrThrow({ where: key });
-      const calls = (turn.response as unknown as Anthropic.Message).content.filter(
-        (b): b is Anthropic.ToolUseBlock => b.type === 'tool_use',
-      );
+      const response = turn.response as unknown as Anthropic.Message;
+      const calls = response.content.filter((b): b is Anthropic.ToolUseBlock => b.type === 'tool_use');
+      // A reply cut off at max_tokens while writing its last tool call: that call may lack input
+      // or carry a cut file, so it is answered, not run (a cut write_file would be "Wrote N bytes").
+      const cut = response.stop_reason === 'max_tokens' && response.content.at(-1)?.type === 'tool_use' ? calls.at(-1) : undefined;
       if (turn.followUp) {
-        // Already ran (a retry after the results were stored): report, don't run twice.
-        const done = calls.find((c) => c.name === 'task_complete');
-        const input = done?.input as { summary?: string; files_changed?: string[] } | undefined;
+        // Already ran (a retry after the results were stored): report, don't run twice. The
+        // completion is what the run found: a task_complete whose input is valid, not a cut one.
+        const done = calls
+          .filter((c) => c !== cut && c.name === 'task_complete')
+          .map((c) => toolInputSchemas.task_complete.safeParse(c.input ?? {}))
+          .find((p) => p.success)?.data;
         return {
           actions: calls.map((c) => c.name),
           errors: 0,
           commandMs: 0,
-          completion: input?.summary ? { summary: input.summary, filesChanged: input.files_changed ?? [] } : undefined,
+          completion: done ? { summary: done.summary, filesChanged: done.files_changed ?? [] } : undefined,
         };
       }
       const bug = await prisma.bugReport.findUnique({
@@ -69,12 +75,16 @@ export function createToolActivities(deps: { prisma: PrismaClient; docker: Docke
         scope: (bug?.project.scopeLimits ?? {}) as ScopeLimits,
         onSafetyEvent: recordSafetyEvent,
       });
-      // A retry whose first attempt died mid-turn (worker killed): the tools may have run in part,
-      // and an edit applied twice fails ("old_string was not found"). Run the turn again from the
-      // workspace the model saw (found by `npm run chaos`).
-      if (currentAttempt() > 1) await rewindWorkspace(deps.docker, prisma, input.containerId, input.workflowId, input.iteration);
+      // The tools may have run before, in part or whole, on this workspace: a retry whose first
+      // attempt died mid-turn (worker killed; found by `npm run chaos`), or a first attempt on a
+      // sandbox provisioned again after the host was lost between this turn's checkpoint and its
+      // stored results (the restore brought back the workspace after the tools). An edit applied
+      // twice fails ("old_string was not found"): run the turn again from the workspace the model saw.
+      const checkpointed = await prisma.workspaceCheckpoint.count({ where: { workflowId: input.workflowId, iteration: input.iteration } });
+      const ranBefore = currentAttempt() > 1 || checkpointed > 0;
+      if (ranBefore) await rewindWorkspace(deps.docker, prisma, input.containerId, input.workflowId, input.iteration);
       const outcomes: ToolOutcome[] = [];
-      for (const call of calls) outcomes.push(await executor.run(call));
+      for (const call of calls) outcomes.push(call === cut ? cutOff(call) : await executor.run(call));
 
       const state = await captureWorkspace(deps.docker, deps.shells, input.containerId);
       await saveCheckpoint(prisma, input.workflowId, input.iteration, state);
@@ -105,5 +115,19 @@ export function createToolActivities(deps: { prisma: PrismaClient; docker: Docke
         completion: outcomes.find((o) => o.completion)?.completion,
       };
     },
+  };
+}
+
+/** The answer to a tool call cut off at max_tokens (see runTools). */
+function cutOff(call: Anthropic.ToolUseBlock): ToolOutcome {
+  return {
+    toolUseId: call.id,
+    name: call.name,
+    content:
+      'Not run: your reply hit the output token limit while writing this call, so its input may be cut short. ' +
+      'Make big changes in smaller steps: edit_file for changes to an existing file, several smaller files or edits rather than one large write_file.',
+    isError: true,
+    action: `${call.name} (cut off at the token limit)`,
+    commandMs: 0,
   };
 }

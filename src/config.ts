@@ -19,7 +19,9 @@ const schema = z.object({
   ANTHROPIC_API_KEY: optionalString,
   ANTHROPIC_BASE_URL: optionalString,
   AGENT_MODEL: z.string().default('claude-sonnet-5-5'),
-  AGENT_MAX_TOKENS: z.coerce.number().int().positive().default(4096),
+  // A whole-file write_file must fit in one reply: 4096 tokens is only a few hundred lines of code.
+  // Non-streaming, the SDK refuses more than about 21,000 (it expects those to take over 10 minutes).
+  AGENT_MAX_TOKENS: z.coerce.number().int().positive().default(16384),
   GITHUB_TOKEN: optionalString,
   GITHUB_API_URL: z.string().url().default('https://api.github.com'),
   /**

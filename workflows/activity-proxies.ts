@@ -15,7 +15,8 @@ const base = (o: ActivityOptions): ActivityOptions => ({ ...o, retry: { nonRetry
 const SHORT = base({ startToCloseTimeout: '1 minute', scheduleToCloseTimeout: '15 minutes', retry: { maximumAttempts: 12 } });
 // Every activity heartbeats every 250 ms, so 10 s of silence means its worker is gone: retry elsewhere.
 const MODEL = base({
-  startToCloseTimeout: '5 minutes',
+  // A full 16K-token answer takes 3-6 minutes; the SDK's own non-streaming limit is 10.
+  startToCloseTimeout: '10 minutes',
   scheduleToCloseTimeout: '30 minutes',
   heartbeatTimeout: '10 seconds',
   retry: { initialInterval: '2 seconds', maximumInterval: '30 seconds', maximumAttempts: 12 },

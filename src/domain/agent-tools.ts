@@ -18,7 +18,8 @@ export const AGENT_TOOLS: ToolDefinition[] = [
     name: 'read_file',
     description:
       'Read a text file of the repository. Returns its lines prefixed with line numbers ("12\\t..."). ' +
-      'Use start_line/end_line (1-based, inclusive) for large files. Paths are relative to the repository root.',
+      'Use start_line/end_line (1-based, inclusive) for large files. Paths are relative to the repository root. ' +
+      'Files over 2 MiB are refused: read parts of them with run_command (sed -n, grep -n).',
     input_schema: {
       type: 'object',
       properties: { path: str('File path relative to the repository root'), start_line: int('First line (1-based)'), end_line: int('Last line (inclusive)') },
@@ -39,7 +40,7 @@ export const AGENT_TOOLS: ToolDefinition[] = [
     description:
       'Replace one exact occurrence of old_string with new_string in a file. old_string must match the file ' +
       'byte for byte (including indentation) and must occur exactly once: include surrounding lines to make it unique. ' +
-      'Fails, changing nothing, when it occurs 0 or more than 1 times.',
+      'Fails, changing nothing, when it occurs 0 or more than 1 times, or when the file is not UTF-8 text or is over 2 MiB (use run_command, e.g. sed -i, for those).',
     input_schema: {
       type: 'object',
       properties: {
@@ -57,7 +58,7 @@ export const AGENT_TOOLS: ToolDefinition[] = [
   },
   {
     name: 'search_code',
-    description: 'Search file contents with a regular expression (ripgrep syntax). Returns "path:line:text" matches.',
+    description: 'Search file contents with a regular expression (ripgrep syntax). Returns "path:line:text" matches, at most 50 per file.',
     input_schema: {
       type: 'object',
       properties: { pattern: str('Regular expression'), path: str('Folder to search (default: root)'), file_pattern: str('Glob of files to search, e.g. "*.ts"') },
@@ -77,10 +78,16 @@ export const AGENT_TOOLS: ToolDefinition[] = [
     },
   },
   { name: 'git_status', description: 'Show `git status --short --branch`.', input_schema: { type: 'object', properties: {}, required: [] } },
-  { name: 'git_diff', description: 'Show the diff of all changes against the last commit (staged and unstaged).', input_schema: { type: 'object', properties: {}, required: [] } },
+  {
+    name: 'git_diff',
+    description: 'Show the diff of all changes against the last commit: staged, unstaged and new (untracked, not ignored) files.',
+    input_schema: { type: 'object', properties: {}, required: [] },
+  },
   {
     name: 'git_create_branch',
-    description: 'Create and switch to a new branch named fix/<lowercase-words>.',
+    description:
+      'Create and switch to a new local branch named fix/<lowercase-words>, for your own use only: the service pushes your commits (HEAD) to a branch it names itself, ' +
+      'and the branch name is not kept if the sandbox has to be rebuilt. You do not need a branch to finish the task.',
     input_schema: { type: 'object', properties: { branch_name: str('e.g. fix/pagination-off-by-one') }, required: ['branch_name'] },
   },
   {

@@ -30,16 +30,25 @@ export function notificationKey(n: Pick<FixNotice, 'workflowId' | 'event'>, chan
   return `${n.workflowId}:${n.event}:${channel}`;
 }
 
-export function noticeSubject(n: FixNotice): string {
+/**
+ * Slack's escaping for text it renders: &, < and > as entities, so report text such as
+ * `<!channel>` or `<https://evil|x>` shows as typed instead of pinging or linking.
+ */
+export const slackEscape = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/** `field` renders each interpolated value (e.g. slackEscape); the default keeps them as they are. */
+export function noticeSubject(n: FixNotice, field: (s: string) => string = (s) => s): string {
   const what = n.event === 'pr_opened' ? 'Fix ready for review' : n.event === 'fix_stopped' ? 'Fix stopped' : 'Fix failed';
-  return `[${n.projectKey}] ${what}: ${n.bugTitle}`.slice(0, 200);
+  // Cut before rendering, so an entity is never cut in half.
+  const head = `[${n.projectKey}] ${what}: `;
+  return `${field(`[${n.projectKey}]`)} ${what}: ${field(n.bugTitle.slice(0, Math.max(0, 200 - head.length)))}`;
 }
 
-export function noticeText(n: FixNotice): string {
-  const lines = [noticeSubject(n)];
-  if (n.prUrl) lines.push(`Pull request: ${n.prUrl}`);
-  if (n.reason) lines.push(`Reason: ${n.reason}`);
+export function noticeText(n: FixNotice, field: (s: string) => string = (s) => s): string {
+  const lines = [noticeSubject(n, field)];
+  if (n.prUrl) lines.push(`Pull request: ${field(n.prUrl)}`);
+  if (n.reason) lines.push(`Reason: ${field(n.reason)}`);
   lines.push(`Iterations: ${n.iterations}, cost: $${n.costUsd.toFixed(4)}`);
-  if (n.workflowUrl) lines.push(`Workflow: ${n.workflowUrl}`);
+  if (n.workflowUrl) lines.push(`Workflow: ${field(n.workflowUrl)}`);
   return lines.join('\n');
 }

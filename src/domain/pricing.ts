@@ -21,11 +21,14 @@ export interface TokenUsage {
 export const ZERO_USAGE: TokenUsage = { inputTokens: 0, outputTokens: 0, cacheCreationTokens: 0, cacheReadTokens: 0 };
 
 /**
- * Anthropic list prices (USD per MTok × 100; cache write = 5-minute cache). An unknown model is
- * charged at the most expensive row so a budget can only err on the safe side.
+ * Anthropic list prices (USD per MTok × 100; cache write = 5-minute cache, 1.25× input; cache read
+ * 0.1× input). An unknown model is charged at the most expensive row so a budget can only err on
+ * the safe side. Family keys (`claude-sonnet-4`, `claude-opus-4`) price the snapshot ids the API
+ * answers with for aliases such as `claude-sonnet-4-0` (`claude-sonnet-4-20250514`); the longest
+ * matching key wins, so `claude-sonnet-4-5-…` still gets its own row.
  */
 export const PRICE_TABLE: Readonly<Record<string, ModelPrice>> = {
-  'claude-fable-5-1': { input: 1000, output: 5000, cacheWrite: 1250, cacheRead: 25 },
+  'claude-fable-5-1': { input: 1000, output: 5000, cacheWrite: 1250, cacheRead: 100 },
   'claude-sonnet-5-5': { input: 200, output: 1000, cacheWrite: 250, cacheRead: 20 },
   'claude-sonnet-5': { input: 200, output: 1000, cacheWrite: 250, cacheRead: 20 },
   'claude-sonnet-4-6': { input: 300, output: 1500, cacheWrite: 375, cacheRead: 30 },
@@ -34,6 +37,8 @@ export const PRICE_TABLE: Readonly<Record<string, ModelPrice>> = {
   'claude-opus-4-5': { input: 500, output: 2500, cacheWrite: 625, cacheRead: 50 },
   'claude-sonnet-4-5': { input: 300, output: 1500, cacheWrite: 375, cacheRead: 30 },
   'claude-sonnet-4-0': { input: 300, output: 1500, cacheWrite: 375, cacheRead: 30 },
+  'claude-sonnet-4': { input: 300, output: 1500, cacheWrite: 375, cacheRead: 30 },
+  'claude-opus-4': { input: 1500, output: 7500, cacheWrite: 1875, cacheRead: 150 },
   'claude-haiku-4-5': { input: 100, output: 500, cacheWrite: 125, cacheRead: 10 },
   'claude-3-5-haiku': { input: 80, output: 400, cacheWrite: 100, cacheRead: 8 },
 };

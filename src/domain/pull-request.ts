@@ -16,24 +16,53 @@ export interface PullRequestFacts {
   githubIssueNumber?: number | null;
 }
 
+/** An issue reference GitHub links: #12, owner/repo#12, or an issue or PR URL. */
+const ISSUE_REF = String.raw`(?:[\w.-]+\/[\w.-]+)?#\d+|https?:\/\/\S+\/(?:issues|pull)\/\d+`;
+/** close/closes/closed, fix/fixes/fixed, resolve/resolves/resolved before a reference (a colon allowed). */
+const CLOSING_KEYWORD = new RegExp(String.raw`\b(?:close[sd]?|fix(?:e[sd])?|resolve[sd]?)(?:\s*:\s*|\s+)(?=${ISSUE_REF})`, 'gi');
+
+const STARTS_WITH_REF = new RegExp(`^(?:${ISSUE_REF})`);
+
+/**
+ * Report text (and the agent's, which may echo it) is not ours to act with on GitHub: a closing
+ * keyword would close an issue when the PR merges, so it is removed (the reference stays, as a
+ * plain link); an @mention would notify a user or team, so a zero-width joiner goes after the '@'
+ * (GitHub mentions need a letter or digit there; the text reads the same).
+ */
+export function neutralizeReportText(s: string): string {
+  return s.replace(CLOSING_KEYWORD, '').replace(/(?<!\w)@(?=[A-Za-z0-9])/g, '@\u200D');
+}
+
+/** One line: newlines in a commit message's subject would start its body. */
+const oneLine = (s: string) => neutralizeReportText(s.replace(/\s+/g, ' ').trim());
+
+/** The PR title and the commit message. */
 export function pullRequestTitle(bugTitle: string): string {
-  const clean = bugTitle.replace(/\s+/g, ' ').trim();
-  return `Fix: ${clean.length > 100 ? `${clean.slice(0, 97)}...` : clean}`;
+  const clean = oneLine(bugTitle);
+  const clipped = clean.length > 100 ? `${clean.slice(0, 97)}...` : clean;
+  // "Fix: #12 …" could itself read as a closing keyword: a title starting with a reference is quoted.
+  return STARTS_WITH_REF.test(clipped) ? `Fix: "${clipped}"` : `Fix: ${clipped}`;
+}
+
+/** A fenced block longer than any backtick run inside, so the text cannot close it early. */
+function fenced(s: string): string {
+  const longest = Math.max(0, ...(s.match(/`+/g) ?? []).map((run) => run.length));
+  const fence = '`'.repeat(Math.max(3, longest + 1));
+  return `${fence}text\n${s}\n${fence}`;
 }
 
 export function pullRequestBody(f: PullRequestFacts): string {
-  const quote = (s: string) => s.split('\n').map((l) => `> ${l}`).join('\n');
   const gates = f.validation.length
     ? f.validation.map((v) => `| ${v.gate} | \`${v.command}\` | ${v.passed ? 'passed' : `failed (exit ${v.exitCode})`} |`).join('\n')
     : '| – | no validation commands configured | – |';
   return [
     '## Summary',
-    f.summary,
+    neutralizeReportText(f.summary),
     '',
     '## Bug report',
-    `**${f.bugTitle}**`,
+    `**${oneLine(f.bugTitle)}**`,
     '',
-    quote(f.bugDescription.slice(0, 4000)),
+    fenced(neutralizeReportText(f.bugDescription.slice(0, 4000))),
     '',
     '## Files changed',
     ...(f.filesChanged.length ? f.filesChanged.map((p) => `- \`${p}\``) : ['- (see the diff)']),

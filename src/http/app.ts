@@ -15,7 +15,7 @@ import { bugsRouter } from './bugs-routes.js';
 import { healthRouter } from './health-routes.js';
 import { metricsRouter } from './metrics.js';
 import { keepRawBody } from './intake-auth.js';
-import { intakeRouter } from './intake-routes.js';
+import { intakeRouter, requireEmailToken } from './intake-routes.js';
 
 export interface IntakeOptions {
   rateLimit: RateLimitSettings;
@@ -62,6 +62,10 @@ export function createApp(deps: AppDeps): express.Express {
   const auth = { limiter: new RateLimiter(intake.rateLimit), hmacMaxSkewSeconds: intake.hmacMaxSkewSeconds };
   const app = express();
   app.disable('x-powered-by');
+  // Inbound-mail providers post JSON as large as raw MIME may be (10 MB, attachments included):
+  // parsed here first, so the 1 MB parser below leaves it be; only once the provider's token is
+  // checked. Token-authenticated, no HMAC, so no raw copy is kept.
+  app.post('/api/intake/email', requireEmailToken(intake.emailToken), express.json({ limit: '10mb' }));
   // verify keeps the exact bytes: HMAC signatures are computed over them.
   app.use(express.json({ limit: '1mb', verify: keepRawBody }));
   // Probes and the scrape need no token: the server listens on loopback or an internal network.

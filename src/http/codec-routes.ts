@@ -44,7 +44,13 @@ function bearer(req: Request): string {
 function cookie(req: Request, name: string): string {
   for (const part of (req.header('cookie') ?? '').split(';')) {
     const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim());
+    if (eq > 0 && part.slice(0, eq).trim() === name) {
+      try {
+        return decodeURIComponent(part.slice(eq + 1).trim());
+      } catch {
+        return ''; // not percent-encoding (e.g. "%"): no cookie of ours, so a 401, not a 500
+      }
+    }
   }
   return '';
 }

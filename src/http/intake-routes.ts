@@ -4,7 +4,7 @@
  * with the project's intake key). Both start a triage workflow and answer 202 with its id.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import express, { Router, type Request } from 'express';
+import express, { Router, type RequestHandler } from 'express';
 import { projectForSender, type EmailRoute } from '../intake/email-routes.js';
 import { InboundMessageError, parseProviderJson, parseRawEmail, parseWebhook, type InboundMessage } from '../intake/inbound-message.js';
 import { startTriage } from '../intake/start-triage.js';
@@ -20,13 +20,17 @@ export interface EmailIntakeSettings {
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
-function checkEmailToken(req: Request, expected: string | undefined): void {
-  if (!expected) throw new HttpError(503, 'email intake is not configured (INTAKE_EMAIL_TOKEN)');
-  const auth = req.header('authorization');
-  const given = auth?.toLowerCase().startsWith('bearer ') ? auth.slice(7).trim() : typeof req.query.token === 'string' ? req.query.token : undefined;
-  if (!given) throw new HttpError(401, 'missing token: send Authorization: Bearer <token> or ?token=');
-  // Digests have equal length whatever was sent, so the comparison is constant-time.
-  if (!timingSafeEqual(digest(given), digest(expected))) throw new HttpError(401, 'wrong token');
+/** Before the body is read: up to 10 MB is parsed for the provider's token holder only. */
+export function requireEmailToken(expected: string | undefined): RequestHandler {
+  return (req, _res, next) => {
+    if (!expected) throw new HttpError(503, 'email intake is not configured (INTAKE_EMAIL_TOKEN)');
+    const auth = req.header('authorization');
+    const given = auth?.toLowerCase().startsWith('bearer ') ? auth.slice(7).trim() : typeof req.query.token === 'string' ? req.query.token : undefined;
+    if (!given) throw new HttpError(401, 'missing token: send Authorization: Bearer <token> or ?token=');
+    // Digests have equal length whatever was sent, so the comparison is constant-time.
+    if (!timingSafeEqual(digest(given), digest(expected))) throw new HttpError(401, 'wrong token');
+    next();
+  };
 }
 
 async function parseOr400<T>(work: () => Promise<T> | T): Promise<T> {
@@ -46,8 +50,8 @@ export function intakeRouter(deps: AppDeps, auth: IntakeAuthSettings, email: Ema
   const router = Router();
   const rawMime = express.raw({ type: ['message/rfc822', 'text/plain', 'application/octet-stream'], limit: '10mb' });
 
-  router.post('/email', rawMime, async (req, res) => {
-    checkEmailToken(req, email.token);
+  // Provider JSON is parsed in app.ts (its own 10 MB limit, ahead of the global 1 MB parser).
+  router.post('/email', requireEmailToken(email.token), rawMime, async (req, res) => {
     const message = await parseOr400(() => (Buffer.isBuffer(req.body) ? parseRawEmail(req.body) : parseProviderJson(req.body)));
     const key = projectForSender(email.routes, message.from);
     if (!key) throw new HttpError(422, `no project takes email from ${message.from}`);

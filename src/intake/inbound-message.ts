@@ -23,8 +23,47 @@ export class InboundMessageError extends Error {}
 const MAX_TEXT = 100_000;
 const clip = (s: string, n: number) => (s.length > n ? s.slice(0, n) : s);
 
+/** HTML past this is cut before conversion: ample for a report, and bounded work per request. */
+const MAX_HTML = 200_000;
+
+/**
+ * Tags out (script and style with their content), text kept, in one left-to-right pass. Not
+ * regexes: `<[^>]+>` over a run of '<' and `<script[\s\S]*?<\/script>` over repeated '<script '
+ * backtrack quadratically, and 100 KB of either blocked the event loop for seconds.
+ */
 function htmlToText(html: string): string {
-  return html.replace(/<(script|style)[\s\S]*?<\/\1>/gi, ' ').replace(/<[^>]+>/g, ' ').replace(/&nbsp;/g, ' ').replace(/\s+/g, ' ').trim();
+  const s = clip(html, MAX_HTML);
+  const lower = s.toLowerCase();
+  // Where each closing tag was last found: once absent past a point, it is never searched again.
+  const closes = new Map<string, number>();
+  const closeOf = (tag: string, from: number) => {
+    const known = closes.get(tag);
+    if (known !== undefined && (known === -1 || known >= from)) return known;
+    const at = lower.indexOf(`</${tag}>`, from);
+    closes.set(tag, at);
+    return at;
+  };
+  const out: string[] = [];
+  let i = 0;
+  while (i < s.length) {
+    const lt = s.indexOf('<', i);
+    const gt = lt < 0 ? -1 : s.indexOf('>', lt + 1);
+    if (gt < 0) { // no tag closes after this point: the rest is text
+      out.push(s.slice(i));
+      break;
+    }
+    out.push(s.slice(i, lt));
+    if (gt === lt + 1) { // "<>" is text
+      out.push('<');
+      i = lt + 1;
+      continue;
+    }
+    const tag = lower.startsWith('script', lt + 1) ? 'script' : lower.startsWith('style', lt + 1) ? 'style' : undefined;
+    const close = tag ? closeOf(tag, lt + 1) : -1;
+    out.push(' ');
+    i = close >= 0 ? close + tag!.length + 3 : gt + 1;
+  }
+  return out.join('').replace(/&nbsp;/g, ' ').replace(/\s+/g, ' ').trim();
 }
 
 const emailAddress = z.email();
@@ -54,8 +93,10 @@ export async function parseRawEmail(raw: Buffer | string): Promise<InboundMessag
 }
 
 const str = z.string().max(2_000_000);
+/** MIME wrapped in provider JSON may be as large as MIME posted raw (intake-routes.ts: 10 MB). */
+const mimeStr = z.string().max(10 * 1024 * 1024);
 const providerJsonSchema = z.looseObject({
-  raw: str.optional(), mime: str.optional(),
+  raw: mimeStr.optional(), mime: mimeStr.optional(),
   From: str.optional(), FromFull: z.looseObject({ Email: str }).optional(), from: str.optional(), sender: str.optional(),
   Subject: str.optional(), subject: str.optional(),
   TextBody: str.optional(), text: str.optional(), 'body-plain': str.optional(), plain: str.optional(),

@@ -31,7 +31,8 @@ export const projectSettingsSchema = z.strictObject({
   sandbox: sandboxSettingsSchema.optional(),
   notifications: notificationsSchema.optional(),
   prDraft: z.boolean().optional(),
-  prLabels: z.array(z.string().min(1).max(100)).max(20).optional(),
+  // GitHub refuses label names over 50 characters (422): refused here, not at delivery.
+  prLabels: z.array(z.string().min(1).max(50)).max(20).optional(),
 });
 
 export const projectSchema = projectSettingsSchema.extend({

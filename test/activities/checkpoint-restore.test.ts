@@ -8,10 +8,13 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import Anthropic from '@anthropic-ai/sdk';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { captureWorkspace, saveCheckpoint } from '../../activities/checkpoint.js';
+import { createModelActivities } from '../../activities/model.js';
 import { createSandboxActivities, type SandboxRef } from '../../activities/sandbox-activities.js';
 import { execInSandbox } from '../../activities/sandbox-exec.js';
 import { SANDBOX_LABELS } from '../../activities/sandbox.js';
@@ -22,6 +25,7 @@ import { createPrisma, type Prisma } from '../../src/db/prisma.js';
 import { SANDBOX_GONE } from '../../src/domain/sandbox-errors.js';
 import { upsertProject } from '../../src/projects/project-store.js';
 import { createBareRemote } from '../fixtures/make-remote.js';
+import { lastToolResults, startAnthropicStandIn } from '../stand-ins/anthropic.js';
 
 const config = loadConfig();
 const docker = new Docker();
@@ -185,6 +189,65 @@ describe('workspace checkpoints', () => {
     await turn(7, [['run_command', { command: 'true' }]]);
     expect(await new MockActivityEnvironment({ attempt: 2 }).run(runTools, { workflowId, iteration: 7, containerId: again.containerId })).toMatchObject({ errors: 0 });
     expect(await sh(again.containerId, 'git rev-parse HEAD; cat src/extra.js; ls stray.txt 2>&1 | grep -c "No such"')).toBe(`${kept.headSha}\nexport const extra = 1;\n1\n`);
+  });
+
+  test('a turn whose host was lost after its checkpoint, before its results, runs once more from the workspace the model saw', async () => {
+    const id = refs.at(-1)!.containerId;
+    await turn(8, [['edit_file', { path: 'src/extra.js', old_string: 'extra = 1', new_string: 'extra = 2' }]]);
+    // Its first run edited, left a stray file and saved checkpoint 8; then the host was lost
+    // before the results were stored. The new sandbox is restored to checkpoint 8.
+    await sh(id, "sed -i 's/extra = 1/extra = 2/' src/extra.js && touch stray.txt");
+    await saveCheckpoint(prisma, workflowId, 8, await captureWorkspace(docker, shells, id));
+    await docker.getContainer(id).remove({ force: true });
+    const again = await sandbox.provisionSandbox(req);
+    refs.push(again);
+    expect(await sh(again.containerId, 'cat src/extra.js; ls stray.txt')).toBe('export const extra = 2;\nstray.txt\n');
+
+    // A first attempt on the new sandbox: rewound to checkpoint 7, the edit applies once.
+    expect(await runTools({ workflowId, iteration: 8, containerId: again.containerId })).toMatchObject({ errors: 0 });
+    expect(await sh(again.containerId, 'cat src/extra.js; ls stray.txt 2>&1 | grep -c "No such"')).toBe('export const extra = 2;\n1\n');
+  });
+
+  test('a reply cut off at max_tokens: its last tool call is answered as cut, not run', async () => {
+    const id = refs.at(-1)!.containerId;
+    const standIn = await startAnthropicStandIn((_req, n) =>
+      n === 8
+        ? {
+            content: [
+              { type: 'tool_use', name: 'write_file', input: { path: 'notes/whole.txt', content: 'whole\n' } },
+              { type: 'tool_use', name: 'write_file', input: { path: 'src/cut.js', content: 'export function half(' } },
+            ],
+            stop_reason: 'max_tokens',
+          }
+        : [{ type: 'text', text: 'Noted.' }],
+    );
+    try {
+      const anthropic = new Anthropic({ apiKey: 'stand-in-key', baseURL: standIn.url, maxRetries: 0 });
+      const { callModel } = createModelActivities({ prisma, anthropic, model: 'claude-sonnet-5-5', maxTokens: 1024 });
+      expect(await callModel({ workflowId, bugId: req.bugId, iteration: 9, notes: [] })).toMatchObject({ stopReason: 'max_tokens', toolNames: ['write_file', 'write_file'] });
+      const ran = await runTools({ workflowId, iteration: 9, containerId: id });
+      expect(ran).toMatchObject({ errors: 1, actions: ['write_file notes/whole.txt', 'write_file (cut off at the token limit)'] });
+      expect(await sh(id, 'cat notes/whole.txt; ls src/cut.js 2>&1 | grep -c "No such"')).toBe('whole\n1\n');
+
+      // What the model reads next: the complete call ran, the cut one says why it did not.
+      await callModel({ workflowId, bugId: req.bugId, iteration: 10, notes: [] });
+      expect(lastToolResults(standIn.received.at(-1)!)).toEqual([
+        { content: 'Wrote 6 bytes to notes/whole.txt.', is_error: undefined },
+        { content: expect.stringMatching(/^Not run: your reply hit the output token limit while writing this call, so its input may be cut short\. .*edit_file/), is_error: true },
+      ]);
+    } finally {
+      await standIn.close();
+    }
+  });
+
+  test('a turn whose results are stored reports the completion its run found: none for an invalid task_complete', async () => {
+    await turn(11, [['task_complete', { summary: 'done', files_changed: 'src/extra.js' }]]);
+    const ran = await runTools({ workflowId, iteration: 11, containerId: refs.at(-1)!.containerId });
+    expect(ran).toMatchObject({ errors: 1 });
+    expect(ran.completion).toBeUndefined();
+    // The retry after the results were stored says the same.
+    const retried = await new MockActivityEnvironment({ attempt: 2 }).run(runTools, { workflowId, iteration: 11, containerId: refs.at(-1)!.containerId });
+    expect(retried).toMatchObject({ completion: undefined });
   });
 
   test('a fix stopped while its sandbox is provisioned leaves no container behind', async () => {

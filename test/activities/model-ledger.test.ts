@@ -9,10 +9,10 @@ import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { callReservations } from '../../activities/call-reservations.js';
-import { createModelActivities, type CallModelResult } from '../../activities/model.js';
+import { createModelActivities, EMPTY_REPLY_TEXT, type CallModelResult } from '../../activities/model.js';
 import { loadConfig } from '../../src/config.js';
 import { COST_UNITS_PER_USD } from '../../src/domain/pricing.js';
-import { createPrisma } from '../../src/db/prisma.js';
+import { createPrisma, type Prisma } from '../../src/db/prisma.js';
 import { upsertProject } from '../../src/projects/project-store.js';
 import { startAnthropicStandIn, type AnthropicStandIn } from '../stand-ins/anthropic.js';
 
@@ -30,8 +30,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await prisma.ledgerEntry.deleteMany({ where: { workflowId } });
-  await prisma.agentTurn.deleteMany({ where: { workflowId } });
+  await prisma.ledgerEntry.deleteMany({ where: { workflowId: { startsWith: workflowId } } });
+  await prisma.agentTurn.deleteMany({ where: { workflowId: { startsWith: workflowId } } });
   await prisma.project.deleteMany({ where: { key: `ml-${suffix}` } });
   await standIn.close();
   await prisma.$disconnect();
@@ -99,6 +99,65 @@ test('an answer with a NUL in a tool input is stored (shown as U+2400) and bille
     const turn = await prisma.agentTurn.findUniqueOrThrow({ where: { workflowId_iteration: { workflowId, iteration: 4 } } });
     expect(JSON.stringify(turn.response)).toContain('printf \\"a\u2400b\\"');
     expect(await prisma.ledgerEntry.count({ where: { workflowId, iteration: 4, kind: 'answered' } })).toBe(1);
+  } finally {
+    standIn.setScript(() => [{ type: 'tool_use', name: 'list_files', input: {} }]);
+  }
+});
+
+/** A bug of its own (its own workflow id), for a conversation that starts afresh. */
+async function freshBug(name: string): Promise<{ workflowId: string; bugId: string }> {
+  const { projectId } = await prisma.bugReport.findUniqueOrThrow({ where: { id: bugId }, select: { projectId: true } });
+  const id = `${workflowId}-${name}`;
+  const bug = await prisma.bugReport.create({ data: { projectId, externalId: `${suffix}-${name}`, title: name, description: 'd', workflowId: id } });
+  return { workflowId: id, bugId: bug.id };
+}
+
+test('an empty answer (content: []) or a blank one does not end the fix: it goes back as a placeholder, never as an empty message', async () => {
+  const anthropic = new Anthropic({ apiKey: 'stand-in-key', baseURL: standIn.url, maxRetries: 0 });
+  const { callModel } = createModelActivities({ prisma, anthropic, model: 'claude-sonnet-5-5', maxTokens: 1024 });
+  // The stand-in refuses an empty message the way the API does (400, which the product never retries).
+  const refused = anthropic.messages.create({ model: 'm', max_tokens: 10, messages: [{ role: 'user', content: 'a' }, { role: 'assistant', content: [] }, { role: 'user', content: 'b' }] });
+  await expect(refused).rejects.toMatchObject({ status: 400, message: expect.stringMatching(/all messages must have non-empty content/) });
+
+  const fix = await freshBug('empty');
+  standIn.setScript((_req, turn) => (turn === 0 ? [] : turn === 1 ? [{ type: 'text', text: ' \n' }] : [{ type: 'tool_use', name: 'list_files', input: {} }]));
+  try {
+    expect(await callModel({ ...fix, iteration: 1, notes: [] })).toMatchObject({ toolCallCount: 0, stopReason: 'end_turn' });
+    expect(await callModel({ ...fix, iteration: 2, notes: [] })).toMatchObject({ toolCallCount: 0, stopReason: 'end_turn' });
+    expect(await callModel({ ...fix, iteration: 3, notes: [] })).toMatchObject({ toolNames: ['list_files'] });
+    const sent = standIn.received.at(-1)!.messages;
+    expect(sent.filter((m) => m.role === 'assistant').map((m) => m.content)).toEqual([
+      [{ type: 'text', text: EMPTY_REPLY_TEXT }],
+      [{ type: 'text', text: EMPTY_REPLY_TEXT }],
+    ]);
+    expect(sent.map((m) => m.role)).toEqual(['user', 'assistant', 'user', 'assistant', 'user']);
+  } finally {
+    standIn.setScript(() => [{ type: 'tool_use', name: 'list_files', input: {} }]);
+  }
+});
+
+test('after a turn of 12 parallel tool calls, the next request still reads the conversation so far from the prompt cache', async () => {
+  const anthropic = new Anthropic({ apiKey: 'stand-in-key', baseURL: standIn.url, maxRetries: 0 });
+  const { callModel } = createModelActivities({ prisma, anthropic, model: 'claude-sonnet-5-5', maxTokens: 1024 });
+  const fix = await freshBug('wide');
+  // More blocks in one turn (12 calls, 12 results) than the cache looks back from a breakpoint (20).
+  standIn.setScript(() => Array.from({ length: 12 }, (_, i) => ({ type: 'tool_use' as const, name: 'read_file', input: { path: `src/f${i}.js` } })));
+  try {
+    for (const iteration of [1, 2, 3]) {
+      await callModel({ ...fix, iteration, notes: [] });
+      const turn = await prisma.agentTurn.findUniqueOrThrow({ where: { workflowId_iteration: { workflowId: fix.workflowId, iteration } } });
+      const calls = (turn.response as unknown as Anthropic.Message).content.filter((b) => b.type === 'tool_use');
+      const results = calls.map((c) => ({ type: 'tool_result', tool_use_id: c.id, content: `1\tconst value${c.id} = ${'x'.repeat(200)};` }));
+      await prisma.agentTurn.update({ where: { id: turn.id }, data: { followUp: results as Prisma.InputJsonValue } });
+    }
+    const [, second, third] = standIn.answered.slice(-3).map((a) => a.usage);
+    // The third request reads everything the second one sent (all of it cached at its last breakpoint).
+    expect(second!.input_tokens).toBe(0);
+    expect(third!.cache_read_input_tokens).toBe(second!.cache_read_input_tokens + second!.cache_creation_input_tokens);
+    for (const req of standIn.received.slice(-3)) {
+      const marked = [...(req.tools ?? []), ...(req.system as object[]), ...req.messages.flatMap((m) => (typeof m.content === 'string' ? [] : m.content))].filter((b) => 'cache_control' in b);
+      expect(marked.length).toBeLessThanOrEqual(4); // the API's limit
+    }
   } finally {
     standIn.setScript(() => [{ type: 'tool_use', name: 'list_files', input: {} }]);
   }

@@ -73,6 +73,31 @@ describe('agent tools in the sandbox', () => {
     expect(await sh('cat /workspace/e.txt')).toBe('A\nb\nb');
   });
 
+  test('edit_file refuses a file that is not UTF-8 rather than turn its other bytes into U+FFFD', async () => {
+    await sh("printf 'caf\\351 = 1\\nx = 2\\n' > /workspace/latin1.txt");
+    const before = await sh('od -An -tx1 /workspace/latin1.txt');
+    expect(before).toContain('e9');
+    const edit = await call('edit_file', { path: 'latin1.txt', old_string: 'x = 2', new_string: 'x = 3' });
+    expect(edit).toMatchObject({ isError: true, content: expect.stringMatching(/^latin1\.txt is not UTF-8 text; edit_file would corrupt its other bytes\. Change it with run_command/) });
+    expect(await sh('od -An -tx1 /workspace/latin1.txt')).toBe(before);
+    await sh('rm /workspace/latin1.txt');
+  });
+
+  test('read_file and edit_file refuse a file over 2 MiB readably instead of using a cut copy', async () => {
+    await sh("{ echo start; head -c 3000000 /dev/zero | tr '\\0' a; } > /workspace/big.txt");
+    for (const [name, input] of [
+      ['read_file', { path: 'big.txt', end_line: 1 }],
+      ['edit_file', { path: 'big.txt', old_string: 'start', new_string: 'START' }],
+    ] as const) {
+      expect(await call(name, input), name).toMatchObject({ isError: true, content: expect.stringMatching(/^big\.txt is over 2097152 bytes \(2 MiB\), more than read_file and edit_file take\. Use run_command/) });
+    }
+    expect(await sh('wc -c < /workspace/big.txt; head -c 5 /workspace/big.txt')).toBe('3000006\nstart');
+    // Exactly at the limit is still read whole.
+    await sh("{ echo start; head -c 2097146 /dev/zero | tr '\\0' a; } > /workspace/big.txt");
+    expect(await call('read_file', { path: 'big.txt', end_line: 1 })).toMatchObject({ isError: false, content: '1\tstart' });
+    await sh('rm /workspace/big.txt');
+  });
+
   test('paths outside the workspace are refused, symlinks included', async () => {
     await sh('ln -s /etc /workspace/etc-link');
     for (const p of ['/etc/passwd', '../../etc/passwd', 'etc-link/passwd']) {
@@ -95,6 +120,8 @@ describe('agent tools in the sandbox', () => {
     expect((await call('list_files', { pattern: '**/*.js' })).content.split('\n')).toEqual(['src/paginate.js', 'test/paginate.test.js']);
     expect((await call('search_code', { pattern: 'function \\w+', file_pattern: '*.js' })).content).toMatch(/src\/paginate\.js:7:function paginate/);
     expect((await call('search_code', { pattern: 'no_such_thing_anywhere' })).content).toBe('(no matches)');
+    // A single file searched still says which file (rg leaves the path out unless told).
+    expect((await call('search_code', { pattern: 'function \\w+', path: 'src/paginate.js' })).content).toMatch(/^src\/paginate\.js:7:function paginate/);
     const failing = await call('run_command', { command: 'echo out; echo err >&2; exit 3' });
     expect(failing.content).toMatch(/^Exit code: 3\n--- stdout ---\nout\n+--- stderr ---\nerr/);
     const started = Date.now();
@@ -107,6 +134,14 @@ describe('agent tools in the sandbox', () => {
     expect(await call('read_file', {})).toMatchObject({ isError: true, content: expect.stringMatching(/Invalid input for read_file: path/) });
     expect(await call('rm_rf', {})).toMatchObject({ isError: true, content: 'Unknown tool rm_rf.' });
     expect(await call('git_create_branch', { branch_name: 'main; rm -rf /' })).toMatchObject({ isError: true, content: expect.stringMatching(/refusing branch name/) });
+  });
+
+  test('git_diff shows new files too, and leaves the index as it was', async () => {
+    await call('write_file', { path: 'src/added.js', content: 'export const added = 1;\n' });
+    const diff = (await call('git_diff')).content;
+    expect(diff).toMatch(/^diff --git a\/src\/added\.js b\/src\/added\.js\nnew file mode 100644\n[\s\S]*\n\+export const added = 1;$/m);
+    expect(diff).toContain('diff --git a/e.txt b/e.txt');
+    expect(await sh('git -C /workspace status --porcelain -- src/added.js')).toBe('?? src/added.js');
   });
 
   test('git tools commit the agent work', async () => {

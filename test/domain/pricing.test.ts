@@ -16,6 +16,23 @@ describe('pricing', () => {
     expect(priceFor('some-future-model').input).toBe(maxInput);
   });
 
+  test('every row prices cache reads at 0.1× its input and cache writes (5-minute) at 1.25×', () => {
+    for (const [model, p] of Object.entries(PRICE_TABLE)) {
+      expect({ model, cacheRead: p.cacheRead, cacheWrite: p.cacheWrite }).toEqual({ model, cacheRead: p.input / 10, cacheWrite: (p.input * 5) / 4 });
+    }
+  });
+
+  test('snapshot ids of aliases get their family price, and the longest family wins', () => {
+    // The API answers a request for an alias with the snapshot id: claude-sonnet-4-0 → claude-sonnet-4-20250514.
+    expect(priceFor('claude-sonnet-4-20250514')).toBe(PRICE_TABLE['claude-sonnet-4']);
+    expect(priceFor('claude-sonnet-4-20250514').input).toBe(PRICE_TABLE['claude-sonnet-4-0']!.input);
+    expect(priceFor('claude-opus-4-20250514').input).toBe(1500);
+    expect(priceFor('claude-sonnet-4-5-20250929')).toBe(PRICE_TABLE['claude-sonnet-4-5']);
+    expect(priceFor('claude-opus-4-5-20251101')).toBe(PRICE_TABLE['claude-opus-4-5']);
+    expect(priceFor('claude-opus-4-6-20260101')).toBe(PRICE_TABLE['claude-opus-4-6']);
+    expect(priceFor('claude-opus-4-1-20250805')).toBe(PRICE_TABLE['claude-opus-4-1']);
+  });
+
   test('sums stay exact where floating point would drift', () => {
     let units = 0;
     for (let i = 0; i < 1000; i++) units += costUnits('claude-haiku-4-5', { ...ZERO_USAGE, cacheReadTokens: 1 });

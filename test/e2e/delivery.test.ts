@@ -1,7 +1,7 @@
 /**
  * Delivery, exactly once: whatever GitHub does on the PR call (a 5xx, a lost response then 422
- * "already exists", a secondary rate limit with retry-after), one PR and one notification per
- * channel. The scope gate refuses a diff that touches .env before anything is pushed.
+ * "already exists", a secondary rate limit with retry-after) or on the issue's comment (a lost
+ * response), one PR, one comment and one notification per channel. The scope gate refuses a diff that touches .env before anything is pushed.
  */
 import { createHmac } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
@@ -95,9 +95,11 @@ describe('delivery', () => {
     ['server-error', { pathPart: '/pulls', method: 'POST', status: 502 }],
     ['lost-response', { pathPart: '/pulls', method: 'POST', status: 502, serveThenFail: true }],
     ['rate-limited', { pathPart: '/pulls', method: 'POST', status: 403, retryAfterSeconds: 1, message: 'You have exceeded a secondary rate limit' }],
+    // GitHub saved the issue's comment, then the answer was lost: it is not posted twice.
+    ['comment-lost', { pathPart: '/acme/comment-lost/issues/42/comments', method: 'POST', status: 502, serveThenFail: true }],
   ];
 
-  test.each(cases)('one PR and one notice per channel when the PR call hits %s', async (name, fault) => {
+  test.each(cases)('one PR and one notice per channel when delivery hits %s', async (name, fault) => {
     const twilioBefore = notifications.twilio.length;
     const { outcome, bare, workflowId } = await runFix(name, { fault });
     expect(outcome.reason).toBeUndefined();

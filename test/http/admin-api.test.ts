@@ -48,9 +48,10 @@ describe('projects', () => {
     expect(created.status).toBe(201);
     expect((await as(admin).post('/admin/projects', { key, name: 'again', repoOwner: 'acme', repoName: 'shop' })).status).toBe(409);
 
-    const bad = await as(admin).patch(`/admin/projects/${key}`, { budgets: { maxCostUsd: -1 }, notifications: { slack: { webhookUrl: 'not a url' } } });
+    // A label name over 50 characters is one GitHub would refuse at delivery.
+    const bad = await as(admin).patch(`/admin/projects/${key}`, { budgets: { maxCostUsd: -1 }, notifications: { slack: { webhookUrl: 'not a url' } }, prLabels: ['ok', 'x'.repeat(51)] });
     expect(bad.status).toBe(400);
-    expect(bad.body.problems.map((p: { path: string }) => p.path).sort()).toEqual(['budgets.maxCostUsd', 'notifications.slack.webhookUrl']);
+    expect(bad.body.problems.map((p: { path: string }) => p.path).sort()).toEqual(['budgets.maxCostUsd', 'notifications.slack.webhookUrl', 'prLabels.1']);
 
     const changed = await as(admin).patch(`/admin/projects/${key}`, {
       defaultBranch: 'develop',

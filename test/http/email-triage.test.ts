@@ -108,6 +108,21 @@ describe('email and webhook triage', () => {
     expect(await stack.prisma.bugReport.count({ where: { reporter: `news@${domain}` } })).toBe(0);
   });
 
+  test('provider JSON past the global 1 MB limit (attachments inlined) is taken, up to 10 MB; not before the token is checked', async () => {
+    const attachment = Buffer.alloc(2_300_000, 7).toString('base64'); // ~3 MB of JSON
+    const email = {
+      FromFull: { Email: `jane@${domain}` }, Subject: 'Screenshot of the checkout crash', TextBody: 'The crash, screenshot attached.', MessageID: `big-${suffix}`,
+      Attachments: [{ Name: 'crash.png', ContentType: 'image/png', Content: attachment, ContentLength: 2_300_000 }],
+    };
+    expect(JSON.stringify(email).length).toBeGreaterThan(3_000_000);
+    const res = await request(app).post('/api/intake/email').set('authorization', `Bearer ${token}`).send(email);
+    expect(res.status).toBe(202);
+    expect(res.body).toMatchObject({ project: projectKey, subject: 'Screenshot of the checkout crash' });
+    expect((await request(app).post('/api/intake/email').set('authorization', 'Bearer wrong').send(email)).status).toBe(401);
+    const tooBig = await request(app).post('/api/intake/email').set('authorization', `Bearer ${token}`).send({ ...email, Attachments: [{ ...email.Attachments[0], Content: `${attachment}${attachment}${attachment}${attachment}` }] });
+    expect(tooBig.status).toBe(413);
+  });
+
   test('a chat webhook with the project\'s intake key goes through the same triage', async () => {
     const res = await request(app).post('/api/intake/webhook').set('authorization', `Bearer ${intakeKey}`).type('form').send({ user_name: 'sam', text: 'checkout 500s on pay', trigger_id: `t-${suffix}` });
     expect(res.status).toBe(202);

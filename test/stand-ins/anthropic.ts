@@ -21,6 +21,15 @@ export type ReplyBlock = { type: 'text'; text: string } | { type: 'tool_use'; na
 /** Given the request and the turn number (0-based count of assistant messages so far), the reply. */
 export type ModelScript = (req: MessagesRequest, turn: number) => ReplyBlock[];
 
+export type StopReason = 'end_turn' | 'max_tokens' | 'stop_sequence' | 'tool_use' | 'pause_turn' | 'refusal';
+/** A reply that says how it stopped: cut off at max_tokens, a refusal. Plain blocks stop with tool_use or end_turn. */
+export interface ScriptedReply {
+  content: ReplyBlock[];
+  stop_reason: StopReason;
+}
+/** A script whose replies may also carry their stop_reason (any ModelScript is one). */
+export type ReplyScript = (req: MessagesRequest, turn: number) => ReplyBlock[] | ScriptedReply;
+
 export interface AnsweredCall {
   id: string;
   requestId: string;
@@ -39,7 +48,7 @@ export interface AnthropicStandIn extends Listening {
   aborted: number;
   /** requests being answered right now (waiting out the delay) */
   inFlight(): number;
-  setScript(script: ModelScript): void;
+  setScript(script: ReplyScript): void;
   /** answer every request only after this many ms (a slow model) */
   setDelay(ms: number): void;
   /** The next `count` requests fail with this status (429, 500, 529 ...). */
@@ -69,7 +78,26 @@ export function lastToolResults(req: MessagesRequest): Array<{ content: string; 
     .map((b) => ({ content: String(b.content ?? ''), is_error: b.is_error as boolean | undefined }));
 }
 
-export async function startAnthropicStandIn(initial: ModelScript, port = 0): Promise<AnthropicStandIn> {
+/**
+ * The Messages API's own checks on a request that a product can trip (its 400
+ * invalid_request_error messages): empty messages and text blocks, too many cache breakpoints.
+ */
+function invalidRequest(body: MessagesRequest): string | null {
+  const blocks = [...(body.tools ?? []), ...(Array.isArray(body.system) ? (body.system as object[]) : [])];
+  for (const m of body.messages) if (typeof m.content !== 'string') blocks.push(...m.content);
+  const breakpoints = blocks.filter((b) => 'cache_control' in b).length;
+  if (breakpoints > 4) return `A maximum of 4 blocks with cache_control may be provided. Found ${breakpoints}.`;
+  for (const [i, m] of body.messages.entries()) {
+    const finalAssistant = i === body.messages.length - 1 && m.role === 'assistant';
+    if (m.content.length === 0 && !finalAssistant) return `messages.${i}: all messages must have non-empty content except for the optional final assistant message`;
+    const texts = typeof m.content === 'string' ? [m.content] : m.content.filter((b) => b.type === 'text').map((b) => String(b.text ?? ''));
+    if (texts.some((t) => t === '') && m.content.length > 0) return 'messages: text content blocks must be non-empty';
+    if (texts.length > 0 && texts.every((t) => t.trim() === '') && !finalAssistant) return 'messages: text content blocks must contain non-whitespace text';
+  }
+  return null;
+}
+
+export async function startAnthropicStandIn(initial: ReplyScript, port = 0): Promise<AnthropicStandIn> {
   let script = initial;
   let delayMs = 0;
   let inFlight = 0;
@@ -88,6 +116,8 @@ export async function startAnthropicStandIn(initial: ModelScript, port = 0): Pro
     }
     const body = req.body as MessagesRequest;
     received.push(body);
+    const invalid = invalidRequest(body);
+    if (invalid) return void res.status(400).json({ type: 'error', error: { type: 'invalid_request_error', message: invalid } });
     let injected = failures.shift();
     if (!injected && random && random.next() < random.rate) {
       injected = { status: random.statuses[Math.floor(random.next() * random.statuses.length)]!, retryAfter: 0 };
@@ -110,15 +140,17 @@ export async function startAnthropicStandIn(initial: ModelScript, port = 0): Pro
       if (outcome === 'aborted') return void (state.aborted += 1);
     }
     const turn = body.messages.filter((m) => m.role === 'assistant').length;
-    let blocks: ReplyBlock[];
+    let reply: ReplyBlock[] | ScriptedReply;
     try {
-      blocks = script(body, turn);
+      reply = script(body, turn);
     } catch (err) {
       // 400 like the real API's invalid_request_error: the product must not retry it.
       return void res.status(400).json({ type: 'error', error: { type: 'invalid_request_error', message: `scripted model diverged: ${(err as Error).message}` } });
     }
+    const { content: blocks, stop_reason: stopReason } = Array.isArray(reply) ? { content: reply, stop_reason: undefined } : reply;
     const content = blocks.map((b) => (b.type === 'tool_use' ? { ...b, id: `toolu_${randomUUID().replace(/-/g, '').slice(0, 24)}` } : b));
-    const usage = { ...cache.usageFor(body), output_tokens: approxTokens(content) };
+    // A reply cut off at max_tokens used all of them.
+    const usage = { ...cache.usageFor(body), output_tokens: stopReason === 'max_tokens' ? body.max_tokens : approxTokens(content) };
     const id = `msg_${randomUUID().replace(/-/g, '').slice(0, 24)}`;
     const requestId = `req_${randomUUID().replace(/-/g, '').slice(0, 24)}`;
     answered.push({ id, requestId, at: Date.now(), model: body.model, turn, usage });
@@ -129,7 +161,7 @@ export async function startAnthropicStandIn(initial: ModelScript, port = 0): Pro
       role: 'assistant',
       model: body.model,
       content,
-      stop_reason: content.some((b) => b.type === 'tool_use') ? 'tool_use' : 'end_turn',
+      stop_reason: stopReason ?? (content.some((b) => b.type === 'tool_use') ? 'tool_use' : 'end_turn'),
       stop_sequence: null,
       usage,
     });

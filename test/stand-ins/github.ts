@@ -35,6 +35,8 @@ export interface GitHubStandIn extends Listening {
   pulls(owner: string, name: string): StandInPull[];
   labels(owner: string, name: string, issue: number): string[];
   comments(owner: string, name: string, issue: number): string[];
+  /** comments already on an issue (someone else's, or an earlier attempt's) */
+  addComment(owner: string, name: string, issue: number, body: string): void;
   requests: Array<{ method: string; path: string; status: number; authorization?: string }>;
   /** The next `count` requests to paths matching `pathPart` fail with `status`. */
   failNext(pathPart: string, status: number, count?: number): void;
@@ -180,10 +182,17 @@ export async function startGitHubStandIn(opts: { token?: string; app?: StandInAp
     res.json(now.map((name) => ({ name })));
   });
 
+  // Paged like GitHub: per_page (default 30, at most 100), page, and a Link header to the next.
   app.get('/repos/:owner/:repo/issues/:number/comments', (req, res) => {
     const repo = repoOf(req, res);
     if (!repo) return;
-    res.json((repo.comments.get(Number(req.params.number)) ?? []).map((body, i) => ({ id: i + 1, body })));
+    const all = (repo.comments.get(Number(req.params.number)) ?? []).map((body, i) => ({ id: i + 1, body }));
+    const perPage = Math.min(100, Math.max(1, Number(req.query.per_page) || 30));
+    const page = Math.max(1, Number(req.query.page) || 1);
+    const last = Math.max(1, Math.ceil(all.length / perPage));
+    const at = (n: number) => `<${base}${req.path}?per_page=${perPage}&page=${n}>`;
+    if (page < last) res.setHeader('link', `${at(page + 1)}; rel="next", ${at(last)}; rel="last"`);
+    res.json(all.slice((page - 1) * perPage, page * perPage));
   });
 
   app.post('/repos/:owner/:repo/issues/:number/comments', (req, res) => {
@@ -216,6 +225,10 @@ export async function startGitHubStandIn(opts: { token?: string; app?: StandInAp
     pulls: (owner, name) => repos.get(`${owner}/${name}`)?.pulls ?? [],
     labels: (owner, name, issue) => repos.get(`${owner}/${name}`)?.labels.get(issue) ?? [],
     comments: (owner, name, issue) => repos.get(`${owner}/${name}`)?.comments.get(issue) ?? [],
+    addComment: (owner, name, issue, body) => {
+      const repo = repos.get(`${owner}/${name}`)!;
+      repo.comments.set(issue, [...(repo.comments.get(issue) ?? []), body]);
+    },
     failNext: (pathPart, status, count = 1) => {
       for (let i = 0; i < count; i++) faults.push({ pathPart, status });
     },

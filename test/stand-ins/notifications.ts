@@ -28,8 +28,11 @@ export interface NotificationStandIns {
   /** called after each request a stand-in accepted (benches time deliveries with it) */
   onReceive?: (channel: 'slack' | 'twilio' | 'hooks' | 'pagerduty', r: Received) => void;
   mails: Array<{ from: string; to: string[]; subject: string; text: string; messageId?: string }>;
-  /** The next `count` requests to paths containing `pathPart` fail with `status`. */
-  failNext(pathPart: string, status: number, count?: number): void;
+  /**
+   * The next `count` requests to paths containing `pathPart` fail with `status`; with `bodyPart`,
+   * only requests whose body (form-decoded) contains it, e.g. one Twilio recipient's number.
+   */
+  failNext(pathPart: string, status: number, count?: number, bodyPart?: string): void;
   close(): Promise<void>;
 }
 
@@ -40,7 +43,7 @@ export async function startNotificationStandIns(): Promise<NotificationStandIns>
   const pagerDuty: Received[] = [];
   const pagerDutyRefused: Received[] = [];
   const mails: NotificationStandIns['mails'] = [];
-  const failures: Array<{ pathPart: string; status: number }> = [];
+  const failures: Array<{ pathPart: string; status: number; bodyPart?: string }> = [];
   const app = express();
   app.use(express.raw({ type: () => true, limit: '5mb' }));
   const record = (into: Received[]) => (req: express.Request) => {
@@ -50,7 +53,9 @@ export async function startNotificationStandIns(): Promise<NotificationStandIns>
     into.push({ path: req.path, headers: req.headers as Record<string, string | undefined>, body, raw });
   };
   app.use((req, res, next) => {
-    const i = failures.findIndex((f) => req.path.includes(f.pathPart));
+    const raw = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
+    const text = (req.header('content-type') ?? '').includes('x-www-form-urlencoded') ? [...new URLSearchParams(raw).values()].join('\n') : raw;
+    const i = failures.findIndex((f) => req.path.includes(f.pathPart) && (f.bodyPart === undefined || text.includes(f.bodyPart)));
     if (i < 0) return next();
     const [f] = failures.splice(i, 1);
     res.status(f!.status).send('stand-in injected failure');
@@ -123,8 +128,8 @@ export async function startNotificationStandIns(): Promise<NotificationStandIns>
     pagerDuty,
     pagerDutyRefused,
     mails,
-    failNext: (pathPart, status, count = 1) => {
-      for (let i = 0; i < count; i++) failures.push({ pathPart, status });
+    failNext: (pathPart, status, count = 1, bodyPart) => {
+      for (let i = 0; i < count; i++) failures.push({ pathPart, status, bodyPart });
     },
     async close() {
       await http.close();
