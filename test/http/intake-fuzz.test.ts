@@ -123,7 +123,12 @@ test('≥ 200 hostile intake requests: no 5xx, no crash, no workflow', async () 
       expect(res.status).toBeLessThan(500);
       expect(typeof res.body.error).toBe('string');
     }),
-    { numRuns: 250 },
+    {
+      numRuns: 250,
+      // The rarest class (an unknown project, sent as JSON) made sure of in every run: by chance
+      // alone about one run in a hundred drew none, and the check below failed.
+      examples: [[{ report: { title: 'Checkout fails', description: 'x', reporter: undefined, errorLogs: undefined }, defect: (r: Record<string, unknown>) => ({ ...r, project: `nope-${suffix}` }), auth: goodAuth, signed: false }, false]],
+    },
   );
   // Every class of rejection was exercised.
   expect([...seen.keys()].sort()).toEqual(expect.arrayContaining([400, 401, 403, 413, 422]));
