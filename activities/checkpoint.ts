@@ -14,7 +14,7 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import type Docker from 'dockerode';
-import type { PrismaClient } from '../src/db/prisma.js';
+import { Prisma, type PrismaClient } from '../src/db/prisma.js';
 import { WORKSPACE } from '../src/domain/workspace-paths.js';
 import { SANDBOX_LABELS } from './sandbox.js';
 import { asSandboxGone, execInSandbox } from './sandbox-exec.js';
@@ -119,8 +119,15 @@ export async function saveCheckpoint(prisma: PrismaClient, workflowId: string, i
   });
 }
 
-export function latestCheckpoint(prisma: PrismaClient, workflowId: string) {
-  return prisma.workspaceCheckpoint.findFirst({ where: { workflowId }, orderBy: { iteration: 'desc' } });
+/**
+ * The workspace to rebuild a sandbox at: the latest checkpoint whose turn's results were stored.
+ * runTools saves a checkpoint just before it stores the results; one whose results never were (the
+ * host was lost in between) holds a workspace the model never saw, and that turn runs again.
+ */
+export async function latestCheckpoint(prisma: PrismaClient, workflowId: string) {
+  const answered = await prisma.agentTurn.findFirst({ where: { workflowId, followUp: { not: Prisma.AnyNull } }, orderBy: { iteration: 'desc' }, select: { iteration: true } });
+  if (!answered) return null;
+  return prisma.workspaceCheckpoint.findFirst({ where: { workflowId, iteration: { lte: answered.iteration } }, orderBy: { iteration: 'desc' } });
 }
 
 export interface CheckpointBytes {

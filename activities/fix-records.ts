@@ -2,7 +2,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { FixBudgets, FixOutcome, ValidationCommands } from '../src/domain/fix.js';
 import { budgetsSchema } from '../src/projects/project-settings.js';
-import { githubWebUrl, loadConfig } from '../src/config.js';
+import { configuredGitPolicy } from '../src/infra/git.js';
 import type { ScopeLimits } from '../src/domain/scope.js';
 import { unitsToUsdString, COST_UNITS_PER_USD, totalTokens } from '../src/domain/pricing.js';
 import { Prisma, type PrismaClient } from '../src/db/prisma.js';
@@ -26,8 +26,8 @@ export interface FixContext {
 }
 
 /** A project without its own cloneUrl lives on the GitHub the API URL names (github.com, or an Enterprise host). */
-export function defaultCloneUrl(owner: string, name: string, githubApiUrl = loadConfig().GITHUB_API_URL): string {
-  return `${githubWebUrl(githubApiUrl)}/${owner}/${name}.git`;
+export function defaultCloneUrl(owner: string, name: string): string {
+  return `${configuredGitPolicy().credentialUrl}/${owner}/${name}.git`;
 }
 
 export function createFixRecordActivities(deps: { prisma: PrismaClient }) {

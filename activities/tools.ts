@@ -75,14 +75,11 @@ export function createToolActivities(deps: { prisma: PrismaClient; docker: Docke
         scope: (bug?.project.scopeLimits ?? {}) as ScopeLimits,
         onSafetyEvent: recordSafetyEvent,
       });
-      // The tools may have run before, in part or whole, on this workspace: a retry whose first
-      // attempt died mid-turn (worker killed; found by `npm run chaos`), or a first attempt on a
-      // sandbox provisioned again after the host was lost between this turn's checkpoint and its
-      // stored results (the restore brought back the workspace after the tools). An edit applied
-      // twice fails ("old_string was not found"): run the turn again from the workspace the model saw.
-      const checkpointed = await prisma.workspaceCheckpoint.count({ where: { workflowId: input.workflowId, iteration: input.iteration } });
-      const ranBefore = currentAttempt() > 1 || checkpointed > 0;
-      if (ranBefore) await rewindWorkspace(deps.docker, prisma, input.containerId, input.workflowId, input.iteration);
+      // A retry whose first attempt died mid-turn (worker killed): the tools may have run in part,
+      // and an edit applied twice fails ("old_string was not found"). Run the turn again from the
+      // workspace the model saw (found by `npm run chaos`). A sandbox provisioned again is already
+      // there: latestCheckpoint skips a checkpoint whose turn's results were never stored.
+      if (currentAttempt() > 1) await rewindWorkspace(deps.docker, prisma, input.containerId, input.workflowId, input.iteration);
       const outcomes: ToolOutcome[] = [];
       for (const call of calls) outcomes.push(call === cut ? cutOff(call) : await executor.run(call));
 

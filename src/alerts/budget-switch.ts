@@ -25,13 +25,16 @@ export const SWITCH_CLAIM_MS = BUDGET_PRESS_TIMEOUT_MS + 30_000;
  * never pressed again, so an admin's lift stands. A failed press gives the claim back for the
  * next attempt; a presser that crashed is taken over when its claim expires.
  */
+/** Crossings no presser holds now: never claimed, or claimed by one whose lease ran out. */
+export const claimable = (now: Date) => ({ OR: [{ switchClaimedUntil: null }, { switchClaimedUntil: { lt: now } }] });
+
 export async function activateCrossingSwitch(prisma: PrismaClient, temporal: Client, taskQueue: string, crossingId: string): Promise<{ scope: string; activated: boolean }> {
   const c = await prisma.budgetCrossing.findUnique({ where: { id: crossingId }, include: { budget: { include: { project: { select: { key: true } } } } } });
   if (!c || c.level !== 'HARD') return { scope: '', activated: false };
   const scope = budgetScope(c.budget.project?.key ?? null);
   const claimedUntil = new Date(Date.now() + SWITCH_CLAIM_MS);
   const { count } = await prisma.budgetCrossing.updateMany({
-    where: { id: crossingId, switchActivatedAt: null, OR: [{ switchClaimedUntil: null }, { switchClaimedUntil: { lt: new Date() } }] },
+    where: { id: crossingId, switchActivatedAt: null, ...claimable(new Date()) },
     data: { switchClaimedUntil: claimedUntil },
   });
   if (count === 0) return { scope, activated: false };

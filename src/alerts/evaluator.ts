@@ -15,7 +15,7 @@ import { dispatchAlert, type AlertDispatchInput } from './alert-dispatch.js';
 import { raiseAlert, resolveAlert } from './alert-store.js';
 import { recordCrossings, type NewCrossing } from './budget-crossings.js';
 import { budgetsWithSpend } from './budget-spend.js';
-import { activateCrossingSwitch, liftRolledOverSwitches } from './budget-switch.js';
+import { activateCrossingSwitch, claimable, liftRolledOverSwitches } from './budget-switch.js';
 import { readRuleMetrics, readSpendToday } from './rule-metrics.js';
 
 export interface EvaluatorDeps {
@@ -104,7 +104,7 @@ export async function evaluateAll(deps: EvaluatorDeps, now = new Date()): Promis
     const pending = await deps.prisma.budgetCrossing.findMany({
       where: {
         level: 'HARD', switchActivatedAt: null, createdAt: { lt: new Date(now.getTime() - REDISPATCH_AFTER_MS), gt: new Date(now.getTime() - 32 * 24 * 3600_000) }, budget: { enabled: true },
-        OR: [{ switchClaimedUntil: null }, { switchClaimedUntil: { lt: now } }],
+        ...claimable(now),
       },
       include: { budget: { select: { period: true } } },
     });

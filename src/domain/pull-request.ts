@@ -29,7 +29,7 @@ const STARTS_WITH_REF = new RegExp(`^(?:${ISSUE_REF})`);
  * plain link); an @mention would notify a user or team, so a zero-width joiner goes after the '@'
  * (GitHub mentions need a letter or digit there; the text reads the same).
  */
-export function neutralizeReportText(s: string): string {
+function neutralizeReportText(s: string): string {
   return s.replace(CLOSING_KEYWORD, '').replace(/(?<!\w)@(?=[A-Za-z0-9])/g, '@\u200D');
 }
 

@@ -2,7 +2,6 @@
  * Who is calling an intake route: an intake key sent as a bearer token (or X-API-Key), or an
  * HMAC signature made with it (src/intake/hmac.ts). Then the per-key rate limit.
  */
-import { createHash } from 'node:crypto';
 import type { Request } from 'express';
 import { hashKey } from '../intake/keys.js';
 import { HMAC_HEADERS, KEY_ID_LENGTH, verifyIntakeSignature } from '../intake/hmac.js';
@@ -30,7 +29,10 @@ async function signedKey(prisma: PrismaClient, req: Request, maxSkew: number) {
   const headers = { timestamp: req.header(HMAC_HEADERS.timestamp), signature: req.header(HMAC_HEADERS.signature) };
   const check = verifyIntakeSignature(row.keyHash, headers, rawBodies.get(req) ?? Buffer.alloc(0), maxSkew);
   if (!check.ok) throw new HttpError(401, `bad signature: ${check.reason}`);
-  return { ...row, signature: headers.signature! };
+  // The request's identity for idempotency: a captured request can be replayed within the
+  // timestamp skew, so the same signature must file the same report (the Idempotency-Key header
+  // is not signed and cannot decide that).
+  return { ...row, replayKey: `signed-${hashKey(headers.signature!).slice(0, 40)}` };
 }
 
 async function bearerKey(prisma: PrismaClient, req: Request) {
@@ -44,15 +46,9 @@ async function bearerKey(prisma: PrismaClient, req: Request) {
 
 export async function authenticateIntake(prisma: PrismaClient, req: Request, settings: IntakeAuthSettings) {
   const signed = req.header(HMAC_HEADERS.keyId) !== undefined || req.header(HMAC_HEADERS.signature) !== undefined;
-  const row = signed ? await signedKey(prisma, req, settings.hmacMaxSkewSeconds) : { ...(await bearerKey(prisma, req)), signature: undefined };
+  const row: Awaited<ReturnType<typeof bearerKey>> & { replayKey?: string } = signed ? await signedKey(prisma, req, settings.hmacMaxSkewSeconds) : await bearerKey(prisma, req);
   if (row.revokedAt) throw new HttpError(401, 'unknown or revoked API key');
   const limited = settings.limiter.take(row.id);
   if (!limited.ok) throw new HttpError(429, `rate limit of this intake key exceeded; retry in ${limited.retryAfterS} s`, { retryAfterSeconds: limited.retryAfterS }, { 'retry-after': String(limited.retryAfterS) });
-  /**
-   * A signed request's identity for idempotency: a captured request can be replayed within the
-   * timestamp skew, so the same signature must file the same report (the Idempotency-Key header
-   * is not signed and cannot decide that).
-   */
-  const replayKey = row.signature ? `signed-${createHash('sha256').update(row.signature).digest('hex').slice(0, 40)}` : undefined;
-  return { keyId: row.id, project: row.project, replayKey };
+  return { keyId: row.id, project: row.project, replayKey: row.replayKey };
 }

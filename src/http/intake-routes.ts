@@ -50,8 +50,9 @@ export function intakeRouter(deps: AppDeps, auth: IntakeAuthSettings, email: Ema
   const router = Router();
   const rawMime = express.raw({ type: ['message/rfc822', 'text/plain', 'application/octet-stream'], limit: '10mb' });
 
-  // Provider JSON is parsed in app.ts (its own 10 MB limit, ahead of the global 1 MB parser).
-  router.post('/email', requireEmailToken(email.token), rawMime, async (req, res) => {
+  // The token is checked and provider JSON parsed in app.ts (its own 10 MB limit, ahead of the
+  // global 1 MB parser), before any body is read.
+  router.post('/email', rawMime, async (req, res) => {
     const message = await parseOr400(() => (Buffer.isBuffer(req.body) ? parseRawEmail(req.body) : parseProviderJson(req.body)));
     const key = projectForSender(email.routes, message.from);
     if (!key) throw new HttpError(422, `no project takes email from ${message.from}`);

@@ -52,9 +52,19 @@ export function hostGitEnv(policy: HostGitPolicy, token?: string): NodeJS.Proces
   return env;
 }
 
+let policyMemo: { env: string; policy: HostGitPolicy } | undefined;
+/**
+ * The policy of this process's configuration, parsed once per value of the two variables it reads
+ * (a stack in this process may set GIT_ALLOW_PROTOCOL when it starts; tests change them).
+ */
+export function configuredGitPolicy(): HostGitPolicy {
+  const env = `${process.env.GIT_ALLOW_PROTOCOL ?? ''}\n${process.env.GITHUB_API_URL ?? ''}`;
+  if (policyMemo?.env !== env) policyMemo = { env, policy: hostGitPolicy(loadConfig()) };
+  return policyMemo.policy;
+}
+
 export async function git(args: string[], opts: GitOptions = {}): Promise<string> {
-  // Read per call, not cached: a stack in this process may set GIT_ALLOW_PROTOCOL when it starts.
-  const configured = hostGitPolicy(loadConfig());
+  const configured = configuredGitPolicy();
   const policy = opts.fromOwnBundle ? { ...configured, allowProtocol: `${configured.allowProtocol}:file` } : configured;
   try {
     const { stdout } = await run('git', args, { cwd: opts.cwd, env: hostGitEnv(policy, opts.token), maxBuffer: 64 * 1024 * 1024 });
@@ -70,7 +80,7 @@ export async function git(args: string[], opts: GitOptions = {}): Promise<string
  * against GIT_ALLOW_PROTOCOL: `<helper>::<address>`, then `<scheme>://`, then a path ('file')
  * unless a colon comes before any slash (scp-like `user@host:path`, 'ssh').
  */
-export function remoteTransport(url: string): string {
+function remoteTransport(url: string): string {
   const helper = /^([A-Za-z][A-Za-z0-9+.-]*)::/.exec(url);
   if (helper) return helper[1]!;
   const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(url)?.[1];

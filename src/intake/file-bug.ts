@@ -54,16 +54,13 @@ interface StoredBug {
   workflowStartedAt: Date | null;
 }
 
-function isForeignKeyViolation(err: unknown): boolean {
+/** The client's own queries report a Prisma code; raw queries report PostgreSQL's SQLSTATE. */
+function isViolation(err: unknown, prismaCode: string, sqlState: string): boolean {
   if (!(err instanceof Prisma.PrismaClientKnownRequestError)) return false;
-  // P2003 from the client's own queries; raw queries report PostgreSQL's SQLSTATE 23503.
-  return err.code === 'P2003' || JSON.stringify(err.meta ?? {}).includes('23503');
+  return err.code === prismaCode || JSON.stringify(err.meta ?? {}).includes(sqlState);
 }
-
-function isUniqueViolation(err: unknown): boolean {
-  if (!(err instanceof Prisma.PrismaClientKnownRequestError)) return false;
-  return err.code === 'P2002' || JSON.stringify(err.meta ?? {}).includes('23505');
-}
+const isForeignKeyViolation = (err: unknown) => isViolation(err, 'P2003', '23503');
+const isUniqueViolation = (err: unknown) => isViolation(err, 'P2002', '23505');
 
 export interface IntakeDeps {
   prisma: PrismaClient;

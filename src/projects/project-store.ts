@@ -1,10 +1,9 @@
 /** Projects and their intake keys (the admin API builds on these). */
 import { z } from 'zod';
-import { loadConfig } from '../config.js';
-import { cloneUrlProblem } from '../infra/git.js';
+import { cloneUrlProblem, configuredGitPolicy } from '../infra/git.js';
 import { PROJECT_KEY } from '../domain/ids.js';
 import { VALIDATION_GATES } from '../domain/fix.js';
-import type { PrismaClient } from '../db/prisma.js';
+import { Prisma, type PrismaClient } from '../db/prisma.js';
 import { hashKey, newIntakeKey } from '../intake/keys.js';
 import { budgetsSchema, notificationsSchema, sandboxSettingsSchema, scopeLimitsSchema } from './project-settings.js';
 
@@ -14,7 +13,7 @@ import { budgetsSchema, notificationsSchema, sandboxSettingsSchema, scopeLimitsS
  * the reason rather than at the fix's first clone.
  */
 function allowedCloneUrl(url: string, ctx: z.RefinementCtx) {
-  const problem = cloneUrlProblem(url, loadConfig().GIT_ALLOW_PROTOCOL);
+  const problem = cloneUrlProblem(url, configuredGitPolicy().allowProtocol);
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
 }
 
@@ -64,14 +63,14 @@ export async function updateProject(prisma: PrismaClient, key: string, patch: z.
  * id (model turns, workspace checkpoints); the ledger keeps its rows.
  */
 export async function deleteProject(prisma: PrismaClient, key: string): Promise<boolean> {
-  return prisma.$transaction(async (tx) => {
-    const reports = await tx.bugReport.findMany({ where: { project: { key } }, select: { workflowId: true } });
-    const workflowId = { in: reports.map((r) => r.workflowId) };
-    await tx.agentTurn.deleteMany({ where: { workflowId } });
-    await tx.workspaceCheckpoint.deleteMany({ where: { workflowId } });
-    const { count } = await tx.project.deleteMany({ where: { key } });
-    return count > 0;
-  });
+  // In the database: a project may have many reports, and their ids need not come over the wire.
+  const ofProject = Prisma.sql`SELECT b."workflowId" FROM "BugReport" b JOIN "Project" p ON p."id" = b."projectId" WHERE p."key" = ${key}`;
+  const [, , { count }] = await prisma.$transaction([
+    prisma.$executeRaw`DELETE FROM "AgentTurn" WHERE "workflowId" IN (${ofProject})`,
+    prisma.$executeRaw`DELETE FROM "WorkspaceCheckpoint" WHERE "workflowId" IN (${ofProject})`,
+    prisma.project.deleteMany({ where: { key } }),
+  ]);
+  return count > 0;
 }
 
 /** Returns the new key once; only its hash is stored. */

@@ -195,15 +195,16 @@ describe('workspace checkpoints', () => {
     const id = refs.at(-1)!.containerId;
     await turn(8, [['edit_file', { path: 'src/extra.js', old_string: 'extra = 1', new_string: 'extra = 2' }]]);
     // Its first run edited, left a stray file and saved checkpoint 8; then the host was lost
-    // before the results were stored. The new sandbox is restored to checkpoint 8.
+    // before the results were stored. The new sandbox is the workspace the model saw: checkpoint
+    // 7, not checkpoint 8, whose turn has no stored results.
     await sh(id, "sed -i 's/extra = 1/extra = 2/' src/extra.js && touch stray.txt");
     await saveCheckpoint(prisma, workflowId, 8, await captureWorkspace(docker, shells, id));
     await docker.getContainer(id).remove({ force: true });
     const again = await sandbox.provisionSandbox(req);
     refs.push(again);
-    expect(await sh(again.containerId, 'cat src/extra.js; ls stray.txt')).toBe('export const extra = 2;\nstray.txt\n');
+    expect(await sh(again.containerId, 'cat src/extra.js; ls stray.txt 2>&1 | grep -c "No such"')).toBe('export const extra = 1;\n1\n');
 
-    // A first attempt on the new sandbox: rewound to checkpoint 7, the edit applies once.
+    // A first attempt on the new sandbox: the edit applies once.
     expect(await runTools({ workflowId, iteration: 8, containerId: again.containerId })).toMatchObject({ errors: 0 });
     expect(await sh(again.containerId, 'cat src/extra.js; ls stray.txt 2>&1 | grep -c "No such"')).toBe('export const extra = 2;\n1\n');
   });
