@@ -11,6 +11,7 @@ import { costUnits, COST_UNITS_PER_USD, unitsToUsdString, type TokenUsage } from
 import { initialMessage, systemPrompt } from '../src/domain/prompt.js';
 import type { ValidationCommands } from '../src/domain/fix.js';
 import { Prisma, type PrismaClient } from '../src/db/prisma.js';
+import { withoutNul } from '../src/db/jsonb.js';
 import { callReservations } from './call-reservations.js';
 import { cancellationSignal, currentAttempt } from './heartbeat.js';
 import { activityLog } from '../src/infra/log.js';
@@ -148,9 +149,9 @@ export function createModelActivities(deps: ModelDeps) {
   async function storedTurn(input: CallModelInput): Promise<CallModelResult | null> {
     const turn = await prisma.agentTurn.findUnique({ where: { workflowId_iteration: { workflowId: input.workflowId, iteration: input.iteration } } });
     if (!turn) return null;
-    const ledger = await prisma.ledgerEntry.findUnique({ where: { callKey: `${input.workflowId}#${input.iteration}` } });
     const response = turn.response as unknown as Anthropic.Message;
-    return summarize(response, ledger?.model ?? response.model, await iterationUnits(input));
+    // The answer's ledger row is priced by response.model, so that is its model too.
+    return summarize(response, response.model, await iterationUnits(input));
   }
 
   return {
@@ -220,8 +221,8 @@ export function createModelActivities(deps: ModelDeps) {
         // answer was billed all the same, so it goes in the ledger on its own row (found by chaos:
         // an attempt timed out across a Temporal restart while it still ran).
         if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') {
-          const winner = await storedTurn(input);
-          if (winner) {
+          const won = await prisma.agentTurn.count({ where: { workflowId: input.workflowId, iteration: input.iteration } });
+          if (won > 0) {
             await withDbRetry(() =>
               prisma.$transaction([
                 reservations.release(attempt),
@@ -229,7 +230,8 @@ export function createModelActivities(deps: ModelDeps) {
               ]),
             );
             await deps.onSpend?.({ projectId: bug.projectId });
-            return { ...winner, costUnits: await iterationUnits(input) };
+            // The winner's turn, priced with this row too.
+            return (await storedTurn(input))!;
           }
         }
         throw err;
@@ -243,16 +245,6 @@ export function createModelActivities(deps: ModelDeps) {
   };
 }
 
-/**
- * PostgreSQL's jsonb cannot hold U+0000, and a model may write one (in a tool input): the answer is
- * paid for, so it is stored with each NUL shown as U+2400 (as tool output is) rather than lost.
- */
-function withoutNul<T>(value: T): T {
-  if (typeof value === 'string') return value.replaceAll('\u0000', '\u2400') as T;
-  if (Array.isArray(value)) return value.map(withoutNul) as T;
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withoutNul(v)])) as T;
-  return value;
-}
 
 /** Connection-level failures (dropped, reset, pool closed) get two quick retries before failing the activity. */
 async function withDbRetry<T>(write: () => Promise<T>): Promise<T> {

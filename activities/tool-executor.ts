@@ -9,7 +9,6 @@
  * The scope limits and the denied-command list are guard rails, not the security boundary:
  * the sandbox is (see src/domain/scope.ts).
  */
-import { ApplicationFailure } from '@temporalio/common';
 import type Docker from 'dockerode';
 import { applyExactEdit, isToolName, numberLines, toolInputSchemas, type ToolName } from '../src/domain/agent-tools.js';
 import { assertBranchName } from '../src/domain/ids.js';
@@ -17,7 +16,7 @@ import { checkCommand, checkWrite, type ScopeLimits } from '../src/domain/scope.
 import { truncateMiddle } from '../src/domain/truncate.js';
 import { isInsideWorkspace, PathOutsideWorkspaceError, resolveWorkspacePath, WORKSPACE } from '../src/domain/workspace-paths.js';
 import { formatCommandResult, MAX_TOOL_OUTPUT_CHARS } from './command-result.js';
-import { execInSandbox, OUTPUT_TOO_LARGE, type ExecResult } from './sandbox-exec.js';
+import { execInSandbox, type ExecResult } from './sandbox-exec.js';
 import { NulInArgumentError, ShellDiedError, type ShellResult } from './sandbox-shell.js';
 import type { ShellPool } from './shell-pool.js';
 
@@ -142,14 +141,8 @@ export class ToolExecutor {
       `${path} is over ${MAX_READ_BYTES} bytes (2 MiB), more than read_file and edit_file take. ` +
         "Use run_command to read parts of it (sed -n '100,200p', grep -n, head, tail) or to change it (sed -i).",
     );
-    let r: ExecResult;
-    try {
-      r = await this.exec(['sh', '-c', read, 'sh', abs, path], undefined, MAX_READ_BYTES + 1);
-    } catch (err) {
-      // The model's answer to a file over the limit is the same readable error, not a failed activity.
-      if (err instanceof ApplicationFailure && err.type === OUTPUT_TOO_LARGE) throw tooBig;
-      throw err;
-    }
+    // head stops one byte past the limit, so the exact read never overflows: one byte too many is the sign.
+    const r = await this.exec(['sh', '-c', read, 'sh', abs, path], undefined, MAX_READ_BYTES + 1);
     if (r.exitCode !== 0) throw new ToolError(r.stderr.toString().trim() || `cannot read ${path}`);
     if (r.stdout.length > MAX_READ_BYTES) throw tooBig;
     return r.stdout;

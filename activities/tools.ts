@@ -6,6 +6,7 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import type Docker from 'dockerode';
 import type { Prisma, PrismaClient } from '../src/db/prisma.js';
+import { withoutNul } from '../src/db/jsonb.js';
 import { toolInputSchemas } from '../src/domain/agent-tools.js';
 import type { ScopeLimits } from '../src/domain/scope.js';
 import { captureWorkspace, rewindWorkspace, saveCheckpoint } from './checkpoint.js';
@@ -100,11 +101,10 @@ export function createToolActivities(deps: { prisma: PrismaClient; docker: Docke
       const results: Anthropic.ToolResultBlockParam[] = outcomes.map((o) => ({
         type: 'tool_result',
         tool_use_id: o.toolUseId,
-        // PostgreSQL's jsonb cannot hold U+0000; show it as the NUL symbol instead.
-        content: o.content.replaceAll('\u0000', '\u2400'),
+        content: o.content,
         ...(o.isError ? { is_error: true } : {}),
       }));
-      await prisma.agentTurn.update({ where: key, data: { followUp: results as unknown as Prisma.InputJsonValue } });
+      await prisma.agentTurn.update({ where: key, data: { followUp: withoutNul(results) as unknown as Prisma.InputJsonValue } });
       return {
         actions: outcomes.map((o) => o.action),
         errors: outcomes.filter((o) => o.isError).length,

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -251,14 +251,14 @@ describe('workspace checkpoints', () => {
     expect(retried).toMatchObject({ completion: undefined });
   });
 
-  test('a fix stopped while its sandbox is provisioned leaves no container behind', async () => {
+  test('a fix stopped while its sandbox is provisioned gets no container', async () => {
     // The workflow's cleanup may look for the container before it exists: provisioning must not
     // go on to create (or keep) one once it was cancelled.
     const stopped = { ...req, workflowId: `${workflowId}-stopped` };
     const env = new MockActivityEnvironment();
     const provisioning = env.run(sandbox.provisionSandbox, stopped);
     env.cancel();
-    await expect(provisioning).rejects.toThrow();
+    await expect(provisioning).rejects.toBeInstanceOf(CancelledFailure);
     const left = await docker.listContainers({ all: true, filters: { label: [`${SANDBOX_LABELS.workflowId}=${stopped.workflowId}`] } });
     expect(left).toEqual([]);
   });

@@ -82,7 +82,7 @@ test('an error answer is not billed, and an aborted call is counted as lost', as
   standIn.setDelay(5000);
   const env = new MockActivityEnvironment({ attempt: 1 });
   const aborted = env.run(callModel, { workflowId, bugId, iteration: 3, notes: [] });
-  await new Promise((r) => setTimeout(r, 300));
+  await expect.poll(() => standIn.inFlight(), { timeout: 10_000 }).toBe(1);
   env.cancel();
   await expect(aborted).rejects.toThrow();
   standIn.setDelay(0);

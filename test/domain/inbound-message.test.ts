@@ -19,7 +19,8 @@ describe('HTML email bodies', () => {
   ])('1 MB of %s is converted in linear time', async (_name, html) => {
     const started = performance.now();
     const text = await fromHtml(html);
-    expect(performance.now() - started).toBeLessThan(1000);
+    // Linear takes milliseconds; the quadratic regexes took minutes at this size.
+    expect(performance.now() - started).toBeLessThan(10_000);
     expect(text.length).toBeGreaterThan(0);
   });
 

@@ -119,6 +119,8 @@ describe('email and webhook triage', () => {
     expect(res.status).toBe(202);
     expect(res.body).toMatchObject({ project: projectKey, subject: 'Screenshot of the checkout crash' });
     expect((await request(app).post('/api/intake/email').set('authorization', 'Bearer wrong').send(email)).status).toBe(401);
+    // Not parsed without the token: a body the parser would refuse still gets the 401.
+    expect((await request(app).post('/api/intake/email').set('authorization', 'Bearer wrong').set('content-type', 'application/json').send('{')).status).toBe(401);
     const tooBig = await request(app).post('/api/intake/email').set('authorization', `Bearer ${token}`).send({ ...email, Attachments: [{ ...email.Attachments[0], Content: `${attachment}${attachment}${attachment}${attachment}` }] });
     expect(tooBig.status).toBe(413);
   });

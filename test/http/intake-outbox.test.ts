@@ -108,6 +108,8 @@ test('a dispatcher stopped with reports still queued leaves them unstarted, and 
   expect(await unstarted()).toBeGreaterThan(0);
   // Filed while stopped: kept in the database only.
   await fileBug({ prisma, temporal, temporalUiUrl: 'http://localhost:8233', dispatcher }, project, { title: 'While stopped', description: 'd', priority: 'LOW', source: 'test', externalId: `stopped-${suffix}` });
+  await dispatcher.idle(); // a start wrongly queued while stopped would be done and marked by now
+  expect((await prisma.bugReport.findFirstOrThrow({ where: { externalId: `stopped-${suffix}` } })).workflowStartedAt).toBeNull();
 
   dispatcher.start();
   await expect.poll(unstarted, { timeout: 20_000, interval: 200 }).toBe(0);

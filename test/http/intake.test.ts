@@ -10,7 +10,7 @@ import { createApp } from '../../src/http/app.js';
 import { fileBug, ProjectGoneError } from '../../src/intake/file-bug.js';
 import { fixWorkflowId, stableHash } from '../../src/domain/ids.js';
 import { waitForFixStart } from '../../src/fixes/resolve-fix.js';
-import type { FixDispatcher } from '../../src/intake/fix-dispatcher.js';
+import { FixDispatcher } from '../../src/intake/fix-dispatcher.js';
 import { deleteProject, issueIntakeKey, upsertProject } from '../../src/projects/project-store.js';
 import { connectClient } from '../../src/temporal/connect.js';
 import type { Client } from '@temporalio/client';
@@ -131,7 +131,10 @@ describe('workflow ids', () => {
   test('concurrent twins all answer the one report, also when they clash on the workflow id index first', async () => {
     // Only (projectId, externalId) is the arbiter: a twin racing past its check can trip the
     // workflowId index instead. Measured: a third of rounds of 8 raw inserts do. No Temporal here.
-    const deps = { prisma, temporal, temporalUiUrl: 'http://localhost:8233', dispatcher: { enqueue: () => undefined } as unknown as FixDispatcher };
+    // A stopped dispatcher queues nothing: no Temporal start here.
+    const dispatcher = new FixDispatcher({ prisma, temporal, temporalUiUrl: 'http://localhost:8233', log: { error: () => undefined } });
+    await dispatcher.stop();
+    const deps = { prisma, temporal, temporalUiUrl: 'http://localhost:8233', dispatcher };
     const project = await prisma.project.findUniqueOrThrow({ where: { key: `intake-a-${suffix}` } });
     for (let round = 0; round < 20; round++) {
       const twin = { ...report, priority: 'HIGH' as const, source: 'api', externalId: `twin-${round}-${suffix}` };
