@@ -37,6 +37,8 @@ export async function bugFixWorkflow(input: FixInput): Promise<FixOutcome> {
   const startedAt = resumed?.startedAt ?? Date.now();
 
   let budgets: FixBudgets = resumed?.budgets ?? { ...DEFAULT_BUDGETS, ...input.budgets };
+  /** what raiseBudget changed: kept over the project's budgets when those arrive after a raise */
+  let raised: Partial<FixBudgets> = {};
   let phase: Phase = 'queued';
   let iteration = resumed?.iteration ?? 0;
   let usage: TokenUsage = resumed?.usage ?? ZERO_USAGE;
@@ -102,6 +104,7 @@ export async function bugFixWorkflow(input: FixInput): Promise<FixOutcome> {
     raiseBudgetUpdate,
     (raise) => {
       budgets = { ...budgets, ...raise };
+      raised = { ...raised, ...raise };
       budgetVersion += 1;
       return budgets;
     },
@@ -191,7 +194,7 @@ export async function bugFixWorkflow(input: FixInput): Promise<FixOutcome> {
     ctxForNotice = ctx;
     // The project's budgets apply over the defaults; what the starter asked for wins over both.
     if (!resumed && patched('project-budgets')) {
-      budgets = { ...DEFAULT_BUDGETS, ...ctx.budgets, ...input.budgets };
+      budgets = { ...DEFAULT_BUDGETS, ...ctx.budgets, ...input.budgets, ...raised };
       budgetVersion += 1; // the watchdog re-reads maxDurationMs
     }
     const provisionRequest = { workflowId, bugId: input.bugId, projectKey: input.projectKey, cloneUrl: ctx.cloneUrl, defaultBranch: ctx.defaultBranch };

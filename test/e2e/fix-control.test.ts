@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { WithStartWorkflowOperation, WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
 import Docker from 'dockerode';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { SANDBOX_LABELS } from '../../activities/sandbox.js';
@@ -168,6 +168,24 @@ describe('steering a fix', () => {
       expect(await byProject.handle.result()).toMatchObject({ status: 'failed', reason: 'iteration budget exhausted (2)' });
       const byStarter = await startFix('starter-budget', wandering, { maxIterations: 3 });
       expect(await byStarter.handle.result()).toMatchObject({ status: 'failed', reason: 'iteration budget exhausted (3)' });
+    } finally {
+      await stack.prisma.project.update({ where: { id: projectId }, data: { budgets: {} } });
+    }
+  });
+
+  test("a budget raised before the fix read its project's budgets stays raised", async () => {
+    await stack.prisma.project.update({ where: { id: projectId }, data: { budgets: { maxIterations: 2 } } });
+    try {
+      stack.anthropic!.setScript(wandering);
+      const workflowId = `bugfix-control-${suffix}-raised-early`;
+      const bug = await stack.prisma.bugReport.create({ data: { projectId, externalId: 'raised-early', workflowId, title: 'Control raised-early', description: 'Steering test.' } });
+      // With start: the raise is the workflow's first task, before it loads the project.
+      const start = new WithStartWorkflowOperation('bugFixWorkflow', {
+        taskQueue: taskQueues.main, workflowId, workflowIdConflictPolicy: 'FAIL',
+        args: [{ bugId: bug.id, projectId, projectKey: `control-${suffix}` } satisfies FixInput],
+      });
+      await stack.temporal.workflow.executeUpdateWithStart(raiseBudgetUpdate, { args: [{ maxIterations: 3 }], startWorkflowOperation: start });
+      expect(await (await start.workflowHandle()).result()).toMatchObject({ status: 'failed', reason: 'iteration budget exhausted (3)' });
     } finally {
       await stack.prisma.project.update({ where: { id: projectId }, data: { budgets: {} } });
     }
