@@ -7,7 +7,8 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { ApplicationFailure } from '@temporalio/common';
 import { AGENT_TOOLS } from '../src/domain/agent-tools.js';
-import { costUnits, COST_UNITS_PER_USD, unitsToUsdString, type TokenUsage } from '../src/domain/pricing.js';
+import { COST_UNITS_PER_USD, unitsToUsdString, type TokenUsage } from '../src/domain/pricing.js';
+import { billedFields, usageOf } from './answer-billing.js';
 import { initialMessage, systemPrompt } from '../src/domain/prompt.js';
 import type { ValidationCommands } from '../src/domain/fix.js';
 import { Prisma, type PrismaClient } from '../src/db/prisma.js';
@@ -47,15 +48,6 @@ export interface ModelDeps {
   maxTokens: number;
   /** budgets and the spend rule, checked after each new ledger row; must not throw (see activities/alerts.ts) */
   onSpend?: (e: { projectId: string }) => Promise<void>;
-}
-
-export function usageOf(u: Anthropic.Usage): TokenUsage {
-  return {
-    inputTokens: u.input_tokens,
-    outputTokens: u.output_tokens,
-    cacheCreationTokens: u.cache_creation_input_tokens ?? 0,
-    cacheReadTokens: u.cache_read_input_tokens ?? 0,
-  };
 }
 
 function summarize(response: Anthropic.Message, model: string, units: number): CallModelResult {
@@ -188,23 +180,9 @@ export function createModelActivities(deps: ModelDeps) {
           await (answered ? reservations.release(attempt) : reservations.lose(attempt)).catch(() => undefined);
           throw rejectedForGood(err) ?? err;
         });
+      const { units, row: billed } = billedFields(response);
       const usage = usageOf(response.usage);
-      const units = costUnits(response.model, usage);
-      const requestId = (response as { _request_id?: string | null })._request_id ?? null;
-      const ledgerRow = (callKey: string) => ({
-        callKey,
-        workflowId: input.workflowId,
-        projectId: bug.projectId,
-        bugId: bug.id,
-        iteration: input.iteration,
-        model: response.model,
-        inputTokens: usage.inputTokens,
-        outputTokens: usage.outputTokens,
-        cacheCreationTokens: usage.cacheCreationTokens,
-        cacheReadTokens: usage.cacheReadTokens,
-        costUsd: new Prisma.Decimal(unitsToUsdString(units)),
-        providerRequestId: requestId,
-      });
+      const ledgerRow = (callKey: string) => ({ callKey, workflowId: input.workflowId, projectId: bug.projectId, bugId: bug.id, iteration: input.iteration, ...billed });
       try {
         // The answer is paid for and only in memory: a dropped connection must not lose it.
         await withDbRetry(() =>
@@ -226,7 +204,7 @@ export function createModelActivities(deps: ModelDeps) {
             await withDbRetry(() =>
               prisma.$transaction([
                 reservations.release(attempt),
-                prisma.ledgerEntry.createMany({ data: [ledgerRow(`${input.workflowId}#${input.iteration}#${requestId ?? response.id}`)], skipDuplicates: true }),
+                prisma.ledgerEntry.createMany({ data: [ledgerRow(`${input.workflowId}#${input.iteration}#${billed.providerRequestId ?? response.id}`)], skipDuplicates: true }),
               ]),
             );
             await deps.onSpend?.({ projectId: bug.projectId });

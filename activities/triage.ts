@@ -9,9 +9,8 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { loadConfig } from '../src/config.js';
-import { Prisma, type PrismaClient } from '../src/db/prisma.js';
-import { costUnits, unitsToUsdString } from '../src/domain/pricing.js';
-import { usageOf } from './model.js';
+import type { PrismaClient } from '../src/db/prisma.js';
+import { billedFields } from './answer-billing.js';
 import { TRIAGE_TOOL_NAME, type TriageInput, type TriageVerdict } from '../src/domain/triage.js';
 import { bugReportSchema, fileBug, WorkflowIdTakenError } from '../src/intake/file-bug.js';
 
@@ -62,22 +61,8 @@ export interface TriageDeps {
 async function recordTriageCall(deps: TriageDeps, projectId: string, response: Anthropic.Message): Promise<void> {
   const { info } = Context.current();
   const workflowId = info.workflowExecution?.workflowId ?? `triage-activity-${info.activityId}`;
-  const usage = usageOf(response.usage);
   const { count } = await deps.prisma.ledgerEntry.createMany({
-    data: [{
-      callKey: `${workflowId}#triage#${info.attempt}`,
-      workflowId,
-      projectId,
-      bugId: null,
-      iteration: 0,
-      model: response.model,
-      inputTokens: usage.inputTokens,
-      outputTokens: usage.outputTokens,
-      cacheCreationTokens: usage.cacheCreationTokens,
-      cacheReadTokens: usage.cacheReadTokens,
-      costUsd: new Prisma.Decimal(unitsToUsdString(costUnits(response.model, usage))),
-      providerRequestId: (response as { _request_id?: string | null })._request_id ?? null,
-    }],
+    data: [{ callKey: `${workflowId}#triage#${info.attempt}`, workflowId, projectId, bugId: null, iteration: 0, ...billedFields(response).row }],
     skipDuplicates: true,
   });
   if (count > 0) await deps.onSpend?.({ projectId });
