@@ -10,6 +10,8 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  makeContinueAsNewFunc,
+  patched,
   proxyActivities,
   setHandler,
   upsertMemo,
@@ -64,7 +66,7 @@ export async function safetyControllerWorkflow(input: SafetyControllerInput = {}
   const state = (): SafetyState => ({ switches: [...switches.values()], sweeps, killed, continuedRuns: carried?.continuedRuns ?? 0 });
   // Mirrored to the memo so intake can read the switches even when no worker answers a query.
   const publish = () => upsertMemo({ [KILL_SWITCHES_MEMO]: [...switches.values()] });
-  // A continued run starts with an empty memo: mirror the carried switches at once.
+  // Mirrored again at once (runs continued before 'carry-switch-memo' started with an empty memo).
   if (carried) publish();
 
   const record = (kind: string, severity: 'info' | 'warning' | 'critical', message: string, s: KillSwitch, details: Record<string, unknown>) =>
@@ -145,8 +147,9 @@ export async function safetyControllerWorkflow(input: SafetyControllerInput = {}
   }
   // Handlers in flight (an activation's fan-out) finish in this run; their result goes to the caller.
   await condition(allHandlersFinished);
-  await continueAsNew<typeof safetyControllerWorkflow>({
-    ...input,
-    carried: { ...state(), continuedRuns: (carried?.continuedRuns ?? 0) + 1, signalledBy: Object.fromEntries(signalledBy) },
-  });
+  const next = { ...input, carried: { ...state(), continuedRuns: (carried?.continuedRuns ?? 0) + 1, signalledBy: Object.fromEntries(signalledBy) } };
+  // The next run starts with the switches in its memo: until its first workflow task runs (a busy
+  // or stopped worker), intake reads them there, and an empty memo would admit every fix.
+  if (patched('carry-switch-memo')) await makeContinueAsNewFunc<typeof safetyControllerWorkflow>({ memo: { [KILL_SWITCHES_MEMO]: [...switches.values()] } })(next);
+  await continueAsNew<typeof safetyControllerWorkflow>(next);
 }

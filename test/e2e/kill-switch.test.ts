@@ -17,6 +17,7 @@ import { startStack, type Stack } from '../../scripts/local-stack.js';
 import { createSafetyActivities, runningFixesQuery } from '../../activities/safety.js';
 import { SANDBOX_LABELS } from '../../activities/sandbox.js';
 import { safetyControllerId } from '../../src/domain/kill-switch.js';
+import { KILL_SWITCHES_MEMO } from '../../workflows/safety-messages.js';
 import type { FixInput, FixOutcome } from '../../src/domain/fix.js';
 import { BugIdKey, ProjectKeyKey } from '../../src/domain/search-attributes.js';
 import { createAdminToken } from '../../src/http/admin/admin-tokens.js';
@@ -187,6 +188,10 @@ describe('kill switches', () => {
     await expect.poll(async () => (await readSafetyState(stack.temporal, queue)).continuedRuns, { timeout: 90_000, interval: 500 }).toBeGreaterThan(0);
     const state = await readSafetyState(stack.temporal, queue);
     expect(state.switches).toMatchObject([{ scope: 'global', reason: 'incident 42' }]);
+    // The continued run started with the switches in its memo: intake reads them before that
+    // run's first workflow task (a busy or stopped worker), never an empty memo.
+    const started = (await stack.temporal.workflow.getHandle(safetyControllerId(queue)).fetchHistory()).events![0]!.workflowExecutionStartedEventAttributes!;
+    expect(Object.keys(started.memo?.fields ?? {})).toContain(KILL_SWITCHES_MEMO);
   });
 
   test('the admission check for bugFixWorkflow refuses in scope; a never-started controller refuses nothing', async () => {
