@@ -7,7 +7,7 @@ import tseslint from 'typescript-eslint';
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'src/generated/**', '.data/**', '.tools/**', 'test/fixtures/repos/**', 'test/fixtures/acceptance/**'] },
+  { ignores: ['node_modules/**', 'src/generated/**', '.data/**', '.tools/**', 'dev/repos/**', 'bench/eval/acceptance/**'] },
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts'],

@@ -9,7 +9,7 @@
 import os from 'node:os';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { NativeConnectionOptions } from '@temporalio/worker';
-import { ALL_SEARCH_ATTRIBUTE_KEYS } from './src/domain/search-attributes.js';
+import { ALL_SEARCH_ATTRIBUTE_KEYS } from './src/domain/fix/search-attributes.js';
 
 const CLI_TYPE_NAMES: Record<string, string> = {
   TEXT: 'Text', KEYWORD: 'Keyword', INT: 'Int', DOUBLE: 'Double', BOOL: 'Bool', DATETIME: 'Datetime', KEYWORD_LIST: 'KeywordList',

@@ -6,16 +6,16 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
 import { Prisma, type PrismaClient } from '../src/db/prisma.js';
-import { alertDeliveryKey, channelsFor, isSeverity, type AlertChannel } from '../src/domain/alerts.js';
+import { alertDeliveryKey, channelsFor, isSeverity, type AlertChannel } from '../src/domain/organisation/alert-rules.js';
 import { configuredChannels, type AlertConfig } from '../src/alerts/alert-config.js';
 import { activateCrossingSwitch } from '../src/alerts/budget-switch.js';
 import { evaluateAll, onSpend, type EvaluationSummary } from '../src/alerts/evaluator.js';
 import { activityLog } from '../src/infra/log.js';
-import { sendAlertTo, type AlertAction } from './alert-channels.js';
+import { sendAlertTo, type PagerDutyAction } from '../src/alerts/alert-channels.js';
 
 export interface AlertDeliveryInput {
   alertId: string;
-  action: AlertAction;
+  action: PagerDutyAction;
   round: number;
 }
 

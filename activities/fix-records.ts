@@ -1,10 +1,10 @@
 /** Database reads and writes of a fix's report row. */
 import { ApplicationFailure } from '@temporalio/common';
-import type { FixBudgets, FixOutcome, ValidationCommands } from '../src/domain/fix.js';
+import type { FixBudgets, FixOutcome, ValidationCommands } from '../src/domain/fix/fix.js';
 import { budgetsSchema } from '../src/projects/project-settings.js';
 import { configuredGitPolicy } from '../src/infra/git.js';
-import type { ScopeLimits } from '../src/domain/scope.js';
-import { unitsToUsdString, COST_UNITS_PER_USD, totalTokens } from '../src/domain/pricing.js';
+import type { ScopeLimits } from '../src/domain/agent/scope.js';
+import { unitsToUsdString, COST_UNITS_PER_USD, totalTokens } from '../src/domain/fix/pricing.js';
 import { Prisma, type PrismaClient } from '../src/db/prisma.js';
 
 export interface FixContext {

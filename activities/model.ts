@@ -6,17 +6,17 @@
  */
 import Anthropic from '@anthropic-ai/sdk';
 import { ApplicationFailure } from '@temporalio/common';
-import { AGENT_TOOLS } from '../src/domain/agent-tools.js';
-import { COST_UNITS_PER_USD, unitsToUsdString, type TokenUsage } from '../src/domain/pricing.js';
-import { billedFields, usageOf } from './answer-billing.js';
-import { initialMessage, systemPrompt } from '../src/domain/prompt.js';
-import type { ValidationCommands } from '../src/domain/fix.js';
+import { AGENT_TOOLS } from '../src/domain/agent/agent-tools.js';
+import { COST_UNITS_PER_USD, unitsToUsdString, type TokenUsage } from '../src/domain/fix/pricing.js';
+import { billedFields, usageOf } from '../src/model/answer-billing.js';
+import { initialMessage, systemPrompt } from '../src/domain/agent/prompt.js';
+import type { ValidationCommands } from '../src/domain/fix/fix.js';
 import { Prisma, type PrismaClient } from '../src/db/prisma.js';
 import { withoutNul } from '../src/db/jsonb.js';
-import { callReservations } from './call-reservations.js';
-import { cancellationSignal, currentAttempt } from './heartbeat.js';
+import { callReservations } from '../src/model/call-reservations.js';
+import { cancellationSignal, currentAttempt } from '../src/temporal/activity-heartbeat.js';
 import { activityLog } from '../src/infra/log.js';
-import { elidedNote, elisionBoundary, ELIDE_MIN_CHARS } from '../src/domain/elide.js';
+import { elidedNote, elisionBoundary, ELIDE_MIN_CHARS } from '../src/domain/agent/elide.js';
 
 export interface CallModelInput {
   workflowId: string;

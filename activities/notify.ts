@@ -4,15 +4,15 @@
  * recipient). (A crash between the send and the record can repeat that one message: at-least-once,
  * with the window kept to a single insert.) Base URLs and credentials are configuration.
  */
-import { createHmac } from 'node:crypto';
 import { IncomingWebhook } from '@slack/webhook';
 import { ApplicationFailure } from '@temporalio/common';
 import nodemailer from 'nodemailer';
 import twilio from 'twilio';
-import { NOTIFICATION_CHANNELS, noticeSubject, noticeText, notificationKey, slackEscape, type FixNotice, type NotificationChannel } from '../src/domain/notification.js';
+import { NOTIFICATION_CHANNELS, noticeSubject, noticeText, notificationKey, slackEscape, type FixNotice, type NotificationChannel } from '../src/domain/fix/notification.js';
 import { Prisma, type PrismaClient } from '../src/db/prisma.js';
 import { notificationsSchema } from '../src/projects/project-settings.js';
 import { activityLog } from '../src/infra/log.js';
+import { postSignedWebhook } from '../src/infra/signed-webhook.js';
 
 export interface NotifyConfig {
   smtpUrl?: string;
@@ -95,25 +95,6 @@ async function sendWhatsApp(deps: Deps, recipients: string[], notice: FixNotice,
   }
   if (refused.length) throw ApplicationFailure.nonRetryable(`Twilio refused the WhatsApp message: ${refused.join('; ')}`, 'WhatsAppRejected');
   return RECORDED_PER_RECIPIENT;
-}
-
-/**
- * POSTs a JSON body signed with HMAC-SHA256 over `<timestamp>.<body>` (x-bugfix-signature), as
- * fix notices and organisation alerts both do. A 4xx other than 429 is final; the rest is retried.
- */
-export async function postSignedWebhook(url: string, secret: string, body: string, key: string): Promise<{ status: number }> {
-  const timestamp = String(Math.floor(Date.now() / 1000));
-  const signature = createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex');
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-bugfix-timestamp': timestamp, 'x-bugfix-signature': `sha256=${signature}`, 'idempotency-key': key },
-    body,
-  });
-  if (res.status >= 400 && res.status < 500 && res.status !== 429) {
-    throw ApplicationFailure.nonRetryable(`webhook refused the notification: HTTP ${res.status}`, 'WebhookRejected');
-  }
-  if (!res.ok) throw new Error(`webhook answered HTTP ${res.status}`);
-  return { status: res.status };
 }
 
 export function createNotifyActivities(deps: Deps) {

@@ -7,8 +7,8 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type Docker from 'dockerode';
-import { removeSandboxContainer, SANDBOX_LABELS } from './sandbox.js';
-import type { ShellPool } from './shell-pool.js';
+import { removeSandboxContainer, SANDBOX_LABELS } from '../src/sandbox/container.js';
+import type { ShellPool } from '../src/sandbox/shell-pool.js';
 
 export interface ReapInput {
   /** containers younger than this are left alone (a provisioning may still be reporting back) */

@@ -6,12 +6,12 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { scopeProject, type KillSwitchScope } from '../src/domain/kill-switch.js';
-import { ProjectKeyKey } from '../src/domain/search-attributes.js';
+import { scopeProject, type KillSwitchScope } from '../src/domain/organisation/kill-switch.js';
+import { ProjectKeyKey } from '../src/domain/fix/search-attributes.js';
 import type { PrismaClient } from '../src/db/prisma.js';
 import { admission, type Admission } from '../src/safety/kill-switch-client.js';
 import { taskQueues } from '../temporal.config.js';
-import { killSignal } from '../workflows/messages.js';
+import { killSignal } from '../workflows/bug-fix/messages.js';
 
 export interface KillFixesInput {
   scope: KillSwitchScope;

@@ -1,141 +1,91 @@
-/**
- * Sandbox lifecycle with dockerode: a hardened container per fix, the repository cloned on the
- * worker host and streamed in as a tar (no credentials ever enter the container).
- */
-import { spawn } from 'node:child_process';
+/** Provision and remove the sandbox of a fix (the container lives on this worker's host). */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
-import { sandboxContainerName } from '../src/domain/ids.js';
-import { DEFAULT_SANDBOX_LIMITS, type SandboxLimits } from '../src/domain/sandbox-settings.js';
-import { WORKSPACE } from '../src/domain/workspace-paths.js';
-import { git } from '../src/infra/git.js';
+import type { PrismaClient } from '../src/db/prisma.js';
+import { parseSandboxSettings, sandboxLimitsFor, type SandboxSettings } from '../src/domain/fix/sandbox-settings.js';
+import { latestCheckpoint, restoreWorkspace } from '../src/sandbox/checkpoint.js';
+import { runInstallStep } from '../src/sandbox/install-step.js';
+import { hostRepoDir, cloneOnHost, createSandboxContainer, removeSandboxContainer, SANDBOX_LABELS, streamRepoIntoSandbox, type ProvisionRequest, type SandboxLimits } from '../src/sandbox/container.js';
+import type { ShellPool } from '../src/sandbox/shell-pool.js';
+import { throwIfCancelled } from '../src/temporal/activity-heartbeat.js';
 
-export { DEFAULT_SANDBOX_LIMITS, type SandboxLimits };
-
-export const SANDBOX_LABELS = {
-  managed: 'bugfix.managed',
-  workflowId: 'bugfix.workflow-id',
-  bugId: 'bugfix.bug-id',
-  project: 'bugfix.project',
-  host: 'bugfix.host',
-  /** the commit the fix started from: checkpoints bundle the agent's commits since it */
-  baseSha: 'bugfix.base-sha',
-} as const;
-
-const AGENT_UID = '1001:1001';
-
-export interface ProvisionRequest {
-  workflowId: string;
-  bugId: string;
-  projectKey: string;
-  cloneUrl: string;
-  defaultBranch: string;
+export interface SandboxDeps {
+  docker: Docker;
+  image: string;
+  workDir: string;
+  hostId: string;
+  hostQueue: string;
+  /** the host's git credential for the clone (never enters the sandbox) */
+  gitToken?: () => Promise<string | undefined>;
+  /** defaults under the projects' own `sandbox` settings */
+  limits?: SandboxLimits;
+  /** reads the project's sandbox settings and the fix's last checkpoint */
+  prisma?: PrismaClient;
+  /** persistent shells of this worker, closed with their container */
+  shells?: ShellPool;
+  /** Docker network an install step may use when a project sets installNetwork (off unless set) */
+  installNetwork?: string;
 }
 
-export function hostRepoDir(workDir: string, workflowId: string): string {
-  return path.join(workDir, workflowId.replace(/[^A-Za-z0-9._-]/g, '_'), 'repo');
+export interface SandboxRef {
+  containerId: string;
+  hostQueue: string;
+  baseSha: string;
 }
 
-/** Clones on the host (with the token, if any), then returns the HEAD commit. */
-export async function cloneOnHost(workDir: string, req: ProvisionRequest, token?: string): Promise<{ dir: string; baseSha: string }> {
-  const dir = hostRepoDir(workDir, req.workflowId);
-  await fs.rm(path.dirname(dir), { recursive: true, force: true });
-  await fs.mkdir(path.dirname(dir), { recursive: true });
-  // No checkout on the host: the sandbox checks out into its tmpfs (memory), which is much faster
-  // than writing thousands of files to the host's disk and reading them back for the tar.
-  await git(['clone', '--quiet', '--no-checkout', '--single-branch', '--branch', req.defaultBranch, '--', req.cloneUrl, dir], { token });
-  // The sandbox copy must not know where the repository lives nor how to reach it.
-  await git(['remote', 'remove', 'origin'], { cwd: dir });
-  const baseSha = (await git(['rev-parse', 'HEAD'], { cwd: dir })).trim();
-  return { dir, baseSha };
+async function projectSettings(prisma: PrismaClient | undefined, bugId: string): Promise<SandboxSettings> {
+  if (!prisma) return {};
+  const bug = await prisma.bugReport.findUnique({ where: { id: bugId }, select: { project: { select: { sandbox: true } } } });
+  return parseSandboxSettings(bug?.project.sandbox);
 }
 
-export async function createSandboxContainer(
-  docker: Docker,
-  image: string,
-  req: ProvisionRequest,
-  hostId: string,
-  limits: SandboxLimits = DEFAULT_SANDBOX_LIMITS,
-  baseSha?: string,
-): Promise<Docker.Container> {
-  const name = sandboxContainerName(req.workflowId);
-  // A retried provisioning finds the container of the failed attempt: start over cleanly.
-  await docker.getContainer(name).remove({ force: true }).catch(() => undefined);
-  const container = await docker.createContainer({
-    name,
-    Image: image,
-    // Wall-clock limit: when sleep ends, init (pid 1) exits and the container stops.
-    Cmd: ['sleep', limits.wallClockSeconds ? String(limits.wallClockSeconds) : 'infinity'],
-    User: AGENT_UID,
-    WorkingDir: WORKSPACE,
-    Env: ['HOME=/tmp', 'LANG=C.UTF-8', 'CI=true'],
-    Labels: {
-      [SANDBOX_LABELS.managed]: 'true',
-      [SANDBOX_LABELS.workflowId]: req.workflowId,
-      [SANDBOX_LABELS.bugId]: req.bugId,
-      [SANDBOX_LABELS.project]: req.projectKey,
-      [SANDBOX_LABELS.host]: hostId,
-      ...(baseSha ? { [SANDBOX_LABELS.baseSha]: baseSha } : {}),
+export function createSandboxActivities(deps: SandboxDeps) {
+  return {
+    async provisionSandbox(req: ProvisionRequest): Promise<SandboxRef> {
+      const settings = await projectSettings(deps.prisma, req.bugId);
+      // A lost sandbox comes back at its last checkpoint, relative to the same base commit.
+      const checkpoint = deps.prisma ? await latestCheckpoint(deps.prisma, req.workflowId) : null;
+      const { dir, baseSha: cloned } = await cloneOnHost(deps.workDir, req, await deps.gitToken?.());
+      const baseSha = checkpoint?.baseSha ?? cloned;
+      const limits = sandboxLimitsFor(settings, deps.limits);
+      // A fix stopped while this cloned would find no container to remove if one appeared now.
+      throwIfCancelled();
+      const container = await createSandboxContainer(deps.docker, deps.image, req, deps.hostId, limits, baseSha);
+      try {
+        await streamRepoIntoSandbox(deps.docker, container.id, dir);
+        // Install on the pristine checkout, then restore: the step may have a network, and the
+        // checkpoint is agent-written code (a preinstall script, say) that must never run with one.
+        // A fresh sandbox also installs the base commit's dependencies, so nothing else changes.
+        if (settings.installCommand) {
+          await runInstallStep(deps.docker, container.id, settings.installCommand, settings.installNetwork ? deps.installNetwork : undefined);
+        }
+        if (checkpoint) await restoreWorkspace(deps.docker, container.id, checkpoint);
+        // Stopped meanwhile: the workflow's cleanup may have looked before the container existed.
+        throwIfCancelled();
+      } catch (err) {
+        await removeSandboxContainer(deps.docker, container.id);
+        throw err;
+      } finally {
+        await fs.rm(path.dirname(dir), { recursive: true, force: true });
+      }
+      return { containerId: container.id, hostQueue: deps.hostQueue, baseSha };
     },
-    NetworkDisabled: true,
-    HostConfig: {
-      NetworkMode: 'none',
-      Memory: limits.memoryBytes,
-      MemorySwap: limits.memoryBytes,
-      NanoCpus: limits.nanoCpus,
-      PidsLimit: limits.pidsLimit,
-      ReadonlyRootfs: true,
-      Tmpfs: {
-        [WORKSPACE]: `rw,exec,nosuid,nodev,size=${limits.workspaceSize},uid=1001,gid=1001,mode=0755`,
-        '/tmp': `rw,exec,nosuid,nodev,size=${limits.tmpSize},uid=1001,gid=1001,mode=1777`,
-      },
-      CapDrop: ['ALL'],
-      SecurityOpt: ['no-new-privileges'],
-      Init: true,
-      AutoRemove: false,
+
+    async removeSandboxesOf(input: { workflowId: string }): Promise<{ removed: number }> {
+      const found = await deps.docker.listContainers({ all: true, filters: { label: [`${SANDBOX_LABELS.workflowId}=${input.workflowId}`] } });
+      for (const c of found) {
+        deps.shells?.close(c.Id);
+        await removeSandboxContainer(deps.docker, c.Id);
+      }
+      return { removed: found.length };
     },
-  });
-  await container.start();
-  return container;
-}
 
-/**
- * Streams `tar -c` of the host clone into `tar -x` in the workspace (tmpfs: putArchive can't),
- * then checks the files out there (the host clone has none).
- */
-export async function streamRepoIntoSandbox(docker: Docker, containerId: string, hostDir: string): Promise<void> {
-  const exec = await docker.getContainer(containerId).exec({
-    Cmd: ['sh', '-c', 'tar -x -C "$1" -f - && git -C "$1" reset -q --hard', 'sh', WORKSPACE],
-    AttachStdin: true,
-    AttachStdout: true,
-    AttachStderr: true,
-  });
-  const stream = await exec.start({ hijack: true, stdin: true });
-  const errors: Buffer[] = [];
-  const sink = new PassThrough().on('data', (c: Buffer) => errors.push(c));
-  docker.modem.demuxStream(stream, sink, sink);
-  const tar = spawn('tar', ['-c', '-C', hostDir, '.'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  tar.stdout.pipe(stream);
-  const finished = new Promise<void>((resolve, reject) => {
-    stream.on('end', resolve);
-    stream.on('close', resolve);
-    stream.on('error', reject);
-  });
-  const tarExit = await new Promise<number>((resolve) => tar.on('close', (code) => resolve(code ?? -1)));
-  if (tarExit !== 0) throw new Error(`host tar exited ${tarExit}`);
-  await finished;
-  const { ExitCode } = await exec.inspect();
-  if (ExitCode !== 0) throw new Error(`tar -x in sandbox exited ${ExitCode}: ${Buffer.concat(errors).toString().slice(0, 500)}`);
-}
-
-export async function removeSandboxContainer(docker: Docker, containerId: string): Promise<boolean> {
-  try {
-    await docker.getContainer(containerId).remove({ force: true });
-    return true;
-  } catch (err) {
-    if ((err as { statusCode?: number }).statusCode === 404) return false;
-    throw err;
-  }
+    async removeSandbox(input: { containerId: string; workflowId: string }): Promise<{ removed: boolean }> {
+      deps.shells?.close(input.containerId);
+      const removed = await removeSandboxContainer(deps.docker, input.containerId);
+      await fs.rm(path.dirname(hostRepoDir(deps.workDir, input.workflowId)), { recursive: true, force: true });
+      return { removed };
+    },
+  };
 }

@@ -7,12 +7,12 @@ import type Anthropic from '@anthropic-ai/sdk';
 import type Docker from 'dockerode';
 import type { Prisma, PrismaClient } from '../src/db/prisma.js';
 import { withoutNul } from '../src/db/jsonb.js';
-import { toolInputSchemas } from '../src/domain/agent-tools.js';
-import type { ScopeLimits } from '../src/domain/scope.js';
-import { captureWorkspace, rewindWorkspace, saveCheckpoint } from './checkpoint.js';
-import { currentAttempt } from './heartbeat.js';
-import type { ShellPool } from './shell-pool.js';
-import { ToolExecutor, type SafetyEventInput, type ToolOutcome } from './tool-executor.js';
+import { toolInputSchemas } from '../src/domain/agent/agent-tools.js';
+import type { ScopeLimits } from '../src/domain/agent/scope.js';
+import { captureWorkspace, rewindWorkspace, saveCheckpoint } from '../src/sandbox/checkpoint.js';
+import { currentAttempt } from '../src/temporal/activity-heartbeat.js';
+import type { ShellPool } from '../src/sandbox/shell-pool.js';
+import { ToolExecutor, type ToolRefusal, type ToolOutcome } from '../src/sandbox/tool-executor.js';
 
 export interface RunToolsInput {
   workflowId: string;
@@ -57,7 +57,7 @@ export function createToolActivities(deps: { prisma: PrismaClient; docker: Docke
         where: { workflowId: input.workflowId },
         select: { id: true, projectId: true, project: { select: { scopeLimits: true } } },
       });
-      const recordSafetyEvent = async (e: SafetyEventInput) => {
+      const recordSafetyEvent = async (e: ToolRefusal) => {
         await prisma.safetyEvent.create({
           data: {
             kind: e.kind,

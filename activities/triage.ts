@@ -10,8 +10,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { loadConfig } from '../src/config.js';
 import type { PrismaClient } from '../src/db/prisma.js';
-import { billedFields } from './answer-billing.js';
-import { TRIAGE_TOOL_NAME, type TriageInput, type TriageVerdict } from '../src/domain/triage.js';
+import { billedFields } from '../src/model/answer-billing.js';
+import { TRIAGE_TOOL_NAME, type TriageInput, type TriageVerdict } from '../src/domain/organisation/triage-verdict.js';
 import { bugReportSchema, fileBug, WorkflowIdTakenError } from '../src/intake/file-bug.js';
 
 const PRIORITIES = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW'] as const;

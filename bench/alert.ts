@@ -9,14 +9,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
-import { startStack } from '../scripts/local-stack.js';
+import { startStack } from '../dev/local-stack.js';
 import { onSpend } from '../src/alerts/evaluator.js';
 import { alertConfigFrom } from '../src/alerts/alert-config.js';
 import { Prisma } from '../src/db/prisma.js';
 import { deactivateKillSwitch, readSwitchesMemo } from '../src/safety/kill-switch-client.js';
 import { taskQueues } from '../temporal.config.js';
-import type { ModelScript } from '../test/stand-ins/anthropic.js';
-import { startNotificationStandIns, type Received } from '../test/stand-ins/notifications.js';
+import type { ModelScript } from '../dev/stand-ins/anthropic-api.js';
+import { startNotificationStandIns, type Received } from '../dev/stand-ins/notifications.js';
 import { quantile, runMain, writeResult } from './support.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 12);

@@ -7,13 +7,13 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { FixOutcome } from '../src/domain/fix.js';
+import type { FixOutcome } from '../src/domain/fix/fix.js';
 import { issueIntakeKey } from '../src/projects/project-store.js';
-import { startStack } from '../scripts/local-stack.js';
+import { startStack } from '../dev/local-stack.js';
 import { quantile, runMain, writeResult } from './support.js';
-import { createFixtureProject } from '../test/fixtures/make-remote.js';
-import { paginationScenario } from '../test/fixtures/scenarios/pagination.js';
-import sampleBug from '../test/fixtures/sample-bug.json' with { type: 'json' };
+import { createFixtureProject } from '../dev/fixture-remotes.js';
+import { paginationScenario } from '../dev/scenarios/pagination.js';
+import sampleBug from '../dev/sample-bug.json' with { type: 'json' };
 import { waitForFixStart } from '../src/fixes/resolve-fix.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);

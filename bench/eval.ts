@@ -12,10 +12,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../src/config.js';
 import { deleteProject } from '../src/projects/project-store.js';
-import { startStack } from '../scripts/local-stack.js';
-import { EVAL_CASES } from '../test/fixtures/eval/cases/index.js';
-import { errorResult, runCase, type CaseResult } from './eval-case-run.js';
-import { renderReport, summarize } from './eval-report.js';
+import { startStack } from '../dev/local-stack.js';
+import { EVAL_CASES } from './eval/cases/index.js';
+import { errorResult, runCase, type CaseResult } from './eval/case-run.js';
+import { renderReport, summarize } from './eval/report.js';
 import { runMain } from './support.js';
 
 const log = (line: string) => console.log(`[eval] ${line}`);

@@ -8,13 +8,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Docker from 'dockerode';
-import { SANDBOX_LABELS } from '../activities/sandbox.js';
+import { SANDBOX_LABELS } from '../src/sandbox/container.js';
 import { fileBug } from '../src/intake/file-bug.js';
 import { activateKillSwitch, deactivateKillSwitch } from '../src/safety/kill-switch-client.js';
-import { startStack } from '../scripts/local-stack.js';
+import { startStack } from '../dev/local-stack.js';
 import { taskQueues } from '../temporal.config.js';
-import { createFixtureProject } from '../test/fixtures/make-remote.js';
-import type { ModelScript } from '../test/stand-ins/anthropic.js';
+import { createFixtureProject } from '../dev/fixture-remotes.js';
+import type { ModelScript } from '../dev/stand-ins/anthropic-api.js';
 import { quantile, runMain, writeResult } from './support.js';
 
 const FIXES = Number(process.env.BENCH_FIXES ?? 50);

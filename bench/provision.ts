@@ -9,8 +9,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Docker from 'dockerode';
-import { createSandboxActivities } from '../activities/sandbox-activities.js';
-import { execInSandbox } from '../activities/sandbox-exec.js';
+import { createSandboxActivities } from '../activities/sandbox.js';
+import { execInSandbox } from '../src/sandbox/exec.js';
 import { loadConfig } from '../src/config.js';
 import { quantile, runMain, writeResult } from './support.js';
 

@@ -22,12 +22,4 @@ export function writeResult(name: string, result: Record<string, unknown>): void
   console.log(`wrote ${path.relative(PROJECT_ROOT, out)}`);
 }
 
-export function runMain(main: () => Promise<void>): void {
-  main().then(
-    () => process.exit(process.exitCode ?? 0),
-    (err: unknown) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
-}
+export { runMain } from '../dev/run-main.js';

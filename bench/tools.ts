@@ -10,11 +10,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Docker from 'dockerode';
-import { cloneOnHost, createSandboxContainer, streamRepoIntoSandbox } from '../activities/sandbox.js';
-import { execInSandbox } from '../activities/sandbox-exec.js';
-import { ShellPool } from '../activities/shell-pool.js';
+import { cloneOnHost, createSandboxContainer, streamRepoIntoSandbox } from '../src/sandbox/container.js';
+import { execInSandbox } from '../src/sandbox/exec.js';
+import { ShellPool } from '../src/sandbox/shell-pool.js';
 import { loadConfig } from '../src/config.js';
-import { createBareRemote } from '../test/fixtures/make-remote.js';
+import { createBareRemote } from '../dev/fixture-remotes.js';
 import { quantile, round2, runMain, writeResult } from './support.js';
 
 const COMMANDS = Number(process.env.BENCH_COMMANDS ?? 300);

@@ -11,14 +11,14 @@ import proto from '@temporalio/proto';
 // A CommonJS module: its namespace comes through the default export.
 const { temporal } = proto;
 import { PROJECT_ROOT } from '../src/config.js';
-import type { FixInput } from '../src/domain/fix.js';
+import type { FixInput } from '../src/domain/fix/fix.js';
 import { taskQueues } from '../temporal.config.js';
-import { killSignal, statusQuery } from '../workflows/messages.js';
-import { startStack } from './local-stack.js';
-import { runMain } from '../bench/support.js';
+import { killSignal, statusQuery } from '../workflows/bug-fix/messages.js';
+import { startStack } from '../dev/local-stack.js';
+import { runMain } from '../dev/run-main.js';
 import { RECORDING_KEYS } from './record-histories-key.js';
-import { createFixtureProject } from '../test/fixtures/make-remote.js';
-import { paginationScenario } from '../test/fixtures/scenarios/pagination.js';
+import { createFixtureProject } from '../dev/fixture-remotes.js';
+import { paginationScenario } from '../dev/scenarios/pagination.js';
 
 const OUT = path.join(PROJECT_ROOT, 'test', 'histories');
 

@@ -1,5 +1,5 @@
-export { bugFixWorkflow } from './bug-fix.js';
-export { triageWorkflow } from './triage.js';
-export { sandboxReaperWorkflow } from './reaper.js';
+export { bugFixWorkflow } from './bug-fix/workflow.js';
+export { triageWorkflow } from './triage-message.js';
+export { sandboxReaperWorkflow } from './sandbox-reaper.js';
 export { safetyControllerWorkflow } from './safety-controller.js';
-export { alertDispatchWorkflow, alertEvaluatorWorkflow } from './alerts.js';
+export { alertDispatchWorkflow, alertEvaluatorWorkflow } from './alert-evaluator.js';

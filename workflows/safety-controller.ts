@@ -19,7 +19,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import { scopeProject, validateKillSwitchRequest, type KillSwitch, type KillSwitchRequest, type KillSwitchScope } from '../src/domain/kill-switch.js';
+import { scopeProject, validateKillSwitchRequest, type KillSwitch, type KillSwitchRequest, type KillSwitchScope } from '../src/domain/organisation/kill-switch.js';
 import {
   activateKillSwitchUpdate,
   deactivateKillSwitchUpdate,

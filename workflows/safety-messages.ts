@@ -1,6 +1,6 @@
 /** Updates and the query of the safety controller: imported by the workflow, the API, the CLI and the tests. */
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
-import type { KillSwitch, KillSwitchRequest } from '../src/domain/kill-switch.js';
+import type { KillSwitch, KillSwitchRequest } from '../src/domain/organisation/kill-switch.js';
 
 export interface ActivationResult {
   switch: KillSwitch;

@@ -4,7 +4,7 @@
  * tests and the bench point them at local stand-ins.
  */
 import type { AppConfig } from '../config.js';
-import type { AlertRuleSettings, ConfiguredChannels } from '../domain/alerts.js';
+import type { AlertRuleSettings, ConfiguredChannels } from '../domain/organisation/alert-rules.js';
 
 export interface AlertConfig {
   slackWebhookUrl?: string;

@@ -4,7 +4,7 @@
  * and it runs once (USE_EXISTING while it runs; the sends are idempotent if it runs again).
  */
 import type { Client } from '@temporalio/client';
-import type { alertDispatchWorkflow, AlertDispatchInput } from '../../workflows/alerts.js';
+import type { alertDispatchWorkflow, AlertDispatchInput } from '../../workflows/alert-evaluator.js';
 
 export type { AlertDispatchInput };
 

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { Prisma, type PrismaClient } from '../db/prisma.js';
 import type { Alert } from '../generated/prisma/client.js';
-import { activeKeyOf, alertAction, type AlertAction, type AlertSeverity } from '../domain/alerts.js';
+import { activeKeyOf, alertAction, type AlertRoundKind, type AlertSeverity } from '../domain/organisation/alert-rules.js';
 
 export type Db = PrismaClient | Prisma.TransactionClient;
 
@@ -26,7 +26,7 @@ export interface AlertInput {
 
 export interface Raised {
   alert: Alert;
-  action: AlertAction;
+  action: AlertRoundKind;
 }
 
 export async function raiseAlert(db: Db, input: AlertInput, now: Date, dedupeWindowMs: number): Promise<Raised> {

@@ -1,9 +1,9 @@
 /** Organisation budgets for the admin API: request schemas, create/change, and the view with current spend. */
 import { z } from 'zod';
 import { Prisma, type PrismaClient } from '../db/prisma.js';
-import { PROJECT_KEY } from '../domain/ids.js';
-import { BUDGET_PERIODS, DEFAULT_THRESHOLDS, MIN_LIMIT_USD, percentOf, periodBounds, thresholdProblem } from '../domain/org-budget.js';
-import { HttpError } from '../http/errors.js';
+import { PROJECT_KEY } from '../domain/fix/ids.js';
+import { BUDGET_PERIODS, DEFAULT_THRESHOLDS, MIN_LIMIT_USD, percentOf, periodBounds, thresholdProblem } from '../domain/organisation/org-budget.js';
+import { HttpError } from '../http/error-handler.js';
 import { budgetsWithSpend, type BudgetWithSpend } from './budget-spend.js';
 
 const pct = z.number().positive().max(1000);

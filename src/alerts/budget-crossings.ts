@@ -15,7 +15,7 @@ import {
   levelSeverity,
   percentOf,
   type BudgetLevel,
-} from '../domain/org-budget.js';
+} from '../domain/organisation/org-budget.js';
 import { raiseAlert } from './alert-store.js';
 import type { BudgetWithSpend } from './budget-spend.js';
 

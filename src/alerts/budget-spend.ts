@@ -4,7 +4,7 @@
  * lookup that returns nothing.
  */
 import { Prisma, type PrismaClient } from '../db/prisma.js';
-import { periodBounds, type BudgetFacts, type BudgetLevel, type BudgetPeriod, type BudgetThresholds } from '../domain/org-budget.js';
+import { periodBounds, type BudgetFacts, type BudgetLevel, type BudgetPeriod, type BudgetThresholds } from '../domain/organisation/org-budget.js';
 
 export interface BudgetWithSpend extends BudgetFacts, BudgetThresholds {
   projectId: string | null;

@@ -9,8 +9,8 @@
  */
 import type { Client } from '@temporalio/client';
 import type { PrismaClient } from '../db/prisma.js';
-import { BUDGET_ACTOR, BUDGET_PRESS_TIMEOUT_MS, budgetScope, crossedLevels, isBudgetScope, type BudgetPeriod } from '../domain/org-budget.js';
-import type { KillSwitch } from '../domain/kill-switch.js';
+import { BUDGET_ACTOR, BUDGET_PRESS_TIMEOUT_MS, budgetScope, crossedLevels, isBudgetScope, type BudgetPeriod } from '../domain/organisation/org-budget.js';
+import type { KillSwitch } from '../domain/organisation/kill-switch.js';
 import { FixError } from '../fixes/fix-errors.js';
 import { activateKillSwitch, deactivateKillSwitch, readSwitchesMemo } from '../safety/kill-switch-client.js';
 import type { BudgetWithSpend } from './budget-spend.js';

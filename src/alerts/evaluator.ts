@@ -9,8 +9,8 @@
  */
 import type { Client } from '@temporalio/client';
 import type { PrismaClient } from '../db/prisma.js';
-import { activeKeyOf, evaluateRules, ruleDedupeKey, type AlertRuleSettings, type RuleVerdict } from '../domain/alerts.js';
-import { periodBounds } from '../domain/org-budget.js';
+import { activeKeyOf, evaluateRules, ruleDedupeKey, type AlertRuleSettings, type RuleVerdict } from '../domain/organisation/alert-rules.js';
+import { periodBounds } from '../domain/organisation/org-budget.js';
 import { dispatchAlert, type AlertDispatchInput } from './alert-dispatch.js';
 import { raiseAlert, resolveAlert } from './alert-store.js';
 import { recordCrossings, type NewCrossing } from './budget-crossings.js';

@@ -1,6 +1,6 @@
 /** The numbers the alert rules judge, read from the report rows and the ledger in one query. */
 import type { PrismaClient } from '../db/prisma.js';
-import type { AlertMetrics, AlertRuleSettings } from '../domain/alerts.js';
+import type { AlertMetrics, AlertRuleSettings } from '../domain/organisation/alert-rules.js';
 
 const MIN_MS = 60_000;
 const utcText = (d: Date) => d.toISOString().replace('T', ' ').replace('Z', '');

@@ -1,6 +1,6 @@
 /** Human-readable renderings for the CLI (every command also has --json). */
-import type { FixStatus } from '../domain/fix.js';
-import { totalTokens } from '../domain/pricing.js';
+import type { FixStatus } from '../domain/fix/fix.js';
+import { totalTokens } from '../domain/fix/pricing.js';
 import type { FixSummary } from '../fixes/fix-queries.js';
 
 const usd = (n: number) => `$${n.toFixed(4)}`;

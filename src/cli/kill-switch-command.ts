@@ -3,7 +3,7 @@
  * button from a terminal. Without --project (or --scope) a switch is global.
  */
 import type { Command } from 'commander';
-import { projectScope } from '../domain/kill-switch.js';
+import { projectScope } from '../domain/organisation/kill-switch.js';
 import { readSafetyState } from '../safety/kill-switch-client.js';
 import { killSwitchSchema, switchOff, switchOn } from '../safety/kill-switch-control.js';
 import { taskQueues } from '../../temporal.config.js';

@@ -4,7 +4,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@temporalio/client';
-import type { FixOutcome } from '../domain/fix.js';
+import type { FixOutcome } from '../domain/fix/fix.js';
 import type { PrismaClient } from '../db/prisma.js';
 import { queryStatus, summarize } from '../fixes/fix-queries.js';
 import { resolveFix } from '../fixes/resolve-fix.js';

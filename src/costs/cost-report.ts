@@ -3,7 +3,7 @@
  * (the ledger's Decimal column); sums are done by PostgreSQL.
  */
 import { z } from 'zod';
-import { PROJECT_KEY } from '../domain/ids.js';
+import { PROJECT_KEY } from '../domain/fix/ids.js';
 import { Prisma, type PrismaClient } from '../db/prisma.js';
 import { isoInstant } from '../fixes/fix-queries.js';
 

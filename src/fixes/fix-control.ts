@@ -6,9 +6,9 @@
 import { WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError, isGrpcDeadlineError, type Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { z } from 'zod';
-import type { FixBudgets } from '../domain/fix.js';
+import type { FixBudgets } from '../domain/fix/fix.js';
 import type { PrismaClient } from '../db/prisma.js';
-import { hintSignal, killSignal, pauseSignal, raiseBudgetUpdate, resumeSignal } from '../../workflows/messages.js';
+import { hintSignal, killSignal, pauseSignal, raiseBudgetUpdate, resumeSignal } from '../../workflows/bug-fix/messages.js';
 import { FixError } from './fix-errors.js';
 import { resolveFix } from './resolve-fix.js';
 

@@ -4,10 +4,10 @@
  */
 import type { Client, WorkflowExecutionDescription, WorkflowExecutionInfo } from '@temporalio/client';
 import { z } from 'zod';
-import type { FixStatus } from '../domain/fix.js';
-import { BugIdKey, CostUsdKey, IterationKey, PhaseKey, ProjectKeyKey } from '../domain/search-attributes.js';
-import { PROJECT_KEY } from '../domain/ids.js';
-import { statusQuery } from '../../workflows/messages.js';
+import type { FixStatus } from '../domain/fix/fix.js';
+import { BugIdKey, CostUsdKey, IterationKey, PhaseKey, ProjectKeyKey } from '../domain/fix/search-attributes.js';
+import { PROJECT_KEY } from '../domain/fix/ids.js';
+import { statusQuery } from '../../workflows/bug-fix/messages.js';
 
 /** Temporal's ExecutionStatus values, by the lower-case names the API and CLI take. */
 export const EXECUTION_STATUSES = {

@@ -5,7 +5,7 @@
  */
 import type { WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter, optionalTsToDate } from '@temporalio/common';
-import { IterationKey, PhaseKey } from '../domain/search-attributes.js';
+import { IterationKey, PhaseKey } from '../domain/fix/search-attributes.js';
 
 export type TimelineEntry =
   | { at: string; kind: 'started' }

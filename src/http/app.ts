@@ -1,42 +1,21 @@
 /** Builds the Express app (no listening here: see server.ts). */
 import express from 'express';
-import type { Client } from '@temporalio/client';
 import Docker from 'dockerode';
 import { loadConfig } from '../config.js';
-import type { PrismaClient } from '../db/prisma.js';
-import type { FixDispatcher } from '../intake/fix-dispatcher.js';
-import { parseEmailRoutes, type EmailRoute } from '../intake/email-routes.js';
-import { RateLimiter, type RateLimitSettings } from '../intake/rate-limit.js';
+import { parseEmailRoutes } from '../intake/email-senders.js';
+import { RateLimiter } from '../intake/rate-limit.js';
 import { adminRouter } from './admin/router.js';
 import { codecRouter } from './codec-routes.js';
 import { payloadCodec } from '../temporal/payload-keys.js';
-import { errorHandler } from './errors.js';
+import { errorHandler } from './error-handler.js';
 import { bugsRouter } from './bugs-routes.js';
 import { healthRouter } from './health-routes.js';
 import { metricsRouter } from './metrics.js';
 import { keepRawBody } from './intake-auth.js';
 import { intakeRouter, requireEmailToken } from './intake-routes.js';
+import type { AppDeps, IntakeOptions } from './deps.js';
 
-export interface IntakeOptions {
-  rateLimit: RateLimitSettings;
-  hmacMaxSkewSeconds: number;
-  emailToken?: string;
-  emailRoutes: readonly EmailRoute[];
-}
-
-export interface AppDeps {
-  prisma: PrismaClient;
-  temporal: Client;
-  temporalUiUrl: string;
-  /** pino fits; `info` receives one line per filed report with its correlation ids */
-  log: { error: (obj: unknown, msg: string) => void; warn?: (obj: unknown, msg: string) => void; info?: (obj: unknown, msg: string) => void };
-  /** the intake's outbox: reports are answered once stored and started by it (see server.ts) */
-  dispatcher?: FixDispatcher;
-  /** defaults from the environment (src/config.ts) */
-  intake?: IntakeOptions;
-  /** the engine /readyz checks; by default the one DOCKER_HOST (or the local socket) names */
-  docker?: Docker;
-}
+export type { AppDeps, IntakeOptions } from './deps.js';
 
 export function intakeOptionsFromEnv(): IntakeOptions {
   const c = loadConfig();

@@ -1,15 +1,15 @@
 /** Intake: POST /api/bugs files a report for the caller's project; GET /api/bugs/:id reads it. */
 import { Router } from 'express';
 import { z } from 'zod';
-import type { FixStatus } from '../domain/fix.js';
-import { PROJECT_KEY } from '../domain/ids.js';
+import type { FixStatus } from '../domain/fix/fix.js';
+import { PROJECT_KEY } from '../domain/fix/ids.js';
 import { UUID } from '../fixes/resolve-fix.js';
 import { bugReportSchema, fileBug, ProjectGoneError, WorkflowIdTakenError } from '../intake/file-bug.js';
-import { CostUsdKey, IterationKey, PhaseKey } from '../domain/search-attributes.js';
-import { statusQuery } from '../../workflows/messages.js';
+import { CostUsdKey, IterationKey, PhaseKey } from '../domain/fix/search-attributes.js';
+import { statusQuery } from '../../workflows/bug-fix/messages.js';
 import type { PrismaClient } from '../db/prisma.js';
-import type { AppDeps } from './app.js';
-import { HttpError } from './errors.js';
+import type { AppDeps } from './deps.js';
+import { HttpError } from './error-handler.js';
 import { authenticateIntake, type IntakeAuthSettings } from './intake-auth.js';
 import { admission } from '../safety/kill-switch-client.js';
 import { taskQueues } from '../../temporal.config.js';

@@ -17,7 +17,7 @@ import type { Payload, PayloadCodec } from '@temporalio/common';
 import { z } from 'zod';
 import type { PrismaClient } from '../db/prisma.js';
 import { authenticateAdmin, type AdminActor } from './admin/admin-tokens.js';
-import { HttpError } from './errors.js';
+import { HttpError } from './error-handler.js';
 
 const jsonPayloads = z.object({
   payloads: z.array(z.object({ metadata: z.record(z.string(), z.string()).optional(), data: z.string().optional() })).max(1000),

@@ -7,7 +7,7 @@ import { hashKey } from '../intake/keys.js';
 import { HMAC_HEADERS, KEY_ID_LENGTH, verifyIntakeSignature } from '../intake/hmac.js';
 import type { RateLimiter } from '../intake/rate-limit.js';
 import type { PrismaClient } from '../db/prisma.js';
-import { HttpError } from './errors.js';
+import { HttpError } from './error-handler.js';
 
 /** Raw request bodies, kept by the body parsers' verify hook: signatures are over the exact bytes. */
 export const rawBodies = new WeakMap<object, Buffer>();

@@ -5,11 +5,11 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import express, { Router, type RequestHandler } from 'express';
-import { projectForSender, type EmailRoute } from '../intake/email-routes.js';
+import { projectForSender, type EmailRoute } from '../intake/email-senders.js';
 import { InboundMessageError, parseProviderJson, parseRawEmail, parseWebhook, type InboundMessage } from '../intake/inbound-message.js';
 import { startTriage } from '../intake/start-triage.js';
-import type { AppDeps } from './app.js';
-import { HttpError } from './errors.js';
+import type { AppDeps } from './deps.js';
+import { HttpError } from './error-handler.js';
 import { authenticateIntake, keepRawBody, type IntakeAuthSettings } from './intake-auth.js';
 
 export interface EmailIntakeSettings {

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { z } from 'zod';
 import { taskQueues } from '../../temporal.config.js';
-import { fixWorkflowId } from '../domain/ids.js';
+import { fixWorkflowId } from '../domain/fix/ids.js';
 import { Prisma, type BugPriority, type PrismaClient } from '../db/prisma.js';
 import type { FixDispatcher } from './fix-dispatcher.js';
 import { fixUiUrl, startFixWorkflow, type StartableBug } from './start-fix.js';

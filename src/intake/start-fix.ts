@@ -1,12 +1,12 @@
 /** Starts the fix workflow of a stored bug report; idempotent (fixed id, USE_EXISTING). */
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { taskQueues } from '../../temporal.config.js';
-import type { FixInput } from '../domain/fix.js';
-import { PRIORITY_KEYS } from '../domain/priority.js';
-import { BugIdKey, PhaseKey, ProjectKeyKey } from '../domain/search-attributes.js';
+import type { FixInput } from '../domain/fix/fix.js';
+import { PRIORITY_KEYS } from '../domain/fix/priority.js';
+import { BugIdKey, PhaseKey, ProjectKeyKey } from '../domain/fix/search-attributes.js';
 import type { BugPriority } from '../db/prisma.js';
 import { workflowUiUrl } from '../temporal/connect.js';
-import type { bugFixWorkflow } from '../../workflows/bug-fix.js';
+import type { bugFixWorkflow } from '../../workflows/bug-fix/workflow.js';
 
 export interface StartableBug {
   bugId: string;

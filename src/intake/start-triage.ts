@@ -1,9 +1,9 @@
 /** Starts the triage workflow of one inbound message (idempotent per message). */
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { taskQueues } from '../../temporal.config.js';
-import { stableHash } from '../domain/ids.js';
-import { triageWorkflowId, type TriageInput } from '../domain/triage.js';
-import type { triageWorkflow } from '../../workflows/triage.js';
+import { stableHash } from '../domain/fix/ids.js';
+import { triageWorkflowId, type TriageInput } from '../domain/organisation/triage-verdict.js';
+import type { triageWorkflow } from '../../workflows/triage-message.js';
 import type { InboundMessage } from './inbound-message.js';
 
 export async function startTriage(temporal: Client, project: { id: string; key: string }, m: InboundMessage): Promise<{ triageWorkflowId: string; externalId: string }> {

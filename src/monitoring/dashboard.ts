@@ -6,7 +6,7 @@
 import type { Client } from '@temporalio/client';
 import type { PrismaClient } from '../db/prisma.js';
 import { readSwitchesMemo } from '../safety/kill-switch-client.js';
-import { PROJECT_KEY } from '../domain/ids.js';
+import { PROJECT_KEY } from '../domain/fix/ids.js';
 import { outcomesSince, spendSince, timeToPrSince, type SpendRow } from './fix-stats.js';
 import { alertView } from '../alerts/alert-store.js';
 

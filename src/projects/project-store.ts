@@ -1,8 +1,8 @@
 /** Projects and their intake keys (the admin API builds on these). */
 import { z } from 'zod';
 import { cloneUrlProblem, configuredGitPolicy } from '../infra/git.js';
-import { PROJECT_KEY } from '../domain/ids.js';
-import { VALIDATION_GATES } from '../domain/fix.js';
+import { PROJECT_KEY } from '../domain/fix/ids.js';
+import { VALIDATION_GATES } from '../domain/fix/fix.js';
 import { Prisma, type PrismaClient } from '../db/prisma.js';
 import { hashKey, newIntakeKey } from '../intake/keys.js';
 import { budgetsSchema, notificationsSchema, sandboxSettingsSchema, scopeLimitsSchema } from './project-settings.js';

@@ -11,7 +11,7 @@ import {
   isGrpcDeadlineError,
   type Client,
 } from '@temporalio/client';
-import { blockingSwitch, refusalReason, safetyControllerId, type KillSwitch, type KillSwitchRequest } from '../domain/kill-switch.js';
+import { blockingSwitch, refusalReason, safetyControllerId, type KillSwitch, type KillSwitchRequest } from '../domain/organisation/kill-switch.js';
 import { FixError } from '../fixes/fix-errors.js';
 import {
   activateKillSwitchUpdate,

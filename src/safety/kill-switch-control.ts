@@ -4,8 +4,8 @@
  */
 import type { Client } from '@temporalio/client';
 import { z } from 'zod';
-import { isKillSwitchScope, MAX_REASON_LENGTH, scopeProject, type KillSwitch, type KillSwitchScope } from '../domain/kill-switch.js';
-import { isBudgetScope } from '../domain/org-budget.js';
+import { isKillSwitchScope, MAX_REASON_LENGTH, scopeProject, type KillSwitch, type KillSwitchScope } from '../domain/organisation/kill-switch.js';
+import { isBudgetScope } from '../domain/organisation/org-budget.js';
 import type { PrismaClient } from '../db/prisma.js';
 import { FixError } from '../fixes/fix-errors.js';
 import type { ActivationResult } from '../../workflows/safety-messages.js';

@@ -9,8 +9,8 @@ import { createAlertActivities } from '../../activities/alerts.js';
 import { raiseAlert, resolveAlert } from '../../src/alerts/alert-store.js';
 import { loadConfig } from '../../src/config.js';
 import { createPrisma } from '../../src/db/prisma.js';
-import { alertDeliveryKey, DEFAULT_RULE_SETTINGS, pagerDutyDedupKey } from '../../src/domain/alerts.js';
-import { startNotificationStandIns, type NotificationStandIns } from '../stand-ins/notifications.js';
+import { alertDeliveryKey, DEFAULT_RULE_SETTINGS, pagerDutyDedupKey } from '../../src/domain/organisation/alert-rules.js';
+import { startNotificationStandIns, type NotificationStandIns } from '../../dev/stand-ins/notifications.js';
 
 const prisma = createPrisma(loadConfig().DATABASE_URL);
 const source = `alert-send-test-${randomUUID().slice(0, 8)}`;

@@ -4,9 +4,9 @@
  * comment is posted once even when GitHub's answer is lost or the issue has many pages.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { labelAndLink, type DeliverInput } from '../../activities/deliver.js';
+import { labelAndLink, type DeliverInput } from '../../activities/delivery.js';
 import { createGitHubAccess, type GitHubClient } from '../../src/infra/github.js';
-import { startGitHubStandIn, type GitHubStandIn } from '../stand-ins/github.js';
+import { startGitHubStandIn, type GitHubStandIn } from '../../dev/stand-ins/github-api.js';
 
 let github: GitHubStandIn;
 let client: GitHubClient;

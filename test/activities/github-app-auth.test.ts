@@ -6,7 +6,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createGitHubAccess } from '../../src/infra/github.js';
-import { startGitHubStandIn, type GitHubStandIn } from '../stand-ins/github.js';
+import { startGitHubStandIn, type GitHubStandIn } from '../../dev/stand-ins/github-api.js';
 
 const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
 const app = { appId: '123456', installationId: 777 };

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { afterAll, afterEach, describe, expect, test, vi } from 'vitest';
 import { githubWebUrl, loadConfig } from '../../src/config.js';
 import { cloneUrlProblem, git, hostGitEnv, hostGitPolicy } from '../../src/infra/git.js';
-import { createBareRemote } from '../fixtures/make-remote.js';
+import { createBareRemote } from '../../dev/fixture-remotes.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bugfix-host-git-'));
 const TOKEN = 'ghs_the-worker-token';

@@ -8,13 +8,13 @@ import { randomUUID } from 'node:crypto';
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { callReservations } from '../../activities/call-reservations.js';
+import { callReservations } from '../../src/model/call-reservations.js';
 import { createModelActivities, EMPTY_REPLY_TEXT, type CallModelResult } from '../../activities/model.js';
 import { loadConfig } from '../../src/config.js';
-import { COST_UNITS_PER_USD } from '../../src/domain/pricing.js';
+import { COST_UNITS_PER_USD } from '../../src/domain/fix/pricing.js';
 import { createPrisma, type Prisma } from '../../src/db/prisma.js';
 import { upsertProject } from '../../src/projects/project-store.js';
-import { startAnthropicStandIn, type AnthropicStandIn } from '../stand-ins/anthropic.js';
+import { startAnthropicStandIn, type AnthropicStandIn } from '../../dev/stand-ins/anthropic-api.js';
 
 const prisma = createPrisma(loadConfig().DATABASE_URL);
 const suffix = randomUUID().slice(0, 8);

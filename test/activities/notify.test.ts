@@ -9,9 +9,9 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createNotifyActivities } from '../../activities/notify.js';
 import { loadConfig } from '../../src/config.js';
 import { createPrisma } from '../../src/db/prisma.js';
-import type { FixNotice } from '../../src/domain/notification.js';
+import type { FixNotice } from '../../src/domain/fix/notification.js';
 import { upsertProject } from '../../src/projects/project-store.js';
-import { startNotificationStandIns, type NotificationStandIns } from '../stand-ins/notifications.js';
+import { startNotificationStandIns, type NotificationStandIns } from '../../dev/stand-ins/notifications.js';
 
 const prisma = createPrisma(loadConfig().DATABASE_URL);
 const suffix = randomUUID().slice(0, 8);

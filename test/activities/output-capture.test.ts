@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { OutputCapture } from '../../activities/output-capture.js';
+import { OutputCapture } from '../../src/sandbox/output-capture.js';
 
 describe('bounded output capture', () => {
   test('50 MB pushed in chunks keeps only head and tail, and counts the rest', () => {

@@ -8,7 +8,7 @@ import type { Client } from '@temporalio/client';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createReaperActivities } from '../../activities/reaper.js';
-import { SANDBOX_LABELS } from '../../activities/sandbox.js';
+import { SANDBOX_LABELS } from '../../src/sandbox/container.js';
 import { loadConfig } from '../../src/config.js';
 import { connectClient } from '../../src/temporal/connect.js';
 import { ensureReaperSchedule, reaperScheduleId } from '../../src/temporal/reaper-schedule.js';

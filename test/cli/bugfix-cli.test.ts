@@ -9,18 +9,18 @@ import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
-import { startStack, type Stack } from '../../scripts/local-stack.js';
+import { startStack, type Stack } from '../../dev/local-stack.js';
 import { PROJECT_ROOT } from '../../src/config.js';
-import type { FixInput, FixStatus } from '../../src/domain/fix.js';
-import { BugIdKey, PhaseKey, ProjectKeyKey } from '../../src/domain/search-attributes.js';
+import type { FixInput, FixStatus } from '../../src/domain/fix/fix.js';
+import { BugIdKey, PhaseKey, ProjectKeyKey } from '../../src/domain/fix/search-attributes.js';
 import { createApp } from '../../src/http/app.js';
 import { createAdminToken } from '../../src/http/admin/admin-tokens.js';
 import { upsertProject } from '../../src/projects/project-store.js';
 import { freePort } from '../../src/temporal/dev-server.js';
 import { taskQueues } from '../../temporal.config.js';
-import { statusQuery } from '../../workflows/messages.js';
-import { createBareRemote } from '../fixtures/make-remote.js';
-import type { MessagesRequest, ModelScript } from '../stand-ins/anthropic.js';
+import { statusQuery } from '../../workflows/bug-fix/messages.js';
+import { createBareRemote } from '../../dev/fixture-remotes.js';
+import type { MessagesRequest, ModelScript } from '../../dev/stand-ins/anthropic-api.js';
 
 const hintsSeen: string[] = [];
 /** Never finishes: lists files every turn, and remembers hints it was given. */

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { AGENT_TOOLS, applyExactEdit, numberLines, toolInputSchemas } from '../../src/domain/agent-tools.js';
+import { AGENT_TOOLS, applyExactEdit, numberLines, toolInputSchemas } from '../../src/domain/agent/agent-tools.js';
 
 describe('edit rule', () => {
   test('replaces exactly one occurrence', () => {

@@ -1,10 +1,10 @@
 import { describe, expect, test } from 'vitest';
-import { exhaustedBudget, validateBudgetRaise } from '../../src/domain/budgets.js';
-import { diffGateViolations, parseNumstatZ } from '../../src/domain/diff-gate.js';
-import { elisionBoundary, ELIDE_BATCH_TURNS, KEEP_RECENT_TURNS } from '../../src/domain/elide.js';
-import { DEFAULT_BUDGETS } from '../../src/domain/fix.js';
-import { eventOf, notificationKey, noticeText } from '../../src/domain/notification.js';
-import { ZERO_USAGE } from '../../src/domain/pricing.js';
+import { exhaustedBudget, validateBudgetRaise } from '../../src/domain/fix/budgets.js';
+import { diffGateViolations, parseNumstatZ } from '../../src/domain/fix/diff-gate.js';
+import { elisionBoundary, ELIDE_BATCH_TURNS, KEEP_RECENT_TURNS } from '../../src/domain/agent/elide.js';
+import { DEFAULT_BUDGETS } from '../../src/domain/fix/fix.js';
+import { eventOf, notificationKey, noticeText } from '../../src/domain/fix/notification.js';
+import { ZERO_USAGE } from '../../src/domain/fix/pricing.js';
 
 const spent = { iterations: 3, tokens: 1000, costUsd: 0.5, elapsedMs: 60_000 };
 

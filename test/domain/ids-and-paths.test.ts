@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
-import { assertBranchName, fixBranchName, fixWorkflowId, sandboxContainerName } from '../../src/domain/ids.js';
-import { PathOutsideWorkspaceError, resolveWorkspacePath } from '../../src/domain/workspace-paths.js';
-import { truncateMiddle } from '../../src/domain/truncate.js';
+import { assertBranchName, fixBranchName, fixWorkflowId, sandboxContainerName } from '../../src/domain/fix/ids.js';
+import { PathOutsideWorkspaceError, resolveWorkspacePath } from '../../src/domain/agent/workspace-paths.js';
+import { truncateMiddle } from '../../src/domain/agent/truncate.js';
 
 describe('ids', () => {
   const shop = { key: 'shop', id: '1a2b3c4d-0000-4000-8000-000000000000' };

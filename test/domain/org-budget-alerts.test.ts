@@ -7,8 +7,8 @@ import {
   channelsFor,
   DEFAULT_RULE_SETTINGS,
   evaluateRules,
-} from '../../src/domain/alerts.js';
-import { budgetScope, crossedLevels, DEFAULT_THRESHOLDS, percentOf, periodBounds, thresholdProblem } from '../../src/domain/org-budget.js';
+} from '../../src/domain/organisation/alert-rules.js';
+import { budgetScope, crossedLevels, DEFAULT_THRESHOLDS, percentOf, periodBounds, thresholdProblem } from '../../src/domain/organisation/org-budget.js';
 import { killSwitchOnSchema, killSwitchSchema } from '../../src/safety/kill-switch-control.js';
 import { switchesToLift } from '../../src/alerts/budget-switch.js';
 import type { BudgetWithSpend } from '../../src/alerts/budget-spend.js';

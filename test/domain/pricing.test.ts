@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { addUsage, costUnits, priceFor, PRICE_TABLE, unitsToUsdString, ZERO_USAGE } from '../../src/domain/pricing.js';
+import { addUsage, costUnits, priceFor, PRICE_TABLE, unitsToUsdString, ZERO_USAGE } from '../../src/domain/fix/pricing.js';
 
 describe('pricing', () => {
   test('charges each token kind at its own rate, exactly', () => {

@@ -1,6 +1,6 @@
 /** The stand-in's prompt-cache model: what tests and bench:tokens rely on must itself be right. */
 import { describe, expect, test } from 'vitest';
-import { PromptCache } from '../stand-ins/prompt-cache.js';
+import { PromptCache } from '../../dev/stand-ins/prompt-cache.js';
 
 const big = (n: number) => 'x'.repeat(n * 4);
 const system = [{ type: 'text', text: big(2000), cache_control: { type: 'ephemeral' } }];

@@ -1,7 +1,7 @@
 /** The PR title (also the commit message) and body take report text without letting it act on GitHub. */
 import { describe, expect, test } from 'vitest';
-import { pullRequestBody, pullRequestTitle, type PullRequestFacts } from '../../src/domain/pull-request.js';
-import { ZERO_USAGE } from '../../src/domain/pricing.js';
+import { pullRequestBody, pullRequestTitle, type PullRequestFacts } from '../../src/domain/fix/pull-request.js';
+import { ZERO_USAGE } from '../../src/domain/fix/pricing.js';
 
 const ZWJ = '\u200D';
 

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { checkCommand, checkWrite, matchForbidden, scopeViolations, DEFAULT_FORBIDDEN_PATHS } from '../../src/domain/scope.js';
-import { parseSandboxSettings, sandboxLimitsFor, DEFAULT_SANDBOX_LIMITS } from '../../src/domain/sandbox-settings.js';
+import { checkCommand, checkWrite, matchForbidden, scopeViolations, DEFAULT_FORBIDDEN_PATHS } from '../../src/domain/agent/scope.js';
+import { parseSandboxSettings, sandboxLimitsFor, DEFAULT_SANDBOX_LIMITS } from '../../src/domain/fix/sandbox-settings.js';
 
 describe('scope limits', () => {
   test('default forbidden paths match at any depth; ordinary files do not', () => {

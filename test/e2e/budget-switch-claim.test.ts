@@ -6,11 +6,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startStack, type Stack } from '../../scripts/local-stack.js';
+import { startStack, type Stack } from '../../dev/local-stack.js';
 import { activateCrossingSwitch, SWITCH_CLAIM_MS } from '../../src/alerts/budget-switch.js';
 import { Prisma } from '../../src/db/prisma.js';
-import { safetyControllerId } from '../../src/domain/kill-switch.js';
-import { BUDGET_PRESS_TIMEOUT_MS, periodBounds } from '../../src/domain/org-budget.js';
+import { safetyControllerId } from '../../src/domain/organisation/kill-switch.js';
+import { BUDGET_PRESS_TIMEOUT_MS, periodBounds } from '../../src/domain/organisation/org-budget.js';
 import { upsertProject } from '../../src/projects/project-store.js';
 import { deactivateKillSwitch, readSwitchesMemo, UPDATE_DEADLINE_MS } from '../../src/safety/kill-switch-client.js';
 import { taskQueues } from '../../temporal.config.js';

@@ -9,16 +9,16 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startStack, type Stack } from '../../scripts/local-stack.js';
-import type { FixOutcome } from '../../src/domain/fix.js';
+import { startStack, type Stack } from '../../dev/local-stack.js';
+import type { FixOutcome } from '../../src/domain/fix/fix.js';
 import { fileBug } from '../../src/intake/file-bug.js';
-import { statusQuery } from '../../workflows/messages.js';
-import { createFixtureProject } from '../fixtures/make-remote.js';
-import { paginationScenario } from '../fixtures/scenarios/pagination.js';
-import type { ModelScript } from '../stand-ins/anthropic.js';
-import type { Fault } from '../stand-ins/github.js';
-import { startNotificationStandIns, type NotificationStandIns } from '../stand-ins/notifications.js';
-import sampleBug from '../fixtures/sample-bug.json' with { type: 'json' };
+import { statusQuery } from '../../workflows/bug-fix/messages.js';
+import { createFixtureProject } from '../../dev/fixture-remotes.js';
+import { paginationScenario } from '../../dev/scenarios/pagination.js';
+import type { ModelScript } from '../../dev/stand-ins/anthropic-api.js';
+import type { Fault } from '../../dev/stand-ins/github-api.js';
+import { startNotificationStandIns, type NotificationStandIns } from '../../dev/stand-ins/notifications.js';
+import sampleBug from '../../dev/sample-bug.json' with { type: 'json' };
 
 const WEBHOOK_SECRET = 'whsec_0123456789abcdef';
 

@@ -8,11 +8,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { EVAL_CASES } from '../fixtures/eval/cases/index.js';
-import { applyIntendedFix, changedFiles } from '../fixtures/eval/intended-fix.js';
-import { acceptanceFile, fixtureRepo, runAcceptance, runOwnTests } from '../fixtures/eval/host-checks.js';
-import { FIXTURE_REPOS } from '../fixtures/make-remote.js';
-import type { MessagesRequest } from '../stand-ins/anthropic.js';
+import { EVAL_CASES } from '../../bench/eval/cases/index.js';
+import { applyIntendedFix, changedFiles } from '../../bench/eval/intended-fix.js';
+import { acceptanceFile, fixtureRepo, runAcceptance, runOwnTests } from '../../bench/eval/host-checks.js';
+import { FIXTURE_REPOS } from '../../dev/fixture-remotes.js';
+import type { MessagesRequest } from '../../dev/stand-ins/anthropic-api.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bugfix-eval-fixtures-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));

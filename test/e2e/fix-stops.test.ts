@@ -7,13 +7,13 @@ import os from 'node:os';
 import path from 'node:path';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startStack, type Stack } from '../../scripts/local-stack.js';
-import { SANDBOX_LABELS } from '../../activities/sandbox.js';
-import type { FixInput, FixOutcome } from '../../src/domain/fix.js';
+import { startStack, type Stack } from '../../dev/local-stack.js';
+import { SANDBOX_LABELS } from '../../src/sandbox/container.js';
+import type { FixInput, FixOutcome } from '../../src/domain/fix/fix.js';
 import { taskQueues } from '../../temporal.config.js';
-import { killSignal, statusQuery } from '../../workflows/messages.js';
-import { createFixtureProject } from '../fixtures/make-remote.js';
-import type { ModelScript } from '../stand-ins/anthropic.js';
+import { killSignal, statusQuery } from '../../workflows/bug-fix/messages.js';
+import { createFixtureProject } from '../../dev/fixture-remotes.js';
+import type { ModelScript } from '../../dev/stand-ins/anthropic-api.js';
 
 /** A model that keeps looking around and never finishes. */
 const wanderingScript: ModelScript = () => [{ type: 'tool_use', name: 'list_files', input: {} }];

@@ -7,13 +7,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startStack, type Stack } from '../../scripts/local-stack.js';
-import type { FixOutcome } from '../../src/domain/fix.js';
-import { costUnits, unitsToUsd } from '../../src/domain/pricing.js';
+import { startStack, type Stack } from '../../dev/local-stack.js';
+import type { FixOutcome } from '../../src/domain/fix/fix.js';
+import { costUnits, unitsToUsd } from '../../src/domain/fix/pricing.js';
 import { fileBug } from '../../src/intake/file-bug.js';
-import { createFixtureProject } from '../fixtures/make-remote.js';
-import { paginationScenario } from '../fixtures/scenarios/pagination.js';
-import sampleBug from '../fixtures/sample-bug.json' with { type: 'json' };
+import { createFixtureProject } from '../../dev/fixture-remotes.js';
+import { paginationScenario } from '../../dev/scenarios/pagination.js';
+import sampleBug from '../../dev/sample-bug.json' with { type: 'json' };
 
 const SEED = Number(process.env.LEDGER_TEST_SEED ?? 20261123);
 

@@ -15,16 +15,16 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { chromium, type Browser, type BrowserContext, type Page, type Response } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
-import { startStack, type Stack } from '../../scripts/local-stack.js';
-import type { FixInput, FixOutcome } from '../../src/domain/fix.js';
-import { BugIdKey } from '../../src/domain/search-attributes.js';
+import { startStack, type Stack } from '../../dev/local-stack.js';
+import type { FixInput, FixOutcome } from '../../src/domain/fix/fix.js';
+import { BugIdKey } from '../../src/domain/fix/search-attributes.js';
 import { createAdminToken } from '../../src/http/admin/admin-tokens.js';
 import { issueIntakeKey } from '../../src/projects/project-store.js';
 import { freePort, startDevServer, temporalCliPath, type DevServer } from '../../src/temporal/dev-server.js';
 import { taskQueues } from '../../temporal.config.js';
-import { createFixtureProject } from '../fixtures/make-remote.js';
-import { paginationScenario } from '../fixtures/scenarios/pagination.js';
-import sampleBug from '../fixtures/sample-bug.json' with { type: 'json' };
+import { createFixtureProject } from '../../dev/fixture-remotes.js';
+import { paginationScenario } from '../../dev/scenarios/pagination.js';
+import sampleBug from '../../dev/sample-bug.json' with { type: 'json' };
 
 /** Every payload (`{ metadata, data }`) in `temporal workflow show --output json`, its data as text. */
 function payloadsOf(json: string): Array<{ encoding: string; text: string }> {

@@ -10,17 +10,17 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { PROJECT_ROOT, loadConfig } from '../../src/config.js';
 import { createPrisma } from '../../src/db/prisma.js';
-import type { FixOutcome } from '../../src/domain/fix.js';
+import type { FixOutcome } from '../../src/domain/fix/fix.js';
 import { fileBug } from '../../src/intake/file-bug.js';
 import { upsertProject } from '../../src/projects/project-store.js';
 import { connectClient } from '../../src/temporal/connect.js';
-import { createBareRemote, createFixtureProject } from '../fixtures/make-remote.js';
-import { paginationScenario } from '../fixtures/scenarios/pagination.js';
-import { startAnthropicStandIn, type AnthropicStandIn } from '../stand-ins/anthropic.js';
-import { withExtraTurn } from '../fixtures/scenarios/insert-turn.js';
-import { startGitHubStandIn, type GitHubStandIn } from '../stand-ins/github.js';
-import { startNotificationStandIns, type NotificationStandIns } from '../stand-ins/notifications.js';
-import sampleBug from '../fixtures/sample-bug.json' with { type: 'json' };
+import { createBareRemote, createFixtureProject } from '../../dev/fixture-remotes.js';
+import { paginationScenario } from '../../dev/scenarios/pagination.js';
+import { startAnthropicStandIn, type AnthropicStandIn } from '../../dev/stand-ins/anthropic-api.js';
+import { withExtraTurn } from '../support/insert-turn.js';
+import { startGitHubStandIn, type GitHubStandIn } from '../../dev/stand-ins/github-api.js';
+import { startNotificationStandIns, type NotificationStandIns } from '../../dev/stand-ins/notifications.js';
+import sampleBug from '../../dev/sample-bug.json' with { type: 'json' };
 
 /** The pagination fix, with a slow command at turn 2 during which the worker dies. */
 const KILL_TURN = 2;

@@ -6,7 +6,7 @@
 import request from 'supertest';
 import { asToken } from '../support/admin-requests.js';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
-import { fixWorkflowId } from '../../src/domain/ids.js';
+import { fixWorkflowId } from '../../src/domain/fix/ids.js';
 import type { Client } from '@temporalio/client';
 import { loadConfig } from '../../src/config.js';
 import { createPrisma, Prisma } from '../../src/db/prisma.js';

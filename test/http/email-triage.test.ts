@@ -9,13 +9,13 @@ import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startStack, type Stack } from '../../scripts/local-stack.js';
-import { TRIAGE_TOOL_NAME, type TriageResult } from '../../src/domain/triage.js';
+import { startStack, type Stack } from '../../dev/local-stack.js';
+import { TRIAGE_TOOL_NAME, type TriageResult } from '../../src/domain/organisation/triage-verdict.js';
 import { createApp } from '../../src/http/app.js';
 import { issueIntakeKey, upsertProject } from '../../src/projects/project-store.js';
-import { killSignal } from '../../workflows/messages.js';
-import { createBareRemote } from '../fixtures/make-remote.js';
-import type { MessagesRequest, ModelScript } from '../stand-ins/anthropic.js';
+import { killSignal } from '../../workflows/bug-fix/messages.js';
+import { createBareRemote } from '../../dev/fixture-remotes.js';
+import type { MessagesRequest, ModelScript } from '../../dev/stand-ins/anthropic-api.js';
 
 const triageRequests: MessagesRequest[] = [];
 /** Triage requests (recognised by their forced tool) get a verdict; fix turns just look around. */

@@ -8,13 +8,13 @@ import { loadConfig } from '../../src/config.js';
 import { createPrisma } from '../../src/db/prisma.js';
 import { createApp } from '../../src/http/app.js';
 import { fileBug, ProjectGoneError } from '../../src/intake/file-bug.js';
-import { fixWorkflowId, stableHash } from '../../src/domain/ids.js';
+import { fixWorkflowId, stableHash } from '../../src/domain/fix/ids.js';
 import { waitForFixStart } from '../../src/fixes/resolve-fix.js';
 import { FixDispatcher } from '../../src/intake/fix-dispatcher.js';
 import { deleteProject, issueIntakeKey, upsertProject } from '../../src/projects/project-store.js';
 import { connectClient } from '../../src/temporal/connect.js';
 import type { Client } from '@temporalio/client';
-import { BugIdKey } from '../../src/domain/search-attributes.js';
+import { BugIdKey } from '../../src/domain/fix/search-attributes.js';
 
 const prisma = createPrisma(loadConfig().DATABASE_URL);
 let temporal: Client;

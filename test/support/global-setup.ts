@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import Docker from 'dockerode';
-import { SANDBOX_LABELS } from '../../activities/sandbox.js';
+import { SANDBOX_LABELS } from '../../src/sandbox/container.js';
 import { PROJECT_ROOT } from '../../src/config.js';
 import { startDevServer, type DevServer } from '../../src/temporal/dev-server.js';
 

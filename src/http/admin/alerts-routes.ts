@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { dispatchAlert } from '../../alerts/alert-dispatch.js';
 import { alertView, resolveAlert } from '../../alerts/alert-store.js';
 import { budgetChangeSchema, budgetCreateSchema, budgetListSchema, changeBudget, createBudget, deleteBudget, listBudgets, readBudget } from '../../alerts/budget-admin.js';
-import { HttpError } from '../errors.js';
+import { HttpError } from '../error-handler.js';
 import { defineRoute } from './route-table.js';
 
 const idParams = z.object({ id: z.uuid() });

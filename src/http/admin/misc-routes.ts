@@ -1,12 +1,12 @@
 /** Admin routes: costs, admin tokens and the OpenAPI document. */
 import { z } from 'zod';
 import { costQuerySchema, costReport } from '../../costs/cost-report.js';
-import { HttpError } from '../errors.js';
+import { HttpError } from '../error-handler.js';
 import { createAdminToken, ROLES } from './admin-tokens.js';
 import { openApiDocument } from './openapi.js';
 import { defineRoute } from './route-table.js';
 import { buildDashboard } from '../../monitoring/dashboard.js';
-import { PROJECT_KEY } from '../../domain/ids.js';
+import { PROJECT_KEY } from '../../domain/fix/ids.js';
 import { taskQueues } from '../../../temporal.config.js';
 
 export const miscRoutes = [

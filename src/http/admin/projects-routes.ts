@@ -1,11 +1,11 @@
 /** Admin routes: projects and their intake keys. Writes need ADMIN, reads VIEWER. */
 import { z } from 'zod';
-import { PROJECT_KEY } from '../../domain/ids.js';
+import { PROJECT_KEY } from '../../domain/fix/ids.js';
 import type { PrismaClient } from '../../db/prisma.js';
 import { deleteProject, issueIntakeKey, projectSchema, projectSettingsSchema, updateProject, upsertProject } from '../../projects/project-store.js';
 import { redactNotifications } from '../../projects/project-settings.js';
 import { hashKey } from '../../intake/keys.js';
-import { HttpError } from '../errors.js';
+import { HttpError } from '../error-handler.js';
 import { defineRoute } from './route-table.js';
 
 const keyParams = z.object({ key: z.string().regex(PROJECT_KEY) });

@@ -4,7 +4,7 @@
  * are all generated from this list, so a route cannot exist without a role or a schema.
  */
 import type { z } from 'zod';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../deps.js';
 import type { AdminActor, Role } from './admin-tokens.js';
 
 export type Method = 'get' | 'post' | 'patch' | 'delete';

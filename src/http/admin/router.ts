@@ -4,8 +4,8 @@
  */
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import { FixError, FIX_ERROR_HTTP_STATUS } from '../../fixes/fix-errors.js';
-import type { AppDeps } from '../app.js';
-import { HttpError } from '../errors.js';
+import type { AppDeps } from '../deps.js';
+import { HttpError } from '../error-handler.js';
 import { authenticateAdmin, roleAtLeast, type AdminActor, type Role } from './admin-tokens.js';
 import { alertRoutes } from './alerts-routes.js';
 import { fixRoutes } from './fixes-routes.js';

@@ -1,0 +1,211 @@
+/**
+ * Delivery: export the agent's commits from the sandbox as a git bundle (data, not a push from
+ * inside), fetch it into a host-side clone, push `fix/bug-<id>` with the token supplied through a
+ * credential helper, then find-or-create the pull request. Each step is safe to retry.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { ApplicationFailure } from '@temporalio/common';
+import type Docker from 'dockerode';
+import type { PullRequestRef } from '../src/domain/fix/fix.js';
+import { assertBranchName } from '../src/domain/fix/ids.js';
+import { git } from '../src/infra/git.js';
+import type { GitHubClient } from '../src/infra/github.js';
+import { cancellationSignal, throwIfCancelled } from '../src/temporal/activity-heartbeat.js';
+import { execInSandbox } from '../src/sandbox/exec.js';
+import { activityLog } from '../src/infra/log.js';
+import { diffGateViolations, parseNumstatZ } from '../src/domain/fix/diff-gate.js';
+import type { ScopeLimits } from '../src/domain/agent/scope.js';
+import type { PrismaClient } from '../src/db/prisma.js';
+
+export interface DeliverInput {
+  workflowId: string;
+  containerId: string;
+  baseSha: string;
+  branch: string;
+  commitMessage: string;
+  repoOwner: string;
+  repoName: string;
+  cloneUrl: string;
+  defaultBranch: string;
+  prTitle: string;
+  prBody: string;
+  draft?: boolean;
+  labels?: string[];
+  scopeLimits?: ScopeLimits;
+  /** the GitHub issue the report came from: it gets a comment linking the PR */
+  githubIssueNumber?: number | null;
+  bugId: string;
+  projectId: string;
+}
+
+export interface DeliverDeps {
+  prisma: PrismaClient;
+  docker: Docker;
+  github: GitHubClient;
+  /** the host's git credential (token or GitHub App installation token) */
+  gitToken?: () => Promise<string | undefined>;
+  workDir: string;
+}
+
+async function sandboxGit(docker: Docker, containerId: string, args: string[]): Promise<{ code: number; out: Buffer; err: string }> {
+  const r = await execInSandbox(docker, containerId, ['git', ...args], { timeoutMs: 60_000 });
+  return { code: r.exitCode, out: r.stdout, err: r.stderr.toString() };
+}
+
+async function must(docker: Docker, containerId: string, args: string[]): Promise<Buffer> {
+  const r = await sandboxGit(docker, containerId, args);
+  if (r.code !== 0) throw new Error(`git ${args[0]} in sandbox failed: ${r.err.trim()}`);
+  return r.out;
+}
+
+/** Past this the fix is not delivered: no bug fix is that big, and the worker holds the bundle in memory. */
+const MAX_DELIVERY_BUNDLE_BYTES = 100 * 1024 * 1024;
+
+/** Commits leftovers, then returns the fix commits as a bundle (bytes) and the head sha. */
+async function exportCommits(docker: Docker, input: DeliverInput): Promise<{ bundle: Buffer; headSha: string }> {
+  const id = input.containerId;
+  await must(docker, id, ['add', '-A']);
+  if ((await sandboxGit(docker, id, ['diff', '--cached', '--quiet'])).code !== 0) {
+    await must(docker, id, ['commit', '-q', '-m', input.commitMessage]);
+  }
+  const headSha = (await must(docker, id, ['rev-parse', 'HEAD'])).toString().trim();
+  const count = Number((await must(docker, id, ['rev-list', '--count', `${input.baseSha}..HEAD`])).toString().trim());
+  if (count === 0) {
+    throw ApplicationFailure.nonRetryable('the agent made no changes: nothing to deliver', 'NothingToDeliver');
+  }
+  await must(docker, id, ['bundle', 'create', '-q', '/tmp/fix.bundle', 'HEAD', `^${input.baseSha}`]);
+  // Byte for byte, or a clear failure: a cut bundle would not fetch.
+  const bundle = (await execInSandbox(docker, id, ['cat', '/tmp/fix.bundle'], { exactStdoutBytes: MAX_DELIVERY_BUNDLE_BYTES })).stdout;
+  return { bundle, headSha };
+}
+
+async function pushBranch(deps: DeliverDeps, input: DeliverInput, bundle: Buffer, headSha: string): Promise<void> {
+  const token = await deps.gitToken?.();
+  const remoteHead = (await git(['ls-remote', '--', input.cloneUrl, `refs/heads/${input.branch}`], { token }))
+    .split(/\s/)[0];
+  if (remoteHead === headSha) return; // pushed by an earlier attempt
+  const dir = path.join(deps.workDir, input.workflowId.replace(/[^A-Za-z0-9._-]/g, '_'), 'deliver');
+  await fs.rm(dir, { recursive: true, force: true });
+  await fs.mkdir(dir, { recursive: true });
+  await git(['init', '-q', '--bare', dir]);
+  // The bundle's prerequisite (the base commit) must exist locally: fetch it from the remote.
+  await git(['fetch', '-q', '--', input.cloneUrl, `refs/heads/${input.defaultBranch}`], { cwd: dir, token });
+  const bundlePath = path.join(dir, 'fix.bundle');
+  await fs.writeFile(bundlePath, bundle);
+  await git(['fetch', '-q', '--', bundlePath, `HEAD:refs/heads/${input.branch}`], { cwd: dir, fromOwnBundle: true });
+  await scopeGate(deps, input, dir);
+  throwIfCancelled(); // nothing is pushed or opened once the fix was stopped
+  // Never force: a branch moved by someone else is not ours to overwrite.
+  await git(['push', '-q', '--', input.cloneUrl, `refs/heads/${input.branch}:refs/heads/${input.branch}`], { cwd: dir, token });
+  await fs.rm(dir, { recursive: true, force: true });
+}
+
+/** Judged on the host, on exactly what would be pushed: the sandbox's own account is not trusted. */
+async function scopeGate(deps: DeliverDeps, input: DeliverInput, dir: string): Promise<void> {
+  const numstat = await git(['diff', '--numstat', '-z', input.baseSha, `refs/heads/${input.branch}`], { cwd: dir });
+  const violations = diffGateViolations(parseNumstatZ(numstat), input.scopeLimits);
+  if (violations.length === 0) return;
+  const message = `scope gate refused the fix before push: ${violations.join('; ')}`;
+  await deps.prisma.safetyEvent.create({
+    data: { kind: 'scope_violation', severity: 'critical', message, workflowId: input.workflowId, bugId: input.bugId, projectId: input.projectId, details: { violations } },
+  });
+  throw ApplicationFailure.nonRetryable(message, 'ScopeViolation');
+}
+
+/**
+ * Labels and the issue's link to the PR, once the PR exists: best-effort. A failure is logged, not
+ * the fix's failure: the PR is what was asked for, and retrying delivery would not mend a label
+ * GitHub refuses.
+ */
+export async function labelAndLink(github: GitHubClient, input: DeliverInput, pr: PullRequestRef): Promise<void> {
+  const log = activityLog({ bugId: input.bugId });
+  const repo = { owner: input.repoOwner, repo: input.repoName };
+  if (input.labels?.length) {
+    await github.rest.issues.addLabels({ ...repo, issue_number: pr.number, labels: input.labels })
+      .catch((err: unknown) => log.warn({ err, pr: pr.url, labels: input.labels }, 'could not label the pull request; it stays open unlabelled'));
+  }
+  if (input.githubIssueNumber) {
+    await linkIssue(github, input, input.githubIssueNumber, pr)
+      .catch((err: unknown) => log.warn({ err, pr: pr.url, issue: input.githubIssueNumber }, 'could not comment the pull request on its issue'));
+  }
+}
+
+/** One comment per fix, even when delivery is retried or a response is lost: found by its marker. */
+async function linkIssue(github: GitHubClient, input: DeliverInput, issue: number, pr: PullRequestRef): Promise<void> {
+  const repo = { owner: input.repoOwner, repo: input.repoName };
+  const marker = `<!-- bugfix:${input.workflowId} -->`;
+  const posted = async () => {
+    // Every page: on a busy issue the marker may be past the first hundred comments.
+    for await (const { data } of github.paginate.iterator(github.rest.issues.listComments, { ...repo, issue_number: issue, per_page: 100 })) {
+      if (data.some((c) => c.body?.includes(marker))) return true;
+    }
+    return false;
+  };
+  for (let attempt = 1; ; attempt++) {
+    if (await posted()) return;
+    try {
+      // Not retried blindly (retries: 0): a 5xx may come after GitHub saved the comment, so the
+      // marker is looked for again before a second try.
+      await github.rest.issues.createComment({ ...repo, issue_number: issue, body: `A fix is proposed in #${pr.number}.\n\n${marker}`, request: { retries: 0 } });
+      return;
+    } catch (err) {
+      const status = (err as { status?: number }).status ?? 0;
+      if (attempt >= 2 || (status >= 400 && status < 500)) throw err;
+    }
+  }
+}
+
+async function findOrCreatePullRequest(github: GitHubClient, input: DeliverInput): Promise<PullRequestRef> {
+  const find = async () => {
+    const { data } = await github.rest.pulls.list({
+      owner: input.repoOwner,
+      repo: input.repoName,
+      head: `${input.repoOwner}:${input.branch}`,
+      state: 'open',
+      request: { signal: cancellationSignal() },
+    });
+    const pr = data[0];
+    return pr ? { url: pr.html_url, number: pr.number, branch: input.branch } : null;
+  };
+  const existing = await find();
+  if (existing) return existing;
+  throwIfCancelled(); // nothing is pushed or opened once the fix was stopped
+  try {
+    const { data } = await github.rest.pulls.create({
+      owner: input.repoOwner,
+      repo: input.repoName,
+      head: input.branch,
+      base: input.defaultBranch,
+      title: input.prTitle,
+      body: input.prBody,
+      draft: input.draft ?? false,
+      request: { signal: cancellationSignal() },
+    });
+    return { url: data.html_url, number: data.number, branch: input.branch };
+  } catch (err) {
+    // 422 "A pull request already exists": a concurrent or earlier attempt created it.
+    if ((err as { status?: number }).status === 422) {
+      const raced = await find();
+      if (raced) return raced;
+    }
+    throw err;
+  }
+}
+
+export function createDeliveryActivities(deps: DeliverDeps) {
+  return {
+    async deliverFix(input: DeliverInput): Promise<PullRequestRef> {
+      assertBranchName(input.branch);
+      if (input.branch === `refs/heads/${input.defaultBranch}` || input.branch === input.defaultBranch) {
+        throw ApplicationFailure.nonRetryable('refusing to push to the default branch', 'UnsafePush');
+      }
+      const { bundle, headSha } = await exportCommits(deps.docker, input);
+      await pushBranch(deps, input, bundle, headSha);
+      const pr = await findOrCreatePullRequest(deps.github, input);
+      await labelAndLink(deps.github, input, pr);
+      activityLog({ bugId: input.bugId }).info({ branch: input.branch, headSha, pr: pr.url }, 'fix delivered');
+      return pr;
+    },
+  };
+}

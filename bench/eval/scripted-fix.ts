@@ -1,0 +1,98 @@
+/**
+ * Builds the scripted model's playbook for one eval fixture from its plan: explore (list, search,
+ * read), reproduce (tests red, showing the reported symptom), apply the intended fix, test (green),
+ * diff, commit, complete — 9 turns. Like scenarios/pagination.ts it checks every tool result the
+ * way a model would and refuses to go on (the stand-in answers 400) when the product misbehaves,
+ * so a wrong tool result fails the fix instead of being papered over.
+ */
+import { lastToolResults, type ModelScript, type ReplyBlock } from '../../dev/stand-ins/anthropic-api.js';
+import { ScriptDiverged } from '../../dev/scenarios/pagination.js';
+import { addedLines, changedFiles, type FileEdit } from './intended-fix.js';
+
+export interface FixPlan {
+  /** what the model greps for first, and a file the hits must include */
+  search: { pattern: string; file_pattern?: string; expectPath: string };
+  /** files read before reproducing (sources and tests) */
+  read: string[];
+  /** text the failing test run must show: the reported symptom */
+  failureShows: string;
+  diagnosis: string;
+  fix: readonly FileEdit[];
+  commitMessage: string;
+  summary: string;
+}
+
+const tool = (name: string, input: Record<string, unknown> = {}): ReplyBlock => ({ type: 'tool_use', name, input });
+const say = (text: string): ReplyBlock => ({ type: 'text', text });
+const TEST_RUN = tool('run_command', { command: 'npm test', timeout_seconds: 120 });
+
+type Req = Parameters<ModelScript>[0];
+
+function results(req: Req, count: number, what: string): string[] {
+  const r = lastToolResults(req);
+  if (r.length !== count || r.some((x) => x.is_error)) throw new ScriptDiverged(`expected ${count} good result(s) for ${what}; got ${JSON.stringify(r).slice(0, 400)}`);
+  return r.map((x) => x.content);
+}
+
+function expect(ok: boolean, what: string, got: string[]): void {
+  if (!ok) throw new ScriptDiverged(`expected ${what}; got ${JSON.stringify(got).slice(0, 400)}`);
+}
+
+/** read_file numbers lines ("12\t..."): strip that to compare with source text. */
+const unnumbered = (text: string) => text.replace(/^\d+\t/gm, '');
+
+export function scriptedFix(plan: FixPlan): ModelScript {
+  const files = changedFiles(plan.fix);
+  return (req, turn) => {
+    switch (turn) {
+      case 0:
+        return [say('Let me look at the repository layout.'), tool('list_files')];
+      case 1: {
+        const [list] = results(req, 1, 'list_files');
+        expect(plan.read.every((f) => list!.split('\n').includes(f)), `the file list to hold ${plan.read.join(', ')}`, [list!]);
+        const { pattern, file_pattern } = plan.search;
+        return [tool('search_code', file_pattern ? { pattern, file_pattern } : { pattern })];
+      }
+      case 2: {
+        const [hits] = results(req, 1, 'search_code');
+        expect(hits!.split('\n').some((l) => l.startsWith(`${plan.search.expectPath}:`)), `a hit in ${plan.search.expectPath}`, [hits!]);
+        return plan.read.map((path) => tool('read_file', { path }));
+      }
+      case 3: {
+        const sources = results(req, plan.read.length, 'read_file').map(unnumbered).join('\n');
+        // The model only edits what it has read: every line it will replace must be on screen.
+        const seen = plan.fix.every((e) => e.old_string.split('\n').every((line) => sources.includes(line)));
+        expect(seen, 'the code to change among the files read', [sources]);
+        return [say('Reproducing with the tests first.'), TEST_RUN];
+      }
+      case 4: {
+        const [run] = results(req, 1, 'npm test');
+        expect(run!.startsWith('Exit code: 1') && /# fail [1-9]/.test(run!) && run!.includes(plan.failureShows), `failing tests showing "${plan.failureShows}"`, [run!]);
+        return [say(plan.diagnosis), ...plan.fix.map((e) => tool('edit_file', { path: e.path, old_string: e.old_string, new_string: e.new_string }))];
+      }
+      case 5: {
+        const edits = results(req, plan.fix.length, 'edit_file');
+        expect(edits.every((t, i) => t.startsWith(`Edited ${plan.fix[i]!.path}`)), 'successful edits', edits);
+        return [TEST_RUN];
+      }
+      case 6: {
+        const [run] = results(req, 1, 'npm test');
+        expect(run!.startsWith('Exit code: 0') && run!.includes('# fail 0'), 'passing tests after the fix', [run!]);
+        return [tool('git_diff')];
+      }
+      case 7: {
+        const [diff] = results(req, 1, 'git_diff');
+        const diffLines = diff!.split('\n');
+        expect(addedLines(plan.fix).every((l) => diffLines.includes(`+${l}`)) && files.every((f) => diff!.includes(`+++ b/${f}`)), 'the diff of the fix', [diff!]);
+        return [tool('git_commit', { message: plan.commitMessage })];
+      }
+      case 8: {
+        const [commit] = results(req, 1, 'git_commit');
+        expect(commit!.startsWith('Committed'), 'a commit', [commit!]);
+        return [tool('task_complete', { summary: plan.summary, files_changed: files })];
+      }
+      default:
+        throw new ScriptDiverged(`no step for turn ${turn}`);
+    }
+  };
+}

@@ -1,0 +1,31 @@
+/**
+ * What the HTTP app is built from. Its own module so that the app and its routers both import it
+ * without importing each other.
+ */
+import type { Client } from '@temporalio/client';
+import type Docker from 'dockerode';
+import type { PrismaClient } from '../db/prisma.js';
+import type { FixDispatcher } from '../intake/fix-dispatcher.js';
+import type { EmailRoute } from '../intake/email-senders.js';
+import type { RateLimitSettings } from '../intake/rate-limit.js';
+
+export interface IntakeOptions {
+  rateLimit: RateLimitSettings;
+  hmacMaxSkewSeconds: number;
+  emailToken?: string;
+  emailRoutes: readonly EmailRoute[];
+}
+
+export interface AppDeps {
+  prisma: PrismaClient;
+  temporal: Client;
+  temporalUiUrl: string;
+  /** pino fits; `info` receives one line per filed report with its correlation ids */
+  log: { error: (obj: unknown, msg: string) => void; warn?: (obj: unknown, msg: string) => void; info?: (obj: unknown, msg: string) => void };
+  /** the intake's outbox: reports are answered once stored and started by it (see server.ts) */
+  dispatcher?: FixDispatcher;
+  /** defaults from the environment (src/config.ts) */
+  intake?: IntakeOptions;
+  /** the engine /readyz checks; by default the one DOCKER_HOST (or the local socket) names */
+  docker?: Docker;
+}
