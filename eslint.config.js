@@ -1,4 +1,4 @@
-// Lint rules whose main job is keeping workflows/ deterministic: no Node built-ins or side-effect
+// Lint rules whose main job is keeping workflows/ (and src/domain/, bundled into them) deterministic: no Node built-ins or side-effect
 // libraries in workflow code, and no floating promises anywhere (a lost promise in a workflow is
 // a lost step).
 import { builtinModules } from 'node:module';
@@ -18,7 +18,8 @@ export default tseslint.config(
     },
   },
   {
-    files: ['workflows/**/*.ts'],
+    // Everything the workflow bundle loads: workflows/ and the pure domain code they import.
+    files: ['workflows/**/*.ts', 'src/domain/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
