@@ -1,0 +1,297 @@
+/**
+ * The fix workflow on a real Temporal server with stand-in activities (no Docker, no model, no
+ * database): what its budgets, pause/resume, kill and hints do, seen through the activities it
+ * calls and the outcome it records. One worker serves both the shared queue and the "host" queue
+ * (provisionSandbox answers with this file's own task queue).
+ */
+import { Context } from '@temporalio/activity';
+import { WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { Worker, type NativeConnection } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
+import type { Activities } from '../../activities/index.js';
+import type { FixBudgets, FixInput, FixOutcome, ValidationGateResult } from '../../src/domain/fix/fix.js';
+import { connectClient, connectWorker } from '../../src/temporal/connect.js';
+import { dataConverter } from '../../src/temporal/payload-keys.js';
+import { taskQueues } from '../../temporal.config.js';
+import { hintSignal, killSignal, pauseSignal, raiseBudgetUpdate, resumeSignal, statusQuery } from '../../workflows/bug-fix/messages.js';
+import type { bugFixWorkflow } from '../../workflows/bug-fix/workflow.js';
+
+type CallModelInput = Parameters<Activities['callModel']>[0];
+
+/** What one fix's stand-ins do and what they saw. */
+interface Script {
+  /** the iteration whose tools report task_complete (never when omitted) */
+  completeAt?: number;
+  /** a model call of this iteration waits for the workflow to cancel it */
+  hangAt?: number;
+  /** model calls of these iterations wait until the test releases them (release(iteration)) */
+  holdAt?: number[];
+  /** model calls of these iterations answer without tool calls */
+  toollessAt?: number[];
+  calls: Array<{ name: string; input: unknown }>;
+  modelCancelled: boolean;
+  holds: Map<number, { held: Promise<void>; release: () => void }>;
+}
+
+const WORKFLOWS_PATH = new URL('../../workflows/index.ts', import.meta.url).pathname;
+const scripts = new Map<string, Script>();
+const suffix = Math.random().toString(36).slice(2, 8);
+const PASSED: ValidationGateResult[] = [{ gate: 'test', command: 'npm test', passed: true, exitCode: 0, durationMs: 5, output: 'ok' }];
+
+/** The script of the fix whose activity this is, with the call recorded. */
+function seen(name: string, input: unknown): Script {
+  const workflowId = Context.current().info.workflowExecution?.workflowId ?? '';
+  const s = scripts.get(workflowId);
+  if (!s) throw new Error(`no script for workflow ${workflowId}`);
+  s.calls.push({ name, input });
+  return s;
+}
+
+const standIns: Partial<Activities> = {
+  async admissionCheck(input) {
+    seen('admissionCheck', input);
+    return { allowed: true };
+  },
+  async startFix(input) {
+    seen('startFix', input);
+    return {
+      bugId: input.bugId,
+      title: 'Pagination skips a row',
+      description: 'Page 2 starts one row late.',
+      projectKey: 'wf',
+      repoOwner: 'acme',
+      repoName: 'shop',
+      cloneUrl: 'https://example.invalid/acme/shop.git',
+      defaultBranch: 'main',
+      validation: { test: 'npm test' },
+      scopeLimits: {},
+      prDraft: false,
+      prLabels: [],
+      githubIssueNumber: null,
+      budgets: {},
+    };
+  },
+  async provisionSandbox(req) {
+    seen('provisionSandbox', req);
+    return { containerId: `container-${req.workflowId}`, hostQueue: taskQueues.main, baseSha: 'base-sha' };
+  },
+  async runValidation(input) {
+    seen('runValidation', input);
+    return PASSED;
+  },
+  async callModel(input: CallModelInput) {
+    const s = seen('callModel', input);
+    if (input.iteration === s.hangAt) {
+      const ctx = Context.current();
+      const beat = setInterval(() => ctx.heartbeat(), 50);
+      try {
+        await ctx.cancelled;
+      } catch (err) {
+        s.modelCancelled = true;
+        throw err;
+      } finally {
+        clearInterval(beat);
+      }
+    }
+    await s.holds.get(input.iteration)?.held;
+    const tools = s.toollessAt?.includes(input.iteration) ? [] : ['edit_file'];
+    return {
+      toolCallCount: tools.length,
+      toolNames: tools,
+      stopReason: tools.length ? 'tool_use' : 'end_turn',
+      usage: { inputTokens: 100, outputTokens: 20, cacheCreationTokens: 0, cacheReadTokens: 0 },
+      costUnits: 1000,
+      model: 'stand-in',
+      text: '',
+    };
+  },
+  async runTools(input) {
+    const s = seen('runTools', input);
+    const done = input.iteration === s.completeAt;
+    return {
+      actions: [`iteration ${input.iteration}: edited`],
+      errors: 0,
+      commandMs: 1,
+      completion: done ? { summary: 'Fixed the offset.', filesChanged: ['src/page.ts'] } : undefined,
+    };
+  },
+  async deliverFix(input) {
+    seen('deliverFix', input);
+    return { url: 'https://example.invalid/acme/shop/pull/7', number: 7, branch: input.branch };
+  },
+  async removeSandbox(input) {
+    seen('removeSandbox', input);
+    return { removed: true };
+  },
+  async removeSandboxesOf(input) {
+    seen('removeSandboxesOf', input);
+    return { removed: 0 };
+  },
+  async recordOutcome(input) {
+    seen('recordOutcome', input);
+  },
+  async notificationChannels(input) {
+    seen('notificationChannels', input);
+    return ['webhook'];
+  },
+  async sendNotification(input) {
+    seen('sendNotification', input);
+    return { sent: true };
+  },
+};
+
+// A fix that does not stop as it should fails its test in seconds instead of hanging it.
+vi.setConfig({ testTimeout: 30_000 });
+
+let client: Client;
+let connection: NativeConnection;
+let worker: Worker;
+let running: Promise<void>;
+const started: WorkflowHandle[] = [];
+
+beforeAll(async () => {
+  client = await connectClient();
+  const { connection: workerConnection, namespace } = await connectWorker();
+  connection = workerConnection;
+  worker = await Worker.create({
+    connection,
+    namespace,
+    taskQueue: taskQueues.main,
+    // The product's workflows, bundled here: importing src/worker.ts would load every real activity.
+    workflowsPath: WORKFLOWS_PATH,
+    dataConverter: dataConverter(),
+    activities: standIns,
+    // A kill reaches the hanging model call by its next heartbeat: send them often.
+    maxHeartbeatThrottleInterval: '100 milliseconds',
+    defaultHeartbeatThrottleInterval: '100 milliseconds',
+  });
+  running = worker.run();
+});
+
+afterAll(async () => {
+  for (const h of started) await h.terminate('test cleanup').catch(() => undefined);
+  worker?.shutdown();
+  await running;
+  await connection?.close();
+  await client?.connection.close();
+});
+
+async function startFix(name: string, script: Partial<Script>, budgets?: Partial<FixBudgets>, extra: Partial<FixInput> = {}) {
+  const workflowId = `bugfix-wf-${suffix}-${name}`;
+  const s: Script = { calls: [], modelCancelled: false, holds: new Map(), ...script };
+  for (const iteration of s.holdAt ?? []) {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    s.holds.set(iteration, { held, release });
+  }
+  scripts.set(workflowId, s);
+  const handle = await client.workflow.start<typeof bugFixWorkflow>('bugFixWorkflow', {
+    taskQueue: taskQueues.main,
+    workflowId,
+    args: [{ bugId: `bug-${name}`, projectId: 'project-wf', projectKey: 'wf', budgets, ...extra } satisfies FixInput],
+  });
+  started.push(handle);
+  return { handle, s };
+}
+
+const release = (s: Script, iteration: number) => s.holds.get(iteration)!.release();
+const callsTo = (s: Script, name: string) => s.calls.filter((c) => c.name === name);
+const modelCalls = (s: Script) => callsTo(s, 'callModel').map((c) => c.input as CallModelInput);
+const recorded = (s: Script) => callsTo(s, 'recordOutcome').map((c) => (c.input as { outcome: FixOutcome }).outcome);
+/** Waits until the fix's model call of this iteration has started. */
+const modelStarted = (s: Script, iteration: number) =>
+  expect.poll(() => modelCalls(s).some((c) => c.iteration === iteration), { timeout: 10_000, interval: 20 }).toBe(true);
+
+describe('budgets', () => {
+  test('an exhausted iteration budget stops the fix as failed and names the budget', async () => {
+    const { handle, s } = await startFix('iterations', {}, { maxIterations: 2 });
+    const outcome = await handle.result();
+    expect(outcome).toMatchObject({ status: 'failed', reason: 'iteration budget exhausted (2)', iterations: 2 });
+    expect(modelCalls(s)).toHaveLength(2);
+    expect(callsTo(s, 'deliverFix')).toHaveLength(0);
+    expect(recorded(s)).toEqual([outcome]);
+  });
+
+  test('a raise below what is spent is refused; a raise above it lets the fix continue', async () => {
+    const { handle, s } = await startFix('raise', { completeAt: 4, holdAt: [2] }, { maxIterations: 2 });
+    await modelStarted(s, 2);
+
+    const refused = handle.executeUpdate(raiseBudgetUpdate, { args: [{ maxIterations: 1 }] });
+    await expect(refused).rejects.toBeInstanceOf(WorkflowUpdateFailedError);
+    await expect(refused).rejects.toMatchObject({ cause: { message: expect.stringContaining('below what the fix has already used') } });
+    expect((await handle.query(statusQuery)).budgets.maxIterations).toBe(2);
+
+    const inForce = await handle.executeUpdate(raiseBudgetUpdate, { args: [{ maxIterations: 5 }] });
+    expect(inForce.maxIterations).toBe(5);
+    release(s, 2);
+
+    const outcome = await handle.result();
+    expect(outcome).toMatchObject({ status: 'pr_created', iterations: 4, pr: { number: 7 } });
+    expect(modelCalls(s).map((c) => c.iteration)).toEqual([1, 2, 3, 4]);
+  });
+});
+
+test('pause holds the fix between steps (no tools, no model call start); resume lets it finish', async () => {
+  // Iteration 1 asks for tools (held before they run), iteration 2 does not (held before the next model call).
+  const { handle, s } = await startFix('pause', { completeAt: 4, holdAt: [1, 2], toollessAt: [2] });
+  const heldAfter = async (iteration: number, toolRuns: number) => {
+    await modelStarted(s, iteration);
+    await handle.signal(pauseSignal);
+    release(s, iteration);
+    await expect.poll(async () => (await handle.query(statusQuery)).paused, { timeout: 5_000, interval: 20 }).toBe(true);
+    // Long enough for the stand-ins to have answered several more steps, were the fix not held.
+    const until = Date.now() + 1000;
+    while (Date.now() < until) {
+      expect(modelCalls(s)).toHaveLength(iteration);
+      expect(callsTo(s, 'runTools')).toHaveLength(toolRuns);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(await handle.query(statusQuery)).toMatchObject({ paused: true, iteration, phase: 'fixing' });
+    await handle.signal(resumeSignal);
+  };
+  await heldAfter(1, 0);
+  await heldAfter(2, 1);
+
+  const outcome = await handle.result();
+  expect(outcome).toMatchObject({ status: 'pr_created', iterations: 4 });
+  expect(modelCalls(s)).toHaveLength(4);
+});
+
+test('kill cancels the model call in flight, ends the fix cancelled with its reason, and still cleans up', async () => {
+  const { handle, s } = await startFix('kill', { hangAt: 2 });
+  await modelStarted(s, 2);
+  await handle.signal(killSignal, { reason: 'wrong repository', actor: 'tester' });
+
+  const outcome = await handle.result();
+  expect(outcome).toMatchObject({ status: 'cancelled', reason: 'killed by tester: wrong repository', iterations: 2 });
+  // The stand-in saw the cancellation (through its heartbeats), not just the workflow moving on.
+  await expect.poll(() => s.modelCancelled, { timeout: 10_000, interval: 20 }).toBe(true);
+  expect(callsTo(s, 'runTools').map((c) => (c.input as { iteration: number }).iteration)).toEqual([1]);
+  expect(callsTo(s, 'removeSandbox').map((c) => c.input)).toEqual([{ containerId: `container-${handle.workflowId}`, workflowId: handle.workflowId }]);
+  expect(recorded(s)).toEqual([outcome]);
+  expect(callsTo(s, 'sendNotification')).toHaveLength(1);
+});
+
+test('a hint reaches the next model call, once', async () => {
+  const { handle, s } = await startFix('hint', { completeAt: 3, holdAt: [1] });
+  await modelStarted(s, 1);
+  await handle.signal(hintSignal, 'the offset is off by one in src/page.ts');
+  release(s, 1);
+
+  expect(await handle.result()).toMatchObject({ status: 'pr_created', iterations: 3 });
+  const notes = modelCalls(s).map((c) => c.notes);
+  expect(notes).toEqual([[], ['Hint from an engineer: the offset is off by one in src/page.ts'], []]);
+});
+
+test('a long fix continues as new with its state and finishes in a later run', async () => {
+  const { handle, s } = await startFix('continued', { completeAt: 5 }, undefined, { historyLimit: 30 });
+  const first = await handle.describe();
+  expect(await handle.result()).toMatchObject({ status: 'pr_created', iterations: 5 });
+  const last = await handle.describe();
+  expect(last.runId).not.toBe(first.runId);
+  expect(modelCalls(s).map((c) => c.iteration)).toEqual([1, 2, 3, 4, 5]);
+  // The sandbox and the reproduction travel with the state: neither is done again.
+  expect(callsTo(s, 'provisionSandbox')).toHaveLength(1);
+  expect(callsTo(s, 'runValidation')).toHaveLength(2);
+  expect(callsTo(s, 'removeSandbox')).toHaveLength(1);
+});
