@@ -26,12 +26,19 @@ export default tseslint.config(
         {
           paths: nodeBuiltins.map((name) => ({ name, message: 'Workflows must be deterministic: no Node built-ins (use an activity).' })),
           patterns: [
-            { group: ['dockerode', '@anthropic-ai/*', '@octokit/*', '@prisma/*', 'pg', 'express', '**/generated/**', '**/db/**', '**/infra/**'], message: 'Side effects belong in activities/.' },
+            {
+              group: ['dockerode', '@anthropic-ai/*', '@octokit/*', '@prisma/*', 'pg', 'express', '**/generated/**', '**/db/**', '**/infra/**'],
+              message: 'Side effects belong in activities/.',
+            },
             { group: ['../activities/*', '../activities/**'], allowTypeImports: true, message: 'Import activities by type only.' },
           ],
         },
       ],
-      'no-restricted-globals': ['error', { name: 'setTimeout', message: 'Use sleep() from @temporalio/workflow.' }, { name: 'setInterval', message: 'Use sleep() in a loop.' }],
+      'no-restricted-globals': [
+        'error',
+        { name: 'setTimeout', message: 'Use sleep() from @temporalio/workflow.' },
+        { name: 'setInterval', message: 'Use sleep() in a loop.' },
+      ],
     },
   },
 );

@@ -12,7 +12,13 @@ import type { NativeConnectionOptions } from '@temporalio/worker';
 import { ALL_SEARCH_ATTRIBUTE_KEYS } from './src/domain/fix/search-attributes.js';
 
 const CLI_TYPE_NAMES: Record<string, string> = {
-  TEXT: 'Text', KEYWORD: 'Keyword', INT: 'Int', DOUBLE: 'Double', BOOL: 'Bool', DATETIME: 'Datetime', KEYWORD_LIST: 'KeywordList',
+  TEXT: 'Text',
+  KEYWORD: 'Keyword',
+  INT: 'Int',
+  DOUBLE: 'Double',
+  BOOL: 'Bool',
+  DATETIME: 'Datetime',
+  KEYWORD_LIST: 'KeywordList',
 };
 
 export const DEFAULT_TEMPORAL_ADDRESS = '127.0.0.1:7233';
@@ -40,8 +46,7 @@ export const taskQueues = {
    * Sandbox work must run where the container lives: each worker host also polls its own queue,
    * and provisioning returns that queue name to the workflow.
    */
-  host: (hostId: string = process.env.BUGFIX_HOST_ID ?? os.hostname()) =>
-    `${process.env.BUGFIX_TASK_QUEUE ?? 'bugfix'}-host-${hostId}`,
+  host: (hostId: string = process.env.BUGFIX_HOST_ID ?? os.hostname()) => `${process.env.BUGFIX_TASK_QUEUE ?? 'bugfix'}-host-${hostId}`,
 } as const;
 
 /** Custom search attributes (`Name=Type` as the Temporal CLI takes them), registered on the dev server at start. */

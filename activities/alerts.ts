@@ -41,7 +41,11 @@ export function createSpendCheck(deps: AlertDeps): (e: { projectId: string }) =>
 }
 
 export function createAlertActivities(deps: AlertDeps) {
-  const temporal = (): Client => deps.temporal ?? (() => { throw ApplicationFailure.nonRetryable('alert activities need a Temporal client in the activity deps', 'AlertsMisconfigured'); })();
+  const temporal = (): Client =>
+    deps.temporal ??
+    (() => {
+      throw ApplicationFailure.nonRetryable('alert activities need a Temporal client in the activity deps', 'AlertsMisconfigured');
+    })();
 
   return {
     async evaluateAlerts(): Promise<EvaluationSummary> {
@@ -67,7 +71,14 @@ export function createAlertActivities(deps: AlertDeps) {
       // skipped, so its retries skip too.
       if (input.action === 'trigger' && alert.status === 'RESOLVED') {
         await deps.prisma.notificationDelivery.createMany({
-          data: [{ idempotencyKey: key, channel: input.channel, event: 'alert-trigger', response: { skipped: 'the alert was resolved before the trigger was sent' } }],
+          data: [
+            {
+              idempotencyKey: key,
+              channel: input.channel,
+              event: 'alert-trigger',
+              response: { skipped: 'the alert was resolved before the trigger was sent' },
+            },
+          ],
           skipDuplicates: true,
         });
         activityLog().info({ channel: input.channel, alertId: alert.id, round: input.round }, 'alert trigger skipped: already resolved');
@@ -87,9 +98,13 @@ export function createAlertActivities(deps: AlertDeps) {
       if (input.action === 'resolve') {
         await deps.prisma.alert.updateMany({ where: { id: input.alertId, resolveDeliveredAt: null }, data: { resolveDeliveredAt: now } });
       } else {
-        await deps.prisma.alert.updateMany({ where: { id: input.alertId, deliveredRound: { lt: input.round } }, data: { deliveredRound: input.round, notifiedAt: now } });
+        await deps.prisma.alert.updateMany({
+          where: { id: input.alertId, deliveredRound: { lt: input.round } },
+          data: { deliveredRound: input.round, notifiedAt: now },
+        });
       }
-      if (input.failed.length > 0) activityLog().error({ alertId: input.alertId, action: input.action, failed: input.failed }, 'alert could not be delivered to every channel');
+      if (input.failed.length > 0)
+        activityLog().error({ alertId: input.alertId, action: input.action, failed: input.failed }, 'alert could not be delivered to every channel');
     },
 
     async activateBudgetSwitch(input: { crossingId: string }): Promise<{ scope: string; activated: boolean }> {

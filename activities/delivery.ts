@@ -82,8 +82,7 @@ async function exportCommits(docker: Docker, input: DeliverInput): Promise<{ bun
 
 async function pushBranch(deps: DeliverDeps, input: DeliverInput, bundle: Buffer, headSha: string): Promise<void> {
   const token = await deps.gitToken?.();
-  const remoteHead = (await git(['ls-remote', '--', input.cloneUrl, `refs/heads/${input.branch}`], { token }))
-    .split(/\s/)[0];
+  const remoteHead = (await git(['ls-remote', '--', input.cloneUrl, `refs/heads/${input.branch}`], { token })).split(/\s/)[0];
   if (remoteHead === headSha) return; // pushed by an earlier attempt
   const dir = path.join(deps.workDir, input.workflowId.replace(/[^A-Za-z0-9._-]/g, '_'), 'deliver');
   await fs.rm(dir, { recursive: true, force: true });
@@ -108,7 +107,15 @@ async function scopeGate(deps: DeliverDeps, input: DeliverInput, dir: string): P
   if (violations.length === 0) return;
   const message = `scope gate refused the fix before push: ${violations.join('; ')}`;
   await deps.prisma.safetyEvent.create({
-    data: { kind: 'scope_violation', severity: 'critical', message, workflowId: input.workflowId, bugId: input.bugId, projectId: input.projectId, details: { violations } },
+    data: {
+      kind: 'scope_violation',
+      severity: 'critical',
+      message,
+      workflowId: input.workflowId,
+      bugId: input.bugId,
+      projectId: input.projectId,
+      details: { violations },
+    },
   });
   throw ApplicationFailure.nonRetryable(message, 'ScopeViolation');
 }
@@ -122,12 +129,14 @@ export async function labelAndLink(github: GitHubClient, input: DeliverInput, pr
   const log = activityLog({ bugId: input.bugId });
   const repo = { owner: input.repoOwner, repo: input.repoName };
   if (input.labels?.length) {
-    await github.rest.issues.addLabels({ ...repo, issue_number: pr.number, labels: input.labels })
+    await github.rest.issues
+      .addLabels({ ...repo, issue_number: pr.number, labels: input.labels })
       .catch((err: unknown) => log.warn({ err, pr: pr.url, labels: input.labels }, 'could not label the pull request; it stays open unlabelled'));
   }
   if (input.githubIssueNumber) {
-    await linkIssue(github, input, input.githubIssueNumber, pr)
-      .catch((err: unknown) => log.warn({ err, pr: pr.url, issue: input.githubIssueNumber }, 'could not comment the pull request on its issue'));
+    await linkIssue(github, input, input.githubIssueNumber, pr).catch((err: unknown) =>
+      log.warn({ err, pr: pr.url, issue: input.githubIssueNumber }, 'could not comment the pull request on its issue'),
+    );
   }
 }
 
@@ -147,7 +156,12 @@ async function linkIssue(github: GitHubClient, input: DeliverInput, issue: numbe
     try {
       // Not retried blindly (retries: 0): a 5xx may come after GitHub saved the comment, so the
       // marker is looked for again before a second try.
-      await github.rest.issues.createComment({ ...repo, issue_number: issue, body: `A fix is proposed in #${pr.number}.\n\n${marker}`, request: { retries: 0 } });
+      await github.rest.issues.createComment({
+        ...repo,
+        issue_number: issue,
+        body: `A fix is proposed in #${pr.number}.\n\n${marker}`,
+        request: { retries: 0 },
+      });
       return;
     } catch (err) {
       const status = (err as { status?: number }).status ?? 0;

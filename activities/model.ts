@@ -164,16 +164,25 @@ export function createModelActivities(deps: ModelDeps) {
       const tools = AGENT_TOOLS.map((t, i) => (i === AGENT_TOOLS.length - 1 ? { ...t, cache_control: { type: 'ephemeral' as const } } : t));
 
       const attempt = currentAttempt();
-      const reservations = callReservations(prisma, { workflowId: input.workflowId, iteration: input.iteration, bugId: bug.id, projectId: bug.projectId, model: deps.model });
+      const reservations = callReservations(prisma, {
+        workflowId: input.workflowId,
+        iteration: input.iteration,
+        bugId: bug.id,
+        projectId: bug.projectId,
+        model: deps.model,
+      });
       await reservations.reserve(attempt);
       const response = await anthropic.messages
-        .create({
-          model: deps.model,
-          max_tokens: deps.maxTokens,
-          system: [{ type: 'text', text: system, cache_control: { type: 'ephemeral' } }],
-          tools: tools as Anthropic.Tool[],
-          messages,
-        }, { signal: cancellationSignal() })
+        .create(
+          {
+            model: deps.model,
+            max_tokens: deps.maxTokens,
+            system: [{ type: 'text', text: system, cache_control: { type: 'ephemeral' } }],
+            tools: tools as Anthropic.Tool[],
+            messages,
+          },
+          { signal: cancellationSignal() },
+        )
         .catch(async (err: unknown) => {
           // An error answer is not billed; an abort or a lost connection may have been.
           const answered = err instanceof Anthropic.APIError && err.status !== undefined;
@@ -182,14 +191,26 @@ export function createModelActivities(deps: ModelDeps) {
         });
       const { units, row: billed } = billedFields(response);
       const usage = usageOf(response.usage);
-      const ledgerRow = (callKey: string) => ({ callKey, workflowId: input.workflowId, projectId: bug.projectId, bugId: bug.id, iteration: input.iteration, ...billed });
+      const ledgerRow = (callKey: string) => ({
+        callKey,
+        workflowId: input.workflowId,
+        projectId: bug.projectId,
+        bugId: bug.id,
+        iteration: input.iteration,
+        ...billed,
+      });
       try {
         // The answer is paid for and only in memory: a dropped connection must not lose it.
         await withDbRetry(() =>
           prisma.$transaction([
             reservations.release(attempt),
             prisma.agentTurn.create({
-              data: { workflowId: input.workflowId, iteration: input.iteration, response: withoutNul(response) as unknown as Prisma.InputJsonValue, stopReason: response.stop_reason },
+              data: {
+                workflowId: input.workflowId,
+                iteration: input.iteration,
+                response: withoutNul(response) as unknown as Prisma.InputJsonValue,
+                stopReason: response.stop_reason,
+              },
             }),
             prisma.ledgerEntry.create({ data: ledgerRow(`${input.workflowId}#${input.iteration}`) }),
           ]),
@@ -204,7 +225,10 @@ export function createModelActivities(deps: ModelDeps) {
             await withDbRetry(() =>
               prisma.$transaction([
                 reservations.release(attempt),
-                prisma.ledgerEntry.createMany({ data: [ledgerRow(`${input.workflowId}#${input.iteration}#${billed.providerRequestId ?? response.id}`)], skipDuplicates: true }),
+                prisma.ledgerEntry.createMany({
+                  data: [ledgerRow(`${input.workflowId}#${input.iteration}#${billed.providerRequestId ?? response.id}`)],
+                  skipDuplicates: true,
+                }),
               ]),
             );
             await deps.onSpend?.({ projectId: bug.projectId });
@@ -214,7 +238,10 @@ export function createModelActivities(deps: ModelDeps) {
         }
         throw err;
       }
-      activityLog({ bugId: bug.id }).info({ iteration: input.iteration, model: response.model, ...usage, costUsd: unitsToUsdString(units), stopReason: response.stop_reason }, 'model call answered');
+      activityLog({ bugId: bug.id }).info(
+        { iteration: input.iteration, model: response.model, ...usage, costUsd: unitsToUsdString(units), stopReason: response.stop_reason },
+        'model call answered',
+      );
       // Only after a row this attempt wrote: a budget crossing is judged on the ledger, once.
       await deps.onSpend?.({ projectId: bug.projectId });
       // A first attempt is the iteration's only row; a retry may have found lost ones.
@@ -222,7 +249,6 @@ export function createModelActivities(deps: ModelDeps) {
     },
   };
 }
-
 
 /** Connection-level failures (dropped, reset, pool closed) get two quick retries before failing the activity. */
 async function withDbRetry<T>(write: () => Promise<T>): Promise<T> {

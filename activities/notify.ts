@@ -8,7 +8,15 @@ import { IncomingWebhook } from '@slack/webhook';
 import { ApplicationFailure } from '@temporalio/common';
 import nodemailer from 'nodemailer';
 import twilio from 'twilio';
-import { NOTIFICATION_CHANNELS, noticeSubject, noticeText, notificationKey, slackEscape, type FixNotice, type NotificationChannel } from '../src/domain/fix/notification.js';
+import {
+  NOTIFICATION_CHANNELS,
+  noticeSubject,
+  noticeText,
+  notificationKey,
+  slackEscape,
+  type FixNotice,
+  type NotificationChannel,
+} from '../src/domain/fix/notification.js';
 import { Prisma, type PrismaClient } from '../src/db/prisma.js';
 import { notificationsSchema } from '../src/projects/project-settings.js';
 import { activityLog } from '../src/infra/log.js';
@@ -111,7 +119,13 @@ export function createNotifyActivities(deps: Deps) {
       const response = await send(deps, settings, input.channel, input.notice, key);
       if (response === RECORDED_PER_RECIPIENT) return { sent: true };
       await deps.prisma.notificationDelivery.create({
-        data: { idempotencyKey: key, channel: input.channel, event: input.notice.event, workflowId: input.notice.workflowId, response: response as Prisma.InputJsonValue },
+        data: {
+          idempotencyKey: key,
+          channel: input.channel,
+          event: input.notice.event,
+          workflowId: input.notice.workflowId,
+          response: response as Prisma.InputJsonValue,
+        },
       });
       activityLog({ bugId: input.notice.bugId }).info({ channel: input.channel, event: input.notice.event }, 'notification sent');
       return { sent: true };

@@ -85,7 +85,18 @@ export function createSafetyActivities(deps: { prisma: PrismaClient; temporal?: 
     async recordSafetyEvent(e: SafetyEventInput): Promise<void> {
       const project = e.projectKey ? await deps.prisma.project.findUnique({ where: { key: e.projectKey }, select: { id: true } }) : null;
       await deps.prisma.safetyEvent.createMany({
-        data: [{ id: e.id, kind: e.kind, severity: e.severity, message: e.message, actor: e.actor, workflowId: e.workflowId, projectId: project?.id ?? null, details: e.details as object | undefined }],
+        data: [
+          {
+            id: e.id,
+            kind: e.kind,
+            severity: e.severity,
+            message: e.message,
+            actor: e.actor,
+            workflowId: e.workflowId,
+            projectId: project?.id ?? null,
+            details: e.details as object | undefined,
+          },
+        ],
         skipDuplicates: true,
       });
     },

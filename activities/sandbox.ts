@@ -6,7 +6,16 @@ import type { PrismaClient } from '../src/db/prisma.js';
 import { parseSandboxSettings, sandboxLimitsFor, type SandboxSettings } from '../src/domain/fix/sandbox-settings.js';
 import { latestCheckpoint, restoreWorkspace } from '../src/sandbox/checkpoint.js';
 import { runInstallStep } from '../src/sandbox/install-step.js';
-import { hostRepoDir, cloneOnHost, createSandboxContainer, removeSandboxContainer, SANDBOX_LABELS, streamRepoIntoSandbox, type ProvisionRequest, type SandboxLimits } from '../src/sandbox/container.js';
+import {
+  hostRepoDir,
+  cloneOnHost,
+  createSandboxContainer,
+  removeSandboxContainer,
+  SANDBOX_LABELS,
+  streamRepoIntoSandbox,
+  type ProvisionRequest,
+  type SandboxLimits,
+} from '../src/sandbox/container.js';
 import type { ShellPool } from '../src/sandbox/shell-pool.js';
 import { throwIfCancelled } from '../src/temporal/activity-heartbeat.js';
 

@@ -54,12 +54,24 @@ async function main(): Promise<void> {
       const key = `${tag}-${run}`;
       const project = await stack.prisma.project.create({ data: { key, name: key, repoOwner: 'acme', repoName: key } });
       projectIds.push(project.id);
-      const budget = await stack.prisma.orgBudget.create({ data: { name: `bench ${key}`, projectId: project.id, period: 'DAY', limitUsd: new Prisma.Decimal(1) } });
+      const budget = await stack.prisma.orgBudget.create({
+        data: { name: `bench ${key}`, projectId: project.id, period: 'DAY', limitUsd: new Prisma.Decimal(1) },
+      });
       const received = new Promise<void>((resolve) => (waiting = { budgetId: budget.id, resolve }));
 
       const started = performance.now();
       await stack.prisma.ledgerEntry.create({
-        data: { callKey: `${key}-${randomUUID()}`, workflowId: `bench-${key}`, projectId: project.id, bugId: randomUUID(), iteration: 1, model: 'bench', inputTokens: 0, outputTokens: 0, costUsd: new Prisma.Decimal('1.5') },
+        data: {
+          callKey: `${key}-${randomUUID()}`,
+          workflowId: `bench-${key}`,
+          projectId: project.id,
+          bugId: randomUUID(),
+          iteration: 1,
+          model: 'bench',
+          inputTokens: 0,
+          outputTokens: 0,
+          costUsd: new Prisma.Decimal('1.5'),
+        },
       });
       await onSpend(ev, { projectId: project.id });
       let switchMs: number | undefined;
@@ -67,7 +79,10 @@ async function main(): Promise<void> {
         while (!((await readSwitchesMemo(stack.temporal, queue)) ?? []).some((s) => s.scope === `budget:${key}`)) await new Promise((r) => setTimeout(r, 10));
         switchMs = performance.now() - started;
       })();
-      await Promise.race([received, new Promise((_, reject) => setTimeout(() => reject(new Error(`run ${run}: no HARD alert at the webhook within 30 s`)), 30_000))]);
+      await Promise.race([
+        received,
+        new Promise((_, reject) => setTimeout(() => reject(new Error(`run ${run}: no HARD alert at the webhook within 30 s`)), 30_000)),
+      ]);
       const elapsed = performance.now() - started;
       await switchSeen;
       if (run === 0) console.log(`warm-up: alert at the webhook after ${elapsed.toFixed(0)} ms`);
@@ -80,7 +95,9 @@ async function main(): Promise<void> {
     }
   } finally {
     const alerts = await stack.prisma.alert.findMany({ where: { source: queue }, select: { id: true } });
-    await stack.prisma.notificationDelivery.deleteMany({ where: { OR: alerts.map((a) => ({ idempotencyKey: { startsWith: `alert:${a.id}:` } })) } }).catch(() => undefined);
+    await stack.prisma.notificationDelivery
+      .deleteMany({ where: { OR: alerts.map((a) => ({ idempotencyKey: { startsWith: `alert:${a.id}:` } })) } })
+      .catch(() => undefined);
     await stack.prisma.alert.deleteMany({ where: { source: queue } }).catch(() => undefined);
     await stack.prisma.ledgerEntry.deleteMany({ where: { projectId: { in: projectIds } } }).catch(() => undefined);
     await stack.prisma.safetyEvent.deleteMany({ where: { projectId: { in: projectIds } } }).catch(() => undefined);

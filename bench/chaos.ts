@@ -80,7 +80,13 @@ async function main(): Promise<void> {
         unexpectedExits += 1;
         log(`worker ${workerNo} exited on its own (${code ?? signal}); see ${tmp}/worker-${workerNo}.log`);
       }
-      if (supervising) setTimeout(() => { if (!worker && supervising) worker = startWorker(); }, 300 + rnd() * 1200);
+      if (supervising)
+        setTimeout(
+          () => {
+            if (!worker && supervising) worker = startWorker();
+          },
+          300 + rnd() * 1200,
+        );
     });
     return child;
   };
@@ -89,7 +95,11 @@ async function main(): Promise<void> {
   const filed = await Promise.all(
     Array.from({ length: FIXES }, (_, i) =>
       fileBug({ prisma, temporal, temporalUiUrl: config.TEMPORAL_UI_URL }, project, {
-        title: `Chaos ${i}: page 2 repeats the last item of page 1`, description: 'Pagination off by one.', priority: 'MEDIUM', source: 'chaos', externalId: `chaos-${i}`,
+        title: `Chaos ${i}: page 2 repeats the last item of page 1`,
+        description: 'Pagination off by one.',
+        priority: 'MEDIUM',
+        source: 'chaos',
+        externalId: `chaos-${i}`,
       }),
     ),
   );
@@ -131,7 +141,10 @@ async function main(): Promise<void> {
         const victim = boxes[Math.floor(rnd() * boxes.length)]!;
         faults.containersRemoved += 1;
         log(`fault: removing sandbox ${victim.Names[0]}`);
-        await docker.getContainer(victim.Id).remove({ force: true }).catch(() => undefined);
+        await docker
+          .getContainer(victim.Id)
+          .remove({ force: true })
+          .catch(() => undefined);
       }
     } else if (pick < 0.75) {
       const dropped = await prisma.$queryRaw<Array<{ n: bigint }>>`
@@ -160,7 +173,9 @@ async function main(): Promise<void> {
   // Outcomes: every fix must have closed with a PR.
   const outcomes = await Promise.all(
     ids.map((id) =>
-      temporal.withDeadline(Date.now() + 60_000, () => temporal.workflow.getHandle(id).result() as Promise<FixOutcome>).catch((err: unknown) => ({ status: `error: ${String(err)}` }) as unknown as FixOutcome),
+      temporal
+        .withDeadline(Date.now() + 60_000, () => temporal.workflow.getHandle(id).result() as Promise<FixOutcome>)
+        .catch((err: unknown) => ({ status: `error: ${String(err)}` }) as unknown as FixOutcome),
     ),
   );
   const completed = outcomes.filter((o) => o.status === 'pr_created').length;
@@ -182,7 +197,8 @@ async function main(): Promise<void> {
   const billed = new Set(ledger.map((l) => l.providerRequestId));
   const answered = new Set(anthropic.answered.map((a) => a.requestId));
   const unbilled = anthropic.answered.filter((a) => !billed.has(a.requestId));
-  const ledgerMismatches = [...billed].filter((r) => !answered.has(r!)).length + Math.max(0, unbilled.length - lostCalls) + (ledger.length - billed.size) + pendingLeft;
+  const ledgerMismatches =
+    [...billed].filter((r) => !answered.has(r!)).length + Math.max(0, unbilled.length - lostCalls) + (ledger.length - billed.size) + pendingLeft;
   for (const a of unbilled) log(`answered but not in the ledger: ${a.requestId} (turn ${a.turn}) answered at ${((a.at - t0) / 1000).toFixed(1)} s`);
 
   // Sandboxes: a closed fix removes its own; give the last cleanups a moment.
@@ -217,7 +233,11 @@ async function main(): Promise<void> {
   };
   writeResult('chaos', result);
 
-  for (const c of orphans) await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
+  for (const c of orphans)
+    await docker
+      .getContainer(c.Id)
+      .remove({ force: true })
+      .catch(() => undefined);
   await prisma.project.delete({ where: { id: project.id } }).catch(() => undefined);
   await temporal.connection.close().catch(() => undefined);
   await prisma.$disconnect();

@@ -46,13 +46,19 @@ async function main(): Promise<void> {
     const suffix = Date.now().toString(36);
     const { project } = await createFixtureProject(prisma, github, { key: `conc-${suffix}`, repo: `conc-${suffix}`, dir: tmp });
     worker = spawnWorkerProcess({ anthropic: anthropic.url, github: github.url, githubToken: TOKEN }, path.join(tmp, 'worker.log'));
-    const exitedEarly = new Promise<never>((_, reject) => worker!.once('exit', (code) => reject(new Error(`the worker exited (${code}); see ${tmp}/worker.log`))));
+    const exitedEarly = new Promise<never>((_, reject) =>
+      worker!.once('exit', (code) => reject(new Error(`the worker exited (${code}); see ${tmp}/worker.log`))),
+    );
 
     const t0 = Date.now();
     const filed = await Promise.all(
       Array.from({ length: FIXES }, (_, i) =>
         fileBug({ prisma, temporal, temporalUiUrl: config.TEMPORAL_UI_URL }, project, {
-          title: `Load ${i}: page 2 repeats the last item of page 1`, description: 'Pagination off by one.', priority: 'MEDIUM', source: 'bench', externalId: `conc-${i}`,
+          title: `Load ${i}: page 2 repeats the last item of page 1`,
+          description: 'Pagination off by one.',
+          priority: 'MEDIUM',
+          source: 'bench',
+          externalId: `conc-${i}`,
         }),
       ),
     );
@@ -62,7 +68,9 @@ async function main(): Promise<void> {
     let done = false;
     const sampler = (async () => {
       while (!done) {
-        const boxes = await docker.listContainers({ filters: { label: [`${SANDBOX_LABELS.managed}=true`, `${SANDBOX_LABELS.host}=${hostId}`] } }).catch(() => []);
+        const boxes = await docker
+          .listContainers({ filters: { label: [`${SANDBOX_LABELS.managed}=true`, `${SANDBOX_LABELS.host}=${hostId}`] } })
+          .catch(() => []);
         peakSandboxes = Math.max(peakSandboxes, boxes.length);
         await sleep(1000);
       }
@@ -109,7 +117,14 @@ async function main(): Promise<void> {
       await Promise.race([exited, sleep(30_000)]);
     }
     const left = await docker.listContainers({ all: true, filters: { label: [`${SANDBOX_LABELS.managed}=true`, `${SANDBOX_LABELS.host}=${hostId}`] } });
-    await Promise.all(left.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
+    await Promise.all(
+      left.map((c) =>
+        docker
+          .getContainer(c.Id)
+          .remove({ force: true })
+          .catch(() => undefined),
+      ),
+    );
     await temporal.connection.close().catch(() => undefined);
     await prisma.$disconnect();
     await anthropic.close();

@@ -21,7 +21,9 @@ import { runMain } from './support.js';
 const log = (line: string) => console.log(`[eval] ${line}`);
 
 function selectedCases() {
-  const wanted = process.env.EVAL_CASES?.split(',').map((s) => s.trim()).filter(Boolean);
+  const wanted = process.env.EVAL_CASES?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (!wanted?.length) return EVAL_CASES;
   const unknown = wanted.filter((w) => !EVAL_CASES.some((c) => c.name === w));
   if (unknown.length) throw new Error(`unknown EVAL_CASES: ${unknown.join(', ')} (cases: ${EVAL_CASES.map((c) => c.name).join(', ')})`);
@@ -49,7 +51,11 @@ async function main(): Promise<void> {
     if (interrupted) process.exit(130);
     interrupted = true;
     log('interrupted: cancelling the fix in flight (Ctrl-C again to quit at once)');
-    if (current) stack.temporal.workflow.getHandle(current).cancel().catch(() => undefined);
+    if (current)
+      stack.temporal.workflow
+        .getHandle(current)
+        .cancel()
+        .catch(() => undefined);
   };
   process.on('SIGINT', onSigint);
   try {
@@ -60,7 +66,9 @@ async function main(): Promise<void> {
       const r = await runCase({ stack, tmp, runId, onStarted }, c).catch((err: unknown) => errorResult(c, err));
       current = undefined;
       results.push(r);
-      log(`${c.name}: ${r.status}${r.reason ? ` (${r.reason})` : ''}, fixed=${r.fixed}, ${r.iterations} iterations, ${r.tokens} tokens, $${r.costUsd.toFixed(4)}`);
+      log(
+        `${c.name}: ${r.status}${r.reason ? ` (${r.reason})` : ''}, fixed=${r.fixed}, ${r.iterations} iterations, ${r.tokens} tokens, $${r.costUsd.toFixed(4)}`,
+      );
     }
   } finally {
     process.off('SIGINT', onSigint);

@@ -25,11 +25,18 @@ async function main(): Promise<void> {
   process.env.TEMPORAL_ADDRESS = temporalServer.address;
   const prisma = createPrisma(loadConfig().DATABASE_URL);
   const temporal = await connectClient();
-  const http = await startHttpServer({
-    prisma, temporal, temporalUiUrl: 'http://localhost:8233', log: { error: (o) => console.error(o), warn: (o) => console.error(o) },
-    // One key sends everything here: lift its limit so the bench measures intake, not the limiter.
-    intake: { rateLimit: { perSecond: 1e9, burst: 1e9 }, hmacMaxSkewSeconds: 300, emailRoutes: [] },
-  }, '127.0.0.1', 0);
+  const http = await startHttpServer(
+    {
+      prisma,
+      temporal,
+      temporalUiUrl: 'http://localhost:8233',
+      log: { error: (o) => console.error(o), warn: (o) => console.error(o) },
+      // One key sends everything here: lift its limit so the bench measures intake, not the limiter.
+      intake: { rateLimit: { perSecond: 1e9, burst: 1e9 }, hmacMaxSkewSeconds: 300, emailRoutes: [] },
+    },
+    '127.0.0.1',
+    0,
+  );
   const url = `${http.url}/api/bugs`;
   const suffix = Date.now().toString(36);
   const project = await upsertProject(prisma, { key: `bench-intake-${suffix}`, name: 'Bench intake', repoOwner: 'acme', repoName: 'bench' });
@@ -40,12 +47,28 @@ async function main(): Promise<void> {
   const run = (duration: number, tag: string): Promise<autocannon.Result> =>
     new Promise((resolve, reject) => {
       const body = JSON.stringify({ title: 'Bench report', description: 'Load test of the intake.', priority: 'MEDIUM', externalId: `${tag}-[<id>]` });
-      const child = spawn(path.join(PROJECT_ROOT, 'node_modules', '.bin', 'autocannon'), [
-        '-c', String(CONNECTIONS), '-d', String(duration), '-m', 'POST', '-j',
-        '-H', 'content-type=application/json', '-H', `authorization=Bearer ${key}`,
-        // [<id>] is replaced by a unique id per request: every request files a new bug.
-        '-I', '-b', body, url,
-      ], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const child = spawn(
+        path.join(PROJECT_ROOT, 'node_modules', '.bin', 'autocannon'),
+        [
+          '-c',
+          String(CONNECTIONS),
+          '-d',
+          String(duration),
+          '-m',
+          'POST',
+          '-j',
+          '-H',
+          'content-type=application/json',
+          '-H',
+          `authorization=Bearer ${key}`,
+          // [<id>] is replaced by a unique id per request: every request files a new bug.
+          '-I',
+          '-b',
+          body,
+          url,
+        ],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
       let out = '';
       child.stdout.on('data', (d: Buffer) => (out += d.toString()));
       child.once('error', reject);

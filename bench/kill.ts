@@ -31,20 +31,31 @@ async function main(): Promise<void> {
   const times: number[] = [];
   try {
     stack.anthropic!.setDelay(MODEL_DELAY_MS);
-    const { project } = await createFixtureProject(stack.prisma, stack.github, { key: `kill-${Date.now().toString(36)}`, repo: 'kill', dir: tmp, validation: {} });
+    const { project } = await createFixtureProject(stack.prisma, stack.github, {
+      key: `kill-${Date.now().toString(36)}`,
+      repo: 'kill',
+      dir: tmp,
+      validation: {},
+    });
     const running = async () => (await stack.temporal.workflow.count(`WorkflowType = 'bugFixWorkflow' AND ExecutionStatus = 'Running'`)).count;
-    const sandboxes = async () => (await docker.listContainers({ all: true, filters: { label: [`${SANDBOX_LABELS.managed}=true`, `${SANDBOX_LABELS.project}=${project.key}`] } })).length;
+    const sandboxes = async () =>
+      (await docker.listContainers({ all: true, filters: { label: [`${SANDBOX_LABELS.managed}=true`, `${SANDBOX_LABELS.project}=${project.key}`] } })).length;
 
     for (let run = 1; run <= RUNS; run++) {
       const filed = await Promise.all(
         Array.from({ length: FIXES }, (_, i) =>
           fileBug({ prisma: stack.prisma, temporal: stack.temporal, temporalUiUrl: stack.config.TEMPORAL_UI_URL }, project, {
-            title: `Load ${run}-${i}`, description: 'kept busy', priority: 'MEDIUM', source: 'bench', externalId: `kill-${run}-${i}`,
+            title: `Load ${run}-${i}`,
+            description: 'kept busy',
+            priority: 'MEDIUM',
+            source: 'bench',
+            externalId: `kill-${run}-${i}`,
           }),
         ),
       );
       // Wait until every fix is mid-iteration: a model call in flight or done for each.
-      while ((await stack.prisma.ledgerEntry.groupBy({ by: ['workflowId'], where: { workflowId: { in: filed.map((f) => f.workflowId) } } })).length < FIXES) await sleep(250);
+      while ((await stack.prisma.ledgerEntry.groupBy({ by: ['workflowId'], where: { workflowId: { in: filed.map((f) => f.workflowId) } } })).length < FIXES)
+        await sleep(250);
       const started = performance.now();
       await activateKillSwitch(stack.temporal, taskQueues.main, { scope: 'global', reason: `bench run ${run}`, actor: 'bench' });
       while ((await running()) > 0 || (await sandboxes()) > 0) await sleep(50);

@@ -40,13 +40,25 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bugfix-bench-provision-'));
   const bare = makeRepo(tmp);
-  const acts = createSandboxActivities({ docker, image: config.SANDBOX_IMAGE, workDir: path.join(tmp, 'work'), hostId: `bench-${os.hostname()}`, hostQueue: 'bench' });
+  const acts = createSandboxActivities({
+    docker,
+    image: config.SANDBOX_IMAGE,
+    workDir: path.join(tmp, 'work'),
+    hostId: `bench-${os.hostname()}`,
+    hostQueue: 'bench',
+  });
   const times: number[] = [];
   try {
     for (let i = 0; i <= RUNS; i++) {
       const workflowId = `bench-provision-${Date.now()}-${i}`;
       const started = performance.now();
-      const ref = await acts.provisionSandbox({ workflowId, bugId: '00000000-0000-0000-0000-000000000000', projectKey: 'bench', cloneUrl: bare, defaultBranch: 'main' });
+      const ref = await acts.provisionSandbox({
+        workflowId,
+        bugId: '00000000-0000-0000-0000-000000000000',
+        projectKey: 'bench',
+        cloneUrl: bare,
+        defaultBranch: 'main',
+      });
       const ms = performance.now() - started;
       // Ready means the files are there: count them (outside the timed part).
       const count = (await execInSandbox(docker, ref.containerId, ['git', 'ls-files'])).stdout.toString().split('\n').filter(Boolean).length;

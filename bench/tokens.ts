@@ -28,7 +28,11 @@ const bug = { title: 'Totals are wrong on long invoices', description: 'Invoices
 
 /** 17 turns of looking at long output, then write, commit, complete. */
 const script: ModelScript = (_req, turn) => {
-  if (turn < TURNS - 3) return [{ type: 'text', text: `Looking at the data (${turn}).` }, { type: 'tool_use', name: 'run_command', input: { command: BIG_COMMAND } }];
+  if (turn < TURNS - 3)
+    return [
+      { type: 'text', text: `Looking at the data (${turn}).` },
+      { type: 'tool_use', name: 'run_command', input: { command: BIG_COMMAND } },
+    ];
   if (turn === TURNS - 3) return [{ type: 'tool_use', name: 'write_file', input: { path: 'NOTES.md', content: 'Investigated totals.\n' } }];
   if (turn === TURNS - 2) return [{ type: 'tool_use', name: 'git_commit', input: { message: 'Notes on totals' } }];
   return [{ type: 'tool_use', name: 'task_complete', input: { summary: 'Documented the investigation.' } }];
@@ -48,9 +52,7 @@ async function naiveLoop(client: Anthropic, model: string, containerId: string, 
     for (const block of response.content) {
       if (block.type !== 'tool_use') continue;
       const input = block.input as { command?: string };
-      const content = input.command
-        ? (await execInSandbox(docker, containerId, ['bash', '-c', input.command])).stdout.toString()
-        : 'ok';
+      const content = input.command ? (await execInSandbox(docker, containerId, ['bash', '-c', input.command])).stdout.toString() : 'ok';
       results.push({ type: 'tool_result', tool_use_id: block.id, content });
     }
     messages.push({ role: 'user', content: results });
@@ -75,10 +77,16 @@ async function main(): Promise<void> {
     });
     const { workflowId } = (await res.json()) as { workflowId: string };
     const outcome = (await (await waitForFixStart(stack.temporal, workflowId)).result()) as FixOutcome;
-    if (outcome.status !== 'pr_created' || outcome.iterations !== TURNS) throw new Error(`real loop: ${outcome.status} after ${outcome.iterations} turns: ${outcome.reason}`);
+    if (outcome.status !== 'pr_created' || outcome.iterations !== TURNS)
+      throw new Error(`real loop: ${outcome.status} after ${outcome.iterations} turns: ${outcome.reason}`);
     const realCalls = [...stack.anthropic!.answered];
 
-    const container = await createSandboxContainer(docker, stack.config.SANDBOX_IMAGE, { workflowId: `bench-tokens-${suffix}`, bugId: '00000000-0000-0000-0000-000000000000', projectKey: 'bench', cloneUrl: bare, defaultBranch: 'main' }, 'bench');
+    const container = await createSandboxContainer(
+      docker,
+      stack.config.SANDBOX_IMAGE,
+      { workflowId: `bench-tokens-${suffix}`, bugId: '00000000-0000-0000-0000-000000000000', projectKey: 'bench', cloneUrl: bare, defaultBranch: 'main' },
+      'bench',
+    );
     naiveContainer = container.id;
     const client = new Anthropic({ apiKey: 'stand-in-key', baseURL: stack.anthropic!.url });
     await naiveLoop(client, stack.config.AGENT_MODEL, container.id, docker);

@@ -34,7 +34,13 @@ async function time(n: number, f: () => Promise<unknown>): Promise<number[]> {
 async function main(): Promise<void> {
   const docker = new Docker();
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bugfix-bench-tools-'));
-  const req = { workflowId: `bench-tools-${Date.now()}`, bugId: '00000000-0000-0000-0000-000000000000', projectKey: 'bench', cloneUrl: createBareRemote('pagination', path.join(tmp, 'r.git')), defaultBranch: 'main' };
+  const req = {
+    workflowId: `bench-tools-${Date.now()}`,
+    bugId: '00000000-0000-0000-0000-000000000000',
+    projectKey: 'bench',
+    cloneUrl: createBareRemote('pagination', path.join(tmp, 'r.git')),
+    defaultBranch: 'main',
+  };
   const { dir } = await cloneOnHost(path.join(tmp, 'work'), req);
   const container = await createSandboxContainer(docker, loadConfig().SANDBOX_IMAGE, req, `bench-${os.hostname()}`);
   const shells = new ShellPool(docker);

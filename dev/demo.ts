@@ -26,7 +26,14 @@ async function demoProject(stack: Stack) {
     const bare = createBareRemote('pagination', path.join(PROJECT_ROOT, '.data', 'demo', 'remotes', 'acme', 'shop.git'));
     stack.github.addRepo('acme', 'shop', bare);
     say(`Repository: acme/shop, a fresh local git remote at ${path.relative(PROJECT_ROOT, bare)}`);
-    return upsertProject(stack.prisma, { key: 'demo-shop', name: 'Demo shop', repoOwner: 'acme', repoName: 'shop', cloneUrl: bare, validation: { test: 'npm test' } });
+    return upsertProject(stack.prisma, {
+      key: 'demo-shop',
+      name: 'Demo shop',
+      repoOwner: 'acme',
+      repoName: 'shop',
+      cloneUrl: bare,
+      validation: { test: 'npm test' },
+    });
   }
   const repo = process.env.DEMO_REPO;
   if (!repo || !/^[\w.-]+\/[\w.-]+$/.test(repo)) throw new Error('with GITHUB_TOKEN set, DEMO_REPO=owner/name must name the repository to fix');
@@ -54,7 +61,11 @@ async function main(): Promise<number> {
     if (interrupted) return;
     interrupted = true;
     say('Ctrl-C: cancelling the fix and stopping the stack ...');
-    if (workflowId) void stack.temporal.workflow.getHandle(workflowId).cancel().catch(() => undefined);
+    if (workflowId)
+      void stack.temporal.workflow
+        .getHandle(workflowId)
+        .cancel()
+        .catch(() => undefined);
   };
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigint);
@@ -112,7 +123,11 @@ async function main(): Promise<number> {
       // Belt and braces after Ctrl-C: no sandbox of this run may outlive it.
       const docker = new Docker();
       const left = await docker.listContainers({ all: true, filters: { label: [`${SANDBOX_LABELS.workflowId}=${workflowId}`] } });
-      for (const c of left) await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
+      for (const c of left)
+        await docker
+          .getContainer(c.Id)
+          .remove({ force: true })
+          .catch(() => undefined);
     }
   }
 }

@@ -100,7 +100,10 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       // product default (https only) refuses. In the environment, where src/infra/git.ts and the
       // project store read it (as does every git this process starts).
       process.env.GIT_ALLOW_PROTOCOL ??= 'file:https';
-    } else log(`GitHub: ${process.env.GITHUB_API_URL ?? 'https://api.github.com'} with ${process.env.GITHUB_APP_ID ? 'GitHub App installation tokens' : 'GITHUB_TOKEN'}`);
+    } else
+      log(
+        `GitHub: ${process.env.GITHUB_API_URL ?? 'https://api.github.com'} with ${process.env.GITHUB_APP_ID ? 'GitHub App installation tokens' : 'GITHUB_TOKEN'}`,
+      );
     const config = loadConfig({
       ...process.env,
       ...(anthropic ? { ANTHROPIC_BASE_URL: anthropic.url, ANTHROPIC_API_KEY: 'stand-in-key' } : {}),

@@ -32,7 +32,9 @@ async function main(): Promise<void> {
     const { project } = await createFixtureProject(stack.prisma, stack.github, { key: `record-${suffix}`, repo: 'shop', dir: tmp });
     const run = async (name: string, extra: Partial<FixInput>, during?: (h: ReturnType<typeof stack.temporal.workflow.getHandle>) => Promise<void>) => {
       const workflowId = `bugfix-record-${suffix}-${name}`;
-      const bug = await stack.prisma.bugReport.create({ data: { projectId: project.id, externalId: name, workflowId, title: 'Page 1 skips items', description: 'Pages are shifted by one.' } });
+      const bug = await stack.prisma.bugReport.create({
+        data: { projectId: project.id, externalId: name, workflowId, title: 'Page 1 skips items', description: 'Pages are shifted by one.' },
+      });
       const handle = await stack.temporal.workflow.start('bugFixWorkflow', {
         taskQueue: taskQueues.main,
         workflowId,

@@ -44,11 +44,9 @@ function buildBase(): void {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bugfix-rootfs-'));
   try {
     say(`sandbox base: debootstrap ${SUITE} (${basePackages().join(', ')}) — about a minute`);
-    const boot = spawnSync(
-      'debootstrap',
-      ['--variant=minbase', `--include=${basePackages().join(',')}`, SUITE, dir, MIRROR],
-      { stdio: ['ignore', 'ignore', 'inherit'] },
-    );
+    const boot = spawnSync('debootstrap', ['--variant=minbase', `--include=${basePackages().join(',')}`, SUITE, dir, MIRROR], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
     if (boot.status !== 0) throw new Error(`debootstrap failed (exit ${boot.status}); mirror ${MIRROR}`);
     // Trim what a sandbox never needs: apt lists and caches, docs.
     for (const p of ['var/lib/apt/lists', 'var/cache/apt', 'usr/share/doc', 'usr/share/man']) {
@@ -69,7 +67,10 @@ function prepareContext(): string {
   fs.cpSync(DOCKER_DIR, ctx, { recursive: true });
   const version = fs.readFileSync(path.join(DOCKER_DIR, 'npm-version'), 'utf8').trim();
   say(`sandbox image: fetching npm@${version} from the npm registry`);
-  const name = execFileSync('npm', ['pack', `npm@${version}`, '--silent', '--pack-destination', ctx], { encoding: 'utf8' }).trim().split('\n').pop()!;
+  const name = execFileSync('npm', ['pack', `npm@${version}`, '--silent', '--pack-destination', ctx], { encoding: 'utf8' })
+    .trim()
+    .split('\n')
+    .pop()!;
   fs.renameSync(path.join(ctx, name), path.join(ctx, 'npm.tgz'));
   return ctx;
 }

@@ -28,7 +28,10 @@ const schema = z.object({
    * Transports host git may use to reach a project's remote (git's own variable, colon-separated)
    * and that a project's cloneUrl may name. Local runs over local bare repositories add `file`.
    */
-  GIT_ALLOW_PROTOCOL: z.string().regex(/^[a-z][a-z0-9+.-]*(:[a-z][a-z0-9+.-]*)*$/, 'colon-separated transports, e.g. https or file:https').default('https'),
+  GIT_ALLOW_PROTOCOL: z
+    .string()
+    .regex(/^[a-z][a-z0-9+.-]*(:[a-z][a-z0-9+.-]*)*$/, 'colon-separated transports, e.g. https or file:https')
+    .default('https'),
   GITHUB_APP_ID: optionalString,
   GITHUB_APP_PRIVATE_KEY: optionalString,
   GITHUB_APP_PRIVATE_KEY_FILE: optionalString,

@@ -12,7 +12,11 @@ import { connectClient, untilConnected } from './temporal/connect.js';
 const config = loadConfig();
 const prisma = createPrisma(config.DATABASE_URL);
 const client = await untilConnected(connectClient, (msg) => console.warn(`[api] ${msg}`));
-const http = await startHttpServer({ prisma, temporal: client, temporalUiUrl: config.TEMPORAL_UI_URL, log: rootLog.child({ component: 'api' }) }, config.HTTP_HOST, config.HTTP_PORT);
+const http = await startHttpServer(
+  { prisma, temporal: client, temporalUiUrl: config.TEMPORAL_UI_URL, log: rootLog.child({ component: 'api' }) },
+  config.HTTP_HOST,
+  config.HTTP_PORT,
+);
 console.log(`[api] listening on ${http.url} (intake ${http.url}/api/bugs, admin ${http.url}/admin)`);
 
 let stopping = false;
@@ -23,7 +27,10 @@ const stop = () => {
   void http
     .close()
     .then(() => Promise.all([prisma.$disconnect(), client.connection.close()]))
-    .then(() => process.exit(0), () => process.exit(1));
+    .then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
 };
 process.on('SIGINT', stop);
 process.on('SIGTERM', stop);

@@ -32,7 +32,10 @@ const stop = () => {
   void workers
     .shutdown()
     .then(() => Promise.all([prisma.$disconnect(), connection.close(), client.connection.close()]))
-    .then(() => process.exit(0), () => process.exit(1));
+    .then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
 };
 process.on('SIGINT', stop);
 process.on('SIGTERM', stop);

@@ -61,7 +61,12 @@ export function activityDepsFromConfig(config: AppConfig, prisma: PrismaClient, 
         emailFrom: config.EMAIL_FROM,
         twilio:
           config.TWILIO_ACCOUNT_SID && config.TWILIO_AUTH_TOKEN && config.TWILIO_WHATSAPP_FROM
-            ? { accountSid: config.TWILIO_ACCOUNT_SID, authToken: config.TWILIO_AUTH_TOKEN, whatsappFrom: config.TWILIO_WHATSAPP_FROM, apiUrl: config.TWILIO_API_URL }
+            ? {
+                accountSid: config.TWILIO_ACCOUNT_SID,
+                authToken: config.TWILIO_AUTH_TOKEN,
+                whatsappFrom: config.TWILIO_WHATSAPP_FROM,
+                apiUrl: config.TWILIO_API_URL,
+              }
             : undefined,
       },
       alerts: alertConfigFrom(config),

@@ -24,7 +24,12 @@ const MODEL = base({
 // Time limits sit above the longest work an attempt may do (a dead worker is found by heartbeat,
 // not by these): provisioning includes a project's install step (up to 15 min) and a checkpoint
 // restore; validation runs up to four checks of up to 10 min each.
-const PROVISION = base({ startToCloseTimeout: '25 minutes', scheduleToCloseTimeout: '60 minutes', heartbeatTimeout: '10 seconds', retry: { maximumAttempts: 10 } });
+const PROVISION = base({
+  startToCloseTimeout: '25 minutes',
+  scheduleToCloseTimeout: '60 minutes',
+  heartbeatTimeout: '10 seconds',
+  retry: { maximumAttempts: 10 },
+});
 const HOST = base({
   // A host that stopped polling (lost machine) is treated like a lost container.
   scheduleToStartTimeout: '1 minute',

@@ -26,7 +26,12 @@ const evaluator = proxyActivities<Activities>({
 const delivery = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   heartbeatTimeout: '10 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 8, nonRetryableErrorTypes: ['NotConfigured', 'AlertRejected', 'WebhookRejected', 'AlertsMisconfigured'] },
+  retry: {
+    initialInterval: '1 second',
+    maximumInterval: '30 seconds',
+    maximumAttempts: 8,
+    nonRetryableErrorTypes: ['NotConfigured', 'AlertRejected', 'WebhookRejected', 'AlertsMisconfigured'],
+  },
 });
 
 /**

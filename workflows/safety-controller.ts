@@ -19,7 +19,13 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import { scopeProject, validateKillSwitchRequest, type KillSwitch, type KillSwitchRequest, type KillSwitchScope } from '../src/domain/organisation/kill-switch.js';
+import {
+  scopeProject,
+  validateKillSwitchRequest,
+  type KillSwitch,
+  type KillSwitchRequest,
+  type KillSwitchScope,
+} from '../src/domain/organisation/kill-switch.js';
 import {
   activateKillSwitchUpdate,
   deactivateKillSwitchUpdate,
@@ -70,7 +76,16 @@ export async function safetyControllerWorkflow(input: SafetyControllerInput = {}
   if (carried) publish();
 
   const record = (kind: string, severity: 'info' | 'warning' | 'critical', message: string, s: KillSwitch, details: Record<string, unknown>) =>
-    acts.recordSafetyEvent({ id: uuid4(), kind, severity, message, actor: s.actor, projectKey: scopeProject(s.scope), workflowId: workflowInfo().workflowId, details: { scope: s.scope, reason: s.reason, ...details } });
+    acts.recordSafetyEvent({
+      id: uuid4(),
+      kind,
+      severity,
+      message,
+      actor: s.actor,
+      projectKey: scopeProject(s.scope),
+      workflowId: workflowInfo().workflowId,
+      details: { scope: s.scope, reason: s.reason, ...details },
+    });
 
   /** Sends the kill to running fixes in scope that this switch has not signalled yet. */
   const fanOut = async (s: KillSwitch): Promise<string[]> => {
@@ -101,7 +116,11 @@ export async function safetyControllerWorkflow(input: SafetyControllerInput = {}
       } catch (err) {
         fanOutError = errorMessage(err);
       }
-      await record('kill-switch-activated', 'critical', `kill switch ${scope} activated by ${s.actor}: ${s.reason}`, s, { signalled, alreadyActive, fanOutError });
+      await record('kill-switch-activated', 'critical', `kill switch ${scope} activated by ${s.actor}: ${s.reason}`, s, {
+        signalled,
+        alreadyActive,
+        fanOutError,
+      });
       return { switch: s, alreadyActive, signalled, ...(fanOutError ? { fanOutError } : {}) };
     },
     { validator: validateKillSwitchRequest },
@@ -114,7 +133,13 @@ export async function safetyControllerWorkflow(input: SafetyControllerInput = {}
       switches.delete(lifted.scope);
       signalledBy.delete(lifted.scope);
       publish();
-      await record('kill-switch-deactivated', 'info', `kill switch ${lifted.scope} lifted by ${req.actor}: ${req.reason}`, { ...lifted, actor: req.actor }, { activatedBy: lifted.actor, activatedAt: lifted.activatedAt, activationReason: lifted.reason, liftReason: req.reason });
+      await record(
+        'kill-switch-deactivated',
+        'info',
+        `kill switch ${lifted.scope} lifted by ${req.actor}: ${req.reason}`,
+        { ...lifted, actor: req.actor },
+        { activatedBy: lifted.actor, activatedAt: lifted.activatedAt, activationReason: lifted.reason, liftReason: req.reason },
+      );
       return lifted;
     },
     {
@@ -139,7 +164,8 @@ export async function safetyControllerWorkflow(input: SafetyControllerInput = {}
     for (const s of [...switches.values()]) {
       try {
         const late = await fanOut(s);
-        if (late.length > 0) await record('kill-switch-sweep', 'warning', `kill switch ${s.scope} stopped ${late.length} fix(es) that started after it`, s, { signalled: late });
+        if (late.length > 0)
+          await record('kill-switch-sweep', 'warning', `kill switch ${s.scope} stopped ${late.length} fix(es) that started after it`, s, { signalled: late });
       } catch {
         // Retried at the next sweep; the switch itself stays active.
       }
@@ -150,6 +176,7 @@ export async function safetyControllerWorkflow(input: SafetyControllerInput = {}
   const next = { ...input, carried: { ...state(), continuedRuns: (carried?.continuedRuns ?? 0) + 1, signalledBy: Object.fromEntries(signalledBy) } };
   // The next run starts with the switches in its memo: until its first workflow task runs (a busy
   // or stopped worker), intake reads them there, and an empty memo would admit every fix.
-  if (patched('carry-switch-memo')) await makeContinueAsNewFunc<typeof safetyControllerWorkflow>({ memo: { [KILL_SWITCHES_MEMO]: [...switches.values()] } })(next);
+  if (patched('carry-switch-memo'))
+    await makeContinueAsNewFunc<typeof safetyControllerWorkflow>({ memo: { [KILL_SWITCHES_MEMO]: [...switches.values()] } })(next);
   await continueAsNew<typeof safetyControllerWorkflow>(next);
 }

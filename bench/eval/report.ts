@@ -81,7 +81,17 @@ const yes = (b: boolean) => (b ? 'yes' : 'NO');
 export function renderReport(results: CaseResult[], t: EvalTotals): string {
   const cases = table(
     ['case', 'kind', 'fixed', 'status', 'iterations', 'tokens', 'cost', 'time to PR', 'files'],
-    results.map((r) => [r.name, r.kind, r.fixed ? 'yes' : 'no', r.status, String(r.iterations), String(r.tokens), usd(r.costUsd), sec(r.timeToPrSec), String(r.filesChanged.length)]),
+    results.map((r) => [
+      r.name,
+      r.kind,
+      r.fixed ? 'yes' : 'no',
+      r.status,
+      String(r.iterations),
+      String(r.tokens),
+      usd(r.costUsd),
+      sec(r.timeToPrSec),
+      String(r.filesChanged.length),
+    ]),
     new Set([4, 5, 6, 7, 8]),
   );
   const targets = table(
@@ -95,8 +105,15 @@ export function renderReport(results: CaseResult[], t: EvalTotals): string {
     new Set(),
   );
   // Only the failing subtests' names here; eval.json keeps the tail of the acceptance output.
-  const failing = (out = '') => out.split('\n').filter((l) => l.startsWith('not ok')).map((l) => `\n    ${l}`).join('');
-  const notes = results.filter((r) => !r.fixed).map((r) => `  ${r.name}: ${r.reason ?? 'PR opened but the acceptance test fails'}${failing(r.acceptanceOutput)}`);
+  const failing = (out = '') =>
+    out
+      .split('\n')
+      .filter((l) => l.startsWith('not ok'))
+      .map((l) => `\n    ${l}`)
+      .join('');
+  const notes = results
+    .filter((r) => !r.fixed)
+    .map((r) => `  ${r.name}: ${r.reason ?? 'PR opened but the acceptance test fails'}${failing(r.acceptanceOutput)}`);
   const broken = t.brokenCases.length ? [`BROKEN CASES (acceptance passes on the base branch): ${t.brokenCases.join(', ')}`] : [];
   return [`Model: ${t.model}`, '', cases, '', targets, ...(notes.length ? ['', 'Not fixed:', ...notes] : []), ...broken].join('\n');
 }

@@ -30,7 +30,8 @@ type Req = Parameters<ModelScript>[0];
 
 function results(req: Req, count: number, what: string): string[] {
   const r = lastToolResults(req);
-  if (r.length !== count || r.some((x) => x.is_error)) throw new ScriptDiverged(`expected ${count} good result(s) for ${what}; got ${JSON.stringify(r).slice(0, 400)}`);
+  if (r.length !== count || r.some((x) => x.is_error))
+    throw new ScriptDiverged(`expected ${count} good result(s) for ${what}; got ${JSON.stringify(r).slice(0, 400)}`);
   return r.map((x) => x.content);
 }
 
@@ -49,13 +50,21 @@ export function scriptedFix(plan: FixPlan): ModelScript {
         return [say('Let me look at the repository layout.'), tool('list_files')];
       case 1: {
         const [list] = results(req, 1, 'list_files');
-        expect(plan.read.every((f) => list!.split('\n').includes(f)), `the file list to hold ${plan.read.join(', ')}`, [list!]);
+        expect(
+          plan.read.every((f) => list!.split('\n').includes(f)),
+          `the file list to hold ${plan.read.join(', ')}`,
+          [list!],
+        );
         const { pattern, file_pattern } = plan.search;
         return [tool('search_code', file_pattern ? { pattern, file_pattern } : { pattern })];
       }
       case 2: {
         const [hits] = results(req, 1, 'search_code');
-        expect(hits!.split('\n').some((l) => l.startsWith(`${plan.search.expectPath}:`)), `a hit in ${plan.search.expectPath}`, [hits!]);
+        expect(
+          hits!.split('\n').some((l) => l.startsWith(`${plan.search.expectPath}:`)),
+          `a hit in ${plan.search.expectPath}`,
+          [hits!],
+        );
         return plan.read.map((path) => tool('read_file', { path }));
       }
       case 3: {
@@ -67,12 +76,20 @@ export function scriptedFix(plan: FixPlan): ModelScript {
       }
       case 4: {
         const [run] = results(req, 1, 'npm test');
-        expect(run!.startsWith('Exit code: 1') && /# fail [1-9]/.test(run!) && run!.includes(plan.failureShows), `failing tests showing "${plan.failureShows}"`, [run!]);
+        expect(
+          run!.startsWith('Exit code: 1') && /# fail [1-9]/.test(run!) && run!.includes(plan.failureShows),
+          `failing tests showing "${plan.failureShows}"`,
+          [run!],
+        );
         return [say(plan.diagnosis), ...plan.fix.map((e) => tool('edit_file', { path: e.path, old_string: e.old_string, new_string: e.new_string }))];
       }
       case 5: {
         const edits = results(req, plan.fix.length, 'edit_file');
-        expect(edits.every((t, i) => t.startsWith(`Edited ${plan.fix[i]!.path}`)), 'successful edits', edits);
+        expect(
+          edits.every((t, i) => t.startsWith(`Edited ${plan.fix[i]!.path}`)),
+          'successful edits',
+          edits,
+        );
         return [TEST_RUN];
       }
       case 6: {
@@ -83,7 +100,9 @@ export function scriptedFix(plan: FixPlan): ModelScript {
       case 7: {
         const [diff] = results(req, 1, 'git_diff');
         const diffLines = diff!.split('\n');
-        expect(addedLines(plan.fix).every((l) => diffLines.includes(`+${l}`)) && files.every((f) => diff!.includes(`+++ b/${f}`)), 'the diff of the fix', [diff!]);
+        expect(addedLines(plan.fix).every((l) => diffLines.includes(`+${l}`)) && files.every((f) => diff!.includes(`+++ b/${f}`)), 'the diff of the fix', [
+          diff!,
+        ]);
         return [tool('git_commit', { message: plan.commitMessage })];
       }
       case 8: {

@@ -48,7 +48,8 @@ export const paginationScenario: ModelScript = (req, turn) => {
       expectResult(req, (t) => t.startsWith('Committed'), 'a commit');
       return [
         tool('task_complete', {
-          summary: '`paginate` treated the 1-based page number as 0-based, so page 1 skipped the first page of items. The start index is now `(page - 1) * size`.',
+          summary:
+            '`paginate` treated the 1-based page number as 0-based, so page 1 skipped the first page of items. The start index is now `(page - 1) * size`.',
           files_changed: ['src/paginate.js'],
         }),
       ];

@@ -73,9 +73,7 @@ export function seeded(seed: number): () => number {
 export function lastToolResults(req: MessagesRequest): Array<{ content: string; is_error?: boolean }> {
   const last = req.messages[req.messages.length - 1];
   if (!last || typeof last.content === 'string') return [];
-  return last.content
-    .filter((b) => b.type === 'tool_result')
-    .map((b) => ({ content: String(b.content ?? ''), is_error: b.is_error as boolean | undefined }));
+  return last.content.filter((b) => b.type === 'tool_result').map((b) => ({ content: String(b.content ?? ''), is_error: b.is_error as boolean | undefined }));
 }
 
 /**
@@ -89,7 +87,8 @@ function invalidRequest(body: MessagesRequest): string | null {
   if (breakpoints > 4) return `A maximum of 4 blocks with cache_control may be provided. Found ${breakpoints}.`;
   for (const [i, m] of body.messages.entries()) {
     const finalAssistant = i === body.messages.length - 1 && m.role === 'assistant';
-    if (m.content.length === 0 && !finalAssistant) return `messages.${i}: all messages must have non-empty content except for the optional final assistant message`;
+    if (m.content.length === 0 && !finalAssistant)
+      return `messages.${i}: all messages must have non-empty content except for the optional final assistant message`;
     const texts = typeof m.content === 'string' ? [m.content] : m.content.filter((b) => b.type === 'text').map((b) => String(b.text ?? ''));
     if (texts.some((t) => t === '') && m.content.length > 0) return 'messages: text content blocks must be non-empty';
     if (texts.length > 0 && texts.every((t) => t.trim() === '') && !finalAssistant) return 'messages: text content blocks must contain non-whitespace text';
@@ -145,7 +144,9 @@ export async function startAnthropicStandIn(initial: ReplyScript, port = 0): Pro
       reply = script(body, turn);
     } catch (err) {
       // 400 like the real API's invalid_request_error: the product must not retry it.
-      return void res.status(400).json({ type: 'error', error: { type: 'invalid_request_error', message: `scripted model diverged: ${(err as Error).message}` } });
+      return void res
+        .status(400)
+        .json({ type: 'error', error: { type: 'invalid_request_error', message: `scripted model diverged: ${(err as Error).message}` } });
     }
     const { content: blocks, stop_reason: stopReason } = Array.isArray(reply) ? { content: reply, stop_reason: undefined } : reply;
     const content = blocks.map((b) => (b.type === 'tool_use' ? { ...b, id: `toolu_${randomUUID().replace(/-/g, '').slice(0, 24)}` } : b));

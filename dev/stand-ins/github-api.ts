@@ -48,7 +48,9 @@ export interface GitHubStandIn extends Listening {
 
 function branchSha(bareDir: string, branch: string): string | null {
   try {
-    return execFileSync('git', ['rev-parse', '--verify', '-q', `refs/heads/${branch}`], { cwd: bareDir }).toString().trim();
+    return execFileSync('git', ['rev-parse', '--verify', '-q', `refs/heads/${branch}`], { cwd: bareDir })
+      .toString()
+      .trim();
   } catch {
     return null;
   }
@@ -72,7 +74,10 @@ function validAppJwt(jwt: string, app: StandInApp): boolean {
 
 export async function startGitHubStandIn(opts: { token?: string; app?: StandInApp; port?: number } = {}): Promise<GitHubStandIn> {
   const installationTokens = new Set<string>();
-  const repos = new Map<string, { bareDir: string; defaultBranch: string; pulls: StandInPull[]; labels: Map<number, string[]>; comments: Map<number, string[]> }>();
+  const repos = new Map<
+    string,
+    { bareDir: string; defaultBranch: string; pulls: StandInPull[]; labels: Map<number, string[]>; comments: Map<number, string[]> }
+  >();
   const requests: GitHubStandIn['requests'] = [];
   const faults: Fault[] = [];
   let held = 0;
@@ -87,7 +92,14 @@ export async function startGitHubStandIn(opts: { token?: string; app?: StandInAp
       if (!validAppJwt(presented, opts.app)) return void res.status(401).json({ message: 'A JSON web token could not be decoded' });
       const token = `ghs_installation_${randomUUID().replace(/-/g, '')}`;
       installationTokens.add(token);
-      return void res.status(201).json({ token, expires_at: new Date(Date.now() + 3600_000).toISOString(), permissions: { contents: 'write', pull_requests: 'write' }, repository_selection: 'all' });
+      return void res
+        .status(201)
+        .json({
+          token,
+          expires_at: new Date(Date.now() + 3600_000).toISOString(),
+          permissions: { contents: 'write', pull_requests: 'write' },
+          repository_selection: 'all',
+        });
     }
     if ((opts.token || opts.app) && presented !== opts.token && !installationTokens.has(presented)) {
       return void res.status(401).json({ message: 'Bad credentials' });
@@ -141,7 +153,14 @@ export async function startGitHubStandIn(opts: { token?: string; app?: StandInAp
     const repo = repoOf(req, res);
     if (!repo) return;
     const { owner, repo: name } = req.params;
-    res.json({ name, full_name: `${owner}/${name}`, owner: { login: owner }, default_branch: repo.defaultBranch, private: true, html_url: `${base}/${owner}/${name}` });
+    res.json({
+      name,
+      full_name: `${owner}/${name}`,
+      owner: { login: owner },
+      default_branch: repo.defaultBranch,
+      private: true,
+      html_url: `${base}/${owner}/${name}`,
+    });
   });
 
   app.get('/repos/:owner/:repo/pulls', (req, res) => {
@@ -160,14 +179,28 @@ export async function startGitHubStandIn(opts: { token?: string; app?: StandInAp
     const { owner, repo: name } = req.params;
     const { head, base: baseRef, title, body, draft } = req.body as Record<string, unknown>;
     const headRef = String(head ?? '').replace(/^[^:]+:/, '');
-    if (!title || !headRef || !baseRef) return void res.status(422).json({ message: 'Validation Failed', errors: [{ resource: 'PullRequest', code: 'missing_field' }] });
+    if (!title || !headRef || !baseRef)
+      return void res.status(422).json({ message: 'Validation Failed', errors: [{ resource: 'PullRequest', code: 'missing_field' }] });
     if (!branchSha(repo.bareDir, headRef)) {
       return void res.status(422).json({ message: 'Validation Failed', errors: [{ resource: 'PullRequest', field: 'head', code: 'invalid' }] });
     }
     if (repo.pulls.some((p) => p.head === headRef && p.state === 'open')) {
-      return void res.status(422).json({ message: 'Validation Failed', errors: [{ resource: 'PullRequest', code: 'custom', message: `A pull request already exists for ${owner}:${headRef}.` }] });
+      return void res
+        .status(422)
+        .json({
+          message: 'Validation Failed',
+          errors: [{ resource: 'PullRequest', code: 'custom', message: `A pull request already exists for ${owner}:${headRef}.` }],
+        });
     }
-    const pull: StandInPull = { number: repo.pulls.length + 1, title: String(title), body: String(body ?? ''), head: headRef, base: String(baseRef), draft: Boolean(draft), state: 'open' };
+    const pull: StandInPull = {
+      number: repo.pulls.length + 1,
+      title: String(title),
+      body: String(body ?? ''),
+      head: headRef,
+      base: String(baseRef),
+      draft: Boolean(draft),
+      state: 'open',
+    };
     repo.pulls.push(pull);
     res.status(201).json(pullJson(owner, name, pull, repo.bareDir));
   });

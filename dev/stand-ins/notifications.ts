@@ -67,7 +67,16 @@ export async function startNotificationStandIns(): Promise<NotificationStandIns>
   app.post('/2010-04-01/Accounts/:sid/Messages.json', (req, res) => {
     record(twilio)(req);
     const body = twilio[twilio.length - 1]!.body;
-    res.status(201).json({ sid: `SM${String(twilio.length).padStart(32, '0')}`, account_sid: req.params.sid, from: body.From, to: body.To, body: body.Body, status: 'queued' });
+    res
+      .status(201)
+      .json({
+        sid: `SM${String(twilio.length).padStart(32, '0')}`,
+        account_sid: req.params.sid,
+        from: body.From,
+        to: body.To,
+        body: body.Body,
+        status: 'queued',
+      });
   });
   app.post('/hooks/*rest', (req, res) => {
     record(hooks)(req);
@@ -147,15 +156,18 @@ export function pagerDutyEventErrors(e: Record<string, unknown>): string[] {
   if (typeof e.routing_key !== 'string' || e.routing_key.length !== 32) errors.push("'routing_key' must be a 32 character integration key");
   const action = e.event_action;
   if (action !== 'trigger' && action !== 'acknowledge' && action !== 'resolve') errors.push("'event_action' must be one of trigger, acknowledge, resolve");
-  if (e.dedup_key !== undefined && (typeof e.dedup_key !== 'string' || e.dedup_key.length === 0 || e.dedup_key.length > 255)) errors.push("'dedup_key' must be a string of at most 255 characters");
+  if (e.dedup_key !== undefined && (typeof e.dedup_key !== 'string' || e.dedup_key.length === 0 || e.dedup_key.length > 255))
+    errors.push("'dedup_key' must be a string of at most 255 characters");
   if (action !== 'trigger' && typeof e.dedup_key !== 'string') errors.push(`'dedup_key' is required for ${String(action)}`);
   if (action === 'trigger') {
     const p = e.payload as Record<string, unknown> | undefined;
     if (!p || typeof p !== 'object') errors.push("'payload' is missing or invalid");
     else {
-      if (typeof p.summary !== 'string' || p.summary.length === 0 || p.summary.length > 1024) errors.push("'payload.summary' is required (at most 1024 characters)");
+      if (typeof p.summary !== 'string' || p.summary.length === 0 || p.summary.length > 1024)
+        errors.push("'payload.summary' is required (at most 1024 characters)");
       if (typeof p.source !== 'string' || p.source.length === 0) errors.push("'payload.source' is required");
-      if (typeof p.severity !== 'string' || !PD_SEVERITIES.includes(p.severity)) errors.push("'payload.severity' must be one of critical, error, warning, info");
+      if (typeof p.severity !== 'string' || !PD_SEVERITIES.includes(p.severity))
+        errors.push("'payload.severity' must be one of critical, error, warning, info");
     }
   }
   return errors;

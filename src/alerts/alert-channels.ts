@@ -17,7 +17,11 @@ const notConfigured = (what: string) => ApplicationFailure.nonRetryable(`${what}
 
 /** PagerDuty Events API v2: trigger and resolve share the dedup_key, so a resolve closes the incident. */
 async function pagerDuty(config: AlertConfig, alert: Alert, action: PagerDutyAction, text: string): Promise<unknown> {
-  const pd = config.pagerDuty ?? (() => { throw notConfigured('PagerDuty (PAGERDUTY_ROUTING_KEY)'); })();
+  const pd =
+    config.pagerDuty ??
+    (() => {
+      throw notConfigured('PagerDuty (PAGERDUTY_ROUTING_KEY)');
+    })();
   const event = {
     routing_key: pd.routingKey,
     event_action: action,
@@ -37,12 +41,20 @@ async function pagerDuty(config: AlertConfig, alert: Alert, action: PagerDutyAct
   };
   const res = await fetch(pd.eventsUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(event) });
   const body = (await res.json().catch(() => ({}))) as { status?: string; message?: string; dedup_key?: string; errors?: string[] };
-  if (res.status === 400) throw ApplicationFailure.nonRetryable(`PagerDuty refused the event: ${body.message ?? ''} ${(body.errors ?? []).join('; ')}`.trim(), 'AlertRejected');
+  if (res.status === 400)
+    throw ApplicationFailure.nonRetryable(`PagerDuty refused the event: ${body.message ?? ''} ${(body.errors ?? []).join('; ')}`.trim(), 'AlertRejected');
   if (res.status !== 202) throw new Error(`PagerDuty answered HTTP ${res.status}`);
   return { status: res.status, dedupKey: body.dedup_key };
 }
 
-export async function sendAlertTo(config: AlertConfig, channel: AlertChannel, alert: Alert, action: PagerDutyAction, round: number, key: string): Promise<unknown> {
+export async function sendAlertTo(
+  config: AlertConfig,
+  channel: AlertChannel,
+  alert: Alert,
+  action: PagerDutyAction,
+  round: number,
+  key: string,
+): Promise<unknown> {
   const text = alertText({ ...alert, status: alert.status }, action, round);
   switch (channel) {
     case 'slack': {
@@ -70,9 +82,19 @@ export async function sendAlertTo(config: AlertConfig, channel: AlertChannel, al
         round,
         text,
         alert: {
-          id: alert.id, rule: alert.rule, severity: alert.severity, status: alert.status.toLowerCase(), summary: alert.summary, source: alert.source,
-          value: alert.value, threshold: alert.threshold, projectId: alert.projectId, budgetId: alert.budgetId, details: alert.details,
-          createdAt: alert.createdAt.toISOString(), resolvedAt: alert.resolvedAt?.toISOString() ?? null,
+          id: alert.id,
+          rule: alert.rule,
+          severity: alert.severity,
+          status: alert.status.toLowerCase(),
+          summary: alert.summary,
+          source: alert.source,
+          value: alert.value,
+          threshold: alert.threshold,
+          projectId: alert.projectId,
+          budgetId: alert.budgetId,
+          details: alert.details,
+          createdAt: alert.createdAt.toISOString(),
+          resolvedAt: alert.resolvedAt?.toISOString() ?? null,
         },
       });
       return postSignedWebhook(config.webhook.url, config.webhook.secret, body, key);

@@ -22,7 +22,9 @@ export function alertConfigFrom(c: AppConfig): AlertConfig {
   if (c.ALERT_WEBHOOK_URL && (c.ALERT_WEBHOOK_SECRET ?? '').length < 16) {
     throw new Error('Invalid configuration: ALERT_WEBHOOK_URL needs ALERT_WEBHOOK_SECRET (at least 16 characters) to sign the alerts');
   }
-  const emailTo = c.ALERT_EMAIL_TO?.split(',').map((a) => a.trim()).filter(Boolean);
+  const emailTo = c.ALERT_EMAIL_TO?.split(',')
+    .map((a) => a.trim())
+    .filter(Boolean);
   return {
     slackWebhookUrl: c.ALERT_SLACK_WEBHOOK_URL,
     emailTo: emailTo && emailTo.length > 0 ? emailTo : undefined,

@@ -37,11 +37,24 @@ export async function raiseAlert(db: Db, input: AlertInput, now: Date, dedupeWin
     const id = randomUUID();
     // ON CONFLICT DO NOTHING: a concurrent evaluator that created it first makes this an update.
     const { count } = await db.alert.createMany({
-      data: [{
-        id, activeKey, source: input.source, dedupeKey: input.dedupeKey, rule: input.rule, severity: input.severity, summary: input.summary,
-        details: input.details as Prisma.InputJsonValue | undefined, value: input.value ?? null, threshold: input.threshold ?? null,
-        projectId: input.projectId ?? null, budgetId: input.budgetId ?? null, expiresAt: input.expiresAt ?? null, lastSeenAt: now,
-      }],
+      data: [
+        {
+          id,
+          activeKey,
+          source: input.source,
+          dedupeKey: input.dedupeKey,
+          rule: input.rule,
+          severity: input.severity,
+          summary: input.summary,
+          details: input.details as Prisma.InputJsonValue | undefined,
+          value: input.value ?? null,
+          threshold: input.threshold ?? null,
+          projectId: input.projectId ?? null,
+          budgetId: input.budgetId ?? null,
+          expiresAt: input.expiresAt ?? null,
+          lastSeenAt: now,
+        },
+      ],
       skipDuplicates: true,
     });
     if (count === 1) return { alert: await db.alert.findUniqueOrThrow({ where: { id } }), action };
@@ -50,7 +63,10 @@ export async function raiseAlert(db: Db, input: AlertInput, now: Date, dedupeWin
   const seen = { seenCount: { increment: 1 }, lastSeenAt: now, value: input.value ?? null, summary: input.summary, severity: input.severity };
   if (action === 'remind') {
     // Conditional on the round it read: of two evaluators, one asks for the reminder.
-    const { count } = await db.alert.updateMany({ where: { id: current.id, notifyRound: current.notifyRound, status: 'ACTIVE' }, data: { ...seen, notifyRound: { increment: 1 } } });
+    const { count } = await db.alert.updateMany({
+      where: { id: current.id, notifyRound: current.notifyRound, status: 'ACTIVE' },
+      data: { ...seen, notifyRound: { increment: 1 } },
+    });
     if (count === 1) return { alert: await db.alert.findUniqueOrThrow({ where: { id: current.id } }), action };
   }
   const alert = await db.alert.update({ where: { id: current.id }, data: seen });
@@ -59,7 +75,10 @@ export async function raiseAlert(db: Db, input: AlertInput, now: Date, dedupeWin
 
 /** Resolves an active alert; null when it is not active (already resolved, or unknown). */
 export async function resolveAlert(db: Db, id: string, by: string, now = new Date()): Promise<Alert | null> {
-  const { count } = await db.alert.updateMany({ where: { id, status: 'ACTIVE' }, data: { status: 'RESOLVED', activeKey: null, resolvedAt: now, resolvedBy: by } });
+  const { count } = await db.alert.updateMany({
+    where: { id, status: 'ACTIVE' },
+    data: { status: 'RESOLVED', activeKey: null, resolvedAt: now, resolvedBy: by },
+  });
   return count === 1 ? db.alert.findUniqueOrThrow({ where: { id } }) : null;
 }
 

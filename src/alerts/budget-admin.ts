@@ -71,7 +71,14 @@ export async function createBudget(prisma: PrismaClient, body: z.output<typeof b
   if (body.project && !project) throw new HttpError(404, `no project ${body.project}`);
   const name = body.name ?? `${body.project ?? 'organisation'} ${body.period.toLowerCase()}`;
   const row = await prisma.orgBudget.create({
-    data: { name, projectId: project?.id ?? null, period: body.period, limitUsd: new Prisma.Decimal(body.limitUsd), enabled: body.enabled ?? true, ...thresholds },
+    data: {
+      name,
+      projectId: project?.id ?? null,
+      period: body.period,
+      limitUsd: new Prisma.Decimal(body.limitUsd),
+      enabled: body.enabled ?? true,
+      ...thresholds,
+    },
   });
   return readBudget(prisma, row.id);
 }
@@ -89,15 +96,29 @@ export async function createBudget(prisma: PrismaClient, body: z.output<typeof b
 export async function changeBudget(prisma: PrismaClient, id: string, body: z.output<typeof budgetChangeSchema>) {
   const current = await prisma.orgBudget.findUnique({ where: { id } });
   if (!current) throw new HttpError(404, `no budget ${id}`);
-  const thresholds = { warnPct: current.warnPct, criticalPct: current.criticalPct, hardPct: current.hardPct, ...defined({ warnPct: body.warnPct, criticalPct: body.criticalPct, hardPct: body.hardPct }) };
+  const thresholds = {
+    warnPct: current.warnPct,
+    criticalPct: current.criticalPct,
+    hardPct: current.hardPct,
+    ...defined({ warnPct: body.warnPct, criticalPct: body.criticalPct, hardPct: body.hardPct }),
+  };
   checkThresholds(thresholds);
   await prisma.$transaction(async (tx) => {
     const updated = await tx.orgBudget.update({
       where: { id },
-      data: { ...defined({ name: body.name, period: body.period, enabled: body.enabled }), ...(body.limitUsd !== undefined ? { limitUsd: new Prisma.Decimal(body.limitUsd) } : {}), ...thresholds },
+      data: {
+        ...defined({ name: body.name, period: body.period, enabled: body.enabled }),
+        ...(body.limitUsd !== undefined ? { limitUsd: new Prisma.Decimal(body.limitUsd) } : {}),
+        ...thresholds,
+      },
     });
-    const rearmed = !updated.limitUsd.equals(current.limitUsd) || updated.period !== current.period || updated.enabled !== current.enabled
-      || updated.warnPct !== current.warnPct || updated.criticalPct !== current.criticalPct || updated.hardPct !== current.hardPct;
+    const rearmed =
+      !updated.limitUsd.equals(current.limitUsd) ||
+      updated.period !== current.period ||
+      updated.enabled !== current.enabled ||
+      updated.warnPct !== current.warnPct ||
+      updated.criticalPct !== current.criticalPct ||
+      updated.hardPct !== current.hardPct;
     if (!rearmed) return;
     // The current period under the old and the new kind (the same start, e.g. a day and a month on the 1st).
     const now = new Date();

@@ -51,24 +51,62 @@ export async function recordCrossings(prisma: PrismaClient, source: string, budg
         if (!same?.same) return null;
         const crossingId = randomUUID();
         const { count } = await tx.budgetCrossing.createMany({
-          data: [{ id: crossingId, budgetId: b.id, periodStart: b.periodStart, level, spentUsd: new Prisma.Decimal(b.spentUsd.toFixed(8)), limitUsd: new Prisma.Decimal(b.limitUsd) }],
+          data: [
+            {
+              id: crossingId,
+              budgetId: b.id,
+              periodStart: b.periodStart,
+              level,
+              spentUsd: new Prisma.Decimal(b.spentUsd.toFixed(8)),
+              limitUsd: new Prisma.Decimal(b.limitUsd),
+            },
+          ],
           skipDuplicates: true,
         });
         if (count === 0) return null;
         const scope = level === 'HARD' ? budgetScope(b.projectKey) : undefined;
         const summary = crossingSummary(b, level);
         const details = {
-          budgetId: b.id, budgetName: b.name, project: b.projectKey, period: b.period, periodStart: b.periodStart.toISOString(), periodEnd: b.periodEnd.toISOString(),
-          level, spentUsd: b.spentUsd, limitUsd: b.limitUsd, percent: Number(percentOf(b.spentUsd, b.limitUsd).toFixed(2)), ...(scope ? { killSwitch: scope } : {}),
+          budgetId: b.id,
+          budgetName: b.name,
+          project: b.projectKey,
+          period: b.period,
+          periodStart: b.periodStart.toISOString(),
+          periodEnd: b.periodEnd.toISOString(),
+          level,
+          spentUsd: b.spentUsd,
+          limitUsd: b.limitUsd,
+          percent: Number(percentOf(b.spentUsd, b.limitUsd).toFixed(2)),
+          ...(scope ? { killSwitch: scope } : {}),
         };
-        const { alert } = await raiseAlert(tx, {
-          source, dedupeKey: crossingDedupeKey(b.id, b.periodStart, level), rule: 'budget', severity: levelSeverity(level), summary, details,
-          value: b.spentUsd, threshold: (b.limitUsd * ({ WARN: b.warnPct, CRITICAL: b.criticalPct, HARD: b.hardPct }[level])) / 100,
-          projectId: b.projectId, budgetId: b.id, expiresAt: b.periodEnd,
-        }, now, 0);
+        const { alert } = await raiseAlert(
+          tx,
+          {
+            source,
+            dedupeKey: crossingDedupeKey(b.id, b.periodStart, level),
+            rule: 'budget',
+            severity: levelSeverity(level),
+            summary,
+            details,
+            value: b.spentUsd,
+            threshold: (b.limitUsd * { WARN: b.warnPct, CRITICAL: b.criticalPct, HARD: b.hardPct }[level]) / 100,
+            projectId: b.projectId,
+            budgetId: b.id,
+            expiresAt: b.periodEnd,
+          },
+          now,
+          0,
+        );
         await tx.budgetCrossing.update({ where: { id: crossingId }, data: { alertId: alert.id } });
         await tx.safetyEvent.create({
-          data: { kind: SAFETY_KIND[level], severity: levelSeverity(level), message: summary, projectId: b.projectId, actor: 'budget-evaluator', details: { ...details, alertId: alert.id, crossingId } },
+          data: {
+            kind: SAFETY_KIND[level],
+            severity: levelSeverity(level),
+            message: summary,
+            projectId: b.projectId,
+            actor: 'budget-evaluator',
+            details: { ...details, alertId: alert.id, crossingId },
+          },
         });
         return { crossingId, alertId: alert.id, round: alert.notifyRound, level, budgetId: b.id, scope };
       });

@@ -36,7 +36,11 @@ type Row = {
  * Enabled budgets (all, or those covering one project: its own and the global ones) with their
  * current period's spend and the levels already crossed in it.
  */
-export async function budgetsWithSpend(prisma: PrismaClient, now: Date, filter: { projectId?: string; budgetId?: string; includeDisabled?: boolean } = {}): Promise<BudgetWithSpend[]> {
+export async function budgetsWithSpend(
+  prisma: PrismaClient,
+  now: Date,
+  filter: { projectId?: string; budgetId?: string; includeDisabled?: boolean } = {},
+): Promise<BudgetWithSpend[]> {
   const start = (p: BudgetPeriod) => Prisma.sql`${utcText(periodBounds(p, now).start)}::timestamp(3)`;
   const periodStart = Prisma.sql`(CASE b."period" WHEN 'DAY' THEN ${start('DAY')} WHEN 'WEEK' THEN ${start('WEEK')} ELSE ${start('MONTH')} END)`;
   const where = [

@@ -28,7 +28,12 @@ export const SWITCH_CLAIM_MS = BUDGET_PRESS_TIMEOUT_MS + 30_000;
 /** Crossings no presser holds now: never claimed, or claimed by one whose lease ran out. */
 export const claimable = (now: Date) => ({ OR: [{ switchClaimedUntil: null }, { switchClaimedUntil: { lt: now } }] });
 
-export async function activateCrossingSwitch(prisma: PrismaClient, temporal: Client, taskQueue: string, crossingId: string): Promise<{ scope: string; activated: boolean }> {
+export async function activateCrossingSwitch(
+  prisma: PrismaClient,
+  temporal: Client,
+  taskQueue: string,
+  crossingId: string,
+): Promise<{ scope: string; activated: boolean }> {
   const c = await prisma.budgetCrossing.findUnique({ where: { id: crossingId }, include: { budget: { include: { project: { select: { key: true } } } } } });
   if (!c || c.level !== 'HARD') return { scope: '', activated: false };
   const scope = budgetScope(c.budget.project?.key ?? null);
@@ -80,15 +85,25 @@ export function switchesToLift(switches: readonly KillSwitch[], budgets: readonl
  * switch pressed after that read belongs to spend the read already sees, so it is never lifted
  * by mistake.
  */
-export async function liftRolledOverSwitches(temporal: Client, taskQueue: string, readBudgets: () => Promise<BudgetWithSpend[]>): Promise<{ lifted: string[]; budgets: BudgetWithSpend[] }> {
+export async function liftRolledOverSwitches(
+  temporal: Client,
+  taskQueue: string,
+  readBudgets: () => Promise<BudgetWithSpend[]>,
+): Promise<{ lifted: string[]; budgets: BudgetWithSpend[] }> {
   const switches = (await readSwitchesMemo(temporal, taskQueue)) ?? [];
   const budgets = await readBudgets();
   const lifted: string[] = [];
   for (const s of switchesToLift(switches, budgets)) {
-    await deactivateKillSwitch(temporal, taskQueue, { scope: s.scope, actor: BUDGET_ACTOR, reason: 'no budget of this scope is at its hard limit any more (period rolled over, limit raised or budget removed)' }).then(
+    await deactivateKillSwitch(temporal, taskQueue, {
+      scope: s.scope,
+      actor: BUDGET_ACTOR,
+      reason: 'no budget of this scope is at its hard limit any more (period rolled over, limit raised or budget removed)',
+    }).then(
       () => lifted.push(s.scope),
       // Lifted by an admin in the meantime: nothing left to do.
-      (err: unknown) => { if (!/no kill switch .* is active/.test(String((err as Error).message))) throw err; },
+      (err: unknown) => {
+        if (!/no kill switch .* is active/.test(String((err as Error).message))) throw err;
+      },
     );
   }
   return { lifted, budgets };

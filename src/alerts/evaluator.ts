@@ -41,14 +41,23 @@ export interface EvaluationSummary {
 const REDISPATCH_AFTER_MS = 30_000;
 const MIN_MS = 60_000;
 
-const crossingDispatch = (c: NewCrossing): AlertDispatchInput => ({ alertId: c.alertId, action: 'trigger', round: c.round, ...(c.scope ? { crossingId: c.crossingId } : {}) });
+const crossingDispatch = (c: NewCrossing): AlertDispatchInput => ({
+  alertId: c.alertId,
+  action: 'trigger',
+  round: c.round,
+  ...(c.scope ? { crossingId: c.crossingId } : {}),
+});
 
 async function dispatchAll(deps: EvaluatorDeps, list: AlertDispatchInput[]): Promise<void> {
   if (!deps.temporal || list.length === 0) return;
   await Promise.all(list.map((d) => dispatchAlert(deps.temporal!, deps.taskQueue, d)));
 }
 
-async function applyVerdict(deps: EvaluatorDeps, v: RuleVerdict, now: Date): Promise<{ dispatch?: AlertDispatchInput; resolved?: boolean; reminded?: boolean }> {
+async function applyVerdict(
+  deps: EvaluatorDeps,
+  v: RuleVerdict,
+  now: Date,
+): Promise<{ dispatch?: AlertDispatchInput; resolved?: boolean; reminded?: boolean }> {
   const dedupeKey = ruleDedupeKey(v.rule);
   if (!v.firing) {
     const active = await deps.prisma.alert.findUnique({ where: { activeKey: activeKeyOf(deps.taskQueue, dedupeKey) }, select: { id: true } });
@@ -58,7 +67,16 @@ async function applyVerdict(deps: EvaluatorDeps, v: RuleVerdict, now: Date): Pro
   }
   const { alert, action } = await raiseAlert(
     deps.prisma,
-    { source: deps.taskQueue, dedupeKey, rule: v.rule, severity: v.severity, summary: v.summary, value: v.value, threshold: v.threshold, details: { rule: v.rule, value: v.value, threshold: v.threshold } },
+    {
+      source: deps.taskQueue,
+      dedupeKey,
+      rule: v.rule,
+      severity: v.severity,
+      summary: v.summary,
+      value: v.value,
+      threshold: v.threshold,
+      details: { rule: v.rule, value: v.value, threshold: v.threshold },
+    },
     now,
     deps.rules.dedupeWindowMinutes * MIN_MS,
   );
@@ -103,7 +121,10 @@ export async function evaluateAll(deps: EvaluatorDeps, now = new Date()): Promis
   if (deps.temporal) {
     const pending = await deps.prisma.budgetCrossing.findMany({
       where: {
-        level: 'HARD', switchActivatedAt: null, createdAt: { lt: new Date(now.getTime() - REDISPATCH_AFTER_MS), gt: new Date(now.getTime() - 32 * 24 * 3600_000) }, budget: { enabled: true },
+        level: 'HARD',
+        switchActivatedAt: null,
+        createdAt: { lt: new Date(now.getTime() - REDISPATCH_AFTER_MS), gt: new Date(now.getTime() - 32 * 24 * 3600_000) },
+        budget: { enabled: true },
         ...claimable(now),
       },
       include: { budget: { select: { period: true } } },
@@ -144,7 +165,9 @@ export async function evaluateAll(deps: EvaluatorDeps, now = new Date()): Promis
       },
     });
     for (const a of undelivered.filter((a) => !wanted.has(a.id))) {
-      dispatches.push(a.status === 'ACTIVE' ? { alertId: a.id, action: 'trigger', round: a.notifyRound } : { alertId: a.id, action: 'resolve', round: a.notifyRound });
+      dispatches.push(
+        a.status === 'ACTIVE' ? { alertId: a.id, action: 'trigger', round: a.notifyRound } : { alertId: a.id, action: 'resolve', round: a.notifyRound },
+      );
       summary.redispatched += 1;
     }
   }

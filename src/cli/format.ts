@@ -38,7 +38,9 @@ export function statusText(fix: FixSummary, s: FixStatus | null, pr: { url: stri
     lines.push(`budgets   iterations ${s.budgets.maxIterations}, tokens ${s.budgets.maxTokens}, cost ${usd(s.budgets.maxCostUsd)}`);
     if (s.outcome) lines.push(`outcome   ${s.outcome.status}${s.outcome.reason ? `: ${s.outcome.reason}` : ''}`);
   } else {
-    lines.push(`progress  phase=${fix.phase ?? '-'} iteration=${fix.iteration ?? '-'} cost=${fix.costUsd === null ? '-' : usd(fix.costUsd)} (no worker answered the status query)`);
+    lines.push(
+      `progress  phase=${fix.phase ?? '-'} iteration=${fix.iteration ?? '-'} cost=${fix.costUsd === null ? '-' : usd(fix.costUsd)} (no worker answered the status query)`,
+    );
   }
   if (pr) lines.push(`pr        ${pr.url}`);
   return lines.join('\n');
@@ -46,5 +48,12 @@ export function statusText(fix: FixSummary, s: FixStatus | null, pr: { url: stri
 
 export function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }

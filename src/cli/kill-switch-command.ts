@@ -26,14 +26,18 @@ const body = (o: ScopeOptions) => killSwitchSchema.parse({ scope: o.scope ?? pro
 export function addKillSwitchCommand(program: Command, ctx: CliContext, out: Out): void {
   const ks = program.command('kill-switch').description('stop every running fix in a scope and refuse new ones (on), lift it (off), or list (status)');
   const scoped = (name: string, description: string) =>
-    ks.command(name).description(description)
-      .option('--project <key>', 'only this project\'s fixes (default: every fix)')
+    ks
+      .command(name)
+      .description(description)
+      .option('--project <key>', "only this project's fixes (default: every fix)")
       .option('--scope <scope>', 'an explicit scope: global, project:<key>; budget, budget:<key> only to lift (the budget evaluator presses them)')
       .requiredOption('--reason <text>', 'why (recorded with your name)');
 
   scoped('on', 'activate: kills running fixes in scope, refuses new ones').action(async (o: ScopeOptions) => {
     const r = await switchOn(await ctx.deps(), taskQueues.main, body(o), ctx.actor);
-    out.print(`kill switch ${r.switch.scope} active${r.alreadyActive ? ' (was already)' : ''}: kill sent to ${r.signalled.length} running fix(es)${r.fanOutError ? `; fan-out failed, the controller retries: ${r.fanOutError}` : ''}`);
+    out.print(
+      `kill switch ${r.switch.scope} active${r.alreadyActive ? ' (was already)' : ''}: kill sent to ${r.signalled.length} running fix(es)${r.fanOutError ? `; fan-out failed, the controller retries: ${r.fanOutError}` : ''}`,
+    );
     for (const id of r.signalled) out.print(`  ${id}`);
   });
 
@@ -42,10 +46,13 @@ export function addKillSwitchCommand(program: Command, ctx: CliContext, out: Out
     out.print(`kill switch ${lifted.scope} lifted (it was activated by ${lifted.actor} at ${lifted.activatedAt}: ${lifted.reason})`);
   });
 
-  ks.command('status').description('the active kill switches').option('--json', 'machine-readable output').action(async (o: { json?: boolean }) => {
-    const state = await readSafetyState(await ctx.temporal(), taskQueues.main, 3000);
-    if (o.json) return out.json(state);
-    if (state.switches.length === 0) return out.print('no kill switch is active');
-    out.print(table([['SCOPE', 'BY', 'SINCE', 'REASON'], ...state.switches.map((s) => [s.scope, s.actor, s.activatedAt, s.reason])]));
-  });
+  ks.command('status')
+    .description('the active kill switches')
+    .option('--json', 'machine-readable output')
+    .action(async (o: { json?: boolean }) => {
+      const state = await readSafetyState(await ctx.temporal(), taskQueues.main, 3000);
+      if (o.json) return out.json(state);
+      if (state.switches.length === 0) return out.print('no kill switch is active');
+      out.print(table([['SCOPE', 'BY', 'SINCE', 'REASON'], ...state.switches.map((s) => [s.scope, s.actor, s.activatedAt, s.reason])]));
+    });
 }

@@ -32,7 +32,9 @@ export async function watchFix(deps: { prisma: PrismaClient; temporal: Client },
   if (tty) out.write('\n');
   try {
     const o = (await handle.result()) as FixOutcome;
-    out.write(`finished: ${o.status}${o.reason ? ` (${o.reason})` : ''} after ${o.iterations} iterations, cost $${o.costUsd.toFixed(4)}${o.pr ? `, PR ${o.pr.url}` : ''}\n`);
+    out.write(
+      `finished: ${o.status}${o.reason ? ` (${o.reason})` : ''} after ${o.iterations} iterations, cost $${o.costUsd.toFixed(4)}${o.pr ? `, PR ${o.pr.url}` : ''}\n`,
+    );
   } catch (err) {
     out.write(`finished: ${(await handle.describe()).status.name} (${firstLine(err)})\n`);
   }

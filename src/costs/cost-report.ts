@@ -40,7 +40,11 @@ export async function costReport(prisma: PrismaClient, q: CostQuery): Promise<{ 
   }
   const since = q.since ? new Date(q.since) : new Date(0);
   const group =
-    q.by === 'day' ? Prisma.sql`to_char(date_trunc('day', l."createdAt"), 'YYYY-MM-DD')` : q.by === 'model' ? Prisma.sql`l."model"` : Prisma.sql`coalesce(p."key", l."projectId"::text)`;
+    q.by === 'day'
+      ? Prisma.sql`to_char(date_trunc('day', l."createdAt"), 'YYYY-MM-DD')`
+      : q.by === 'model'
+        ? Prisma.sql`l."model"`
+        : Prisma.sql`coalesce(p."key", l."projectId"::text)`;
   const projectFilter = projectId ? Prisma.sql`AND l."projectId" = ${projectId}::uuid` : Prisma.empty;
   const rows = await prisma.$queryRaw<RawRow[]>`
     SELECT ${group} AS grp, count(*) AS calls, sum(l."inputTokens") AS input, sum(l."outputTokens") AS output, sum(l."costUsd") AS cost

@@ -51,6 +51,13 @@ export async function fixTranscript(deps: { prisma: PrismaClient; temporal: Clie
   const turns = await deps.prisma.agentTurn.findMany({ where: { workflowId }, orderBy: { iteration: 'asc' } });
   return {
     workflowId,
-    turns: turns.map((t) => ({ iteration: t.iteration, stopReason: t.stopReason, response: t.response, followUp: t.followUp, notes: t.notes, at: t.createdAt.toISOString() })),
+    turns: turns.map((t) => ({
+      iteration: t.iteration,
+      stopReason: t.stopReason,
+      response: t.response,
+      followUp: t.followUp,
+      notes: t.notes,
+      at: t.createdAt.toISOString(),
+    })),
   };
 }

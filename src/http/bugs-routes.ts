@@ -29,7 +29,10 @@ const headersSchema = z.object({ 'idempotency-key': z.string().trim().min(1).max
 async function namedProject(prisma: PrismaClient, body: z.infer<typeof intakeBodySchema>) {
   if (body.project) return prisma.project.findUnique({ where: { key: body.project } });
   if (!body.repository) return undefined;
-  const [owner, name] = body.repository.replace(/^https:\/\/github\.com\//, '').replace(/\.git$/, '').split('/');
+  const [owner, name] = body.repository
+    .replace(/^https:\/\/github\.com\//, '')
+    .replace(/\.git$/, '')
+    .split('/');
   return prisma.project.findFirst({ where: { repoOwner: { equals: owner, mode: 'insensitive' }, repoName: { equals: name, mode: 'insensitive' } } });
 }
 
@@ -79,9 +82,10 @@ export function bugsRouter(deps: AppDeps, auth: IntakeAuthSettings): Router {
     const described = await handle.describe().catch(() => null);
     // The richer status query needs a worker; a short deadline keeps this endpoint answering
     // while workers are busy or down.
-    const details = described?.status.name === 'RUNNING'
-      ? await deps.temporal.withDeadline(Date.now() + 1500, () => handle.query(statusQuery)).catch((): FixStatus | null => null)
-      : null;
+    const details =
+      described?.status.name === 'RUNNING'
+        ? await deps.temporal.withDeadline(Date.now() + 1500, () => handle.query(statusQuery)).catch((): FixStatus | null => null)
+        : null;
     res.json({
       bugId: bug.id,
       workflowId: bug.workflowId,

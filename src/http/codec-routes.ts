@@ -69,7 +69,9 @@ function page(res: Response, status: number, body: string): void {
     .type('html')
     .setHeader('content-security-policy', "default-src 'none'; form-action 'self'; style-src 'unsafe-inline'; frame-ancestors 'none'")
     .setHeader('cache-control', 'no-store')
-    .send(`<!doctype html><html><head><meta charset="utf-8"><title>Codec endpoint sign-in</title></head><body style="font-family:sans-serif;max-width:40em;margin:3em auto">${body}</body></html>`);
+    .send(
+      `<!doctype html><html><head><meta charset="utf-8"><title>Codec endpoint sign-in</title></head><body style="font-family:sans-serif;max-width:40em;margin:3em auto">${body}</body></html>`,
+    );
 }
 
 const loginForm = (error = '') => `<h1>Decode payloads in the Temporal Web UI</h1>
@@ -100,11 +102,15 @@ export function codecRouter(deps: { prisma: PrismaClient; codec: PayloadCodec; u
     const until = new Date(Date.now() + COOKIE_MAX_AGE_S * 1000).toISOString();
     if (!wantsHtml) return void res.json({ name: actor.name, role: actor.role, expiresAt: until });
     const endpoint = `${req.protocol}://${req.header('host')}/codec`;
-    page(res, 200, `<h1>Signed in</h1>
+    page(
+      res,
+      200,
+      `<h1>Signed in</h1>
 <p>As <b>${escapeHtml(actor.name)}</b> (${actor.role.toLowerCase()}) until ${until}.</p>
 <p>In the Temporal Web UI, open <i>Codec Server</i> (top bar), choose <i>Use my browser setting</i>,
 set the endpoint to <code>${escapeHtml(endpoint)}</code> and turn on <i>Include cross-origin credentials</i>.</p>
-${cookieOrigin ? `<p><a href="${escapeHtml(cookieOrigin)}/">Open the Temporal Web UI</a></p>` : ''}`);
+${cookieOrigin ? `<p><a href="${escapeHtml(cookieOrigin)}/">Open the Temporal Web UI</a></p>` : ''}`,
+    );
   });
   router.post('/logout', (req, res) => {
     setCodecCookie(req, res, '', 0);
@@ -128,7 +134,8 @@ ${cookieOrigin ? `<p><a href="${escapeHtml(cookieOrigin)}/">Open the Temporal We
       const fromCookie = cookie(req, CODEC_COOKIE);
       if (fromCookie && cookieOrigin && req.header('origin') === cookieOrigin) actor = await authenticateAdmin(deps.prisma, fromCookie);
     }
-    if (!actor) return next(new HttpError(401, 'the codec endpoint needs an admin token (viewer or above): a bearer token, or the Web UI signed in at /codec/login'));
+    if (!actor)
+      return next(new HttpError(401, 'the codec endpoint needs an admin token (viewer or above): a bearer token, or the Web UI signed in at /codec/login'));
     next();
   });
   for (const op of ['encode', 'decode'] as const) {

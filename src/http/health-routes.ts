@@ -30,7 +30,10 @@ const firstLine = (err: unknown) => (err instanceof Error ? err.message : String
 
 export function readinessChecks(deps: HealthDeps): Record<string, () => Promise<unknown>> {
   return {
-    temporal: () => deps.temporal.withDeadline(Date.now() + CHECK_TIMEOUT_MS, () => deps.temporal.workflowService.describeNamespace({ namespace: deps.temporal.options.namespace })),
+    temporal: () =>
+      deps.temporal.withDeadline(Date.now() + CHECK_TIMEOUT_MS, () =>
+        deps.temporal.workflowService.describeNamespace({ namespace: deps.temporal.options.namespace }),
+      ),
     postgres: () => deps.prisma.$queryRaw`SELECT 1`,
     docker: () => deps.docker.ping(),
   };

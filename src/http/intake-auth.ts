@@ -46,9 +46,17 @@ async function bearerKey(prisma: PrismaClient, req: Request) {
 
 export async function authenticateIntake(prisma: PrismaClient, req: Request, settings: IntakeAuthSettings) {
   const signed = req.header(HMAC_HEADERS.keyId) !== undefined || req.header(HMAC_HEADERS.signature) !== undefined;
-  const row: Awaited<ReturnType<typeof bearerKey>> & { replayKey?: string } = signed ? await signedKey(prisma, req, settings.hmacMaxSkewSeconds) : await bearerKey(prisma, req);
+  const row: Awaited<ReturnType<typeof bearerKey>> & { replayKey?: string } = signed
+    ? await signedKey(prisma, req, settings.hmacMaxSkewSeconds)
+    : await bearerKey(prisma, req);
   if (row.revokedAt) throw new HttpError(401, 'unknown or revoked API key');
   const limited = settings.limiter.take(row.id);
-  if (!limited.ok) throw new HttpError(429, `rate limit of this intake key exceeded; retry in ${limited.retryAfterS} s`, { retryAfterSeconds: limited.retryAfterS }, { 'retry-after': String(limited.retryAfterS) });
+  if (!limited.ok)
+    throw new HttpError(
+      429,
+      `rate limit of this intake key exceeded; retry in ${limited.retryAfterS} s`,
+      { retryAfterSeconds: limited.retryAfterS },
+      { 'retry-after': String(limited.retryAfterS) },
+    );
   return { keyId: row.id, project: row.project, replayKey: row.replayKey };
 }

@@ -23,7 +23,6 @@ export interface MetricsDeps {
   temporal: Client;
 }
 
-
 export function createMetrics(deps: MetricsDeps) {
   // Per app, not the global registry: several apps (tests) live in one process.
   const registry = new Registry();
@@ -78,7 +77,10 @@ export function createMetrics(deps: MetricsDeps) {
     const sources = { temporal: fromTemporal, postgres: fromLedger, 'safety-controller': fromController };
     await Promise.all(
       Object.entries(sources).map(async ([source, read]) => {
-        const ok = await read().then(() => true, () => false);
+        const ok = await read().then(
+          () => true,
+          () => false,
+        );
         g.up.set({ source }, ok ? 1 : 0);
       }),
     );

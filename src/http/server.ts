@@ -15,7 +15,8 @@ export interface HttpServer {
 
 export async function startHttpServer(deps: AppDeps, host: string, port: number): Promise<HttpServer> {
   const config = loadConfig();
-  const dispatcher = deps.dispatcher ?? new FixDispatcher(deps, { concurrency: config.INTAKE_START_CONCURRENCY, startsPerSecond: config.INTAKE_START_RATE_PER_S });
+  const dispatcher =
+    deps.dispatcher ?? new FixDispatcher(deps, { concurrency: config.INTAKE_START_CONCURRENCY, startsPerSecond: config.INTAKE_START_RATE_PER_S });
   const app = createApp({ ...deps, dispatcher });
   const server = await new Promise<Server>((resolve, reject) => {
     // Express 5 hands listen errors (EADDRINUSE ...) to this callback.

@@ -12,7 +12,11 @@ export interface EmailRoute {
   project: string;
 }
 
-const matchSchema = z.string().trim().toLowerCase().regex(/^([^@\s,=]+@)?[a-z0-9.-]+\.[a-z]{2,}$/, 'an address or a domain');
+const matchSchema = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .regex(/^([^@\s,=]+@)?[a-z0-9.-]+\.[a-z]{2,}$/, 'an address or a domain');
 
 export function parseEmailRoutes(text: string): EmailRoute[] {
   return text
@@ -22,7 +26,8 @@ export function parseEmailRoutes(text: string): EmailRoute[] {
     .map((entry) => {
       const [match, project] = entry.split('=');
       const m = matchSchema.safeParse(match);
-      if (!m.success || !project || !PROJECT_KEY.test(project.trim())) throw new Error(`INTAKE_EMAIL_ROUTES: bad entry ${JSON.stringify(entry)} (want address-or-domain=project-key)`);
+      if (!m.success || !project || !PROJECT_KEY.test(project.trim()))
+        throw new Error(`INTAKE_EMAIL_ROUTES: bad entry ${JSON.stringify(entry)} (want address-or-domain=project-key)`);
       return { match: m.data, project: project.trim() };
     });
 }

@@ -73,12 +73,7 @@ export interface IntakeDeps {
   dispatcher?: FixDispatcher;
 }
 
-export async function fileBug(
-  deps: IntakeDeps,
-  project: { id: string; key: string },
-  report: BugReportInput,
-  idempotencyKey?: string,
-): Promise<FiledBug> {
+export async function fileBug(deps: IntakeDeps, project: { id: string; key: string }, report: BugReportInput, idempotencyKey?: string): Promise<FiledBug> {
   const externalId = report.externalId ?? idempotencyKey ?? randomUUID();
   const workflowId = fixWorkflowId(project, externalId);
   // One statement for the common case (a new report) and for a retry: the insert does nothing on
@@ -117,7 +112,14 @@ export async function fileBug(
     bug = twin;
     created = false;
   }
-  const startable: StartableBug = { bugId: bug.id, workflowId: bug.workflowId, priority: bug.priority, title: bug.title, projectId: project.id, projectKey: project.key };
+  const startable: StartableBug = {
+    bugId: bug.id,
+    workflowId: bug.workflowId,
+    priority: bug.priority,
+    title: bug.title,
+    projectId: project.id,
+    projectKey: project.key,
+  };
   if (deps.dispatcher) {
     // A retry of a report whose start was lost goes back in the queue too (harmless if started).
     if (!bug.workflowStartedAt) deps.dispatcher.enqueue(startable);

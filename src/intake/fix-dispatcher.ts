@@ -58,12 +58,17 @@ export class FixDispatcher {
   private pumpTimer: NodeJS.Timeout | undefined;
   private stopped = false;
 
-  constructor(private readonly deps: DispatcherDeps, opts: DispatcherOptions = {}) {
+  constructor(
+    private readonly deps: DispatcherDeps,
+    opts: DispatcherOptions = {},
+  ) {
     this.concurrency = opts.concurrency ?? 4;
     this.pollMs = opts.pollMs ?? 2000;
     this.graceMs = opts.graceMs ?? 5000;
     this.startDeadlineMs = opts.startDeadlineMs ?? 10_000;
-    this.startRate = opts.startsPerSecond ? new RateLimiter({ perSecond: opts.startsPerSecond, burst: Math.max(1, Math.ceil(opts.startsPerSecond / 10)) }) : undefined;
+    this.startRate = opts.startsPerSecond
+      ? new RateLimiter({ perSecond: opts.startsPerSecond, burst: Math.max(1, Math.ceil(opts.startsPerSecond / 10)) })
+      : undefined;
     this.startSpacingMs = opts.startsPerSecond ? Math.ceil(1000 / opts.startsPerSecond) : 0;
   }
 
@@ -74,7 +79,9 @@ export class FixDispatcher {
       const tick = () => {
         this.poll()
           .catch((err: unknown) => this.deps.log.error({ err }, 'fix dispatcher: poll failed'))
-          .finally(() => { if (this.timer) this.timer = setTimeout(tick, this.pollMs); });
+          .finally(() => {
+            if (this.timer) this.timer = setTimeout(tick, this.pollMs);
+          });
       };
       this.timer = setTimeout(tick, 0);
     }
@@ -139,7 +146,8 @@ export class FixDispatcher {
       const bug = this.queue.shift()!;
       this.inFlight += 1;
       // The deadline ends the SDK's retries too: with Temporal down, slots free up for the poll.
-      this.deps.temporal.withDeadline(Date.now() + this.startDeadlineMs, () => startFixWorkflow(this.deps, bug))
+      this.deps.temporal
+        .withDeadline(Date.now() + this.startDeadlineMs, () => startFixWorkflow(this.deps, bug))
         .then(() => this.started.push(bug.bugId))
         // Left for the next poll: Temporal may be down, and the row is safe in PostgreSQL.
         .catch((err: unknown) => this.deps.log.warn?.({ err, bugId: bug.bugId, workflowId: bug.workflowId }, 'fix dispatcher: start failed; the poll retries'))

@@ -48,12 +48,14 @@ function htmlToText(html: string): string {
   while (i < s.length) {
     const lt = s.indexOf('<', i);
     const gt = lt < 0 ? -1 : s.indexOf('>', lt + 1);
-    if (gt < 0) { // no tag closes after this point: the rest is text
+    if (gt < 0) {
+      // no tag closes after this point: the rest is text
       out.push(s.slice(i));
       break;
     }
     out.push(s.slice(i, lt));
-    if (gt === lt + 1) { // "<>" is text
+    if (gt === lt + 1) {
+      // "<>" is text
       out.push('<');
       i = lt + 1;
       continue;
@@ -63,7 +65,11 @@ function htmlToText(html: string): string {
     out.push(' ');
     i = close >= 0 ? close + tag!.length + 3 : gt + 1;
   }
-  return out.join('').replace(/&nbsp;/g, ' ').replace(/\s+/g, ' ').trim();
+  return out
+    .join('')
+    .replace(/&nbsp;/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
 }
 
 const emailAddress = z.email();
@@ -89,19 +95,39 @@ export async function parseRawEmail(raw: Buffer | string): Promise<InboundMessag
   });
   const from = mail.from?.value[0]?.address;
   if (!from) throw new InboundMessageError('the message has no From address');
-  return finish({ source: 'email', from: senderAddress(from), subject: mail.subject, text: mail.text, html: typeof mail.html === 'string' ? mail.html : undefined, messageId: mail.messageId });
+  return finish({
+    source: 'email',
+    from: senderAddress(from),
+    subject: mail.subject,
+    text: mail.text,
+    html: typeof mail.html === 'string' ? mail.html : undefined,
+    messageId: mail.messageId,
+  });
 }
 
 const str = z.string().max(2_000_000);
 /** MIME wrapped in provider JSON may be as large as MIME posted raw (intake-routes.ts: 10 MB). */
 const mimeStr = z.string().max(10 * 1024 * 1024);
 const providerJsonSchema = z.looseObject({
-  raw: mimeStr.optional(), mime: mimeStr.optional(),
-  From: str.optional(), FromFull: z.looseObject({ Email: str }).optional(), from: str.optional(), sender: str.optional(),
-  Subject: str.optional(), subject: str.optional(),
-  TextBody: str.optional(), text: str.optional(), 'body-plain': str.optional(), plain: str.optional(),
-  HtmlBody: str.optional(), html: str.optional(), 'body-html': str.optional(),
-  MessageID: str.optional(), messageId: str.optional(), 'Message-Id': str.optional(), message_id: str.optional(),
+  raw: mimeStr.optional(),
+  mime: mimeStr.optional(),
+  From: str.optional(),
+  FromFull: z.looseObject({ Email: str }).optional(),
+  from: str.optional(),
+  sender: str.optional(),
+  Subject: str.optional(),
+  subject: str.optional(),
+  TextBody: str.optional(),
+  text: str.optional(),
+  'body-plain': str.optional(),
+  plain: str.optional(),
+  HtmlBody: str.optional(),
+  html: str.optional(),
+  'body-html': str.optional(),
+  MessageID: str.optional(),
+  messageId: str.optional(),
+  'Message-Id': str.optional(),
+  message_id: str.optional(),
 });
 
 export async function parseProviderJson(body: unknown): Promise<InboundMessage> {
@@ -122,10 +148,21 @@ export async function parseProviderJson(body: unknown): Promise<InboundMessage> 
 
 /** Chat (Slack-style slash commands, chat widgets) and form webhooks. */
 const webhookSchema = z.looseObject({
-  title: str.optional(), subject: str.optional(),
-  description: str.optional(), message: str.optional(), body: str.optional(), text: str.optional(), steps: str.optional(),
-  email: str.optional(), reporter: str.optional(), user_name: str.optional(), user: str.optional(),
-  id: z.union([str, z.number()]).optional(), ts: str.optional(), message_ts: str.optional(), trigger_id: str.optional(),
+  title: str.optional(),
+  subject: str.optional(),
+  description: str.optional(),
+  message: str.optional(),
+  body: str.optional(),
+  text: str.optional(),
+  steps: str.optional(),
+  email: str.optional(),
+  reporter: str.optional(),
+  user_name: str.optional(),
+  user: str.optional(),
+  id: z.union([str, z.number()]).optional(),
+  ts: str.optional(),
+  message_ts: str.optional(),
+  trigger_id: str.optional(),
 });
 
 export function parseWebhook(body: unknown): InboundMessage {

@@ -46,7 +46,20 @@ export function callReservations(prisma: PrismaClient | Prisma.TransactionClient
     async reserve(attempt: number): Promise<void> {
       if (attempt > 1) await markLost({ callKey: { startsWith: prefix, not: key(attempt) } });
       await prisma.ledgerEntry.createMany({
-        data: [{ callKey: key(attempt), workflowId: call.workflowId, projectId: call.projectId, bugId: call.bugId, iteration: call.iteration, model: call.model, inputTokens: 0, outputTokens: 0, costUsd: new Prisma.Decimal(0), kind: 'pending' }],
+        data: [
+          {
+            callKey: key(attempt),
+            workflowId: call.workflowId,
+            projectId: call.projectId,
+            bugId: call.bugId,
+            iteration: call.iteration,
+            model: call.model,
+            inputTokens: 0,
+            outputTokens: 0,
+            costUsd: new Prisma.Decimal(0),
+            kind: 'pending',
+          },
+        ],
         skipDuplicates: true,
       });
     },

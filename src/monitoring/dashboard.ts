@@ -14,8 +14,16 @@ const ALERTS_SHOWN = 20;
 
 /** Active alerts, newest first: all of them, or one project's (budget and project alerts carry it). */
 async function activeAlerts(prisma: PrismaClient, projectKey?: string) {
-  const where = { status: 'ACTIVE' as const, ...(projectKey ? { projectId: (await prisma.project.findUnique({ where: { key: projectKey }, select: { id: true } }))?.id ?? '00000000-0000-0000-0000-000000000000' } : {}) };
-  const [count, latest] = await Promise.all([prisma.alert.count({ where }), prisma.alert.findMany({ where, orderBy: { createdAt: 'desc' }, take: ALERTS_SHOWN })]);
+  const where = {
+    status: 'ACTIVE' as const,
+    ...(projectKey
+      ? { projectId: (await prisma.project.findUnique({ where: { key: projectKey }, select: { id: true } }))?.id ?? '00000000-0000-0000-0000-000000000000' }
+      : {}),
+  };
+  const [count, latest] = await Promise.all([
+    prisma.alert.count({ where }),
+    prisma.alert.findMany({ where, orderBy: { createdAt: 'desc' }, take: ALERTS_SHOWN }),
+  ]);
   return { count, latest: latest.map(alertView) };
 }
 
@@ -46,7 +54,10 @@ export async function buildDashboard(deps: { prisma: PrismaClient; temporal: Cli
 
   const fixes = `WorkflowType = 'bugFixWorkflow' AND TaskQueue = '${deps.taskQueue}'${projectKey ? ` AND ProjectKey = '${projectKey}'` : ''}`;
   const count = (q: string) => deps.temporal.withDeadline(Date.now() + DEADLINE_MS, () => deps.temporal.workflow.count(q)).then((r) => r.count);
-  const live = await Promise.all([count(`${fixes} AND ExecutionStatus = 'Running'`), count(`${fixes} AND ExecutionStatus = 'Running' AND Phase = 'queued'`)]).then(
+  const live = await Promise.all([
+    count(`${fixes} AND ExecutionStatus = 'Running'`),
+    count(`${fixes} AND ExecutionStatus = 'Running' AND Phase = 'queued'`),
+  ]).then(
     ([running, queued]) => ({ running, queued }),
     () => null,
   );

@@ -4,8 +4,17 @@
  */
 import { Prisma, type PrismaClient } from '../db/prisma.js';
 
-export interface SpendRow { project: string; model: string; calls: number; costUsd: number }
-export interface OutcomeRow { project: string; status: string; n: number }
+export interface SpendRow {
+  project: string;
+  model: string;
+  calls: number;
+  costUsd: number;
+}
+export interface OutcomeRow {
+  project: string;
+  status: string;
+  n: number;
+}
 
 const projectFilter = (alias: string, key?: string) => (key ? Prisma.sql`AND ${Prisma.raw(alias)}."key" = ${key}` : Prisma.empty);
 
@@ -26,7 +35,11 @@ export async function outcomesSince(prisma: PrismaClient, since: Date, projectKe
 }
 
 /** Report filed → PR opened, for fixes that opened one since `since`. */
-export async function timeToPrSince(prisma: PrismaClient, since: Date, projectKey?: string): Promise<{ count: number; p50Ms: number | null; p95Ms: number | null }> {
+export async function timeToPrSince(
+  prisma: PrismaClient,
+  since: Date,
+  projectKey?: string,
+): Promise<{ count: number; p50Ms: number | null; p95Ms: number | null }> {
   const [row] = await prisma.$queryRaw<Array<{ n: bigint; p50: number | null; p95: number | null }>>`
     SELECT count(*) AS n,
       percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM b."completedAt" - b."createdAt")) * 1000 AS p50,

@@ -34,7 +34,14 @@ export const sandboxSettingsSchema = z.strictObject({
 export const notificationsSchema = z.strictObject({
   slack: z.strictObject({ webhookUrl: z.url() }).optional(),
   email: z.strictObject({ to: z.array(z.email()).min(1).max(50) }).optional(),
-  whatsapp: z.strictObject({ to: z.array(z.string().regex(/^\+[0-9]{6,15}$/, 'E.164 phone number')).min(1).max(50) }).optional(),
+  whatsapp: z
+    .strictObject({
+      to: z
+        .array(z.string().regex(/^\+[0-9]{6,15}$/, 'E.164 phone number'))
+        .min(1)
+        .max(50),
+    })
+    .optional(),
   webhook: z.strictObject({ url: z.url(), secret: z.string().min(16).max(500) }).optional(),
 });
 

@@ -20,10 +20,19 @@ function allowedCloneUrl(url: string, ctx: z.RefinementCtx) {
 /** Settings a PATCH may change; all optional and without defaults so absent means "unchanged". */
 export const projectSettingsSchema = z.strictObject({
   name: z.string().min(1).max(200).optional(),
-  repoOwner: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/).optional(),
-  repoName: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/).optional(),
+  repoOwner: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,100}$/)
+    .optional(),
+  repoName: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,100}$/)
+    .optional(),
   cloneUrl: z.string().min(1).max(2000).superRefine(allowedCloneUrl).nullable().optional(),
-  defaultBranch: z.string().regex(/^[A-Za-z0-9._/-]{1,200}$/).optional(),
+  defaultBranch: z
+    .string()
+    .regex(/^[A-Za-z0-9._/-]{1,200}$/)
+    .optional(),
   validation: z.partialRecord(z.enum(VALIDATION_GATES), z.string().min(1).max(2000)).optional(),
   budgets: budgetsSchema.optional(),
   scopeLimits: scopeLimitsSchema.optional(),
@@ -39,7 +48,10 @@ export const projectSchema = projectSettingsSchema.extend({
   name: z.string().min(1).max(200),
   repoOwner: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/),
   repoName: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/),
-  defaultBranch: z.string().regex(/^[A-Za-z0-9._/-]{1,200}$/).default('main'),
+  defaultBranch: z
+    .string()
+    .regex(/^[A-Za-z0-9._/-]{1,200}$/)
+    .default('main'),
   validation: z.partialRecord(z.enum(VALIDATION_GATES), z.string().min(1).max(2000)).default({}),
 });
 export type ProjectInput = z.input<typeof projectSchema>;

@@ -40,10 +40,13 @@ export interface WorkspaceState {
 
 /** The commit the sandbox was provisioned at (its label). */
 async function sandboxBaseSha(docker: Docker, containerId: string): Promise<string> {
-  const info = await docker.getContainer(containerId).inspect().catch((err: unknown) => {
-    // Removed under us: the workflow recreates the sandbox from the last checkpoint.
-    throw asSandboxGone(err, containerId);
-  });
+  const info = await docker
+    .getContainer(containerId)
+    .inspect()
+    .catch((err: unknown) => {
+      // Removed under us: the workflow recreates the sandbox from the last checkpoint.
+      throw asSandboxGone(err, containerId);
+    });
   const baseSha = info.Config.Labels?.[SANDBOX_LABELS.baseSha];
   if (!baseSha || !SHA.test(baseSha)) throw new Error(`sandbox ${containerId.slice(0, 12)} has no base commit label`);
   return baseSha;
@@ -125,7 +128,11 @@ export async function saveCheckpoint(prisma: PrismaClient, workflowId: string, i
  * host was lost in between) holds a workspace the model never saw, and that turn runs again.
  */
 export async function latestCheckpoint(prisma: PrismaClient, workflowId: string) {
-  const answered = await prisma.agentTurn.findFirst({ where: { workflowId, followUp: { not: Prisma.AnyNull } }, orderBy: { iteration: 'desc' }, select: { iteration: true } });
+  const answered = await prisma.agentTurn.findFirst({
+    where: { workflowId, followUp: { not: Prisma.AnyNull } },
+    orderBy: { iteration: 'desc' },
+    select: { iteration: true },
+  });
   if (!answered) return null;
   return prisma.workspaceCheckpoint.findFirst({ where: { workflowId, iteration: { lte: answered.iteration } }, orderBy: { iteration: 'desc' } });
 }

@@ -62,7 +62,10 @@ export async function createSandboxContainer(
 ): Promise<Docker.Container> {
   const name = sandboxContainerName(req.workflowId);
   // A retried provisioning finds the container of the failed attempt: start over cleanly.
-  await docker.getContainer(name).remove({ force: true }).catch(() => undefined);
+  await docker
+    .getContainer(name)
+    .remove({ force: true })
+    .catch(() => undefined);
   const container = await docker.createContainer({
     name,
     Image: image,

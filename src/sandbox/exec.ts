@@ -46,7 +46,6 @@ const DEFAULT_CAPTURE_BYTES = 64 * 1024;
 /** Exit code `timeout -s KILL` reports for a killed command. */
 const KILLED_BY_TIMEOUT = 137;
 
-
 /** Docker's "no such container" (404) and "is not running" (409) mean the sandbox is lost. */
 export function asSandboxGone(err: unknown, containerId: string): unknown {
   const status = (err as { statusCode?: number }).statusCode;
@@ -66,12 +65,7 @@ export function asRemovedSandbox(err: unknown): unknown {
   return err;
 }
 
-export async function execInSandbox(
-  docker: Docker,
-  containerId: string,
-  argv: string[],
-  opts: ExecOptions = {},
-): Promise<ExecResult> {
+export async function execInSandbox(docker: Docker, containerId: string, argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
   let r: ExecResult;
   try {
     r = await execOnce(docker, containerId, argv, opts);
@@ -102,12 +96,7 @@ async function assertSandboxRunning(docker: Docker, containerId: string, settle:
   if (!(await running())) throw ApplicationFailure.nonRetryable(`sandbox container ${containerId.slice(0, 12)} stopped under a command`, SANDBOX_GONE);
 }
 
-async function execOnce(
-  docker: Docker,
-  containerId: string,
-  argv: string[],
-  opts: ExecOptions = {},
-): Promise<ExecResult> {
+async function execOnce(docker: Docker, containerId: string, argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
   const started = Date.now();
   const timeoutMs = opts.timeoutMs ?? 120_000;
   const seconds = Math.max(1, Math.ceil(timeoutMs / 1000));

@@ -50,7 +50,10 @@ export class ShellPool {
   close(containerId: string): void {
     const shell = this.shells.get(containerId);
     this.shells.delete(containerId);
-    void shell?.then((s) => s.close(), () => undefined);
+    void shell?.then(
+      (s) => s.close(),
+      () => undefined,
+    );
   }
 
   closeAll(): void {
@@ -73,9 +76,12 @@ export class ShellPool {
   private drop(containerId: string, shell: SandboxShell): void {
     const current = this.shells.get(containerId);
     if (!current) return;
-    void current.then((s) => {
-      if (s === shell && this.shells.get(containerId) === current) this.shells.delete(containerId);
-    }, () => undefined);
+    void current.then(
+      (s) => {
+        if (s === shell && this.shells.get(containerId) === current) this.shells.delete(containerId);
+      },
+      () => undefined,
+    );
   }
 
   private async assertContainerRunning(containerId: string): Promise<void> {

@@ -98,7 +98,12 @@ class SentinelFramer {
       const nl = buf.indexOf(10, at);
       if (nl >= 0) {
         this.out.push(buf.subarray(0, at));
-        this.exitCode = Number(buf.subarray(at + this.sentinel.length, nl).toString().trim());
+        this.exitCode = Number(
+          buf
+            .subarray(at + this.sentinel.length, nl)
+            .toString()
+            .trim(),
+        );
         this.pending = Buffer.alloc(0);
         return;
       }
@@ -193,7 +198,11 @@ export class SandboxShell {
   run(argv: string[], opts: ShellRunOptions = {}): Promise<ShellResult> {
     // Refused before anything is written: the shell stays in step for the next command.
     if (argv.some((a) => a.includes('\0'))) {
-      return Promise.reject(new NulInArgumentError("The input contains a NUL byte, which no command line can carry; nothing was run. Write it as an escape instead (printf '\\0')."));
+      return Promise.reject(
+        new NulInArgumentError(
+          "The input contains a NUL byte, which no command line can carry; nothing was run. Write it as an escape instead (printf '\\0').",
+        ),
+      );
     }
     const next = this.queue.then(() => this.runNow(argv, opts));
     this.queue = next.catch(() => undefined);

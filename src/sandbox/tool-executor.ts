@@ -188,7 +188,9 @@ export class ToolExecutor {
         // Decoded and encoded again, every byte that is not UTF-8 would come back as U+FFFD, all
         // over the file and not only where the edit is: refused, changing nothing.
         if (!Buffer.from(current, 'utf8').equals(bytes)) {
-          throw new ToolError(`${String(input.path)} is not UTF-8 text; edit_file would corrupt its other bytes. Change it with run_command instead (e.g. sed -i).`);
+          throw new ToolError(
+            `${String(input.path)} is not UTF-8 text; edit_file would corrupt its other bytes. Change it with run_command instead (e.g. sed -i).`,
+          );
         }
         const edit = applyExactEdit(current, String(input.old_string), String(input.new_string));
         if (!edit.ok) throw new ToolError(edit.error);
@@ -219,7 +221,11 @@ export class ToolExecutor {
         const command = String(input.command);
         const verdict = checkCommand(command);
         if (!verdict.ok) {
-          await this.opts.onSafetyEvent?.({ kind: 'command_denied', message: verdict.reason, details: { rule: verdict.rule, command: command.slice(0, 2000) } });
+          await this.opts.onSafetyEvent?.({
+            kind: 'command_denied',
+            message: verdict.reason,
+            details: { rule: verdict.rule, command: command.slice(0, 2000) },
+          });
           throw new ToolError(verdict.reason);
         }
         const timeoutMs = ((input.timeout_seconds as number | undefined) ?? 120) * 1000;

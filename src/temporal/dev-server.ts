@@ -46,10 +46,7 @@ export async function isTemporalUp(address: string): Promise<boolean> {
   }
 }
 
-export const DEV_SERVER_DYNAMIC_CONFIG = [
-  'matching.numTaskqueueReadPartitions=1',
-  'matching.numTaskqueueWritePartitions=1',
-];
+export const DEV_SERVER_DYNAMIC_CONFIG = ['matching.numTaskqueueReadPartitions=1', 'matching.numTaskqueueWritePartitions=1'];
 
 export interface DevServer {
   address: string;

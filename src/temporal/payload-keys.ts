@@ -47,7 +47,9 @@ export function readOrCreateLocalKeys(file: string): CodecKey[] {
 
 let cached: AesGcmCodec | undefined;
 export function payloadCodec(): AesGcmCodec {
-  cached ??= new AesGcmCodec(process.env.BUGFIX_PAYLOAD_KEYS ? parseKeys(process.env.BUGFIX_PAYLOAD_KEYS) : readOrCreateLocalKeys(path.join(PROJECT_ROOT, '.data', 'payload-keys')));
+  cached ??= new AesGcmCodec(
+    process.env.BUGFIX_PAYLOAD_KEYS ? parseKeys(process.env.BUGFIX_PAYLOAD_KEYS) : readOrCreateLocalKeys(path.join(PROJECT_ROOT, '.data', 'payload-keys')),
+  );
   return cached;
 }
 

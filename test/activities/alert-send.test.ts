@@ -43,7 +43,12 @@ const pdFor = (alertId: string) => notif.pagerDuty.filter((e) => e.body.dedup_ke
 
 test('a trigger that arrives after its alert was resolved is skipped (and recorded as skipped); the resolve still goes out', async () => {
   const now = new Date();
-  const { alert } = await raiseAlert(prisma, { source, dedupeKey: 'rule:queue_backup', rule: 'queue_backup', severity: 'critical', summary: 'queue backed up' }, now, 0);
+  const { alert } = await raiseAlert(
+    prisma,
+    { source, dedupeKey: 'rule:queue_backup', rule: 'queue_backup', severity: 'critical', summary: 'queue backed up' },
+    now,
+    0,
+  );
   await resolveAlert(prisma, alert.id, 'test', now);
   const trigger = { alertId: alert.id, action: 'trigger' as const, round: 1, channel: 'pagerduty' as const };
 
@@ -57,7 +62,12 @@ test('a trigger that arrives after its alert was resolved is skipped (and record
 });
 
 test('a trigger of an active alert is sent', async () => {
-  const { alert } = await raiseAlert(prisma, { source, dedupeKey: 'rule:high_token_usage', rule: 'high_token_usage', severity: 'critical', summary: 'tokens' }, new Date(), 0);
+  const { alert } = await raiseAlert(
+    prisma,
+    { source, dedupeKey: 'rule:high_token_usage', rule: 'high_token_usage', severity: 'critical', summary: 'tokens' },
+    new Date(),
+    0,
+  );
   expect(await acts.sendAlert({ alertId: alert.id, action: 'trigger', round: 1, channel: 'pagerduty' })).toEqual({ sent: true });
   expect(pdFor(alert.id)).toEqual(['trigger']);
 });

@@ -34,7 +34,15 @@ const shells = new ShellPool(docker);
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bugfix-checkpoint-'));
 const suffix = randomUUID().slice(0, 8);
 const workflowId = `checkpoint-test-${suffix}`;
-const sandbox = createSandboxActivities({ docker, image: config.SANDBOX_IMAGE, workDir: path.join(tmp, 'work'), hostId: `${process.env.BUGFIX_HOST_ID}-${suffix}`, hostQueue: 'unused', prisma, shells });
+const sandbox = createSandboxActivities({
+  docker,
+  image: config.SANDBOX_IMAGE,
+  workDir: path.join(tmp, 'work'),
+  hostId: `${process.env.BUGFIX_HOST_ID}-${suffix}`,
+  hostQueue: 'unused',
+  prisma,
+  shells,
+});
 const { runTools } = createToolActivities({ prisma, docker, shells });
 let req: Parameters<typeof sandbox.provisionSandbox>[0];
 const refs: SandboxRef[] = [];
@@ -42,7 +50,9 @@ const sh = async (id: string, cmd: string) => (await execInSandbox(docker, id, [
 
 async function turn(iteration: number, calls: Array<[string, Record<string, unknown>]>) {
   const content = calls.map(([name, input], i) => ({ type: 'tool_use', id: `toolu_${iteration}_${i}`, name, input }));
-  await prisma.agentTurn.create({ data: { workflowId, iteration, response: { id: `msg_${iteration}`, type: 'message', role: 'assistant', content } as Prisma.InputJsonValue } });
+  await prisma.agentTurn.create({
+    data: { workflowId, iteration, response: { id: `msg_${iteration}`, type: 'message', role: 'assistant', content } as Prisma.InputJsonValue },
+  });
 }
 
 beforeAll(async () => {
@@ -54,7 +64,11 @@ beforeAll(async () => {
     repoName: 'cp',
     cloneUrl: bare,
     // Also records the tree it ran on: HEAD and anything differing from it (agent changes).
-    sandbox: { memoryMb: 300, pids: 100, installCommand: 'mkdir -p /tmp/deps && echo installed > /tmp/deps/marker && { git rev-parse HEAD; git status --porcelain; } > /tmp/deps/tree' },
+    sandbox: {
+      memoryMb: 300,
+      pids: 100,
+      installCommand: 'mkdir -p /tmp/deps && echo installed > /tmp/deps/marker && { git rev-parse HEAD; git status --porcelain; } > /tmp/deps/tree',
+    },
     scopeLimits: { forbiddenPaths: ['docs/**'] },
   });
   const bug = await prisma.bugReport.create({ data: { projectId: project.id, externalId: suffix, title: 't', description: 'd', workflowId } });
@@ -63,7 +77,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   shells.closeAll();
-  for (const r of refs) await docker.getContainer(r.containerId).remove({ force: true }).catch(() => undefined);
+  for (const r of refs)
+    await docker
+      .getContainer(r.containerId)
+      .remove({ force: true })
+      .catch(() => undefined);
   await prisma.$disconnect();
   fs.rmSync(tmp, { recursive: true, force: true });
 });
@@ -76,7 +94,9 @@ describe('workspace checkpoints', () => {
     expect(host).toMatchObject({ Memory: 300 * 1024 ** 2, MemorySwap: 300 * 1024 ** 2, PidsLimit: 100, NetworkMode: 'none' });
     // The kernel's view from inside (cgroup v2 or v1), not just the requested config.
     expect(await sh(ref.containerId, 'cat /sys/fs/cgroup/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids/pids.max')).toBe('100\n');
-    expect(await sh(ref.containerId, 'cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes')).toBe(`${300 * 1024 ** 2}\n`);
+    expect(await sh(ref.containerId, 'cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes')).toBe(
+      `${300 * 1024 ** 2}\n`,
+    );
     expect(await sh(ref.containerId, 'cat /tmp/deps/marker')).toBe('installed\n');
   });
 
@@ -177,18 +197,26 @@ describe('workspace checkpoints', () => {
     // Iteration 6 has no checkpoint (its head is a commit no fresh clone has), and says why.
     expect(await prisma.workspaceCheckpoint.count({ where: { workflowId, iteration: 6 } })).toBe(0);
     const note = await prisma.safetyEvent.findFirst({ where: { workflowId, kind: 'checkpoint_incomplete', message: { contains: 'iteration 6' } } });
-    expect(note?.message).toMatch(/^checkpoint of iteration 6 left out bundle \(\d+ bytes; without it this checkpoint could not be restored, so the previous one is kept\)/);
+    expect(note?.message).toMatch(
+      /^checkpoint of iteration 6 left out bundle \(\d+ bytes; without it this checkpoint could not be restored, so the previous one is kept\)/,
+    );
 
     // A lost sandbox comes back at iteration 5's state instead of failing for good.
     await docker.getContainer(id).remove({ force: true });
     const again = await sandbox.provisionSandbox(req);
     refs.push(again);
-    expect(await sh(again.containerId, 'git rev-parse HEAD; cat src/extra.js; ls big.bin 2>&1 | grep -c "No such"')).toBe(`${kept.headSha}\nexport const extra = 1;\n1\n`);
+    expect(await sh(again.containerId, 'git rev-parse HEAD; cat src/extra.js; ls big.bin 2>&1 | grep -c "No such"')).toBe(
+      `${kept.headSha}\nexport const extra = 1;\n1\n`,
+    );
     // So does a retried turn, which rewinds to the latest checkpoint before it.
     await sh(again.containerId, 'touch stray.txt');
     await turn(7, [['run_command', { command: 'true' }]]);
-    expect(await new MockActivityEnvironment({ attempt: 2 }).run(runTools, { workflowId, iteration: 7, containerId: again.containerId })).toMatchObject({ errors: 0 });
-    expect(await sh(again.containerId, 'git rev-parse HEAD; cat src/extra.js; ls stray.txt 2>&1 | grep -c "No such"')).toBe(`${kept.headSha}\nexport const extra = 1;\n1\n`);
+    expect(await new MockActivityEnvironment({ attempt: 2 }).run(runTools, { workflowId, iteration: 7, containerId: again.containerId })).toMatchObject({
+      errors: 0,
+    });
+    expect(await sh(again.containerId, 'git rev-parse HEAD; cat src/extra.js; ls stray.txt 2>&1 | grep -c "No such"')).toBe(
+      `${kept.headSha}\nexport const extra = 1;\n1\n`,
+    );
   });
 
   test('a turn whose host was lost after its checkpoint, before its results, runs once more from the workspace the model saw', async () => {
@@ -225,7 +253,10 @@ describe('workspace checkpoints', () => {
     try {
       const anthropic = new Anthropic({ apiKey: 'stand-in-key', baseURL: standIn.url, maxRetries: 0 });
       const { callModel } = createModelActivities({ prisma, anthropic, model: 'claude-sonnet-5-5', maxTokens: 1024 });
-      expect(await callModel({ workflowId, bugId: req.bugId, iteration: 9, notes: [] })).toMatchObject({ stopReason: 'max_tokens', toolNames: ['write_file', 'write_file'] });
+      expect(await callModel({ workflowId, bugId: req.bugId, iteration: 9, notes: [] })).toMatchObject({
+        stopReason: 'max_tokens',
+        toolNames: ['write_file', 'write_file'],
+      });
       const ran = await runTools({ workflowId, iteration: 9, containerId: id });
       expect(ran).toMatchObject({ errors: 1, actions: ['write_file notes/whole.txt', 'write_file (cut off at the token limit)'] });
       expect(await sh(id, 'cat notes/whole.txt; ls src/cut.js 2>&1 | grep -c "No such"')).toBe('whole\n1\n');
@@ -234,7 +265,12 @@ describe('workspace checkpoints', () => {
       await callModel({ workflowId, bugId: req.bugId, iteration: 10, notes: [] });
       expect(lastToolResults(standIn.received.at(-1)!)).toEqual([
         { content: 'Wrote 6 bytes to notes/whole.txt.', is_error: undefined },
-        { content: expect.stringMatching(/^Not run: your reply hit the output token limit while writing this call, so its input may be cut short\. .*edit_file/), is_error: true },
+        {
+          content: expect.stringMatching(
+            /^Not run: your reply hit the output token limit while writing this call, so its input may be cut short\. .*edit_file/,
+          ),
+          is_error: true,
+        },
       ]);
     } finally {
       await standIn.close();

@@ -23,7 +23,12 @@ function setup() {
   const name = `links-${++n}`;
   github.addRepo('acme', name, '/nonexistent');
   const input = {
-    workflowId: `bugfix-${name}`, repoName: name, repoOwner: 'acme', labels: ['bugfix', 'automated'], githubIssueNumber: 42, bugId: name,
+    workflowId: `bugfix-${name}`,
+    repoName: name,
+    repoOwner: 'acme',
+    labels: ['bugfix', 'automated'],
+    githubIssueNumber: 42,
+    bugId: name,
   } as DeliverInput;
   const pr = { url: `${github.url}/acme/${name}/pull/1`, number: 1, branch: `fix/bug-${name}` };
   return { name, input, pr, comments: () => github.comments('acme', name, 42) };

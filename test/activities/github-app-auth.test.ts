@@ -8,7 +8,11 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createGitHubAccess } from '../../src/infra/github.js';
 import { startGitHubStandIn, type GitHubStandIn } from '../../dev/stand-ins/github-api.js';
 
-const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+const { privateKey, publicKey } = generateKeyPairSync('rsa', {
+  modulusLength: 2048,
+  privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  publicKeyEncoding: { type: 'spki', format: 'pem' },
+});
 const app = { appId: '123456', installationId: 777 };
 let github: GitHubStandIn;
 
@@ -31,7 +35,11 @@ describe('GitHub App installation auth', () => {
   });
 
   test('a key the app does not own is refused', async () => {
-    const { privateKey: otherKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+    const { privateKey: otherKey } = generateKeyPairSync('rsa', {
+      modulusLength: 2048,
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+    });
     const access = createGitHubAccess({ app: { ...app, privateKey: otherKey }, baseUrl: github.url });
     await expect(access.client.rest.pulls.list({ owner: 'acme', repo: 'app-repo' })).rejects.toMatchObject({ status: 401 });
   });

@@ -93,7 +93,18 @@ describe('transports', () => {
     const allowed = (url: string, protocols = 'https') => cloneUrlProblem(url, protocols) === null;
     expect(allowed('https://github.com/acme/shop.git')).toBe(true);
     expect(allowed('https://user:pw@git.example.com/acme/shop.git')).toBe(true);
-    for (const url of ['/srv/repo.git', 'repo.git', './repo', 'file:///srv/repo.git', 'ssh://git@github.com/a/b.git', 'git+ssh://h/r', 'git@github.com:a/b.git', 'git://h/r', 'http://h/r', 'ext::sh -c id']) {
+    for (const url of [
+      '/srv/repo.git',
+      'repo.git',
+      './repo',
+      'file:///srv/repo.git',
+      'ssh://git@github.com/a/b.git',
+      'git+ssh://h/r',
+      'git@github.com:a/b.git',
+      'git://h/r',
+      'http://h/r',
+      'ext::sh -c id',
+    ]) {
       expect(allowed(url), url).toBe(false);
     }
     expect(cloneUrlProblem('https://exa mple.com/r', 'https')).toBe('not a valid URL');

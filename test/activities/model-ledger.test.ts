@@ -20,7 +20,8 @@ const prisma = createPrisma(loadConfig().DATABASE_URL);
 const suffix = randomUUID().slice(0, 8);
 const workflowId = `model-ledger-${suffix}`;
 let standIn: AnthropicStandIn;
-const unitsOf = (rows: Array<{ costUsd: { toString(): string } }>) => rows.reduce((sum, r) => sum + Math.round(Number(r.costUsd.toString()) * COST_UNITS_PER_USD), 0);
+const unitsOf = (rows: Array<{ costUsd: { toString(): string } }>) =>
+  rows.reduce((sum, r) => sum + Math.round(Number(r.costUsd.toString()) * COST_UNITS_PER_USD), 0);
 let bugId: string;
 
 beforeAll(async () => {
@@ -116,7 +117,15 @@ test('an empty answer (content: []) or a blank one does not end the fix: it goes
   const anthropic = new Anthropic({ apiKey: 'stand-in-key', baseURL: standIn.url, maxRetries: 0 });
   const { callModel } = createModelActivities({ prisma, anthropic, model: 'claude-sonnet-5-5', maxTokens: 1024 });
   // The stand-in refuses an empty message the way the API does (400, which the product never retries).
-  const refused = anthropic.messages.create({ model: 'm', max_tokens: 10, messages: [{ role: 'user', content: 'a' }, { role: 'assistant', content: [] }, { role: 'user', content: 'b' }] });
+  const refused = anthropic.messages.create({
+    model: 'm',
+    max_tokens: 10,
+    messages: [
+      { role: 'user', content: 'a' },
+      { role: 'assistant', content: [] },
+      { role: 'user', content: 'b' },
+    ],
+  });
   await expect(refused).rejects.toMatchObject({ status: 400, message: expect.stringMatching(/all messages must have non-empty content/) });
 
   const fix = await freshBug('empty');
@@ -155,7 +164,11 @@ test('after a turn of 12 parallel tool calls, the next request still reads the c
     expect(second!.input_tokens).toBe(0);
     expect(third!.cache_read_input_tokens).toBe(second!.cache_read_input_tokens + second!.cache_creation_input_tokens);
     for (const req of standIn.received.slice(-3)) {
-      const marked = [...(req.tools ?? []), ...(req.system as object[]), ...req.messages.flatMap((m) => (typeof m.content === 'string' ? [] : m.content))].filter((b) => 'cache_control' in b);
+      const marked = [
+        ...(req.tools ?? []),
+        ...(req.system as object[]),
+        ...req.messages.flatMap((m) => (typeof m.content === 'string' ? [] : m.content)),
+      ].filter((b) => 'cache_control' in b);
       expect(marked.length).toBeLessThanOrEqual(4); // the API's limit
     }
   } finally {

@@ -25,13 +25,19 @@ const workflowIds: string[] = [];
 beforeAll(async () => {
   notif = await startNotificationStandIns();
   const project = await upsertProject(prisma, {
-    key: projectKey, name: 'Notify', repoOwner: 'acme', repoName: `notify-${suffix}`,
+    key: projectKey,
+    name: 'Notify',
+    repoOwner: 'acme',
+    repoName: `notify-${suffix}`,
     notifications: { slack: { webhookUrl: `${notif.http.url}/slack/T000/B000/${suffix}` }, whatsapp: { to: recipients } },
   });
   projectId = project.id;
   acts = createNotifyActivities({
     prisma,
-    config: { emailFrom: 'bugfix@example.com', twilio: { accountSid: 'AC00000000000000000000000000000000', authToken: 'twilio-test-token', whatsappFrom: '+15550000000', apiUrl: notif.http.url } },
+    config: {
+      emailFrom: 'bugfix@example.com',
+      twilio: { accountSid: 'AC00000000000000000000000000000000', authToken: 'twilio-test-token', whatsappFrom: '+15550000000', apiUrl: notif.http.url },
+    },
   });
 });
 
@@ -46,12 +52,25 @@ function notice(overrides: Partial<FixNotice> = {}): FixNotice {
   const workflowId = `bugfix-notify-${randomUUID()}`;
   workflowIds.push(workflowId);
   return {
-    event: 'pr_opened', workflowId, bugId: randomUUID(), projectId, projectKey, bugTitle: 'Checkout broken', status: 'pr_created',
-    prUrl: 'https://github.example/acme/shop/pull/7', iterations: 3, costUsd: 0.25, ...overrides,
+    event: 'pr_opened',
+    workflowId,
+    bugId: randomUUID(),
+    projectId,
+    projectKey,
+    bugTitle: 'Checkout broken',
+    status: 'pr_created',
+    prUrl: 'https://github.example/acme/shop/pull/7',
+    iterations: 3,
+    costUsd: 0.25,
+    ...overrides,
   };
 }
 
-const toOf = (from: number, n: FixNotice) => notif.twilio.slice(from).filter((r) => String(r.body.Body).includes(n.bugTitle)).map((r) => r.body.To);
+const toOf = (from: number, n: FixNotice) =>
+  notif.twilio
+    .slice(from)
+    .filter((r) => String(r.body.Body).includes(n.bugTitle))
+    .map((r) => r.body.To);
 
 describe('Slack', () => {
   test('markup in report text is escaped, so it shows as typed', async () => {
@@ -59,12 +78,14 @@ describe('Slack', () => {
     const n = notice({ bugTitle: '<!channel> pay & <https://evil.example|click here>', reason: 'a <@U123> mention' });
     expect(await acts.sendNotification({ channel: 'slack', notice: n })).toEqual({ sent: true });
     const [received] = notif.slack.slice(before);
-    expect(received!.body.text).toBe([
-      `[${projectKey}] Fix ready for review: &lt;!channel&gt; pay &amp; &lt;https://evil.example|click here&gt;`,
-      'Pull request: https://github.example/acme/shop/pull/7',
-      'Reason: a &lt;@U123&gt; mention',
-      'Iterations: 3, cost: $0.2500',
-    ].join('\n'));
+    expect(received!.body.text).toBe(
+      [
+        `[${projectKey}] Fix ready for review: &lt;!channel&gt; pay &amp; &lt;https://evil.example|click here&gt;`,
+        'Pull request: https://github.example/acme/shop/pull/7',
+        'Reason: a &lt;@U123&gt; mention',
+        'Iterations: 3, cost: $0.2500',
+      ].join('\n'),
+    );
   });
 });
 

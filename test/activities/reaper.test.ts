@@ -30,14 +30,28 @@ async function sandbox(workflowId: string, host = hostId): Promise<string> {
   created.push(c.id);
   return c.id;
 }
-const exists = (cid: string) => docker.getContainer(cid).inspect().then(() => true, () => false);
+const exists = (cid: string) =>
+  docker
+    .getContainer(cid)
+    .inspect()
+    .then(
+      () => true,
+      () => false,
+    );
 
 beforeAll(async () => {
   client = await connectClient();
 });
 afterAll(async () => {
-  for (const cid of created) await docker.getContainer(cid).remove({ force: true }).catch(() => undefined);
-  await client.schedule.getHandle(reaperScheduleId(hostId)).delete().catch(() => undefined);
+  for (const cid of created)
+    await docker
+      .getContainer(cid)
+      .remove({ force: true })
+      .catch(() => undefined);
+  await client.schedule
+    .getHandle(reaperScheduleId(hostId))
+    .delete()
+    .catch(() => undefined);
   await client.connection.close();
 });
 
@@ -56,7 +70,12 @@ describe('sandbox reaper', () => {
     const { reapSandboxes } = createReaperActivities({ docker, temporal: client, hostId });
     expect(await reapSandboxes({ minAgeMs: 60 * 60_000 })).toEqual({ checked: 3, removed: [] });
     const r = await reapSandboxes({ minAgeMs: 0 });
-    expect(r.removed.map((x) => [x.containerId, x.why]).sort()).toEqual([[gone1, 'workflow terminated'], [gone2, 'workflow unknown']].sort());
+    expect(r.removed.map((x) => [x.containerId, x.why]).sort()).toEqual(
+      [
+        [gone1, 'workflow terminated'],
+        [gone2, 'workflow unknown'],
+      ].sort(),
+    );
     expect(await exists(keep)).toBe(true);
     expect(await exists(otherHost)).toBe(true);
     expect(await exists(gone1)).toBe(false);
@@ -69,6 +88,11 @@ describe('sandbox reaper', () => {
     await ensureReaperSchedule(client, { ...opts, every: '3 minutes', minAgeMs: 1234 });
     const d = await client.schedule.getHandle(reaperScheduleId(hostId)).describe();
     expect(d.spec.intervals?.map((i) => i.every)).toEqual([3 * 60_000]);
-    expect(d.action).toMatchObject({ type: 'startWorkflow', workflowType: 'sandboxReaperWorkflow', taskQueue: opts.taskQueue, args: [{ hostQueue: opts.hostQueue, minAgeMs: 1234 }] });
+    expect(d.action).toMatchObject({
+      type: 'startWorkflow',
+      workflowType: 'sandboxReaperWorkflow',
+      taskQueue: opts.taskQueue,
+      args: [{ hostQueue: opts.hostQueue, minAgeMs: 1234 }],
+    });
   });
 });

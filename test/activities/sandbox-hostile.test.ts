@@ -27,7 +27,13 @@ const raw = async (cmd: string) => (await execInSandbox(docker, containerId, ['b
 
 beforeAll(async () => {
   const bare = createBareRemote('pagination', path.join(tmp, 'remote.git'));
-  const req = { workflowId: `hostile-test-${Date.now()}`, bugId: '00000000-0000-0000-0000-000000000000', projectKey: 'hostile', cloneUrl: bare, defaultBranch: 'main' };
+  const req = {
+    workflowId: `hostile-test-${Date.now()}`,
+    bugId: '00000000-0000-0000-0000-000000000000',
+    projectKey: 'hostile',
+    cloneUrl: bare,
+    defaultBranch: 'main',
+  };
   const { dir } = await cloneOnHost(path.join(tmp, 'work'), req);
   const limits = { ...DEFAULT_SANDBOX_LIMITS, memoryBytes: 256 * 1024 ** 2, pidsLimit: 64 };
   containerId = (await createSandboxContainer(docker, loadConfig().SANDBOX_IMAGE, req, 'test-host', limits)).id;
@@ -41,7 +47,10 @@ beforeAll(async () => {
 
 afterAll(async () => {
   shells.closeAll();
-  await docker.getContainer(containerId).remove({ force: true }).catch(() => undefined);
+  await docker
+    .getContainer(containerId)
+    .remove({ force: true })
+    .catch(() => undefined);
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -70,8 +79,8 @@ describe('hostile paths', () => {
     expect(await call('write_file', { path: 'data/nasty.bin', content: nasty })).toMatchObject({ isError: false });
     const back = await raw('cat /workspace/data/nasty.bin');
     expect(back.equals(Buffer.from(nasty, 'utf8'))).toBe(true);
-    expect(await call('edit_file', { path: 'data/nasty.bin', old_string: '<<\'EOF\'\nEOF', new_string: "EOF\n'\"" })).toMatchObject({ isError: false });
-    expect((await raw('cat /workspace/data/nasty.bin')).equals(Buffer.from(nasty.replace("<<'EOF'\nEOF", "EOF\n'\""), 'utf8'))).toBe(true);
+    expect(await call('edit_file', { path: 'data/nasty.bin', old_string: "<<'EOF'\nEOF", new_string: 'EOF\n\'"' })).toMatchObject({ isError: false });
+    expect((await raw('cat /workspace/data/nasty.bin')).equals(Buffer.from(nasty.replace("<<'EOF'\nEOF", 'EOF\n\'"'), 'utf8'))).toBe(true);
   });
 });
 
@@ -123,7 +132,8 @@ describe('hostile commands', () => {
     expect(r.isError).toBe(false);
     expect(r.content).toMatch(/Resource temporarily unavailable|retry/);
     // The limit by behaviour: of 100 processes started at once, the kernel refuses some (EAGAIN).
-    const spawner = "const {spawn}=require('child_process');let ok=0,no=0;" +
+    const spawner =
+      "const {spawn}=require('child_process');let ok=0,no=0;" +
       "for(let i=0;i<100;i++){try{const c=spawn('sleep',['30']);c.on('spawn',()=>ok++);c.on('error',()=>no++)}catch{no++}}" +
       "setTimeout(()=>{console.log(ok+' '+no);process.exit(0)},1500)";
     const many = await call('run_command', { command: `node -e "${spawner}"`, timeout_seconds: 20 });
@@ -144,12 +154,25 @@ describe('scope limits', () => {
   test('writes to forbidden paths, through symlinks too, and oversized files are refused and recorded', async () => {
     events.length = 0;
     await raw('cd /workspace && printf "A=1\\n" > .env && ln -sfn .env innocent.txt');
-    const forbidden = ['.env', 'config/.env.local', 'certs/server.pem', 'deploy/id_rsa', 'secrets/token.txt', 'package-lock.json', '.git/config', 'generated/api.ts', 'innocent.txt'];
+    const forbidden = [
+      '.env',
+      'config/.env.local',
+      'certs/server.pem',
+      'deploy/id_rsa',
+      'secrets/token.txt',
+      'package-lock.json',
+      '.git/config',
+      'generated/api.ts',
+      'innocent.txt',
+    ];
     for (const p of forbidden) {
       const r = await call('write_file', { path: p, content: 'X=2\n' });
       expect(r, p).toMatchObject({ isError: true, content: expect.stringMatching(/is not allowed \(forbidden path pattern/) });
     }
-    expect(await call('write_file', { path: 'big.txt', content: 'x'.repeat(5000) })).toMatchObject({ isError: true, content: expect.stringMatching(/at most 4096 bytes/) });
+    expect(await call('write_file', { path: 'big.txt', content: 'x'.repeat(5000) })).toMatchObject({
+      isError: true,
+      content: expect.stringMatching(/at most 4096 bytes/),
+    });
     expect((await raw('cat /workspace/.env')).toString()).toBe('A=1\n');
     expect(events.map((e) => e.kind)).toEqual(Array(forbidden.length + 1).fill('scope_violation'));
     expect(events.find((e) => e.details.path === 'innocent.txt')?.details.resolved).toBe('.env');

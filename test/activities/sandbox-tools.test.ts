@@ -26,7 +26,13 @@ const sh = async (cmd: string) => (await execInSandbox(docker, containerId, ['ba
 
 beforeAll(async () => {
   const bare = createBareRemote('pagination', path.join(tmp, 'remote.git'));
-  const req = { workflowId: `tools-test-${Date.now()}`, bugId: '00000000-0000-0000-0000-000000000000', projectKey: 'tools', cloneUrl: bare, defaultBranch: 'main' };
+  const req = {
+    workflowId: `tools-test-${Date.now()}`,
+    bugId: '00000000-0000-0000-0000-000000000000',
+    projectKey: 'tools',
+    cloneUrl: bare,
+    defaultBranch: 'main',
+  };
   const { dir } = await cloneOnHost(path.join(tmp, 'work'), req, 'ghp_secret_token_never_in_sandbox');
   const container = await createSandboxContainer(docker, loadConfig().SANDBOX_IMAGE, req, 'test-host');
   containerId = container.id;
@@ -36,7 +42,10 @@ beforeAll(async () => {
 
 afterAll(async () => {
   shells.closeAll();
-  await docker.getContainer(containerId).remove({ force: true }).catch(() => undefined);
+  await docker
+    .getContainer(containerId)
+    .remove({ force: true })
+    .catch(() => undefined);
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -57,7 +66,7 @@ describe('sandbox hardening', () => {
 
 describe('agent tools in the sandbox', () => {
   test('write then read round-trips content a shell would mangle', async () => {
-    const nasty = "line 'one' \"two\" $(id) `id` \\n EOF\n<<EOF\nEOF\n\ttab and unicode: é ✓\n";
+    const nasty = 'line \'one\' "two" $(id) `id` \\n EOF\n<<EOF\nEOF\n\ttab and unicode: é ✓\n';
     expect(await call('write_file', { path: 'notes/nasty.txt', content: nasty })).toMatchObject({ isError: false });
     const raw = (await execInSandbox(docker, containerId, ['cat', '/workspace/notes/nasty.txt'])).stdout.toString('utf8');
     expect(raw).toBe(nasty);
@@ -68,8 +77,14 @@ describe('agent tools in the sandbox', () => {
   test('edit_file replaces a unique match and explains 0 or many matches', async () => {
     await call('write_file', { path: 'e.txt', content: 'a\nb\nb\n' });
     expect(await call('edit_file', { path: 'e.txt', old_string: 'a\n', new_string: 'A\n' })).toMatchObject({ isError: false });
-    expect(await call('edit_file', { path: 'e.txt', old_string: 'b', new_string: 'B' })).toMatchObject({ isError: true, content: expect.stringMatching(/occurs 2 times/) });
-    expect(await call('edit_file', { path: 'e.txt', old_string: 'zzz', new_string: 'B' })).toMatchObject({ isError: true, content: expect.stringMatching(/not found/) });
+    expect(await call('edit_file', { path: 'e.txt', old_string: 'b', new_string: 'B' })).toMatchObject({
+      isError: true,
+      content: expect.stringMatching(/occurs 2 times/),
+    });
+    expect(await call('edit_file', { path: 'e.txt', old_string: 'zzz', new_string: 'B' })).toMatchObject({
+      isError: true,
+      content: expect.stringMatching(/not found/),
+    });
     expect(await sh('cat /workspace/e.txt')).toBe('A\nb\nb');
   });
 
@@ -78,7 +93,10 @@ describe('agent tools in the sandbox', () => {
     const before = await sh('od -An -tx1 /workspace/latin1.txt');
     expect(before).toContain('e9');
     const edit = await call('edit_file', { path: 'latin1.txt', old_string: 'x = 2', new_string: 'x = 3' });
-    expect(edit).toMatchObject({ isError: true, content: expect.stringMatching(/^latin1\.txt is not UTF-8 text; edit_file would corrupt its other bytes\. Change it with run_command/) });
+    expect(edit).toMatchObject({
+      isError: true,
+      content: expect.stringMatching(/^latin1\.txt is not UTF-8 text; edit_file would corrupt its other bytes\. Change it with run_command/),
+    });
     expect(await sh('od -An -tx1 /workspace/latin1.txt')).toBe(before);
     await sh('rm /workspace/latin1.txt');
   });
@@ -89,7 +107,10 @@ describe('agent tools in the sandbox', () => {
       ['read_file', { path: 'big.txt', end_line: 1 }],
       ['edit_file', { path: 'big.txt', old_string: 'start', new_string: 'START' }],
     ] as const) {
-      expect(await call(name, input), name).toMatchObject({ isError: true, content: expect.stringMatching(/^big\.txt is over 2097152 bytes \(2 MiB\), more than read_file and edit_file take\. Use run_command/) });
+      expect(await call(name, input), name).toMatchObject({
+        isError: true,
+        content: expect.stringMatching(/^big\.txt is over 2097152 bytes \(2 MiB\), more than read_file and edit_file take\. Use run_command/),
+      });
     }
     expect(await sh('wc -c < /workspace/big.txt; head -c 5 /workspace/big.txt')).toBe('3000006\nstart');
     // Exactly at the limit is still read whole.
@@ -105,7 +126,10 @@ describe('agent tools in the sandbox', () => {
       expect(r.isError, p).toBe(true);
       expect(r.content).not.toContain('root:x:0');
     }
-    expect(await call('write_file', { path: 'etc-link/evil', content: 'x' })).toMatchObject({ isError: true, content: expect.stringMatching(/outside the repository/) });
+    expect(await call('write_file', { path: 'etc-link/evil', content: 'x' })).toMatchObject({
+      isError: true,
+      content: expect.stringMatching(/outside the repository/),
+    });
     // rg given the link as its root would follow it: list and search check like the file tools.
     const listed = await call('list_files', { path: 'etc-link' });
     expect(listed).toMatchObject({ isError: true, content: 'path resolves outside the repository: etc-link' });
@@ -133,7 +157,10 @@ describe('agent tools in the sandbox', () => {
   test('bad input and unknown tools come back as readable errors', async () => {
     expect(await call('read_file', {})).toMatchObject({ isError: true, content: expect.stringMatching(/Invalid input for read_file: path/) });
     expect(await call('rm_rf', {})).toMatchObject({ isError: true, content: 'Unknown tool rm_rf.' });
-    expect(await call('git_create_branch', { branch_name: 'main; rm -rf /' })).toMatchObject({ isError: true, content: expect.stringMatching(/refusing branch name/) });
+    expect(await call('git_create_branch', { branch_name: 'main; rm -rf /' })).toMatchObject({
+      isError: true,
+      content: expect.stringMatching(/refusing branch name/),
+    });
   });
 
   test('git_diff shows new files too, and leaves the index as it was', async () => {
@@ -155,10 +182,19 @@ describe('agent tools in the sandbox', () => {
 describe('a sandbox lost under a command', () => {
   test('is reported as SandboxGone, not as the command exiting 137 (found by npm run chaos)', async () => {
     const bare = path.join(tmp, 'remote.git');
-    const req = { workflowId: `tools-lost-${Date.now()}`, bugId: '00000000-0000-0000-0000-000000000000', projectKey: 'tools', cloneUrl: bare, defaultBranch: 'main' };
+    const req = {
+      workflowId: `tools-lost-${Date.now()}`,
+      bugId: '00000000-0000-0000-0000-000000000000',
+      projectKey: 'tools',
+      cloneUrl: bare,
+      defaultBranch: 'main',
+    };
     const doomed = await createSandboxContainer(docker, loadConfig().SANDBOX_IMAGE, req, 'test-host');
     // Settled into a value at once: the rejection comes while the removal is still awaited.
-    const outcome = execInSandbox(docker, doomed.id, ['bash', '-c', 'echo started; sleep 30'], { timeoutMs: 60_000 }).then((r) => r, (err: unknown) => err);
+    const outcome = execInSandbox(docker, doomed.id, ['bash', '-c', 'echo started; sleep 30'], { timeoutMs: 60_000 }).then(
+      (r) => r,
+      (err: unknown) => err,
+    );
     await new Promise((r) => setTimeout(r, 500));
     await docker.getContainer(doomed.id).remove({ force: true });
     expect(await outcome).toMatchObject({ type: 'SandboxGone' });

@@ -32,10 +32,19 @@ const wandering: ModelScript = (req: MessagesRequest) => {
   return [{ type: 'tool_use', name: 'list_files', input: {} }];
 };
 
-interface Run { code: number | null; stdout: string; stderr: string }
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
 const TSX = path.join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx');
 const MAIN = path.join(PROJECT_ROOT, 'src', 'cli', 'main.ts');
-const cliEnv = (extra: Record<string, string> = {}) => ({ ...process.env, TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS!, BUGFIX_TASK_QUEUE: taskQueues.main, ...extra });
+const cliEnv = (extra: Record<string, string> = {}) => ({
+  ...process.env,
+  TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS!,
+  BUGFIX_TASK_QUEUE: taskQueues.main,
+  ...extra,
+});
 
 function cli(args: string[], extra?: Record<string, string>): Promise<Run> {
   return new Promise((resolve) => {
@@ -57,21 +66,37 @@ describe('bugfix CLI against a running fix', () => {
   beforeAll(async () => {
     stack = await startStack({ script: wandering, temporal: { address: process.env.TEMPORAL_ADDRESS! }, httpPort: 0 });
     const bare = createBareRemote('pagination', path.join(tmp, 'remote.git'));
-    const project = await upsertProject(stack.prisma, { key: projectKey, name: 'CLI', repoOwner: 'acme', repoName: 'cli', cloneUrl: bare, validation: { test: 'npm test' } });
+    const project = await upsertProject(stack.prisma, {
+      key: projectKey,
+      name: 'CLI',
+      repoOwner: 'acme',
+      repoName: 'cli',
+      cloneUrl: bare,
+      validation: { test: 'npm test' },
+    });
     workflowId = `bugfix-${projectKey}-running`;
-    const bug = await stack.prisma.bugReport.create({ data: { projectId: project.id, externalId: 'running', workflowId, title: 'Never fixed', description: 'The model never finishes.' } });
+    const bug = await stack.prisma.bugReport.create({
+      data: { projectId: project.id, externalId: 'running', workflowId, title: 'Never fixed', description: 'The model never finishes.' },
+    });
     bugId = bug.id;
     await stack.temporal.workflow.start('bugFixWorkflow', {
       taskQueue: taskQueues.main,
       workflowId,
       args: [{ bugId, projectId: project.id, projectKey, budgets: { maxIterations: 10_000, maxCostUsd: 1000 } } satisfies FixInput],
-      typedSearchAttributes: [{ key: BugIdKey, value: bugId }, { key: ProjectKeyKey, value: projectKey }, { key: PhaseKey, value: 'queued' }],
+      typedSearchAttributes: [
+        { key: BugIdKey, value: bugId },
+        { key: ProjectKeyKey, value: projectKey },
+        { key: PhaseKey, value: 'queued' },
+      ],
     });
     await vi.waitFor(async () => expect((await status()).iteration).toBeGreaterThanOrEqual(2), { timeout: 60_000, interval: 250 });
   });
 
   afterAll(async () => {
-    await stack.temporal.workflow.getHandle(workflowId).terminate('test cleanup').catch(() => undefined);
+    await stack.temporal.workflow
+      .getHandle(workflowId)
+      .terminate('test cleanup')
+      .catch(() => undefined);
     await stack?.stop();
     fs.rmSync(tmp, { recursive: true, force: true });
   });
@@ -122,7 +147,7 @@ describe('bugfix CLI against a running fix', () => {
     const token = (await createAdminToken(stack.prisma, `cli-test-${suffix}`, 'VIEWER')).token;
     const detail = await request(app).get(`/admin/fixes/${bugId}`).set('authorization', `Bearer ${token}`);
     expect(detail.status).toBe(200);
-    const kinds = (detail.body.timeline as Array<{ kind: string; phase?: string; name?: string }>);
+    const kinds = detail.body.timeline as Array<{ kind: string; phase?: string; name?: string }>;
     expect(kinds.filter((t) => t.kind === 'phase').map((t) => t.phase)).toEqual(expect.arrayContaining(['provisioning', 'fixing']));
     expect(kinds.filter((t) => t.kind === 'signal').map((t) => t.name)).toEqual(['pause', 'hint', 'resume']);
     expect(kinds.filter((t) => t.kind === 'update').map((t) => t.name)).toEqual(['raiseBudget']);
@@ -139,7 +164,9 @@ describe('bugfix CLI against a running fix', () => {
     child.stdout.on('data', (d: Buffer) => void (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => void (out += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-    await expect.poll(() => out, { timeout: 30_000 }).toMatch(/phase=\S+ iteration=\d+\/20000 tokens=\d+ cost=\$[0-9.]+\/\$1500\.0000 \[[#-]{20}\] \d+% of budget/);
+    await expect
+      .poll(() => out, { timeout: 30_000 })
+      .toMatch(/phase=\S+ iteration=\d+\/20000 tokens=\d+ cost=\$[0-9.]+\/\$1500\.0000 \[[#-]{20}\] \d+% of budget/);
 
     const cancelled = await cli(['cancel', bugId, '--reason', 'cli test']);
     expect(cancelled.code, cancelled.stderr).toBe(0);
@@ -161,7 +188,11 @@ describe('bugfix CLI against a running fix', () => {
 
   test('errors: one line on stderr and a non-zero exit', async () => {
     // A running workflow that is not a fix (a triage run, say): no fix signal may reach it.
-    const other = await stack.temporal.workflow.start('triageWorkflow', { taskQueue: `no-worker-${projectKey}`, workflowId: `triage-cli-${projectKey}`, args: [] });
+    const other = await stack.temporal.workflow.start('triageWorkflow', {
+      taskQueue: `no-worker-${projectKey}`,
+      workflowId: `triage-cli-${projectKey}`,
+      args: [],
+    });
     const cases: Array<[string[], RegExp, number, Record<string, string>?]> = [
       [['pause', other.workflowId], /^bugfix: triage-cli-[\w-]+ is a triageWorkflow, not a fix$/, 1],
       [['status', '00000000-0000-4000-8000-000000000000'], /^bugfix: no bug with id 00000000-0000-4000-8000-000000000000$/, 1],

@@ -63,9 +63,28 @@ describe('elision', () => {
 });
 
 describe('notifications', () => {
-  const outcome = { status: 'failed' as const, reason: 'cost budget exhausted', iterations: 4, usage: ZERO_USAGE, costUsd: 1.5, validation: [], timings: { commandsMs: 0, validationMs: 0 } };
+  const outcome = {
+    status: 'failed' as const,
+    reason: 'cost budget exhausted',
+    iterations: 4,
+    usage: ZERO_USAGE,
+    costUsd: 1.5,
+    validation: [],
+    timings: { commandsMs: 0, validationMs: 0 },
+  };
   test('one key per fix, event and channel; text says why', () => {
-    const notice = { event: eventOf(outcome), workflowId: 'wf-1', bugId: 'b', projectId: 'p', projectKey: 'shop', bugTitle: 'Checkout broken', status: outcome.status, reason: outcome.reason, iterations: 4, costUsd: 1.5 };
+    const notice = {
+      event: eventOf(outcome),
+      workflowId: 'wf-1',
+      bugId: 'b',
+      projectId: 'p',
+      projectKey: 'shop',
+      bugTitle: 'Checkout broken',
+      status: outcome.status,
+      reason: outcome.reason,
+      iterations: 4,
+      costUsd: 1.5,
+    };
     expect(notice.event).toBe('fix_failed');
     expect(notificationKey(notice, 'slack')).toBe('wf-1:fix_failed:slack');
     expect(notificationKey(notice, 'slack')).not.toBe(notificationKey(notice, 'email'));

@@ -6,7 +6,9 @@ const fromHtml = async (html: string) => (await parseProviderJson({ from: 'jane@
 
 describe('HTML email bodies', () => {
   test('tags, scripts and styles are removed, text and stray brackets kept', async () => {
-    expect(await fromHtml('<p>Checkout <b>fails</b>&nbsp;on pay</p><SCRIPT type="x">alert(1)</script><style>p{}</STYLE>after')).toBe('Checkout fails on pay after');
+    expect(await fromHtml('<p>Checkout <b>fails</b>&nbsp;on pay</p><SCRIPT type="x">alert(1)</script><style>p{}</STYLE>after')).toBe(
+      'Checkout fails on pay after',
+    );
     expect(await fromHtml('a <> b < c')).toBe('a <> b < c');
     expect(await fromHtml('<script>never closed <i>x</i>')).toBe('never closed x');
   });

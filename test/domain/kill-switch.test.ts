@@ -1,6 +1,14 @@
 /** Kill-switch rules: which fixes a scope covers, what a valid request is, how a refusal reads. */
 import { describe, expect, test } from 'vitest';
-import { blockingSwitch, covers, isKillSwitchScope, refusalReason, safetyControllerId, validateKillSwitchRequest, type KillSwitch } from '../../src/domain/organisation/kill-switch.js';
+import {
+  blockingSwitch,
+  covers,
+  isKillSwitchScope,
+  refusalReason,
+  safetyControllerId,
+  validateKillSwitchRequest,
+  type KillSwitch,
+} from '../../src/domain/organisation/kill-switch.js';
 import { fixWorkflowId } from '../../src/domain/fix/ids.js';
 
 const sw = (scope: KillSwitch['scope']): KillSwitch => ({ scope, reason: 'why', actor: 'ops', activatedAt: '2026-01-01T00:00:00.000Z' });

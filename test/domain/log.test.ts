@@ -24,7 +24,14 @@ describe('logs', () => {
     sdk.warn('No workflows registered, not polling for workflow tasks', {});
     sdk.warn('Activity failed', { workflowId: 'bugfix-shop-1', activityType: 'callModel', error: new Error('boom') });
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatchObject({ level: 40, msg: 'Activity failed', workflowId: 'bugfix-shop-1', activityType: 'callModel', source: 'temporal-sdk', err: { message: 'boom' } });
+    expect(lines[0]).toMatchObject({
+      level: 40,
+      msg: 'Activity failed',
+      workflowId: 'bugfix-shop-1',
+      activityType: 'callModel',
+      source: 'temporal-sdk',
+      err: { message: 'boom' },
+    });
   });
 
   test('activity lines carry the workflow, run, activity and attempt', async () => {

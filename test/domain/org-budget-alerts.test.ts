@@ -1,13 +1,6 @@
 /** Pure rules of organisation budgets and alerts: periods, crossings, rules, dedupe, routing. */
 import { describe, expect, test } from 'vitest';
-import {
-  activeKeyOf,
-  alertAction,
-  alertDeliveryKey,
-  channelsFor,
-  DEFAULT_RULE_SETTINGS,
-  evaluateRules,
-} from '../../src/domain/organisation/alert-rules.js';
+import { activeKeyOf, alertAction, alertDeliveryKey, channelsFor, DEFAULT_RULE_SETTINGS, evaluateRules } from '../../src/domain/organisation/alert-rules.js';
 import { budgetScope, crossedLevels, DEFAULT_THRESHOLDS, percentOf, periodBounds, thresholdProblem } from '../../src/domain/organisation/org-budget.js';
 import { killSwitchOnSchema, killSwitchSchema } from '../../src/safety/kill-switch-control.js';
 import { switchesToLift } from '../../src/alerts/budget-switch.js';
@@ -68,8 +61,18 @@ describe('crossings', () => {
 
 describe('lifting budget switches', () => {
   const budget = (projectKey: string | null, spentUsd: number): BudgetWithSpend => ({
-    id: 'b', name: 'b', projectId: null, projectKey, period: 'DAY', limitUsd: 10, spentUsd, enabled: true,
-    periodStart: new Date(0), periodEnd: new Date(1), crossed: [], ...DEFAULT_THRESHOLDS,
+    id: 'b',
+    name: 'b',
+    projectId: null,
+    projectKey,
+    period: 'DAY',
+    limitUsd: 10,
+    spentUsd,
+    enabled: true,
+    periodStart: new Date(0),
+    periodEnd: new Date(1),
+    crossed: [],
+    ...DEFAULT_THRESHOLDS,
   });
   const sw = (scope: string, actor = 'budget-evaluator') => ({ scope, actor, reason: 'r', activatedAt: '' }) as never;
   test('a switch stays while a budget of its scope is at its hard limit, and goes when none is', () => {
@@ -99,10 +102,20 @@ describe('who presses budget switches', () => {
 describe('alert rules', () => {
   const s = DEFAULT_RULE_SETTINGS;
   test('defaults follow the original design', () => {
-    expect(s).toMatchObject({ failureRatePct: 50, failureWindowMinutes: 60, queueBackupMinutes: 15, tokensPerFix: 100_000, dailySpendUsd: 100, dedupeWindowMinutes: 30 });
+    expect(s).toMatchObject({
+      failureRatePct: 50,
+      failureWindowMinutes: 60,
+      queueBackupMinutes: 15,
+      tokensPerFix: 100_000,
+      dailySpendUsd: 100,
+      dedupeWindowMinutes: 30,
+    });
   });
   test('each rule fires above its threshold only', () => {
-    const firing = (m: Parameters<typeof evaluateRules>[0]) => evaluateRules(m, s).filter((v) => v.firing).map((v) => v.rule);
+    const firing = (m: Parameters<typeof evaluateRules>[0]) =>
+      evaluateRules(m, s)
+        .filter((v) => v.firing)
+        .map((v) => v.rule);
     expect(firing({ finished: { failed: 3, total: 5 } })).toEqual(['high_failure_rate']);
     expect(firing({ finished: { failed: 2, total: 4 } })).toEqual([]); // 50 % is not above 50 %
     expect(firing({ finished: { failed: 2, total: 2 } })).toEqual([]); // too few fixes to speak of a rate

@@ -24,7 +24,10 @@ describe('payload codec', () => {
 
   test('keys rotate: the first key encrypts, older keys still decrypt', async () => {
     const old = new AesGcmCodec([{ id: 'k1', key: key(1) }]);
-    const rotated = new AesGcmCodec([{ id: 'k2', key: key(2) }, { id: 'k1', key: key(1) }]);
+    const rotated = new AesGcmCodec([
+      { id: 'k2', key: key(2) },
+      { id: 'k1', key: key(1) },
+    ]);
     const [fromOld] = await old.encode([secret]);
     expect(defaultPayloadConverter.fromPayload((await rotated.decode([fromOld!]))[0]!)).toEqual(defaultPayloadConverter.fromPayload(secret));
     const [fromNew] = await rotated.encode([secret]);

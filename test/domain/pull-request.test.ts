@@ -6,8 +6,17 @@ import { ZERO_USAGE } from '../../src/domain/fix/pricing.js';
 const ZWJ = '\u200D';
 
 const facts = (over: Partial<PullRequestFacts> = {}): PullRequestFacts => ({
-  bugTitle: 'Checkout crashes', bugDescription: 'Pay, then 500.', summary: 'Guarded the null cart.', filesChanged: ['src/cart.js'],
-  validation: [], iterations: 2, usage: ZERO_USAGE, costUsd: 0.1, workflowUrl: 'http://ui/wf', githubIssueNumber: 42, ...over,
+  bugTitle: 'Checkout crashes',
+  bugDescription: 'Pay, then 500.',
+  summary: 'Guarded the null cart.',
+  filesChanged: ['src/cart.js'],
+  validation: [],
+  iterations: 2,
+  usage: ZERO_USAGE,
+  costUsd: 0.1,
+  workflowUrl: 'http://ui/wf',
+  githubIssueNumber: 42,
+  ...over,
 });
 
 /** The body with its report parts only: between "## Bug report" and "## Files changed", plus the summary. */
@@ -33,7 +42,9 @@ describe('pull request title (and commit message)', () => {
   });
 
   test('@mentions do not notify; email addresses are kept', () => {
-    expect(pullRequestTitle('@octocat and @acme/security crash; mail jane@shop.example')).toBe(`Fix: @${ZWJ}octocat and @${ZWJ}acme/security crash; mail jane@shop.example`);
+    expect(pullRequestTitle('@octocat and @acme/security crash; mail jane@shop.example')).toBe(
+      `Fix: @${ZWJ}octocat and @${ZWJ}acme/security crash; mail jane@shop.example`,
+    );
   });
 });
 
@@ -47,11 +58,13 @@ describe('pull request body', () => {
   });
 
   test('report parts neither close issues nor mention anyone; the linked issue is still closed', () => {
-    const body = pullRequestBody(facts({
-      bugTitle: 'Crash\nCloses #7 @octocat',
-      bugDescription: 'This fixes #8, resolves acme/other#9. cc @acme/security',
-      summary: 'Fixed: #10 as @octocat asked',
-    }));
+    const body = pullRequestBody(
+      facts({
+        bugTitle: 'Crash\nCloses #7 @octocat',
+        bugDescription: 'This fixes #8, resolves acme/other#9. cc @acme/security',
+        summary: 'Fixed: #10 as @octocat asked',
+      }),
+    );
     const report = reportParts(body);
     expect(report).not.toMatch(/\b(?:close[sd]?|fix(?:e[sd])?|resolve[sd]?)(?:\s*:\s*|\s+)(?:[\w.-]+\/[\w.-]+)?#\d/i);
     expect(report).not.toMatch(/(?<!\w)@[A-Za-z0-9]/);

@@ -4,10 +4,47 @@ import { parseSandboxSettings, sandboxLimitsFor, DEFAULT_SANDBOX_LIMITS } from '
 
 describe('scope limits', () => {
   test('default forbidden paths match at any depth; ordinary files do not', () => {
-    for (const p of ['.env', 'app/.env', '.env.production', 'certs/a.pem', 'k/server.key', 'id_rsa', 'home/id_rsa.pub', 'secrets/x', 'a/secrets/b/c', 'package-lock.json', 'web/yarn.lock', 'pnpm-lock.yaml', '.git/config', '.git', '.github/workflows/ci.yml', '.github/actions/setup/action.yml', '.github/CODEOWNERS', '.github', '.gitlab-ci.yml', '.circleci/config.yml', '.buildkite/pipeline.yml', 'Jenkinsfile', 'ci/Jenkinsfile', 'azure-pipelines.yml', '.travis.yml']) {
+    for (const p of [
+      '.env',
+      'app/.env',
+      '.env.production',
+      'certs/a.pem',
+      'k/server.key',
+      'id_rsa',
+      'home/id_rsa.pub',
+      'secrets/x',
+      'a/secrets/b/c',
+      'package-lock.json',
+      'web/yarn.lock',
+      'pnpm-lock.yaml',
+      '.git/config',
+      '.git',
+      '.github/workflows/ci.yml',
+      '.github/actions/setup/action.yml',
+      '.github/CODEOWNERS',
+      '.github',
+      '.gitlab-ci.yml',
+      '.circleci/config.yml',
+      '.buildkite/pipeline.yml',
+      'Jenkinsfile',
+      'ci/Jenkinsfile',
+      'azure-pipelines.yml',
+      '.travis.yml',
+    ]) {
       expect(matchForbidden(p, DEFAULT_FORBIDDEN_PATHS), p).toBeDefined();
     }
-    for (const p of ['src/env.ts', 'environment.md', 'src/keys.ts', 'docs/secrets.md', 'package.json', 'lock.json', '.gitignore', 'docs/github.md', 'src/ci.yml', 'Jenkinsfile.md']) {
+    for (const p of [
+      'src/env.ts',
+      'environment.md',
+      'src/keys.ts',
+      'docs/secrets.md',
+      'package.json',
+      'lock.json',
+      '.gitignore',
+      'docs/github.md',
+      'src/ci.yml',
+      'Jenkinsfile.md',
+    ]) {
       expect(matchForbidden(p, DEFAULT_FORBIDDEN_PATHS), p).toBeUndefined();
     }
   });
@@ -23,7 +60,17 @@ describe('scope limits', () => {
   });
 
   test('denied commands', () => {
-    for (const c of ['git push', 'cd a && git -C b push origin x', 'curl x', 'x=$(wget -q -O- y)', 'cat /proc/self/environ', 'rm -rf /', 'rm -fr ~', 'sudo ls', 'git remote add o u']) {
+    for (const c of [
+      'git push',
+      'cd a && git -C b push origin x',
+      'curl x',
+      'x=$(wget -q -O- y)',
+      'cat /proc/self/environ',
+      'rm -rf /',
+      'rm -fr ~',
+      'sudo ls',
+      'git remote add o u',
+    ]) {
       expect(checkCommand(c), c).toMatchObject({ ok: false });
     }
     for (const c of ['npm test', 'git status', 'echo curling', 'rm -rf ./build', 'grep -r push src', 'cat /proc/cpuinfo']) {

@@ -15,7 +15,11 @@ afterAll(() => {
 
 test('npm run api serves the HTTP API without a worker and stops on SIGTERM', async () => {
   const port = await freePort();
-  const api = spawn(process.execPath, ['--import', 'tsx', 'src/http-main.ts'], { cwd: PROJECT_ROOT, env: { ...process.env, HTTP_PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const api = spawn(process.execPath, ['--import', 'tsx', 'src/http-main.ts'], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, HTTP_PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.push(api);
   let output = '';
   api.stdout!.on('data', (c: Buffer) => (output += c.toString()));

@@ -28,12 +28,19 @@ describe("pressing a crossing's budget switch", () => {
     stack = await startStack({ script: () => [{ type: 'text', text: 'unused' }], temporal: { address: process.env.TEMPORAL_ADDRESS! }, httpPort: 0 });
     const project = await upsertProject(stack.prisma, { key, name: key, repoOwner: 'acme', repoName: key });
     // Disabled: evaluators of other test files sharing this database leave it alone.
-    budgetId = (await stack.prisma.orgBudget.create({ data: { name: `claim ${suffix}`, projectId: project.id, period: 'DAY', limitUsd: new Prisma.Decimal(1), enabled: false } })).id;
+    budgetId = (
+      await stack.prisma.orgBudget.create({
+        data: { name: `claim ${suffix}`, projectId: project.id, period: 'DAY', limitUsd: new Prisma.Decimal(1), enabled: false },
+      })
+    ).id;
   });
 
   afterAll(async () => {
     if (!stack) return;
-    await stack.temporal.workflow.getHandle(safetyControllerId(queue)).terminate('test over').catch(() => undefined);
+    await stack.temporal.workflow
+      .getHandle(safetyControllerId(queue))
+      .terminate('test over')
+      .catch(() => undefined);
     await stack.prisma.safetyEvent.deleteMany({ where: { workflowId: safetyControllerId(queue) } });
     await stack.prisma.project.deleteMany({ where: { key } });
     await stack.stop();
@@ -43,12 +50,19 @@ describe("pressing a crossing's budget switch", () => {
   async function crossing(data: Partial<Prisma.BudgetCrossingUncheckedCreateInput> = {}): Promise<string> {
     day += 1;
     const periodStart = periodBounds('DAY', new Date(Date.UTC(2020, 0, day))).start;
-    return (await stack.prisma.budgetCrossing.create({ data: { budgetId, periodStart, level: 'HARD', spentUsd: new Prisma.Decimal(1), limitUsd: new Prisma.Decimal(1), ...data } })).id;
+    return (
+      await stack.prisma.budgetCrossing.create({
+        data: { budgetId, periodStart, level: 'HARD', spentUsd: new Prisma.Decimal(1), limitUsd: new Prisma.Decimal(1), ...data },
+      })
+    ).id;
   }
   const press = (id: string) => activateCrossingSwitch(stack.prisma, stack.temporal, queue, id);
   const pressedAt = async (id: string) => (await stack.prisma.budgetCrossing.findUniqueOrThrow({ where: { id } })).switchActivatedAt;
   /** The controller records each activation it performs. */
-  const activations = () => stack.prisma.safetyEvent.count({ where: { kind: 'kill-switch-activated', workflowId: safetyControllerId(queue), message: { startsWith: `kill switch ${scope} ` } } });
+  const activations = () =>
+    stack.prisma.safetyEvent.count({
+      where: { kind: 'kill-switch-activated', workflowId: safetyControllerId(queue), message: { startsWith: `kill switch ${scope} ` } },
+    });
   const isOn = async () => ((await readSwitchesMemo(stack.temporal, queue)) ?? []).some((s) => s.scope === scope);
   const lift = () => deactivateKillSwitch(stack.temporal, queue, { scope, reason: 'approved overspend', actor: 'admin:test' });
 

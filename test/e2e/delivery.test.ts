@@ -54,7 +54,12 @@ describe('delivery', () => {
 
   async function runFix(name: string, opts: { fault?: Fault; script?: ModelScript; validation?: Record<string, string> } = {}) {
     stack.anthropic!.setScript(opts.script ?? paginationScenario);
-    const { project, bare } = await createFixtureProject(stack.prisma, stack.github, { key: `dlv-${name}-${suffix}`, repo: name, dir: tmp, validation: opts.validation });
+    const { project, bare } = await createFixtureProject(stack.prisma, stack.github, {
+      key: `dlv-${name}-${suffix}`,
+      repo: name,
+      dir: tmp,
+      validation: opts.validation,
+    });
     await stack.prisma.project.update({
       where: { id: project.id },
       data: {

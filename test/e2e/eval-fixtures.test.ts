@@ -68,7 +68,10 @@ describe.each(multiFile.map((c) => [c.name, c] as const))('eval fixture %s (span
   test('fixing only one of the files is not enough', () => {
     for (const file of changedFiles(c.fix)) {
       const dir = copyOf(name, `only-${path.basename(file)}`);
-      applyIntendedFix(dir, c.fix.filter((e) => e.path === file));
+      applyIntendedFix(
+        dir,
+        c.fix.filter((e) => e.path === file),
+      );
       expect(runAcceptance(dir, name).passed, `only ${file} fixed`).toBe(false);
     }
   });

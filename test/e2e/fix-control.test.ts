@@ -42,7 +42,9 @@ describe('steering a fix', () => {
   async function startFix(name: string, script: ModelScript, budgets?: FixInput['budgets'], extra: Partial<FixInput> = {}) {
     stack.anthropic!.setScript(script);
     const workflowId = `bugfix-control-${suffix}-${name}`;
-    const bug = await stack.prisma.bugReport.create({ data: { projectId, externalId: name, workflowId, title: `Control ${name}`, description: 'Steering test.' } });
+    const bug = await stack.prisma.bugReport.create({
+      data: { projectId, externalId: name, workflowId, title: `Control ${name}`, description: 'Steering test.' },
+    });
     const handle = await stack.temporal.workflow.start('bugFixWorkflow', {
       taskQueue: taskQueues.main,
       workflowId,
@@ -178,10 +180,14 @@ describe('steering a fix', () => {
     try {
       stack.anthropic!.setScript(wandering);
       const workflowId = `bugfix-control-${suffix}-raised-early`;
-      const bug = await stack.prisma.bugReport.create({ data: { projectId, externalId: 'raised-early', workflowId, title: 'Control raised-early', description: 'Steering test.' } });
+      const bug = await stack.prisma.bugReport.create({
+        data: { projectId, externalId: 'raised-early', workflowId, title: 'Control raised-early', description: 'Steering test.' },
+      });
       // With start: the raise is the workflow's first task, before it loads the project.
       const start = new WithStartWorkflowOperation('bugFixWorkflow', {
-        taskQueue: taskQueues.main, workflowId, workflowIdConflictPolicy: 'FAIL',
+        taskQueue: taskQueues.main,
+        workflowId,
+        workflowIdConflictPolicy: 'FAIL',
         args: [{ bugId: bug.id, projectId, projectKey: `control-${suffix}` } satisfies FixInput],
       });
       await stack.temporal.workflow.executeUpdateWithStart(raiseBudgetUpdate, { args: [{ maxIterations: 3 }], startWorkflowOperation: start });

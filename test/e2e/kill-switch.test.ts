@@ -66,13 +66,20 @@ describe('kill switches', () => {
   });
 
   afterAll(async () => {
-    await stack.temporal.workflow.getHandle(safetyControllerId(queue)).terminate('test over').catch(() => undefined);
+    await stack.temporal.workflow
+      .getHandle(safetyControllerId(queue))
+      .terminate('test over')
+      .catch(() => undefined);
     for await (const w of stack.temporal.workflow.list({ query: runningFixesQuery('global', queue) })) {
-      await stack.temporal.workflow.getHandle(w.workflowId).terminate('test over').catch(() => undefined);
+      await stack.temporal.workflow
+        .getHandle(w.workflowId)
+        .terminate('test over')
+        .catch(() => undefined);
     }
     const docker = new Docker();
     for (const key of [keyA, keyB]) {
-      for (const c of await docker.listContainers({ all: true, filters: { label: [`${SANDBOX_LABELS.project}=${key}`] } })) await docker.getContainer(c.Id).remove({ force: true });
+      for (const c of await docker.listContainers({ all: true, filters: { label: [`${SANDBOX_LABELS.project}=${key}`] } }))
+        await docker.getContainer(c.Id).remove({ force: true });
     }
     await stack.prisma.adminToken.deleteMany({ where: { name: { endsWith: suffix } } });
     await stack?.stop();
@@ -105,7 +112,10 @@ describe('kill switches', () => {
 
   test('invalid requests are refused by the validator and change nothing', async () => {
     const t = stack.temporal;
-    await expect(activateKillSwitch(t, queue, { scope: 'everything', reason: 'x', actor: tester })).rejects.toMatchObject({ kind: 'rejected', message: expect.stringMatching(/invalid scope "everything"/) });
+    await expect(activateKillSwitch(t, queue, { scope: 'everything', reason: 'x', actor: tester })).rejects.toMatchObject({
+      kind: 'rejected',
+      message: expect.stringMatching(/invalid scope "everything"/),
+    });
     await expect(activateKillSwitch(t, queue, { scope: 'project:Not A Key', reason: 'x', actor: tester })).rejects.toMatchObject({ kind: 'rejected' });
     await expect(activateKillSwitch(t, queue, { scope: 'global', reason: '   ', actor: tester })).rejects.toThrow(/needs a reason/);
     await expect(activateKillSwitch(t, queue, { scope: 'global', reason: 'x', actor: '' })).rejects.toThrow(/needs an actor/);
@@ -116,16 +126,22 @@ describe('kill switches', () => {
     expect((await http().post('/admin/kill-switches').set(auth(admin.operator)).send({ scope: 'nope', reason: 'x' })).status).toBe(400);
     expect((await http().post('/admin/kill-switches').set(auth(admin.viewer)).send({ scope: 'global', reason: 'x' })).status).toBe(403);
     expect((await http().post('/admin/kill-switches/deactivate').set(auth(admin.operator)).send({ scope: 'global', reason: 'x' })).status).toBe(403);
-    const unknown = await http().post('/admin/kill-switches').set(auth(admin.operator)).send({ scope: `project:none-${suffix}`, reason: 'x' });
+    const unknown = await http()
+      .post('/admin/kill-switches')
+      .set(auth(admin.operator))
+      .send({ scope: `project:none-${suffix}`, reason: 'x' });
     expect(unknown.status).toBe(404);
     expect(await stack.prisma.safetyEvent.count({ where: { kind: 'kill-switch-activated', actor: tester } })).toBe(0);
   });
 
-  test('a project switch kills only that project\'s running fixes and refuses its new ones', async () => {
+  test("a project switch kills only that project's running fixes and refuses its new ones", async () => {
     running[keyA] = await Promise.all([fileRunning(keyA, 'A one'), fileRunning(keyA, 'A two')]);
     running[keyB] = [await fileRunning(keyB, 'B one')];
 
-    const res = await http().post('/admin/kill-switches').set('authorization', `Bearer ${admin.operator}`).send({ scope: `project:${keyA}`, reason: 'bad deploy' });
+    const res = await http()
+      .post('/admin/kill-switches')
+      .set('authorization', `Bearer ${admin.operator}`)
+      .send({ scope: `project:${keyA}`, reason: 'bad deploy' });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     expect([...res.body.signalled].sort()).toEqual([...running[keyA]!].sort());
     for (const id of running[keyA]!) await expectKilled(id, new RegExp(`killed by admin:${admin.name}: kill switch project:${keyA}: bad deploy`));
@@ -147,8 +163,11 @@ describe('kill switches', () => {
     expect(listed.body.switches).toMatchObject([{ scope: `project:${keyA}`, reason: 'bad deploy', actor: `admin:${admin.name}` }]);
   });
 
-  test('lifting the switch lets the project\'s new fixes in again', async () => {
-    const res = await http().post('/admin/kill-switches/deactivate').set('authorization', `Bearer ${admin.admin}`).send({ scope: `project:${keyA}`, reason: 'fixed the deploy' });
+  test("lifting the switch lets the project's new fixes in again", async () => {
+    const res = await http()
+      .post('/admin/kill-switches/deactivate')
+      .set('authorization', `Bearer ${admin.admin}`)
+      .send({ scope: `project:${keyA}`, reason: 'fixed the deploy' });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     expect(res.body.lifted).toMatchObject({ scope: `project:${keyA}`, reason: 'bad deploy' });
     running[keyA] = [await fileRunning(keyA, 'A four')];
@@ -174,12 +193,17 @@ describe('kill switches', () => {
 
   test('a fix started without going through intake is refused at its start; the switches survive continue-as-new', async () => {
     const workflowId = `bugfix-${keyB}-unasked`;
-    const bug = await stack.prisma.bugReport.create({ data: { projectId: projects[keyB]!.id, externalId: 'unasked', workflowId, title: 'Started directly', description: 'Bypasses intake.' } });
+    const bug = await stack.prisma.bugReport.create({
+      data: { projectId: projects[keyB]!.id, externalId: 'unasked', workflowId, title: 'Started directly', description: 'Bypasses intake.' },
+    });
     await stack.temporal.workflow.start('bugFixWorkflow', {
       taskQueue: queue,
       workflowId,
       args: [{ bugId: bug.id, projectId: projects[keyB]!.id, projectKey: keyB, budgets: { maxIterations: 10_000 } } satisfies FixInput],
-      typedSearchAttributes: [{ key: BugIdKey, value: bug.id }, { key: ProjectKeyKey, value: keyB }],
+      typedSearchAttributes: [
+        { key: BugIdKey, value: bug.id },
+        { key: ProjectKeyKey, value: keyB },
+      ],
     });
     // The workflow's own admission check (bugFixWorkflow asks the controller before any work).
     await expectKilled(workflowId, /^kill switch global is active .*: incident 42$/);
@@ -219,7 +243,9 @@ describe('kill switches', () => {
     try {
       const on = await cli(['kill-switch', 'on', '--scope', `budget:${keyB}`, '--reason', 'my own stop']);
       expect(on.code).toBe(1);
-      expect(on.stderr).toMatch(/^bugfix: invalid input: scope: budget and budget:<key> are pressed only by the budget evaluator[^\n]*use global or project:<key>[^\n]*\n$/);
+      expect(on.stderr).toMatch(
+        /^bugfix: invalid input: scope: budget and budget:<key> are pressed only by the budget evaluator[^\n]*use global or project:<key>[^\n]*\n$/,
+      );
       const api = await http().post('/admin/kill-switches').set('authorization', `Bearer ${admin.operator}`).send({ scope: 'budget', reason: 'my own stop' });
       expect(api.status).toBe(400);
       expect(api.body.problems).toEqual([{ path: 'scope', message: expect.stringMatching(/budget evaluator/) }]);
@@ -228,14 +254,18 @@ describe('kill switches', () => {
       expect(off.stderr).toBe('bugfix: no kill switch budget is active\n');
     } finally {
       // Without the refusal these would stop every later test's fixes.
-      for (const scope of ['budget', `budget:${keyB}`]) await deactivateKillSwitch(stack.temporal, queue, { scope, reason: 'test cleanup', actor: tester }).catch(() => undefined);
+      for (const scope of ['budget', `budget:${keyB}`])
+        await deactivateKillSwitch(stack.temporal, queue, { scope, reason: 'test cleanup', actor: tester }).catch(() => undefined);
     }
   });
 
-  test('with no worker running, intake still sees an active switch (from the controller\'s memo)', async () => {
+  test("with no worker running, intake still sees an active switch (from the controller's memo)", async () => {
     await activateKillSwitch(stack.temporal, queue, { scope: `project:${keyA}`, reason: 'workers going down', actor: tester });
     await stack.workers.shutdown();
-    expect(await admission(stack.temporal, queue, keyA)).toEqual({ allowed: false, reason: `kill switch project:${keyA} is active (by ${tester}): workers going down` });
+    expect(await admission(stack.temporal, queue, keyA)).toEqual({
+      allowed: false,
+      reason: `kill switch project:${keyA} is active (by ${tester}): workers going down`,
+    });
     const refused = await file(keyA, 'A five');
     expect(refused.status).toBe(409);
     expect(await admission(stack.temporal, queue, keyB)).toEqual({ allowed: true });

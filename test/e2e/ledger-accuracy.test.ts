@@ -32,7 +32,12 @@ describe('ledger accuracy under model API failures', () => {
     const suffix = Math.random().toString(36).slice(2, 8);
     const { project } = await createFixtureProject(stack.prisma, stack.github, { key: `ledger-${suffix}`, repo: 'ledger', dir: tmp });
     stack.anthropic!.failRandomly({ rate: 0.3, statuses: [429, 500, 529], seed: SEED });
-    const filed = await fileBug({ prisma: stack.prisma, temporal: stack.temporal, temporalUiUrl: 'http://localhost:8233' }, project, { ...sampleBug, priority: 'HIGH', source: 'test', externalId: `ledger-${suffix}` });
+    const filed = await fileBug({ prisma: stack.prisma, temporal: stack.temporal, temporalUiUrl: 'http://localhost:8233' }, project, {
+      ...sampleBug,
+      priority: 'HIGH',
+      source: 'test',
+      externalId: `ledger-${suffix}`,
+    });
     const outcome = (await stack.temporal.workflow.getHandle(filed.workflowId).result()) as FixOutcome;
     stack.anthropic!.failRandomly(null);
     expect(outcome.status).toBe('pr_created');
@@ -45,7 +50,14 @@ describe('ledger accuracy under model API failures', () => {
     const providerUsd = answered.reduce(
       (sum, a) =>
         sum +
-        unitsToUsd(costUnits(a.model, { inputTokens: a.usage.input_tokens, outputTokens: a.usage.output_tokens, cacheCreationTokens: a.usage.cache_creation_input_tokens, cacheReadTokens: a.usage.cache_read_input_tokens })),
+        unitsToUsd(
+          costUnits(a.model, {
+            inputTokens: a.usage.input_tokens,
+            outputTokens: a.usage.output_tokens,
+            cacheCreationTokens: a.usage.cache_creation_input_tokens,
+            cacheReadTokens: a.usage.cache_read_input_tokens,
+          }),
+        ),
       0,
     );
     const ledgerUsd = ledger.reduce((sum, l) => sum + Number(l.costUsd), 0);

@@ -75,11 +75,20 @@ describe('organisation budgets and alerts', () => {
 
   afterAll(async () => {
     if (!stack) return; // beforeAll failed before the stack was up; its error is the one to read
-    await stack.temporal.schedule.getHandle(alertScheduleId(queue)).delete().catch(() => undefined);
+    await stack.temporal.schedule
+      .getHandle(alertScheduleId(queue))
+      .delete()
+      .catch(() => undefined);
     for await (const w of stack.temporal.workflow.list({ query: `TaskQueue = '${queue}' AND ExecutionStatus = 'Running'` })) {
-      await stack.temporal.workflow.getHandle(w.workflowId).terminate('test over').catch(() => undefined);
+      await stack.temporal.workflow
+        .getHandle(w.workflowId)
+        .terminate('test over')
+        .catch(() => undefined);
     }
-    await stack.temporal.workflow.getHandle(safetyControllerId(queue)).terminate('test over').catch(() => undefined);
+    await stack.temporal.workflow
+      .getHandle(safetyControllerId(queue))
+      .terminate('test over')
+      .catch(() => undefined);
     const ids = Object.values(projects).map((p) => p.id);
     const alerts = await stack.prisma.alert.findMany({ where: { source: queue }, select: { id: true } });
     await stack.prisma.notificationDelivery.deleteMany({ where: { OR: alerts.map((a) => ({ idempotencyKey: { startsWith: `alert:${a.id}:` } })) } });
@@ -99,14 +108,26 @@ describe('organisation budgets and alerts', () => {
   /** A ledger row as callModel writes it, then the same spend check it runs. */
   async function spend(projectId: string, usd: number): Promise<void> {
     await stack.prisma.ledgerEntry.create({
-      data: { callKey: `ob-${randomUUID()}`, workflowId: `ob-${suffix}`, projectId, bugId: randomUUID(), iteration: 1, model: 'test', inputTokens: 0, outputTokens: 0, costUsd: new Prisma.Decimal(usd) },
+      data: {
+        callKey: `ob-${randomUUID()}`,
+        workflowId: `ob-${suffix}`,
+        projectId,
+        bugId: randomUUID(),
+        iteration: 1,
+        model: 'test',
+        inputTokens: 0,
+        outputTokens: 0,
+        costUsd: new Prisma.Decimal(usd),
+      },
     });
     await onSpend(ev, { projectId });
   }
 
   const switchScopes = async () => ((await readSwitchesMemo(stack.temporal, queue)) ?? []).map((s) => s.scope);
-  const hooksFor = (alertId: string, action = 'trigger') => notif.hooks.filter((h) => (h.body.alert as { id: string }).id === alertId && h.body.action === action);
-  const pdFor = (alertId: string, action: string) => notif.pagerDuty.filter((e: Received) => e.body.dedup_key === pagerDutyDedupKey(alertId) && e.body.event_action === action);
+  const hooksFor = (alertId: string, action = 'trigger') =>
+    notif.hooks.filter((h) => (h.body.alert as { id: string }).id === alertId && h.body.action === action);
+  const pdFor = (alertId: string, action: string) =>
+    notif.pagerDuty.filter((e: Received) => e.body.dedup_key === pagerDutyDedupKey(alertId) && e.body.event_action === action);
   const fileBug = (key: 'a' | 'b' | 'c' | 'd', title: string) =>
     request(stack.httpUrl).post('/api/bugs').set('authorization', `Bearer ${projects[key].intakeKey}`).send({ title, description: 'Anything.' });
 
@@ -139,7 +160,9 @@ describe('organisation budgets and alerts', () => {
     expect(pd).toMatchObject({ routing_key: ROUTING_KEY, payload: { severity: 'critical', summary: expect.stringMatching(/hard limit/) } });
     expect(notif.pagerDuty.filter((e) => alerts.some((a) => a.severity === 'warning' && e.body.dedup_key === pagerDutyDedupKey(a.id)))).toEqual([]);
     await expect.poll(() => notif.slack.filter((s) => String(s.body.text).includes(hard.summary)).length, { timeout: 20_000 }).toBe(1);
-    await expect.poll(() => notif.mails.filter((m) => m.subject.includes('hard limit') && m.to.includes('ops@example.com')).length, { timeout: 20_000 }).toBe(1);
+    await expect
+      .poll(() => notif.mails.filter((m) => m.subject.includes('hard limit') && m.to.includes('ops@example.com')).length, { timeout: 20_000 })
+      .toBe(1);
     expect(notif.pagerDutyRefused).toEqual([]);
     await expect.poll(async () => (await stack.prisma.alert.findUniqueOrThrow({ where: { id: hard.id } })).deliveredRound, { timeout: 20_000 }).toBe(1);
   });
@@ -168,12 +191,17 @@ describe('organisation budgets and alerts', () => {
   });
 
   test('an operator resolves an alert through the API: PagerDuty gets the resolve with the same dedup_key', async () => {
-    const hard = await stack.prisma.alert.findFirstOrThrow({ where: { projectId: projects.b.id, severity: 'critical', status: 'ACTIVE', summary: { contains: 'hard limit' } } });
+    const hard = await stack.prisma.alert.findFirstOrThrow({
+      where: { projectId: projects.b.id, severity: 'critical', status: 'ACTIVE', summary: { contains: 'hard limit' } },
+    });
     await expect.poll(() => pdFor(hard.id, 'trigger').length, { timeout: 20_000 }).toBe(1);
     const auth = { authorization: `Bearer ${operator}` };
     const res = await request(stack.httpUrl).post(`/admin/alerts/${hard.id}/resolve`).set(auth).send({ reason: 'handled' });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
-    expect(res.body).toMatchObject({ alert: { status: 'resolved', resolvedBy: expect.stringMatching(/^admin:ob-operator-.*handled$/) }, delivery: 'dispatched' });
+    expect(res.body).toMatchObject({
+      alert: { status: 'resolved', resolvedBy: expect.stringMatching(/^admin:ob-operator-.*handled$/) },
+      delivery: 'dispatched',
+    });
     await expect.poll(() => pdFor(hard.id, 'resolve').length, { timeout: 20_000 }).toBe(1);
     expect(pdFor(hard.id, 'resolve')[0]!.body).toEqual({ routing_key: ROUTING_KEY, event_action: 'resolve', dedup_key: pagerDutyDedupKey(hard.id) });
     expect((await request(stack.httpUrl).post(`/admin/alerts/${hard.id}/resolve`).set(auth).send({})).status).toBe(409);
@@ -181,7 +209,7 @@ describe('organisation budgets and alerts', () => {
     expect(listed.body.alerts.map((a: { id: string }) => a.id)).toContain(hard.id);
   });
 
-  test('a raised limit lifts the stop and crossing the new limit stops again (an edit clears the period\'s crossings); operators cannot press a budget switch', async () => {
+  test("a raised limit lifts the stop and crossing the new limit stops again (an edit clears the period's crossings); operators cannot press a budget switch", async () => {
     const b = await budget(projects.d.id, 0.5);
     const scope = `budget:${projects.d.key}`;
     await spend(projects.d.id, 0.6);
@@ -226,7 +254,15 @@ describe('organisation budgets and alerts', () => {
   test('an alert rule fires once, is updated while it keeps firing, reminds once past the window, and resolves', async () => {
     for (const i of [1, 2]) {
       await stack.prisma.bugReport.create({
-        data: { projectId: projects.b.id, externalId: `failed-${i}`, workflowId: `ob-failed-${suffix}-${i}`, title: 'Failed', description: 'x', status: 'FAILED', completedAt: new Date() },
+        data: {
+          projectId: projects.b.id,
+          externalId: `failed-${i}`,
+          workflowId: `ob-failed-${suffix}-${i}`,
+          title: 'Failed',
+          description: 'x',
+          status: 'FAILED',
+          completedAt: new Date(),
+        },
       });
     }
     const firing = { ...ev, rules: { ...ev.rules, failureRatePct: 0, failureMinFixes: 1 } };
@@ -256,7 +292,8 @@ describe('organisation budgets and alerts', () => {
   test('the alert Schedule runs the evaluator on this queue', async () => {
     await ensureAlertSchedule(stack.temporal, { taskQueue: queue, everySeconds: 3600 });
     await stack.temporal.schedule.getHandle(alertScheduleId(queue)).trigger();
-    const done = async () => (await stack.temporal.workflow.count(`WorkflowType = 'alertEvaluatorWorkflow' AND TaskQueue = '${queue}' AND ExecutionStatus = 'Completed'`)).count;
+    const done = async () =>
+      (await stack.temporal.workflow.count(`WorkflowType = 'alertEvaluatorWorkflow' AND TaskQueue = '${queue}' AND ExecutionStatus = 'Completed'`)).count;
     await expect.poll(done, { timeout: 30_000, interval: 500 }).toBeGreaterThanOrEqual(1);
   });
 });

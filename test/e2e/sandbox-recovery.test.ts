@@ -32,7 +32,9 @@ describe('sandbox recovery', () => {
   const script: ModelScript = (req, turn) => {
     if (turn === 5 && removed.length === 0) {
       // Synchronous on purpose: the container is gone before the reply asks for `npm test`.
-      const ids = execFileSync('docker', ['ps', '-q', '--filter', `label=${SANDBOX_LABELS.workflowId}=${workflowId}`], { encoding: 'utf8' }).split('\n').filter(Boolean);
+      const ids = execFileSync('docker', ['ps', '-q', '--filter', `label=${SANDBOX_LABELS.workflowId}=${workflowId}`], { encoding: 'utf8' })
+        .split('\n')
+        .filter(Boolean);
       for (const id of ids) execFileSync('docker', ['rm', '-f', id], { stdio: 'ignore' });
       removed.push(...ids);
     }
@@ -50,7 +52,13 @@ describe('sandbox recovery', () => {
   test('a container removed mid-fix is recreated from the checkpoint and the fix completes', async () => {
     const { project, bare } = await createFixtureProject(stack.prisma, stack.github, { key: `recover-${suffix}`, repo: 'recover', dir: tmp });
     const bug = await stack.prisma.bugReport.create({
-      data: { projectId: project.id, externalId: suffix, workflowId, title: 'Product list page 1 skips the first two products', description: 'Page 1 starts at the third product.' },
+      data: {
+        projectId: project.id,
+        externalId: suffix,
+        workflowId,
+        title: 'Product list page 1 skips the first two products',
+        description: 'Page 1 starts at the third product.',
+      },
     });
     const handle = await stack.temporal.workflow.start('bugFixWorkflow', {
       taskQueue: taskQueues.main,

@@ -87,7 +87,11 @@ describe('walking skeleton', () => {
     // Payload privacy: Temporal stores the report's text only encrypted (the PR body, the context).
     const history = JSON.stringify(await stack.temporal.workflow.getHandle(filed.workflowId).fetchHistory());
     expect(history).not.toContain('starts with the third product');
-    const shown = spawnSync(temporalCliPath(), ['workflow', 'show', '--address', process.env.TEMPORAL_ADDRESS!, '--workflow-id', filed.workflowId, '--output', 'json'], { encoding: 'utf8' });
+    const shown = spawnSync(
+      temporalCliPath(),
+      ['workflow', 'show', '--address', process.env.TEMPORAL_ADDRESS!, '--workflow-id', filed.workflowId, '--output', 'json'],
+      { encoding: 'utf8' },
+    );
     expect(shown.status).toBe(0);
     expect(shown.stdout).toContain('encryption-key-id');
     expect(shown.stdout).not.toContain('starts with the third product');

@@ -103,7 +103,10 @@ describe('Temporal Web UI and CLI see payloads only through the codec endpoint',
   afterAll(async () => {
     await browser?.close();
     await result?.catch(() => undefined);
-    await stack?.temporal.workflow.getHandle(decoyId).terminate().catch(() => undefined);
+    await stack?.temporal.workflow
+      .getHandle(decoyId)
+      .terminate()
+      .catch(() => undefined);
     await stack?.stop();
     await server?.stop();
     fs.rmSync(tmp, { recursive: true, force: true });
@@ -192,10 +195,18 @@ describe('Temporal Web UI and CLI see payloads only through the codec endpoint',
       expect(after.length).toBeGreaterThan(0);
       expect(after.map((r) => r.status())).not.toContain(401);
       expect(after.map((r) => r.status())).toContain(200);
-      expect(await after.find((r) => r.status() === 200)!.request().headerValue('cookie')).toContain('bugfix_codec=');
+      expect(
+        await after
+          .find((r) => r.status() === 200)!
+          .request()
+          .headerValue('cookie'),
+      ).toContain('bugfix_codec=');
     } catch (err) {
       const shot = path.join(os.tmpdir(), `web-ui-codec-${suffix}.png`);
-      await context.pages()[0]?.screenshot({ path: shot, fullPage: true }).catch(() => undefined);
+      await context
+        .pages()[0]
+        ?.screenshot({ path: shot, fullPage: true })
+        .catch(() => undefined);
       throw Object.assign(err as Error, { message: `${(err as Error).message}\n(screenshot: ${shot})` });
     } finally {
       await context.close();
@@ -208,7 +219,13 @@ describe('Temporal Web UI and CLI see payloads only through the codec endpoint',
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TEMPORAL_CODEC')));
     // Asynchronously: the codec endpoint the CLI calls is served by this very process.
     const show = async (...extra: string[]) =>
-      (await promisify(execFile)(temporalCliPath(), ['workflow', 'show', '--address', server.address, '--workflow-id', filed.workflowId, ...extra], { env, maxBuffer: 64 << 20, timeout: 30_000 })).stdout;
+      (
+        await promisify(execFile)(temporalCliPath(), ['workflow', 'show', '--address', server.address, '--workflow-id', filed.workflowId, ...extra], {
+          env,
+          maxBuffer: 64 << 20,
+          timeout: 30_000,
+        })
+      ).stdout;
     // JSON output carries every payload's data in base64, plaintext or not: look inside each one.
     const raw = payloadsOf(await show('--output', 'json'));
     expect(raw.filter((p) => p.encoding === 'binary/encrypted').length).toBeGreaterThan(5);

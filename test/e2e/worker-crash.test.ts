@@ -87,7 +87,12 @@ describe('worker crash mid-fix', () => {
     const temporal = await connectClient();
     try {
       startWorker();
-      const filed = await fileBug({ prisma, temporal, temporalUiUrl: 'http://localhost:8233' }, project, { ...sampleBug, priority: 'HIGH', source: 'test', externalId: `crash-${suffix}` });
+      const filed = await fileBug({ prisma, temporal, temporalUiUrl: 'http://localhost:8233' }, project, {
+        ...sampleBug,
+        priority: 'HIGH',
+        source: 'test',
+        externalId: `crash-${suffix}`,
+      });
 
       // Kill the worker while the slow command of turn KILL_TURN runs in the sandbox.
       await expect.poll(() => anthropic.answered.length, { timeout: 60_000, interval: 50 }).toBe(KILL_TURN + 1);
@@ -112,10 +117,19 @@ describe('worker crash mid-fix', () => {
     github.addRepo('acme', 'between', bare);
     // One turn shows the model everything the sandbox has: environment, git config, files.
     anthropic.setScript(
-      withExtraTurn(paginationScenario, 2, [{ type: 'tool_use', name: 'run_command', input: { command: 'env; cat .git/config; grep -rIl ghs_ /workspace /tmp 2>/dev/null; true' } }]),
+      withExtraTurn(paginationScenario, 2, [
+        { type: 'tool_use', name: 'run_command', input: { command: 'env; cat .git/config; grep -rIl ghs_ /workspace /tmp 2>/dev/null; true' } },
+      ]),
     );
     const suffix = Math.random().toString(36).slice(2, 8);
-    const project = await upsertProject(prisma, { key: `between-${suffix}`, name: 'Between', repoOwner: 'acme', repoName: 'between', cloneUrl: bare, validation: { test: 'npm test' } });
+    const project = await upsertProject(prisma, {
+      key: `between-${suffix}`,
+      name: 'Between',
+      repoOwner: 'acme',
+      repoName: 'between',
+      cloneUrl: bare,
+      validation: { test: 'npm test' },
+    });
     await prisma.project.update({
       where: { id: project.id },
       data: {
@@ -133,7 +147,12 @@ describe('worker crash mid-fix', () => {
       const first = startWorker();
       // The PR call is held open; the worker dies with the branch pushed and no PR yet.
       github.fault({ pathPart: '/pulls', method: 'POST', holdMs: 120_000 });
-      const filed = await fileBug({ prisma, temporal, temporalUiUrl: 'http://localhost:8233' }, project, { ...sampleBug, priority: 'HIGH', source: 'test', externalId: `between-${suffix}` });
+      const filed = await fileBug({ prisma, temporal, temporalUiUrl: 'http://localhost:8233' }, project, {
+        ...sampleBug,
+        priority: 'HIGH',
+        source: 'test',
+        externalId: `between-${suffix}`,
+      });
       await expect.poll(() => github.held(), { timeout: 90_000, interval: 100 }).toBe(1);
       expect(execFileSync('git', ['branch', '--list', 'fix/*'], { cwd: bare }).toString()).toContain('fix/bug-');
       await killWorker(first);

@@ -19,7 +19,11 @@ afterAll(async () => {
 test('a worker started before Temporal is up waits, then polls its task queue', async () => {
   const port = await freePort();
   const address = `127.0.0.1:${port}`;
-  const worker = spawn(process.execPath, ['--import', 'tsx', 'src/worker-main.ts'], { cwd: PROJECT_ROOT, env: { ...process.env, TEMPORAL_ADDRESS: address }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const worker = spawn(process.execPath, ['--import', 'tsx', 'src/worker-main.ts'], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, TEMPORAL_ADDRESS: address },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.push(worker);
   let output = '';
   worker.stdout!.on('data', (c: Buffer) => (output += c.toString()));
@@ -33,7 +37,8 @@ test('a worker started before Temporal is up waits, then polls its task queue', 
   const client = await connectClient();
   try {
     // Workflow-task pollers (type 1) on the shared queue: the worker connected and runs.
-    const pollers = async () => (await client.workflowService.describeTaskQueue({ namespace: 'default', taskQueue: { name: taskQueues.main }, taskQueueType: 1 })).pollers.length;
+    const pollers = async () =>
+      (await client.workflowService.describeTaskQueue({ namespace: 'default', taskQueue: { name: taskQueues.main }, taskQueueType: 1 })).pollers.length;
     await expect.poll(pollers, { timeout: 60_000, interval: 500 }).toBeGreaterThan(0);
     expect(worker.exitCode, output).toBeNull();
   } finally {

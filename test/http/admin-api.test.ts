@@ -34,7 +34,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   const bugs = await prisma.bugReport.findMany({ where: { project: { key } } });
-  for (const b of bugs) await temporal.workflow.getHandle(b.workflowId).terminate('test cleanup').catch(() => undefined);
+  for (const b of bugs)
+    await temporal.workflow
+      .getHandle(b.workflowId)
+      .terminate('test cleanup')
+      .catch(() => undefined);
   await prisma.project.deleteMany({ where: { key } });
   await prisma.ledgerEntry.deleteMany({ where: { workflowId: { startsWith: `bugfix-${key}.` } } });
   await prisma.adminToken.deleteMany({ where: { name: { endsWith: suffix } } });
@@ -49,7 +53,11 @@ describe('projects', () => {
     expect((await as(admin).post('/admin/projects', { key, name: 'again', repoOwner: 'acme', repoName: 'shop' })).status).toBe(409);
 
     // A label name over 50 characters is one GitHub would refuse at delivery.
-    const bad = await as(admin).patch(`/admin/projects/${key}`, { budgets: { maxCostUsd: -1 }, notifications: { slack: { webhookUrl: 'not a url' } }, prLabels: ['ok', 'x'.repeat(51)] });
+    const bad = await as(admin).patch(`/admin/projects/${key}`, {
+      budgets: { maxCostUsd: -1 },
+      notifications: { slack: { webhookUrl: 'not a url' } },
+      prLabels: ['ok', 'x'.repeat(51)],
+    });
     expect(bad.status).toBe(400);
     expect(bad.body.problems.map((p: { path: string }) => p.path).sort()).toEqual(['budgets.maxCostUsd', 'notifications.slack.webhookUrl', 'prLabels.1']);
 
@@ -61,7 +69,12 @@ describe('projects', () => {
       prLabels: ['bugfix'],
     });
     expect(changed.status).toBe(200);
-    expect(changed.body).toMatchObject({ defaultBranch: 'develop', budgets: { maxCostUsd: 2.5 }, validation: { test: 'npm test' }, notifications: { webhook: { secret: '(set)' } } });
+    expect(changed.body).toMatchObject({
+      defaultBranch: 'develop',
+      budgets: { maxCostUsd: 2.5 },
+      validation: { test: 'npm test' },
+      notifications: { webhook: { secret: '(set)' } },
+    });
     const row = await prisma.project.findUniqueOrThrow({ where: { key } });
     expect(row.notifications).toMatchObject({ webhook: { secret: 'a-very-long-secret-value' } });
 
@@ -91,7 +104,13 @@ describe('projects', () => {
     expect(await refused('ssh://git@attacker.example/r.git')).toMatch(/transport 'ssh' is not allowed .*GIT_ALLOW_PROTOCOL/);
     expect(await refused('git@attacker.example:r.git')).toMatch(/transport 'ssh'/);
     expect(await refused('ext::sh -c touch% /tmp/pwned')).toMatch(/transport 'ext'/);
-    const created = await as(admin).post('/admin/projects', { key: `${key}-ssh`, name: 'x', repoOwner: 'acme', repoName: 'x', cloneUrl: 'ssh://git@attacker.example/r.git' });
+    const created = await as(admin).post('/admin/projects', {
+      key: `${key}-ssh`,
+      name: 'x',
+      repoOwner: 'acme',
+      repoName: 'x',
+      cloneUrl: 'ssh://git@attacker.example/r.git',
+    });
     expect(created.status).toBe(400);
     // The product default (https only) also refuses host paths and file:// URLs.
     vi.stubEnv('GIT_ALLOW_PROTOCOL', 'https');
@@ -123,12 +142,37 @@ describe('fixes', () => {
   beforeAll(async () => {
     const p = await prisma.project.findUniqueOrThrow({ where: { key } });
     const k = await as(admin).post(`/admin/projects/${key}/intake-keys`, {});
-    const filed = await request(app).post('/api/bugs').set('authorization', `Bearer ${k.body.key}`).send({ title: 'Search is empty', description: 'No results', priority: 'CRITICAL', externalId: `fix-${suffix}` });
+    const filed = await request(app)
+      .post('/api/bugs')
+      .set('authorization', `Bearer ${k.body.key}`)
+      .send({ title: 'Search is empty', description: 'No results', priority: 'CRITICAL', externalId: `fix-${suffix}` });
     ({ bugId, workflowId } = filed.body);
     await prisma.ledgerEntry.createMany({
       data: [
-        { callKey: `${workflowId}-1`, workflowId, projectId: p.id, bugId, iteration: 1, model: 'claude-sonnet-5-5', inputTokens: 1000, outputTokens: 100, costUsd: new Prisma.Decimal('0.003'), createdAt: new Date('2031-01-02T10:00:00Z') },
-        { callKey: `${workflowId}-2`, workflowId, projectId: p.id, bugId, iteration: 2, model: 'claude-haiku-4-5', inputTokens: 500, outputTokens: 50, costUsd: new Prisma.Decimal('0.00075'), createdAt: new Date('2031-01-03T10:00:00Z') },
+        {
+          callKey: `${workflowId}-1`,
+          workflowId,
+          projectId: p.id,
+          bugId,
+          iteration: 1,
+          model: 'claude-sonnet-5-5',
+          inputTokens: 1000,
+          outputTokens: 100,
+          costUsd: new Prisma.Decimal('0.003'),
+          createdAt: new Date('2031-01-02T10:00:00Z'),
+        },
+        {
+          callKey: `${workflowId}-2`,
+          workflowId,
+          projectId: p.id,
+          bugId,
+          iteration: 2,
+          model: 'claude-haiku-4-5',
+          inputTokens: 500,
+          outputTokens: 50,
+          costUsd: new Prisma.Decimal('0.00075'),
+          createdAt: new Date('2031-01-03T10:00:00Z'),
+        },
       ],
     });
   });
@@ -136,7 +180,9 @@ describe('fixes', () => {
   test('list reads visibility with filters', async () => {
     // Both fixes of the project: the one filed in the projects test and this one.
     const ids = async (q: string) => ((await as(admin).get(`/admin/fixes?${q}`)).body.fixes ?? []).map((f: { workflowId: string }) => f.workflowId).sort();
-    await expect.poll(() => ids(`project=${key}&status=running&phase=queued`), { timeout: 20_000 }).toEqual([fixWorkflowId(await prisma.project.findUniqueOrThrow({ where: { key } }), `k-${suffix}`), workflowId].sort());
+    await expect
+      .poll(() => ids(`project=${key}&status=running&phase=queued`), { timeout: 20_000 })
+      .toEqual([fixWorkflowId(await prisma.project.findUniqueOrThrow({ where: { key } }), `k-${suffix}`), workflowId].sort());
     expect(await ids(`project=${key}&limit=1`)).toHaveLength(1);
     expect((await as(admin).get(`/admin/fixes?project=${key}&phase=fixing`)).body.fixes).toEqual([]);
     expect((await as(admin).get(`/admin/fixes?project=${key}&since=2999-01-01`)).body.fixes).toEqual([]);
@@ -148,7 +194,12 @@ describe('fixes', () => {
   test('detail by bug id or workflow id: status, ledger, timeline', async () => {
     const byBug = await as(admin).get(`/admin/fixes/${bugId}`);
     expect(byBug.status).toBe(200);
-    expect(byBug.body).toMatchObject({ fix: { workflowId, status: 'RUNNING', phase: 'queued', projectKey: key }, bug: { id: bugId, priority: 'CRITICAL' }, status: null, pr: null });
+    expect(byBug.body).toMatchObject({
+      fix: { workflowId, status: 'RUNNING', phase: 'queued', projectKey: key },
+      bug: { id: bugId, priority: 'CRITICAL' },
+      status: null,
+      pr: null,
+    });
     expect(byBug.body.ledger.map((l: { costUsd: string }) => l.costUsd)).toEqual(['0.003', '0.00075']);
     expect(byBug.body.timeline[0]).toMatchObject({ kind: 'started' });
     expect((await as(admin).get(`/admin/fixes/${workflowId}`)).body.fix.bugId).toBe(bugId);
@@ -175,8 +226,13 @@ describe('fixes', () => {
         { group: '2031-01-03', calls: 1, inputTokens: 500, outputTokens: 50, costUsd: '0.00075' },
       ],
     });
-    expect((await as(admin).get(`/admin/costs?by=model&${q}`)).body.rows.map((r: { group: string }) => r.group)).toEqual(['claude-haiku-4-5', 'claude-sonnet-5-5']);
-    expect((await as(admin).get(`/admin/costs?by=project&${q}`)).body.rows).toEqual([{ group: key, calls: 2, inputTokens: 1500, outputTokens: 150, costUsd: '0.00375' }]);
+    expect((await as(admin).get(`/admin/costs?by=model&${q}`)).body.rows.map((r: { group: string }) => r.group)).toEqual([
+      'claude-haiku-4-5',
+      'claude-sonnet-5-5',
+    ]);
+    expect((await as(admin).get(`/admin/costs?by=project&${q}`)).body.rows).toEqual([
+      { group: key, calls: 2, inputTokens: 1500, outputTokens: 150, costUsd: '0.00375' },
+    ]);
     expect((await as(admin).get('/admin/costs?by=week')).status).toBe(400);
   });
 });
@@ -188,6 +244,8 @@ test('the OpenAPI document describes every route of the table', async () => {
     const op = doc.paths[`/admin${r.path.replace(/:([A-Za-z]+)/g, '{$1}')}`]?.[r.method];
     expect(op, `${r.method} ${r.path}`).toMatchObject({ 'x-required-role': r.role, security: [{ bearer: [] }] });
   }
-  expect(doc.paths['/admin/projects'].post.requestBody.content['application/json'].schema.required).toEqual(expect.arrayContaining(['key', 'name', 'repoOwner', 'repoName']));
+  expect(doc.paths['/admin/projects'].post.requestBody.content['application/json'].schema.required).toEqual(
+    expect.arrayContaining(['key', 'name', 'repoOwner', 'repoName']),
+  );
   expect(doc.paths['/admin/fixes'].get.parameters.map((p: { name: string }) => p.name)).toEqual(['status', 'project', 'phase', 'since', 'limit']);
 });

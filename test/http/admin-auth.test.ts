@@ -22,7 +22,10 @@ const suffix = Math.random().toString(36).slice(2, 8);
 
 /** Path parameters get harmless values that exist nowhere. */
 const concrete = (path: string) =>
-  `/admin${path.replace(/:id\b/g, '00000000-0000-4000-8000-000000000000').replace(/:key\b/g, `nope-${suffix}`).replace(/:fix\b/g, `nope-${suffix}`)}`;
+  `/admin${path
+    .replace(/:id\b/g, '00000000-0000-4000-8000-000000000000')
+    .replace(/:key\b/g, `nope-${suffix}`)
+    .replace(/:fix\b/g, `nope-${suffix}`)}`;
 
 function call(method: string, path: string, token?: string) {
   const req = request(app)[method as 'get'](concrete(path));

@@ -44,7 +44,10 @@ beforeAll(async () => {
 afterAll(async () => {
   // Resolves were handed to Temporal on a queue no worker polls here.
   for await (const w of temporal.workflow.list({ query: `TaskQueue = '${source}' AND ExecutionStatus = 'Running'` })) {
-    await temporal.workflow.getHandle(w.workflowId).terminate('test over').catch(() => undefined);
+    await temporal.workflow
+      .getHandle(w.workflowId)
+      .terminate('test over')
+      .catch(() => undefined);
   }
   await prisma.alert.deleteMany({ where: { source } });
   await prisma.ledgerEntry.deleteMany({ where: { projectId: { in: [projectId, crossProjectId] } } });
@@ -58,13 +61,34 @@ afterAll(async () => {
 describe('budgets', () => {
   test('admins create, change and delete; viewers read with current spend and percentage', async () => {
     await prisma.ledgerEntry.create({
-      data: { callKey: `budgets-${randomUUID()}`, workflowId: `budgets-${suffix}`, projectId, bugId: randomUUID(), iteration: 1, model: 'test', inputTokens: 0, outputTokens: 0, costUsd: new Prisma.Decimal('2.5') },
+      data: {
+        callKey: `budgets-${randomUUID()}`,
+        workflowId: `budgets-${suffix}`,
+        projectId,
+        bugId: randomUUID(),
+        iteration: 1,
+        model: 'test',
+        inputTokens: 0,
+        outputTokens: 0,
+        costUsd: new Prisma.Decimal('2.5'),
+      },
     });
     const body = { name: `shop monthly ${suffix}`, project: key, period: 'month', limitUsd: 10 };
     expect((await as(tokens.operator).post('/admin/budgets', body)).status).toBe(403);
     const created = await as(tokens.admin).post('/admin/budgets', body);
     expect(created.status, JSON.stringify(created.body)).toBe(201);
-    expect(created.body).toMatchObject({ project: key, period: 'month', limitUsd: 10, warnPct: 80, criticalPct: 95, hardPct: 100, enabled: true, spentUsd: 2.5, percent: 25, crossed: [] });
+    expect(created.body).toMatchObject({
+      project: key,
+      period: 'month',
+      limitUsd: 10,
+      warnPct: 80,
+      criticalPct: 95,
+      hardPct: 100,
+      enabled: true,
+      spentUsd: 2.5,
+      percent: 25,
+      crossed: [],
+    });
     const start = new Date(created.body.periodStart as string);
     expect(start.getUTCDate()).toBe(1);
     expect(start.getUTCHours()).toBe(0);
@@ -97,7 +121,14 @@ describe('budgets', () => {
     const bad = await as(tokens.admin).post('/admin/budgets', { project: key, period: 'year', limitUsd: -1 });
     expect(bad.status).toBe(400);
     expect(bad.body.problems.map((p: { path: string }) => p.path).sort()).toEqual(['limitUsd', 'period']);
-    const order = await as(tokens.admin).post('/admin/budgets', { name: `x ${suffix}`, project: key, period: 'day', limitUsd: 1, warnPct: 99, criticalPct: 90 });
+    const order = await as(tokens.admin).post('/admin/budgets', {
+      name: `x ${suffix}`,
+      project: key,
+      period: 'day',
+      limitUsd: 1,
+      warnPct: 99,
+      criticalPct: 90,
+    });
     expect(order.status).toBe(400);
     expect(order.body.error).toMatch(/warnPct must not be above criticalPct/);
     expect((await as(tokens.admin).post('/admin/budgets', { name: `x ${suffix}`, project: `none-${suffix}`, period: 'day', limitUsd: 1 })).status).toBe(404);
@@ -114,14 +145,27 @@ describe('budgets', () => {
     await as(tokens.admin).delete(`/admin/budgets/${cent.body.id}`);
   });
 
-  test('changing the limit, thresholds or enabled flag clears the period\'s crossings: a hard limit crossed again stops again', async () => {
+  test("changing the limit, thresholds or enabled flag clears the period's crossings: a hard limit crossed again stops again", async () => {
     await prisma.ledgerEntry.create({
-      data: { callKey: `budgets-${randomUUID()}`, workflowId: `budgets-${suffix}`, projectId: crossProjectId, bugId: randomUUID(), iteration: 1, model: 'test', inputTokens: 0, outputTokens: 0, costUsd: new Prisma.Decimal('3.5') },
+      data: {
+        callKey: `budgets-${randomUUID()}`,
+        workflowId: `budgets-${suffix}`,
+        projectId: crossProjectId,
+        bugId: randomUUID(),
+        iteration: 1,
+        model: 'test',
+        inputTokens: 0,
+        outputTokens: 0,
+        costUsd: new Prisma.Decimal('3.5'),
+      },
     });
     const created = await as(tokens.admin).post('/admin/budgets', { name: `re-cross ${suffix}`, project: crossKey, period: 'day', limitUsd: 1 });
     expect(created.status).toBe(201);
     const id = created.body.id as string;
-    const evaluate = async () => (await recordCrossings(prisma, source, await budgetsWithSpend(prisma, new Date(), { budgetId: id }), new Date())).map((c) => `${c.level}${c.scope ? `→${c.scope}` : ''}`);
+    const evaluate = async () =>
+      (await recordCrossings(prisma, source, await budgetsWithSpend(prisma, new Date(), { budgetId: id }), new Date())).map(
+        (c) => `${c.level}${c.scope ? `→${c.scope}` : ''}`,
+      );
     const change = async (body: object) => {
       const res = await as(tokens.admin).patch(`/admin/budgets/${id}`, body);
       expect(res.status, JSON.stringify(res.body)).toBe(200);

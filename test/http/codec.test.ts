@@ -40,7 +40,10 @@ describe('/codec', () => {
 
   test('encode hides the text; decode brings it back', async () => {
     const plain = toJson(defaultPayloadConverter.toPayload({ title: 'Refund button charges twice' }));
-    const enc = await request(app).post('/codec/encode').set('authorization', `Bearer ${token}`).send({ payloads: [plain] });
+    const enc = await request(app)
+      .post('/codec/encode')
+      .set('authorization', `Bearer ${token}`)
+      .send({ payloads: [plain] });
     expect(enc.status).toBe(200);
     expect(Buffer.from(enc.body.payloads[0].data, 'base64').toString('latin1')).not.toContain('Refund');
     const dec = await request(app).post('/codec/decode').set('authorization', `Bearer ${token}`).send(enc.body);
@@ -61,7 +64,12 @@ describe('/codec', () => {
       return { line: line ?? '', pair: line?.split(';')[0] ?? '' };
     };
     const someEncrypted = async () =>
-      (await request(app).post('/codec/encode').set('authorization', `Bearer ${token}`).send({ payloads: [toJson(defaultPayloadConverter.toPayload('Refund button charges twice'))] })).body;
+      (
+        await request(app)
+          .post('/codec/encode')
+          .set('authorization', `Bearer ${token}`)
+          .send({ payloads: [toJson(defaultPayloadConverter.toPayload('Refund button charges twice'))] })
+      ).body;
 
     test('the sign-in form sets an HttpOnly, SameSite=Strict cookie scoped to /codec', async () => {
       const form = await request(app).get('/codec/login');

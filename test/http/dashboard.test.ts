@@ -23,12 +23,31 @@ beforeAll(async () => {
   const now = Date.now();
   const bug = (name: string, status: 'PR_CREATED' | 'FAILED', tookMs: number) =>
     prisma.bugReport.create({
-      data: { projectId: project.id, externalId: name, workflowId: `bugfix-${key}-${name}`, title: name, description: name, status, createdAt: new Date(now - tookMs), completedAt: new Date(now) },
+      data: {
+        projectId: project.id,
+        externalId: name,
+        workflowId: `bugfix-${key}-${name}`,
+        title: name,
+        description: name,
+        status,
+        createdAt: new Date(now - tookMs),
+        completedAt: new Date(now),
+      },
     });
   const [a] = await Promise.all([bug('a', 'PR_CREATED', 60_000), bug('b', 'PR_CREATED', 120_000), bug('c', 'FAILED', 30_000)]);
   const ledger = (iteration: number, model: string, usd: string) =>
     prisma.ledgerEntry.create({
-      data: { callKey: `bugfix-${key}-a#${iteration}`, workflowId: `bugfix-${key}-a`, projectId: project.id, bugId: a.id, iteration, model, inputTokens: 10, outputTokens: 5, costUsd: new Prisma.Decimal(usd) },
+      data: {
+        callKey: `bugfix-${key}-a#${iteration}`,
+        workflowId: `bugfix-${key}-a`,
+        projectId: project.id,
+        bugId: a.id,
+        iteration,
+        model,
+        inputTokens: 10,
+        outputTokens: 5,
+        costUsd: new Prisma.Decimal(usd),
+      },
     });
   await Promise.all([ledger(1, 'claude-sonnet-5-5', '0.01250000'), ledger(2, 'claude-haiku-4-5', '0.00025000')]);
 });
@@ -55,7 +74,13 @@ describe('/admin/dashboard', () => {
   });
 
   test('a malformed project filter is a 400, no token a 401', async () => {
-    expect((await request(app).get(`/admin/dashboard?project=${encodeURIComponent("x' OR 1=1")}`).set('authorization', `Bearer ${token}`)).status).toBe(400);
+    expect(
+      (
+        await request(app)
+          .get(`/admin/dashboard?project=${encodeURIComponent("x' OR 1=1")}`)
+          .set('authorization', `Bearer ${token}`)
+      ).status,
+    ).toBe(400);
     expect((await request(app).get('/admin/dashboard')).status).toBe(401);
   });
 });

@@ -47,13 +47,35 @@ beforeAll(async () => {
   const today = new Date();
   const yesterday = new Date(Date.now() - 36 * 3600_000);
   const bug = await prisma.bugReport.create({
-    data: { projectId: project.id, externalId: 'done', workflowId: `bugfix-${projectKey}-done`, title: 'Done', description: 'x', status: 'FAILED', completedAt: today },
+    data: {
+      projectId: project.id,
+      externalId: 'done',
+      workflowId: `bugfix-${projectKey}-done`,
+      title: 'Done',
+      description: 'x',
+      status: 'FAILED',
+      completedAt: today,
+    },
   });
   const entry = (n: number, model: string, cost: string, createdAt: Date) => ({
-    callKey: `metrics-${suffix}-${n}`, workflowId: bug.workflowId, projectId: project.id, bugId: bug.id, iteration: n, model, inputTokens: 10, outputTokens: 5, costUsd: cost, createdAt,
+    callKey: `metrics-${suffix}-${n}`,
+    workflowId: bug.workflowId,
+    projectId: project.id,
+    bugId: bug.id,
+    iteration: n,
+    model,
+    inputTokens: 10,
+    outputTokens: 5,
+    costUsd: cost,
+    createdAt,
   });
   await prisma.ledgerEntry.createMany({
-    data: [entry(1, 'model-x', '0.01250000', today), entry(2, 'model-x', '0.00250000', today), entry(3, 'model-y', '1.00000000', today), entry(4, 'model-x', '5.00000000', yesterday)],
+    data: [
+      entry(1, 'model-x', '0.01250000', today),
+      entry(2, 'model-x', '0.00250000', today),
+      entry(3, 'model-y', '1.00000000', today),
+      entry(4, 'model-x', '5.00000000', yesterday),
+    ],
   });
   // No worker polls this queue: the fixes stay Running in visibility and nothing else happens.
   for (const workflowId of workflowIds) {
@@ -67,7 +89,11 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const id of workflowIds) await temporal.workflow.getHandle(id).terminate('test over').catch(() => undefined);
+  for (const id of workflowIds)
+    await temporal.workflow
+      .getHandle(id)
+      .terminate('test over')
+      .catch(() => undefined);
   await prisma.project.deleteMany({ where: { key: projectKey } });
   await prisma.ledgerEntry.deleteMany({ where: { callKey: { startsWith: `metrics-${suffix}-` } } });
   await temporal.connection.close();
@@ -97,7 +123,10 @@ describe('health', () => {
     expect(noTemporal.status).toBe(503);
     expect(noTemporal.body.failed).toEqual(['temporal']);
     // /livez does not depend on anything: the process is alive.
-    expect((await request(createApp({ prisma: deadPrisma, temporal: deadTemporal, temporalUiUrl: 'http://localhost:8233', log, docker: deadDocker })).get('/livez')).status).toBe(200);
+    expect(
+      (await request(createApp({ prisma: deadPrisma, temporal: deadTemporal, temporalUiUrl: 'http://localhost:8233', log, docker: deadDocker })).get('/livez'))
+        .status,
+    ).toBe(200);
   });
 });
 

@@ -23,7 +23,13 @@ const keys = [`auth-${suffix}`, `auth-other-${suffix}`];
 const report = { title: 'Login loops', description: 'After login the page reloads forever.' };
 
 function makeApp(perSecond: number, burst: number) {
-  return createApp({ prisma, temporal, temporalUiUrl: 'http://localhost:8233', log: { error: () => undefined }, intake: { rateLimit: { perSecond, burst }, hmacMaxSkewSeconds: 300, emailRoutes: [] } });
+  return createApp({
+    prisma,
+    temporal,
+    temporalUiUrl: 'http://localhost:8233',
+    log: { error: () => undefined },
+    intake: { rateLimit: { perSecond, burst }, hmacMaxSkewSeconds: 300, emailRoutes: [] },
+  });
 }
 
 beforeAll(async () => {
@@ -37,7 +43,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   const bugs = await prisma.bugReport.findMany({ where: { project: { key: { in: keys } } } });
-  for (const b of bugs) await temporal.workflow.getHandle(b.workflowId).terminate('test cleanup').catch(() => undefined);
+  for (const b of bugs)
+    await temporal.workflow
+      .getHandle(b.workflowId)
+      .terminate('test cleanup')
+      .catch(() => undefined);
   await prisma.project.deleteMany({ where: { key: { in: keys } } });
   await temporal.connection.close();
   await prisma.$disconnect();

@@ -28,11 +28,16 @@ const projectKey = `fuzz-${suffix}`;
 beforeAll(async () => {
   temporal = await connectClient();
   const app = createApp({
-    prisma, temporal, temporalUiUrl: 'http://localhost:8233', log: { error: () => undefined },
+    prisma,
+    temporal,
+    temporalUiUrl: 'http://localhost:8233',
+    log: { error: () => undefined },
     // The limiter is tested elsewhere; here every request must reach validation.
     intake: { rateLimit: { perSecond: 1e6, burst: 1e6 }, hmacMaxSkewSeconds: 300, emailRoutes: [] },
   });
-  server = await new Promise<Server>((resolve) => { const s = app.listen(0, '127.0.0.1', () => resolve(s)); });
+  server = await new Promise<Server>((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const p = await upsertProject(prisma, { key: projectKey, name: 'Fuzz', repoOwner: 'acme', repoName: `fuzz-${suffix}` });
   const other = await upsertProject(prisma, { key: `fuzz-other-${suffix}`, name: 'Other', repoOwner: 'acme', repoName: `other-${suffix}` });
@@ -42,7 +47,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   const bugs = await prisma.bugReport.findMany({ where: { project: { key: { in: [projectKey, `fuzz-other-${suffix}`] } } } });
-  for (const b of bugs) await temporal.workflow.getHandle(b.workflowId).terminate('test cleanup').catch(() => undefined);
+  for (const b of bugs)
+    await temporal.workflow
+      .getHandle(b.workflowId)
+      .terminate('test cleanup')
+      .catch(() => undefined);
   await prisma.project.deleteMany({ where: { key: { in: [projectKey, `fuzz-other-${suffix}`] } } });
   server.closeAllConnections();
   await new Promise((r) => server.close(r));
@@ -51,8 +60,20 @@ afterAll(async () => {
 });
 
 const INJECTIONS = [
-  "'; DROP TABLE \"BugReport\"; --", '$(rm -rf /)', '`reboot`', '| cat /etc/passwd', '../../../../etc/shadow', '<script>alert(1)</script>',
-  '{{7*7}}', '${process.exit(1)}', '\u0000\u0001\u0002', '\u202e\u202dreversed', '𝕳𝖊𝖑𝖑𝖔 👩‍👩‍👧‍👦 ﷽', '%00%0d%0aSet-Cookie: x=y', 'null', '__proto__',
+  '\'; DROP TABLE "BugReport"; --',
+  '$(rm -rf /)',
+  '`reboot`',
+  '| cat /etc/passwd',
+  '../../../../etc/shadow',
+  '<script>alert(1)</script>',
+  '{{7*7}}',
+  '${process.exit(1)}',
+  '\u0000\u0001\u0002',
+  '\u202e\u202dreversed',
+  '𝕳𝖊𝖑𝖑𝖔 👩‍👩‍👧‍👦 ﷽',
+  '%00%0d%0aSet-Cookie: x=y',
+  'null',
+  '__proto__',
 ];
 const hostile = fc.oneof(
   fc.string({ maxLength: 200 }),
@@ -61,7 +82,13 @@ const hostile = fc.oneof(
   // 2 bytes per character in UTF-8: from 400 KB to 1.6 MB, around the 1 MB limit.
   fc.integer({ min: 1, max: 4 }).map((n) => 'Ω'.repeat(n * 200_000)),
 );
-const wrongType = fc.oneof(fc.integer(), fc.boolean(), fc.constant(null), fc.array(fc.string(), { maxLength: 3 }), fc.dictionary(fc.string({ maxLength: 5 }), fc.string({ maxLength: 5 }), { maxKeys: 3 }));
+const wrongType = fc.oneof(
+  fc.integer(),
+  fc.boolean(),
+  fc.constant(null),
+  fc.array(fc.string(), { maxLength: 3 }),
+  fc.dictionary(fc.string({ maxLength: 5 }), fc.string({ maxLength: 5 }), { maxKeys: 3 }),
+);
 
 /** A plausible report with hostile text in its free fields (valid on its own). */
 const baseReport = fc.record({
@@ -86,7 +113,11 @@ const defects: fc.Arbitrary<Defect> = fc.oneof(
   fc.constant<Defect>((r) => ({ ...r, project: `fuzz-other-${suffix}` })),
   fc.integer({ min: 51, max: 500 }).map((n): Defect => (r) => ({ ...r, source: 's'.repeat(n) })),
   wrongType.map((v): Defect => (r) => ({ ...r, errorLogs: v })),
-  fc.constantFrom<unknown>([], 'a string', 42, null, [{ title: 'x' }]).map((v): Defect => () => v),
+  fc.constantFrom<unknown>([], 'a string', 42, null, [{ title: 'x' }]).map(
+    (v): Defect =>
+      () =>
+        v,
+  ),
 );
 
 const printable = fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: 80 });
@@ -117,7 +148,11 @@ test('≥ 200 hostile intake requests: no 5xx, no crash, no workflow', async () 
       const body = JSON.stringify(defect({ ...report, externalId: undefined }) ?? null);
       // Signed requests with a defective body still carry a valid signature: validation must catch them.
       const headers = signed ? signIntakeRequest(key, body) : auth(body);
-      const res = await request(url).post('/api/bugs').set(headers).set('content-type', asText ? 'text/plain' : 'application/json').send(body);
+      const res = await request(url)
+        .post('/api/bugs')
+        .set(headers)
+        .set('content-type', asText ? 'text/plain' : 'application/json')
+        .send(body);
       seen.set(res.status, (seen.get(res.status) ?? 0) + 1);
       expect(res.status, `${res.status} ${JSON.stringify(res.body).slice(0, 300)} for ${body.slice(0, 200)}`).toBeGreaterThanOrEqual(400);
       expect(res.status).toBeLessThan(500);
@@ -127,7 +162,17 @@ test('≥ 200 hostile intake requests: no 5xx, no crash, no workflow', async () 
       numRuns: 250,
       // The rarest class (an unknown project, sent as JSON) made sure of in every run: by chance
       // alone about one run in a hundred drew none, and the check below failed.
-      examples: [[{ report: { title: 'Checkout fails', description: 'x', reporter: undefined, errorLogs: undefined }, defect: (r: Record<string, unknown>) => ({ ...r, project: `nope-${suffix}` }), auth: goodAuth, signed: false }, false]],
+      examples: [
+        [
+          {
+            report: { title: 'Checkout fails', description: 'x', reporter: undefined, errorLogs: undefined },
+            defect: (r: Record<string, unknown>) => ({ ...r, project: `nope-${suffix}` }),
+            auth: goodAuth,
+            signed: false,
+          },
+          false,
+        ],
+      ],
     },
   );
   // Every class of rejection was exercised.
@@ -135,7 +180,10 @@ test('≥ 200 hostile intake requests: no 5xx, no crash, no workflow', async () 
   expect(await prisma.bugReport.count({ where: { project: { key: { in: [projectKey, `fuzz-other-${suffix}`] } } } })).toBe(0);
 
   // A valid report afterwards: the server is alive, and once visibility shows it, it is the only fix.
-  const ok = await request(url).post('/api/bugs').set(goodAuth('')).send({ title: 'Sentinel', description: 'valid', externalId: `sentinel-${suffix}` });
+  const ok = await request(url)
+    .post('/api/bugs')
+    .set(goodAuth(''))
+    .send({ title: 'Sentinel', description: 'valid', externalId: `sentinel-${suffix}` });
   expect(ok.status).toBe(202);
   const listed = async () => {
     const ids: string[] = [];

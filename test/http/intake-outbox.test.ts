@@ -36,7 +36,11 @@ afterAll(async () => {
   if (http.server.listening) await http.close();
   // No worker serves this file's task queue: end the fixes it started.
   const bugs = await prisma.bugReport.findMany({ where: { project: { key: projectKey } } });
-  for (const bug of bugs) await temporal.workflow.getHandle(bug.workflowId).terminate('test cleanup').catch(() => undefined);
+  for (const bug of bugs)
+    await temporal.workflow
+      .getHandle(bug.workflowId)
+      .terminate('test cleanup')
+      .catch(() => undefined);
   await prisma.project.deleteMany({ where: { key: projectKey } });
   await temporal.connection.close();
   await prisma.$disconnect();
@@ -45,7 +49,10 @@ afterAll(async () => {
 const report = (externalId: string) => ({ title: 'Export times out', description: 'The CSV export never finishes.', priority: 'HIGH', externalId });
 
 test('the intake answers once the report is stored, and its dispatcher starts the fix', async () => {
-  const res = await request(http.url).post('/api/bugs').set('authorization', `Bearer ${key}`).send(report(`outbox-ok-${suffix}`));
+  const res = await request(http.url)
+    .post('/api/bugs')
+    .set('authorization', `Bearer ${key}`)
+    .send(report(`outbox-ok-${suffix}`));
   expect(res.status, JSON.stringify(res.body)).toBe(202);
   const handle = await waitForFixStart(temporal, res.body.workflowId as string, 10_000);
   expect((await handle.describe()).status.name).toBe('RUNNING');
@@ -61,7 +68,10 @@ test('a report taken while Temporal is unreachable is kept, and started by a pol
   const downDispatcher = new FixDispatcher({ prisma, temporal: down, temporalUiUrl: 'http://localhost:8233', log: quiet }, { startDeadlineMs: 1000 });
   const app = createApp({ prisma, temporal: down, temporalUiUrl: 'http://localhost:8233', log: quiet, dispatcher: downDispatcher });
 
-  const res = await request(app).post('/api/bugs').set('authorization', `Bearer ${key}`).send(report(`outbox-down-${suffix}`));
+  const res = await request(app)
+    .post('/api/bugs')
+    .set('authorization', `Bearer ${key}`)
+    .send(report(`outbox-down-${suffix}`));
   expect(res.status, JSON.stringify(res.body)).toBe(202);
   const stored = await prisma.bugReport.findUniqueOrThrow({ where: { id: res.body.bugId as string } });
   expect(stored.workflowStartedAt).toBeNull();
@@ -77,7 +87,10 @@ test('a report taken while Temporal is unreachable is kept, and started by a pol
   await waitForFixStart(temporal, stored.workflowId, 10_000);
   expect((await prisma.bugReport.findUniqueOrThrow({ where: { id: stored.id } })).workflowStartedAt).toBeInstanceOf(Date);
   // A retry of the same report now finds it started and queues nothing.
-  const again = await request(http.url).post('/api/bugs').set('authorization', `Bearer ${key}`).send(report(`outbox-down-${suffix}`));
+  const again = await request(http.url)
+    .post('/api/bugs')
+    .set('authorization', `Bearer ${key}`)
+    .send(report(`outbox-down-${suffix}`));
   expect(again.status).toBe(200);
   expect(again.body.workflowId).toBe(stored.workflowId);
 });
@@ -86,7 +99,15 @@ test('with a start rate, a burst is started at that pace (INTAKE_START_RATE_PER_
   const project = await prisma.project.findUniqueOrThrow({ where: { key: projectKey } });
   const dispatcher = new FixDispatcher({ prisma, temporal, temporalUiUrl: 'http://localhost:8233', log: quiet }, { startsPerSecond: 4 });
   const filed = await Promise.all(
-    Array.from({ length: 6 }, (_, i) => fileBug({ prisma, temporal, temporalUiUrl: 'http://localhost:8233', dispatcher }, project, { title: `Burst ${i}`, description: 'd', priority: 'LOW', source: 'test', externalId: `burst-${i}-${suffix}` })),
+    Array.from({ length: 6 }, (_, i) =>
+      fileBug({ prisma, temporal, temporalUiUrl: 'http://localhost:8233', dispatcher }, project, {
+        title: `Burst ${i}`,
+        description: 'd',
+        priority: 'LOW',
+        source: 'test',
+        externalId: `burst-${i}-${suffix}`,
+      }),
+    ),
   );
   await dispatcher.idle();
   const starts = await Promise.all(filed.map(async (f) => (await temporal.workflow.getHandle(f.workflowId).describe()).startTime.getTime()));
@@ -99,15 +120,32 @@ test('a dispatcher stopped with reports still queued leaves them unstarted, and 
   await http.close();
   const project = await prisma.project.findUniqueOrThrow({ where: { key: projectKey } });
   // One start per second: most of the burst is still queued when the dispatcher stops.
-  const dispatcher = new FixDispatcher({ prisma, temporal, temporalUiUrl: 'http://localhost:8233', log: quiet }, { startsPerSecond: 1, graceMs: 0, pollMs: 200 });
+  const dispatcher = new FixDispatcher(
+    { prisma, temporal, temporalUiUrl: 'http://localhost:8233', log: quiet },
+    { startsPerSecond: 1, graceMs: 0, pollMs: 200 },
+  );
   const filed = await Promise.all(
-    Array.from({ length: 4 }, (_, i) => fileBug({ prisma, temporal, temporalUiUrl: 'http://localhost:8233', dispatcher }, project, { title: `Queued ${i}`, description: 'd', priority: 'LOW', source: 'test', externalId: `queued-${i}-${suffix}` })),
+    Array.from({ length: 4 }, (_, i) =>
+      fileBug({ prisma, temporal, temporalUiUrl: 'http://localhost:8233', dispatcher }, project, {
+        title: `Queued ${i}`,
+        description: 'd',
+        priority: 'LOW',
+        source: 'test',
+        externalId: `queued-${i}-${suffix}`,
+      }),
+    ),
   );
   await dispatcher.stop();
   const unstarted = () => prisma.bugReport.count({ where: { id: { in: filed.map((f) => f.bugId) }, workflowStartedAt: null } });
   expect(await unstarted()).toBeGreaterThan(0);
   // Filed while stopped: kept in the database only.
-  await fileBug({ prisma, temporal, temporalUiUrl: 'http://localhost:8233', dispatcher }, project, { title: 'While stopped', description: 'd', priority: 'LOW', source: 'test', externalId: `stopped-${suffix}` });
+  await fileBug({ prisma, temporal, temporalUiUrl: 'http://localhost:8233', dispatcher }, project, {
+    title: 'While stopped',
+    description: 'd',
+    priority: 'LOW',
+    source: 'test',
+    externalId: `stopped-${suffix}`,
+  });
   await dispatcher.idle(); // a start wrongly queued while stopped would be done and marked by now
   expect((await prisma.bugReport.findFirstOrThrow({ where: { externalId: `stopped-${suffix}` } })).workflowStartedAt).toBeNull();
 

@@ -36,7 +36,11 @@ beforeAll(async () => {
 afterAll(async () => {
   // No worker runs in this file: end the fixes it started so nothing lingers on the server.
   const ids = await prisma.bugReport.findMany({ where: { project: { key: { in: [`intake-a-${suffix}`, `intake-b-${suffix}`, `intake-a-${suffix}-x`] } } } });
-  for (const bug of ids) await temporal.workflow.getHandle(bug.workflowId).terminate('test cleanup').catch(() => undefined);
+  for (const bug of ids)
+    await temporal.workflow
+      .getHandle(bug.workflowId)
+      .terminate('test cleanup')
+      .catch(() => undefined);
   await temporal.connection.close();
   await prisma.$disconnect();
 });
@@ -59,7 +63,10 @@ describe('POST /api/bugs', () => {
   test('rejects bodies that are not JSON (400) or too large (413)', async () => {
     const bad = await request(app).post('/api/bugs').set('authorization', `Bearer ${keyA}`).set('content-type', 'application/json').send('{"title":');
     expect(bad.status).toBe(400);
-    const huge = await request(app).post('/api/bugs').set('authorization', `Bearer ${keyA}`).send({ ...report, errorLogs: 'x'.repeat(2 * 1024 * 1024) });
+    const huge = await request(app)
+      .post('/api/bugs')
+      .set('authorization', `Bearer ${keyA}`)
+      .send({ ...report, errorLogs: 'x'.repeat(2 * 1024 * 1024) });
     expect(huge.status).toBe(413);
   });
 
@@ -89,8 +96,14 @@ describe('workflow ids', () => {
   test('project key K + external id "x-1" and project K-x + "1" are two reports with two workflows', async () => {
     const ax = await upsertProject(prisma, { key: `intake-a-${suffix}-x`, name: 'A-x', repoOwner: 'acme', repoName: 'a-x' });
     const keyAX = await issueIntakeKey(prisma, ax.id);
-    const one = await request(app).post('/api/bugs').set('authorization', `Bearer ${keyA}`).send({ ...report, externalId: 'x-1' });
-    const two = await request(app).post('/api/bugs').set('authorization', `Bearer ${keyAX}`).send({ ...report, externalId: '1' });
+    const one = await request(app)
+      .post('/api/bugs')
+      .set('authorization', `Bearer ${keyA}`)
+      .send({ ...report, externalId: 'x-1' });
+    const two = await request(app)
+      .post('/api/bugs')
+      .set('authorization', `Bearer ${keyAX}`)
+      .send({ ...report, externalId: '1' });
     expect([one.status, two.status]).toEqual([202, 202]);
     expect(one.body.workflowId).not.toBe(two.body.workflowId);
     expect(await prisma.bugReport.count({ where: { workflowId: { in: [one.body.workflowId, two.body.workflowId] } } })).toBe(2);
@@ -100,7 +113,10 @@ describe('workflow ids', () => {
     const recreated = `intake-again-${suffix}`;
     const file = async () => {
       const p = await upsertProject(prisma, { key: recreated, name: 'Again', repoOwner: 'acme', repoName: 'again' });
-      const res = await request(app).post('/api/bugs').set('authorization', `Bearer ${await issueIntakeKey(prisma, p.id)}`).send({ ...report, externalId: '42' });
+      const res = await request(app)
+        .post('/api/bugs')
+        .set('authorization', `Bearer ${await issueIntakeKey(prisma, p.id)}`)
+        .send({ ...report, externalId: '42' });
       expect(res.status).toBe(202);
       return res.body as { bugId: string; workflowId: string };
     };
@@ -120,9 +136,15 @@ describe('workflow ids', () => {
 
   test('a workflow id held by another report of the project is a clear 409, nothing stored', async () => {
     // An external id that is not a safe name is hashed: the hash is itself a valid external id.
-    const first = await request(app).post('/api/bugs').set('authorization', `Bearer ${keyA}`).send({ ...report, externalId: `a b ${suffix}` });
+    const first = await request(app)
+      .post('/api/bugs')
+      .set('authorization', `Bearer ${keyA}`)
+      .send({ ...report, externalId: `a b ${suffix}` });
     expect(first.status).toBe(202);
-    const clash = await request(app).post('/api/bugs').set('authorization', `Bearer ${keyA}`).send({ ...report, externalId: stableHash(`a b ${suffix}`) });
+    const clash = await request(app)
+      .post('/api/bugs')
+      .set('authorization', `Bearer ${keyA}`)
+      .send({ ...report, externalId: stableHash(`a b ${suffix}`) });
     expect(clash.status).toBe(409);
     expect(clash.body.error).toBe(`another report already uses workflow id ${first.body.workflowId}; file this one with a different external id`);
     expect(await prisma.bugReport.count({ where: { externalId: stableHash(`a b ${suffix}`) } })).toBe(0);
@@ -159,6 +181,8 @@ describe('GET /api/bugs/:id', () => {
 describe('fileBug', () => {
   test('a project deleted after authentication is a clear ProjectGoneError, not a 500', async () => {
     const gone = { id: '00000000-0000-4000-8000-000000000000', key: `gone-${suffix}` };
-    await expect(fileBug({ prisma, temporal, temporalUiUrl: 'http://localhost:8233' }, gone, { ...report, priority: 'HIGH', source: 'api' })).rejects.toThrow(ProjectGoneError);
+    await expect(fileBug({ prisma, temporal, temporalUiUrl: 'http://localhost:8233' }, gone, { ...report, priority: 'HIGH', source: 'api' })).rejects.toThrow(
+      ProjectGoneError,
+    );
   });
 });

@@ -20,7 +20,10 @@ const unhandled: unknown[] = [];
 beforeAll(async () => {
   temporal = await connectClient();
   app = createApp({
-    prisma, temporal, temporalUiUrl: 'http://localhost:8233', log: { error: (obj) => void unhandled.push(obj) },
+    prisma,
+    temporal,
+    temporalUiUrl: 'http://localhost:8233',
+    log: { error: (obj) => void unhandled.push(obj) },
     intake: { rateLimit: { perSecond: 100, burst: 100 }, hmacMaxSkewSeconds: 300, emailToken: EMAIL_TOKEN, emailRoutes: [] },
   });
 });
@@ -38,7 +41,11 @@ afterAll(async () => {
 describe('bodies the parsers refuse', () => {
   test('an unsupported JSON charset is 415', async () => {
     for (const path of ['/api/bugs', '/codec/decode', '/api/intake/email']) {
-      const res = await request(app).post(path).set('authorization', `Bearer ${EMAIL_TOKEN}`).set('content-type', 'application/json; charset=latin1').send('{"title":"x"}');
+      const res = await request(app)
+        .post(path)
+        .set('authorization', `Bearer ${EMAIL_TOKEN}`)
+        .set('content-type', 'application/json; charset=latin1')
+        .send('{"title":"x"}');
       expect(res.status, path).toBe(415);
       expect(res.body.error).toMatch(/unsupported charset/i);
     }
@@ -56,13 +63,16 @@ describe('bodies the parsers refuse', () => {
     expect(res.status).toBe(413);
     expect(res.body.error).toMatch(/too many parameters/i);
   });
-
 });
 
 describe('the codec cookie', () => {
   test('a value that is not percent-encoding is no cookie: 401, not 500', async () => {
     for (const value of ['%', '%E0%A4%A', 'bfa_%zz']) {
-      const res = await request(app).post('/codec/decode').set('origin', 'http://localhost:8233').set('cookie', `${CODEC_COOKIE}=${value}`).send({ payloads: [] });
+      const res = await request(app)
+        .post('/codec/decode')
+        .set('origin', 'http://localhost:8233')
+        .set('cookie', `${CODEC_COOKIE}=${value}`)
+        .send({ payloads: [] });
       expect(res.status, value).toBe(401);
     }
   });

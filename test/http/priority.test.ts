@@ -28,7 +28,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   const bugs = await prisma.bugReport.findMany({ where: { project: { key: projectKey } } });
-  for (const b of bugs) await temporal.workflow.getHandle(b.workflowId).terminate('test cleanup').catch(() => undefined);
+  for (const b of bugs)
+    await temporal.workflow
+      .getHandle(b.workflowId)
+      .terminate('test cleanup')
+      .catch(() => undefined);
   await prisma.project.deleteMany({ where: { key: projectKey } });
   await temporal.connection.close();
   await prisma.$disconnect();
@@ -53,14 +57,25 @@ test('a CRITICAL report filed after LOW ones is started first', async () => {
   // the fixes stop at their first activity, which is all this test needs to see.
   const { connection, namespace } = await connectWorker();
   const worker = await Worker.create({
-    connection, namespace, taskQueue: taskQueues.main, workflowBundle: await workflowBundle(), dataConverter: dataConverter(),
-    maxConcurrentWorkflowTaskExecutions: 1, maxCachedWorkflows: 0, maxConcurrentWorkflowTaskPolls: 1,
+    connection,
+    namespace,
+    taskQueue: taskQueues.main,
+    workflowBundle: await workflowBundle(),
+    dataConverter: dataConverter(),
+    maxConcurrentWorkflowTaskExecutions: 1,
+    maxCachedWorkflows: 0,
+    maxConcurrentWorkflowTaskPolls: 1,
   });
   const ids = [critical, ...low].map((f) => f.workflowId);
   try {
-    await worker.runUntil(vi.waitFor(async () => {
-      for (const id of ids) expect(await firstTaskStarted(id)).toBeDefined();
-    }, { timeout: 60_000, interval: 250 }));
+    await worker.runUntil(
+      vi.waitFor(
+        async () => {
+          for (const id of ids) expect(await firstTaskStarted(id)).toBeDefined();
+        },
+        { timeout: 60_000, interval: 250 },
+      ),
+    );
   } finally {
     await connection.close();
   }

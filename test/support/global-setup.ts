@@ -22,7 +22,14 @@ async function removeTestSandboxes(which: (host: string, createdS: number) => bo
   const docker = new Docker();
   const all = await docker.listContainers({ all: true, filters: { label: [`${SANDBOX_LABELS.managed}=true`] } });
   const doomed = all.filter((c) => which(c.Labels[SANDBOX_LABELS.host] ?? '', c.Created));
-  await Promise.all(doomed.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
+  await Promise.all(
+    doomed.map((c) =>
+      docker
+        .getContainer(c.Id)
+        .remove({ force: true })
+        .catch(() => undefined),
+    ),
+  );
 }
 
 /**

@@ -28,6 +28,8 @@ describe('replay of saved fix histories', () => {
 
   test.each(files)('%s replays without non-determinism', async (file) => {
     const history = temporal.api.history.v1.History.decode(fs.readFileSync(path.join(DIR, file)));
-    await expect(Worker.runReplayHistory({ workflowsPath: WORKFLOWS_PATH, dataConverter: { payloadCodecs: [RECORDING_CODEC] } }, history, file)).resolves.toBeUndefined();
+    await expect(
+      Worker.runReplayHistory({ workflowsPath: WORKFLOWS_PATH, dataConverter: { payloadCodecs: [RECORDING_CODEC] } }, history, file),
+    ).resolves.toBeUndefined();
   });
 });

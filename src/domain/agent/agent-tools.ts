@@ -61,7 +61,11 @@ export const AGENT_TOOLS: ToolDefinition[] = [
     description: 'Search file contents with a regular expression (ripgrep syntax). Returns "path:line:text" matches, at most 50 per file.',
     input_schema: {
       type: 'object',
-      properties: { pattern: str('Regular expression'), path: str('Folder to search (default: root)'), file_pattern: str('Glob of files to search, e.g. "*.ts"') },
+      properties: {
+        pattern: str('Regular expression'),
+        path: str('Folder to search (default: root)'),
+        file_pattern: str('Glob of files to search, e.g. "*.ts"'),
+      },
       required: ['pattern'],
     },
   },
@@ -97,11 +101,13 @@ export const AGENT_TOOLS: ToolDefinition[] = [
   },
   {
     name: 'task_complete',
-    description:
-      'Call when the bug is fixed and the tests pass. The service then runs the project\'s validation; if it fails you get the output and continue.',
+    description: "Call when the bug is fixed and the tests pass. The service then runs the project's validation; if it fails you get the output and continue.",
     input_schema: {
       type: 'object',
-      properties: { summary: str('What was wrong and what you changed'), files_changed: { type: 'array', items: { type: 'string' }, description: 'Files you modified' } },
+      properties: {
+        summary: str('What was wrong and what you changed'),
+        files_changed: { type: 'array', items: { type: 'string' }, description: 'Files you modified' },
+      },
       required: ['summary'],
     },
   },
@@ -133,7 +139,8 @@ export type EditOutcome = { ok: true; content: string } | { ok: false; error: st
 /** Exact, unique replacement: the rule the edit_file description promises the model. */
 export function applyExactEdit(content: string, oldString: string, newString: string): EditOutcome {
   const first = content.indexOf(oldString);
-  if (first === -1) return { ok: false, error: 'old_string was not found in the file (it must match exactly, including whitespace). Read the file and try again.' };
+  if (first === -1)
+    return { ok: false, error: 'old_string was not found in the file (it must match exactly, including whitespace). Read the file and try again.' };
   const second = content.indexOf(oldString, first + 1);
   if (second !== -1) {
     const count = content.split(oldString).length - 1;

@@ -129,8 +129,16 @@ export const DENIED_COMMANDS: DeniedCommand[] = [
   // Anything between `git` and the verb within one simple command (`git -C x -c k=v push`).
   { name: 'git-push', pattern: new RegExp(String.raw`${W}git\s[^;|&\n]*\bpush\b`), why: 'pushing is done by the service after validation' },
   { name: 'git-remote', pattern: new RegExp(String.raw`${W}git\s[^;|&\n]*\bremote\s+(?:add|set-url)\b`), why: 'the sandbox copy has no remote on purpose' },
-  { name: 'network-client', pattern: new RegExp(String.raw`${W}(?:curl|wget|nc|ncat|netcat|ssh|scp|sftp|ftp|telnet)(?=$|[\s;|&)'"\x60])`), why: 'the sandbox has no network' },
-  { name: 'rm-root', pattern: new RegExp(String.raw`${W}rm\s+(?:-\S+\s+)*(?:--\s+)?(?:/|/\*|~|\$HOME)(?=$|[\s;|&)])`), why: 'removing the filesystem root or home is never part of a fix' },
+  {
+    name: 'network-client',
+    pattern: new RegExp(String.raw`${W}(?:curl|wget|nc|ncat|netcat|ssh|scp|sftp|ftp|telnet)(?=$|[\s;|&)'"\x60])`),
+    why: 'the sandbox has no network',
+  },
+  {
+    name: 'rm-root',
+    pattern: new RegExp(String.raw`${W}rm\s+(?:-\S+\s+)*(?:--\s+)?(?:/|/\*|~|\$HOME)(?=$|[\s;|&)])`),
+    why: 'removing the filesystem root or home is never part of a fix',
+  },
   { name: 'proc-environ', pattern: /\/proc\/[^\s/]*\/environ\b/, why: 'process environments are off limits' },
   { name: 'privilege', pattern: new RegExp(String.raw`${W}(?:sudo|su|doas)(?=$|\s)`), why: 'there is no privilege to gain in the sandbox' },
 ];

@@ -38,7 +38,10 @@ export function parseNumstatZ(out: string): DiffStat[] {
 export function diffGateViolations(stats: DiffStat[], limits: ScopeLimits = {}): string[] {
   const reasons: string[] = [];
   // Both ends of a rename count: `git mv config/prod.pem docs/x.txt` changes a forbidden path.
-  const forbidden = scopeViolations(stats.flatMap((s) => (s.fromPath === undefined ? [s.path] : [s.fromPath, s.path])), limits);
+  const forbidden = scopeViolations(
+    stats.flatMap((s) => (s.fromPath === undefined ? [s.path] : [s.fromPath, s.path])),
+    limits,
+  );
   if (forbidden.length) reasons.push(`changes forbidden paths: ${forbidden.join(', ')}`);
   const maxFiles = limits.maxFilesChanged ?? DEFAULT_MAX_FILES_CHANGED;
   if (stats.length > maxFiles) reasons.push(`changes ${stats.length} files; at most ${maxFiles} are allowed`);

@@ -1,17 +1,7 @@
 /** Types and small pure rules of one fix, shared by the workflow, activities, API and CLI. */
 import type { TokenUsage } from './pricing.js';
 
-export type Phase =
-  | 'queued'
-  | 'provisioning'
-  | 'reproducing'
-  | 'fixing'
-  | 'validating'
-  | 'delivering'
-  | 'cleaning-up'
-  | 'done'
-  | 'failed'
-  | 'cancelled';
+export type Phase = 'queued' | 'provisioning' | 'reproducing' | 'fixing' | 'validating' | 'delivering' | 'cleaning-up' | 'done' | 'failed' | 'cancelled';
 
 export interface FixBudgets {
   maxIterations: number;
@@ -122,7 +112,7 @@ export type ValidationCommands = Partial<Record<ValidationGate, string>>;
 export function validationFeedback(results: ValidationGateResult[]): string {
   const failed = results.filter((r) => !r.passed);
   return [
-    'The service ran the project\'s validation after your task_complete and it FAILED. Fix the problems and call task_complete again.',
+    "The service ran the project's validation after your task_complete and it FAILED. Fix the problems and call task_complete again.",
     ...failed.map((r) => `--- ${r.gate}: \`${r.command}\` exited ${r.exitCode} ---\n${r.output}`),
   ].join('\n\n');
 }

@@ -28,12 +28,18 @@ export function stableHash(text: string): string {
 export function fixWorkflowId(project: { key: string; id: string }, externalId: string): string {
   if (!PROJECT_KEY.test(project.key)) throw new Error(`invalid project key: ${project.key}`);
   const part = SAFE_ID.test(externalId) ? externalId : stableHash(externalId);
-  const incarnation = project.id.replace(/[^0-9a-f]/gi, '').slice(0, 8).toLowerCase();
+  const incarnation = project.id
+    .replace(/[^0-9a-f]/gi, '')
+    .slice(0, 8)
+    .toLowerCase();
   return `bugfix-${project.key}.${incarnation}.${part}`;
 }
 
 export function fixBranchName(bugId: string): string {
-  const short = bugId.replace(/[^a-z0-9]/gi, '').toLowerCase().slice(0, 8);
+  const short = bugId
+    .replace(/[^a-z0-9]/gi, '')
+    .toLowerCase()
+    .slice(0, 8);
   return assertBranchName(`fix/bug-${short}`);
 }
 

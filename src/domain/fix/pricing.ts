@@ -58,12 +58,7 @@ export function priceFor(model: string): ModelPrice {
 /** Cost in 1e-8 USD; integers add exactly across a whole fix. */
 export function costUnits(model: string, usage: TokenUsage): number {
   const p = priceFor(model);
-  return (
-    usage.inputTokens * p.input +
-    usage.outputTokens * p.output +
-    usage.cacheCreationTokens * p.cacheWrite +
-    usage.cacheReadTokens * p.cacheRead
-  );
+  return usage.inputTokens * p.input + usage.outputTokens * p.output + usage.cacheCreationTokens * p.cacheWrite + usage.cacheReadTokens * p.cacheRead;
 }
 
 export const COST_UNITS_PER_USD = 100_000_000;

@@ -69,14 +69,20 @@ export function evaluateRules(m: AlertMetrics, s: AlertRuleSettings): RuleVerdic
     const { failed, total } = m.finished;
     const pct = total > 0 ? (failed / total) * 100 : null;
     out.push({
-      rule: 'high_failure_rate', severity: 'critical', value: pct, threshold: s.failureRatePct,
+      rule: 'high_failure_rate',
+      severity: 'critical',
+      value: pct,
+      threshold: s.failureRatePct,
       firing: pct !== null && total >= s.failureMinFixes && pct > s.failureRatePct,
       summary: `High fix failure rate: ${failed} of ${total} fixes failed in the last ${s.failureWindowMinutes} min (${(pct ?? 0).toFixed(0)}% > ${s.failureRatePct}%)`,
     });
   }
   if (m.queuedTooLong !== undefined) {
     out.push({
-      rule: 'queue_backup', severity: 'warning', value: m.queuedTooLong, threshold: s.queueBackupMinFixes,
+      rule: 'queue_backup',
+      severity: 'warning',
+      value: m.queuedTooLong,
+      threshold: s.queueBackupMinFixes,
       firing: m.queuedTooLong >= s.queueBackupMinFixes,
       summary: `Queue backup: ${m.queuedTooLong} fix(es) queued and not started for more than ${s.queueBackupMinutes} min`,
     });
@@ -84,14 +90,20 @@ export function evaluateRules(m: AlertMetrics, s: AlertRuleSettings): RuleVerdic
   if (m.tokens) {
     const perFix = m.tokens.fixes > 0 ? m.tokens.tokens / m.tokens.fixes : null;
     out.push({
-      rule: 'high_token_usage', severity: 'warning', value: perFix, threshold: s.tokensPerFix,
+      rule: 'high_token_usage',
+      severity: 'warning',
+      value: perFix,
+      threshold: s.tokensPerFix,
       firing: perFix !== null && perFix > s.tokensPerFix,
       summary: `High token usage: ${Math.round(perFix ?? 0)} tokens per fix over the last ${s.tokensWindowMinutes} min (threshold ${s.tokensPerFix})`,
     });
   }
   if (m.spendTodayUsd !== undefined) {
     out.push({
-      rule: 'daily_spend', severity: 'warning', value: m.spendTodayUsd, threshold: s.dailySpendUsd,
+      rule: 'daily_spend',
+      severity: 'warning',
+      value: m.spendTodayUsd,
+      threshold: s.dailySpendUsd,
       firing: m.spendTodayUsd > s.dailySpendUsd,
       summary: `Daily spend $${m.spendTodayUsd.toFixed(2)} is above $${s.dailySpendUsd.toFixed(2)} (UTC day)`,
     });

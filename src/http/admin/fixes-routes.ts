@@ -10,27 +10,51 @@ const fixParams = z.object({ fix: z.string().regex(/^[A-Za-z0-9._-]{1,200}$/, 'a
 
 function action<B extends z.ZodType>(name: string, summary: string, body: B | undefined, toAction: (body: z.output<B>) => FixAction): AdminRoute {
   return defineRoute({
-    method: 'post', path: `/fixes/:fix/${name}`, role: 'OPERATOR', tag: 'fixes', summary, params: fixParams, body,
-    handle: async ({ deps, params, body: b, actor }) => ({ ok: true, ...(await controlFix(deps, params.fix, toAction(b as z.output<B>), `admin:${actor.name}`)) }),
+    method: 'post',
+    path: `/fixes/:fix/${name}`,
+    role: 'OPERATOR',
+    tag: 'fixes',
+    summary,
+    params: fixParams,
+    body,
+    handle: async ({ deps, params, body: b, actor }) => ({
+      ok: true,
+      ...(await controlFix(deps, params.fix, toAction(b as z.output<B>), `admin:${actor.name}`)),
+    }),
   });
 }
 
 export const fixRoutes = [
   defineRoute({
-    method: 'get', path: '/fixes', role: 'VIEWER', tag: 'fixes', summary: 'List fixes from Temporal visibility', query: fixFiltersSchema,
+    method: 'get',
+    path: '/fixes',
+    role: 'VIEWER',
+    tag: 'fixes',
+    summary: 'List fixes from Temporal visibility',
+    query: fixFiltersSchema,
     handle: async ({ deps, query }) => ({ fixes: await listFixes(deps.temporal, query) }),
   }),
   defineRoute({
-    method: 'get', path: '/fixes/:fix', role: 'VIEWER', tag: 'fixes', summary: 'A fix: status, ledger, PR and timeline', params: fixParams,
+    method: 'get',
+    path: '/fixes/:fix',
+    role: 'VIEWER',
+    tag: 'fixes',
+    summary: 'A fix: status, ledger, PR and timeline',
+    params: fixParams,
     handle: async ({ deps, params }) => fixDetail(deps, params.fix),
   }),
   defineRoute({
-    method: 'get', path: '/fixes/:fix/transcript', role: 'VIEWER', tag: 'fixes', summary: 'The model\'s turns of a fix', params: fixParams,
+    method: 'get',
+    path: '/fixes/:fix/transcript',
+    role: 'VIEWER',
+    tag: 'fixes',
+    summary: "The model's turns of a fix",
+    params: fixParams,
     handle: async ({ deps, params }) => fixTranscript(deps, params.fix),
   }),
   action('pause', 'Pause before the next iteration', undefined, () => ({ kind: 'pause' })),
   action('resume', 'Resume a paused fix', undefined, () => ({ kind: 'resume' })),
   action('cancel', 'Stop a fix (it still cleans up and records why)', cancelSchema, (b) => ({ kind: 'cancel', reason: b.reason })),
   action('hint', 'Give the model a hint for its next turn', hintSchema, (b) => ({ kind: 'hint', text: b.text })),
-  action('budget', 'Raise a running fix\'s budgets', raiseBudgetSchema, (b) => ({ kind: 'raise-budget', budgets: b })),
+  action('budget', "Raise a running fix's budgets", raiseBudgetSchema, (b) => ({ kind: 'raise-budget', budgets: b })),
 ];

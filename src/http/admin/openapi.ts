@@ -57,7 +57,10 @@ export function openApiDocument(routes: readonly AdminRoute[]) {
         Error: {
           type: 'object',
           required: ['error'],
-          properties: { error: { type: 'string' }, problems: { type: 'array', items: { type: 'object', properties: { path: { type: 'string' }, message: { type: 'string' } } } } },
+          properties: {
+            error: { type: 'string' },
+            problems: { type: 'array', items: { type: 'object', properties: { path: { type: 'string' }, message: { type: 'string' } } } },
+          },
         },
       },
     },
