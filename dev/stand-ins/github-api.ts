@@ -92,14 +92,12 @@ export async function startGitHubStandIn(opts: { token?: string; app?: StandInAp
       if (!validAppJwt(presented, opts.app)) return void res.status(401).json({ message: 'A JSON web token could not be decoded' });
       const token = `ghs_installation_${randomUUID().replace(/-/g, '')}`;
       installationTokens.add(token);
-      return void res
-        .status(201)
-        .json({
-          token,
-          expires_at: new Date(Date.now() + 3600_000).toISOString(),
-          permissions: { contents: 'write', pull_requests: 'write' },
-          repository_selection: 'all',
-        });
+      return void res.status(201).json({
+        token,
+        expires_at: new Date(Date.now() + 3600_000).toISOString(),
+        permissions: { contents: 'write', pull_requests: 'write' },
+        repository_selection: 'all',
+      });
     }
     if ((opts.token || opts.app) && presented !== opts.token && !installationTokens.has(presented)) {
       return void res.status(401).json({ message: 'Bad credentials' });
@@ -185,12 +183,10 @@ export async function startGitHubStandIn(opts: { token?: string; app?: StandInAp
       return void res.status(422).json({ message: 'Validation Failed', errors: [{ resource: 'PullRequest', field: 'head', code: 'invalid' }] });
     }
     if (repo.pulls.some((p) => p.head === headRef && p.state === 'open')) {
-      return void res
-        .status(422)
-        .json({
-          message: 'Validation Failed',
-          errors: [{ resource: 'PullRequest', code: 'custom', message: `A pull request already exists for ${owner}:${headRef}.` }],
-        });
+      return void res.status(422).json({
+        message: 'Validation Failed',
+        errors: [{ resource: 'PullRequest', code: 'custom', message: `A pull request already exists for ${owner}:${headRef}.` }],
+      });
     }
     const pull: StandInPull = {
       number: repo.pulls.length + 1,

@@ -67,16 +67,14 @@ export async function startNotificationStandIns(): Promise<NotificationStandIns>
   app.post('/2010-04-01/Accounts/:sid/Messages.json', (req, res) => {
     record(twilio)(req);
     const body = twilio[twilio.length - 1]!.body;
-    res
-      .status(201)
-      .json({
-        sid: `SM${String(twilio.length).padStart(32, '0')}`,
-        account_sid: req.params.sid,
-        from: body.From,
-        to: body.To,
-        body: body.Body,
-        status: 'queued',
-      });
+    res.status(201).json({
+      sid: `SM${String(twilio.length).padStart(32, '0')}`,
+      account_sid: req.params.sid,
+      from: body.From,
+      to: body.To,
+      body: body.Body,
+      status: 'queued',
+    });
   });
   app.post('/hooks/*rest', (req, res) => {
     record(hooks)(req);

@@ -131,13 +131,11 @@ program
   .option('--limit <n>', 'at most', '50')
   .option('--json', 'machine-readable output')
   .action(async (o: { status: 'active' | 'resolved'; limit: string; json?: boolean }) => {
-    const rows = await ctx
-      .prisma()
-      .alert.findMany({
-        where: { status: o.status === 'active' ? 'ACTIVE' : 'RESOLVED' },
-        orderBy: { createdAt: 'desc' },
-        take: Math.max(1, Number(o.limit) || 50),
-      });
+    const rows = await ctx.prisma().alert.findMany({
+      where: { status: o.status === 'active' ? 'ACTIVE' : 'RESOLVED' },
+      orderBy: { createdAt: 'desc' },
+      take: Math.max(1, Number(o.limit) || 50),
+    });
     if (o.json) return json(rows.map(alertView));
     print(
       table([
