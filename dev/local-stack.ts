@@ -9,7 +9,7 @@ import type { Client } from '@temporalio/client';
 import { loadConfig, PROJECT_ROOT, type AppConfig } from '../src/config.js';
 import { createPrisma, type PrismaClient } from '../src/db/prisma.js';
 import { startHttpServer } from '../src/http/server.js';
-import { rootLog } from '../src/infra/log.js';
+import { apiDeps } from '../src/http/deps.js';
 import { connectClient, connectWorker } from '../src/temporal/connect.js';
 import { freePort, isTemporalUp, startDevServer, type DevServer } from '../src/temporal/dev-server.js';
 import { activityDepsFromConfig, startWorkers, type RunningWorkers } from '../src/worker.js';
@@ -128,8 +128,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       await ensureAlertSchedule(client, { taskQueue: taskQueues.main, everySeconds: deps.config.alerts.evaluateEverySeconds });
     }
 
-    const appDeps = { prisma, temporal: client, temporalUiUrl: config.TEMPORAL_UI_URL, log: rootLog.child({ component: 'api' }) };
-    const http = await startHttpServer(appDeps, config.HTTP_HOST, config.HTTP_PORT);
+    const http = await startHttpServer(apiDeps(config, prisma, client), config.HTTP_HOST, config.HTTP_PORT);
     stops.push(() => http.close());
     log(`HTTP: intake at ${http.url}/api/bugs`);
 

@@ -5,6 +5,7 @@
  */
 import { paginationScenario } from './scenarios/pagination.js';
 import { startStack } from './local-stack.js';
+import { stopOnSignals } from '../src/infra/stop-on-signals.js';
 
 const say = (line: string) => console.log(`[start] ${line}`);
 
@@ -12,18 +13,4 @@ const stack = await startStack({ script: paginationScenario, temporal: 'persiste
 say(`Temporal UI: ${stack.config.TEMPORAL_UI_URL}`);
 say('Running. Ctrl-C to stop.');
 
-let stopping = false;
-const stop = () => {
-  if (stopping) return;
-  stopping = true;
-  say('stopping ...');
-  stack.stop().then(
-    () => process.exit(0),
-    (err: unknown) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
-};
-process.on('SIGINT', stop);
-process.on('SIGTERM', stop);
+stopOnSignals(say, () => stack.stop());

@@ -4,6 +4,7 @@
  * temporal.config.ts); run several on different hosts to scale out.
  */
 import { loadConfig } from './config.js';
+import { stopOnSignals } from './infra/stop-on-signals.js';
 import { createPrisma } from './db/prisma.js';
 import { connectClient, connectWorker, untilConnected } from './temporal/connect.js';
 import { ensureReaperSchedule } from './temporal/reaper-schedule.js';
@@ -24,19 +25,8 @@ await ensureReaperSchedule(client, { hostId: deps.host.id, hostQueue: deps.host.
 await ensureAlertSchedule(client, { taskQueue: taskQueues.main, everySeconds: deps.config.alerts.evaluateEverySeconds });
 console.log(`[worker] polling (namespace ${namespace}, host queue ${deps.host.queue})`);
 
-let stopping = false;
-const stop = () => {
-  if (stopping) return;
-  stopping = true;
-  console.log('[worker] draining ...');
-  void workers
-    .shutdown()
-    .then(() => Promise.all([prisma.$disconnect(), connection.close(), client.connection.close()]))
-    .then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-};
-process.on('SIGINT', stop);
-process.on('SIGTERM', stop);
+stopOnSignals(
+  (line) => console.log(`[worker] ${line}`),
+  () => workers.shutdown().then(() => Promise.all([prisma.$disconnect(), connection.close(), client.connection.close()])),
+);
 await workers.run;

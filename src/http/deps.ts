@@ -3,6 +3,8 @@
  * without importing each other.
  */
 import type { Client } from '@temporalio/client';
+import type { AppConfig } from '../config.js';
+import { rootLog } from '../infra/log.js';
 import type Docker from 'dockerode';
 import type { PrismaClient } from '../db/prisma.js';
 import type { FixDispatcher } from '../intake/fix-dispatcher.js';
@@ -28,4 +30,9 @@ export interface AppDeps {
   intake?: IntakeOptions;
   /** the engine /readyz checks; by default the one DOCKER_HOST (or the local socket) names */
   docker?: Docker;
+}
+
+/** The API's dependencies as every process that serves it builds them (npm run api, the local stack). */
+export function apiDeps(config: AppConfig, prisma: PrismaClient, temporal: Client): AppDeps {
+  return { prisma, temporal, temporalUiUrl: config.TEMPORAL_UI_URL, log: rootLog.child({ component: 'api' }) };
 }
