@@ -14,7 +14,7 @@ import { createModelActivities } from './model.js';
 import { createSandboxActivities } from './sandbox.js';
 import { createReaperActivities } from './reaper.js';
 import { createSafetyActivities } from './safety.js';
-import type { SandboxLimits } from '../src/sandbox/container.js';
+import { DEFAULT_SANDBOX_LIMITS, type SandboxLimits } from '../src/sandbox/container.js';
 import { ShellPool } from '../src/sandbox/shell-pool.js';
 import { createToolActivities } from './tools.js';
 import { createTriageActivities } from './triage.js';
@@ -23,6 +23,8 @@ import { createNotifyActivities, type NotifyConfig } from './notify.js';
 import { createAlertActivities, createSpendCheck } from './alerts.js';
 import type { AlertConfig } from '../src/alerts/alert-config.js';
 import { taskQueues } from '../temporal.config.js';
+import { createEnvironmentActivities } from './environment.js';
+import { environmentBuilds } from '../src/temporal/environment-builds.js';
 
 export interface ActivityDeps {
   prisma: PrismaClient;
@@ -39,6 +41,8 @@ export interface ActivityDeps {
     sandboxLimits?: SandboxLimits;
     /** Docker network a project's install step may use (installNetwork); none unless set */
     sandboxInstallNetwork?: string;
+    /** environment builds: the CA bundle setups trust, and the image cache budget of this host */
+    environment?: { caBundle?: string; cacheBytes: number };
     notify: NotifyConfig;
     /** organisation alerts: channels and rule thresholds (src/alerts/alert-config.ts) */
     alerts: AlertConfig;
@@ -68,9 +72,18 @@ export function createActivities(deps: ActivityDeps) {
       prisma,
       shells,
       installNetwork: config.sandboxInstallNetwork,
+      buildEnvironment: deps.temporal ? environmentBuilds(deps.temporal, taskQueues.main) : undefined,
+    }),
+    ...createEnvironmentActivities({
+      prisma,
+      docker,
+      workDir: config.workDir,
+      baseImage: config.sandboxImage,
+      limits: config.sandboxLimits ?? DEFAULT_SANDBOX_LIMITS,
+      caBundle: config.environment?.caBundle,
     }),
     ...createToolActivities({ prisma, docker, shells }),
-    ...createReaperActivities({ docker, temporal: deps.temporal, hostId: deps.host.id, shells }),
+    ...createReaperActivities({ docker, temporal: deps.temporal, hostId: deps.host.id, shells, prisma, environmentCacheBytes: config.environment?.cacheBytes }),
     ...createValidationActivities({ docker }),
     ...createDeliveryActivities({ prisma, docker, github: deps.github, gitToken: config.gitToken, workDir: config.workDir }),
     ...createTriageActivities({ prisma, anthropic: deps.anthropic, onSpend }),

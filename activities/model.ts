@@ -10,6 +10,7 @@ import { AGENT_TOOLS } from '../src/domain/agent/agent-tools.js';
 import { COST_UNITS_PER_USD, unitsToUsdString, type TokenUsage } from '../src/domain/fix/pricing.js';
 import { billedFields, usageOf } from '../src/model/answer-billing.js';
 import { initialMessage, systemPrompt } from '../src/domain/agent/prompt.js';
+import { parseEnvironment } from '../src/projects/environment-settings.js';
 import type { ValidationCommands } from '../src/domain/fix/fix.js';
 import { Prisma, type PrismaClient } from '../src/db/prisma.js';
 import { withoutNul } from '../src/db/jsonb.js';
@@ -160,7 +161,11 @@ export function createModelActivities(deps: ModelDeps) {
         });
       }
       const messages = await buildMessages(prisma, input, initialMessage(bug));
-      const system = systemPrompt({ ...bug.project, validation: bug.project.validation as ValidationCommands });
+      const system = systemPrompt({
+        ...bug.project,
+        validation: bug.project.validation as ValidationCommands,
+        environment: parseEnvironment(bug.project.environment),
+      });
       const tools = AGENT_TOOLS.map((t, i) => (i === AGENT_TOOLS.length - 1 ? { ...t, cache_control: { type: 'ephemeral' as const } } : t));
 
       const attempt = currentAttempt();

@@ -9,6 +9,8 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type Docker from 'dockerode';
 import { removeSandboxContainer, SANDBOX_LABELS } from '../src/sandbox/container.js';
 import type { ShellPool } from '../src/sandbox/shell-pool.js';
+import type { PrismaClient } from '../src/db/prisma.js';
+import { evictEnvironmentImages, type EvictionResult } from '../src/sandbox/environment-images.js';
 
 export interface ReapInput {
   /** containers younger than this are left alone (a provisioning may still be reporting back) */
@@ -18,11 +20,23 @@ export interface ReapInput {
 export interface ReapResult {
   checked: number;
   removed: Array<{ containerId: string; workflowId: string; why: string }>;
+  /** environment images evicted (least recently used beyond the cache budget, or unknown) */
+  images?: EvictionResult;
 }
 
 export const DEFAULT_REAP_MIN_AGE_MS = 10 * 60_000;
 
-export function createReaperActivities(deps: { docker: Docker; temporal?: Client; hostId: string; shells?: ShellPool }) {
+export interface ReaperDeps {
+  docker: Docker;
+  temporal?: Client;
+  hostId: string;
+  shells?: ShellPool;
+  /** with both: environment images are evicted too */
+  prisma?: PrismaClient;
+  environmentCacheBytes?: number;
+}
+
+export function createReaperActivities(deps: ReaperDeps) {
   /** Why the container should go, or undefined when its workflow is still running. */
   const verdict = async (workflowId: string | undefined): Promise<string | undefined> => {
     if (!workflowId) return 'no workflow label';
@@ -53,7 +67,10 @@ export function createReaperActivities(deps: { docker: Docker; temporal?: Client
         deps.shells?.close(c.Id);
         if (await removeSandboxContainer(deps.docker, c.Id)) removed.push({ containerId: c.Id, workflowId: workflowId ?? '', why });
       }
-      return { checked: found.length, removed };
+      // After the containers: an image a removed sandbox held can go now.
+      const images =
+        deps.prisma && deps.environmentCacheBytes ? await evictEnvironmentImages(deps.prisma, deps.docker, deps.hostId, deps.environmentCacheBytes) : undefined;
+      return { checked: found.length, removed, ...(images ? { images } : {}) };
     },
   };
 }

@@ -18,6 +18,10 @@ import {
 } from '../src/sandbox/container.js';
 import type { ShellPool } from '../src/sandbox/shell-pool.js';
 import { throwIfCancelled } from '../src/temporal/activity-heartbeat.js';
+import { offlineEnv } from '../src/domain/environment/environment-spec.js';
+import { applyRepositoryDelta, environmentTarget, projectEnvironment, type ProjectEnvironment } from '../src/sandbox/environment-provision.js';
+import { findReadyEnvironment, type ReadyEnvironment } from '../src/sandbox/environment-images.js';
+import type { EnvironmentBuildInput } from '../workflows/environment-build.js';
 
 export interface SandboxDeps {
   docker: Docker;
@@ -35,12 +39,16 @@ export interface SandboxDeps {
   shells?: ShellPool;
   /** Docker network an install step may use when a project sets installNetwork (off unless set) */
   installNetwork?: string;
+  /** starts or joins the build of an environment image (src/temporal/environment-builds.ts) */
+  buildEnvironment?: (input: EnvironmentBuildInput) => Promise<ReadyEnvironment>;
 }
 
 export interface SandboxRef {
   containerId: string;
   hostQueue: string;
   baseSha: string;
+  /** the prepared environment the sandbox started from, when the project has one */
+  environment?: { key: string; image: string; egressDenied: string[] };
 }
 
 async function projectSettings(prisma: PrismaClient | undefined, bugId: string): Promise<SandboxSettings> {
@@ -50,8 +58,50 @@ async function projectSettings(prisma: PrismaClient | undefined, bugId: string):
 }
 
 export function createSandboxActivities(deps: SandboxDeps) {
+  /** A sandbox from the project's prepared image (built first if this host lacks it), at the fix's commit. */
+  const provisionInEnvironment = async (req: ProvisionRequest, env: ProjectEnvironment): Promise<SandboxRef> => {
+    const prisma = deps.prisma!;
+    const settings = await projectSettings(prisma, req.bugId);
+    const checkpoint = await latestCheckpoint(prisma, req.workflowId);
+    const target = await environmentTarget({ docker: deps.docker, workDir: deps.workDir, baseImage: deps.image, token: await deps.gitToken?.() }, env, req);
+    const ready =
+      (await findReadyEnvironment(prisma, deps.docker, deps.hostId, target.key)) ??
+      (await deps.buildEnvironment!({
+        host: deps.hostId,
+        hostQueue: deps.hostQueue,
+        projectKey: req.projectKey,
+        key: target.key,
+        tag: target.tag,
+        baseSha: target.head,
+        spec: env.spec,
+      }));
+    const baseSha = checkpoint?.baseSha ?? target.head;
+    throwIfCancelled();
+    const variables = [...Object.entries(env.spec.env ?? {}), ...Object.entries(offlineEnv(env.spec))].map(([k, v]) => `${k}=${v}`);
+    const container = await createSandboxContainer(deps.docker, ready.tag, req, deps.hostId, sandboxLimitsFor(settings, deps.limits), baseSha, {
+      kind: 'image',
+      env: variables,
+    });
+    try {
+      await applyRepositoryDelta(deps.docker, container.id, target.mirror, ready.baseSha, baseSha);
+      if (checkpoint) await restoreWorkspace(deps.docker, container.id, checkpoint);
+      throwIfCancelled();
+    } catch (err) {
+      await removeSandboxContainer(deps.docker, container.id);
+      throw err;
+    }
+    return {
+      containerId: container.id,
+      hostQueue: deps.hostQueue,
+      baseSha,
+      environment: { key: ready.key, image: ready.tag, egressDenied: ready.egressDenied },
+    };
+  };
+
   return {
     async provisionSandbox(req: ProvisionRequest): Promise<SandboxRef> {
+      const env = deps.prisma && deps.buildEnvironment ? await projectEnvironment(deps.prisma, req.bugId) : null;
+      if (env) return provisionInEnvironment(req, env);
       const settings = await projectSettings(deps.prisma, req.bugId);
       // A lost sandbox comes back at its last checkpoint, relative to the same base commit.
       const checkpoint = deps.prisma ? await latestCheckpoint(deps.prisma, req.workflowId) : null;

@@ -44,6 +44,13 @@ const schema = z.object({
   /** Docker network a project's install step may use when it sets installNetwork; unset = never */
   SANDBOX_INSTALL_NETWORK: optionalString,
   WORK_DIR: z.string().default(path.join(PROJECT_ROOT, '.data', 'work')),
+  /**
+   * PEM bundle an environment's setup trusts for TLS (mounted read-only into the setup container).
+   * Default: the host's own bundle, which holds any gateway or corporate CA the host trusts.
+   */
+  SANDBOX_CA_BUNDLE: z.string().default('/etc/ssl/certs/ca-certificates.crt'),
+  /** Prepared environment images kept per host (their own layers), least recently used evicted beyond */
+  ENVIRONMENT_CACHE_MB: z.coerce.number().int().positive().default(20_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** model that decides whether an email/chat message is a bug report and extracts it */
   TRIAGE_MODEL: z.string().default('claude-haiku-4-5'),

@@ -54,6 +54,10 @@ export function activityDepsFromConfig(config: AppConfig, prisma: PrismaClient, 
       maxTokens: config.AGENT_MAX_TOKENS,
       sandboxImage: config.SANDBOX_IMAGE,
       sandboxInstallNetwork: config.SANDBOX_INSTALL_NETWORK,
+      environment: {
+        caBundle: fs.existsSync(config.SANDBOX_CA_BUNDLE) ? config.SANDBOX_CA_BUNDLE : undefined,
+        cacheBytes: config.ENVIRONMENT_CACHE_MB * 1024 ** 2,
+      },
       workDir: config.WORK_DIR,
       gitToken: github.gitToken,
       notify: {

@@ -3,3 +3,4 @@ export { triageWorkflow } from './triage-message.js';
 export { sandboxReaperWorkflow } from './sandbox-reaper.js';
 export { safetyControllerWorkflow } from './safety-controller.js';
 export { alertDispatchWorkflow, alertEvaluatorWorkflow } from './alert-evaluator.js';
+export { environmentBuildWorkflow } from './environment-build.js';

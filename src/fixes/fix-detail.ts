@@ -42,6 +42,24 @@ export async function fixDetail(deps: { prisma: PrismaClient; temporal: Client }
       at: l.createdAt.toISOString(),
     })),
     timeline,
+    environment: status?.environment ? await environmentOf(deps.prisma, status.environment.key) : null,
+  };
+}
+
+/** The environment build the fix started from: where and how long, and every connection its setup made. */
+async function environmentOf(prisma: PrismaClient, key: string) {
+  const row = await prisma.environmentImage.findFirst({ where: { key }, orderBy: { createdAt: 'desc' } });
+  if (!row) return { key, image: null };
+  const egress = row.egress as Array<{ allowed: boolean }>;
+  return {
+    key,
+    image: row.tag,
+    host: row.host,
+    builtAt: row.createdAt.toISOString(),
+    baseSha: row.baseSha,
+    setupMs: row.setupMs,
+    // Refused connections first: they explain a dependency that did not install.
+    egress: [...egress.filter((e) => !e.allowed), ...egress.filter((e) => e.allowed)],
   };
 }
 

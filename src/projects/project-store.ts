@@ -6,6 +6,7 @@ import { VALIDATION_GATES } from '../domain/fix/fix.js';
 import { Prisma, type PrismaClient } from '../db/prisma.js';
 import { hashKey, newIntakeKey } from '../intake/keys.js';
 import { budgetsSchema, notificationsSchema, sandboxSettingsSchema, scopeLimitsSchema } from './project-settings.js';
+import { environmentSchema, environmentSecretsSchema, mergeSecrets } from './environment-settings.js';
 
 /**
  * Host git clones and pushes the cloneUrl with the worker's privileges, so it may name only the
@@ -41,6 +42,10 @@ export const projectSettingsSchema = z.strictObject({
   prDraft: z.boolean().optional(),
   // GitHub refuses label names over 50 characters (422): refused here, not at delivery.
   prLabels: z.array(z.string().min(1).max(50)).max(20).optional(),
+  /** null removes the environment: fixes use the plain sandbox image again */
+  environment: environmentSchema.nullable().optional(),
+  /** write-only; per name, null removes one */
+  environmentSecrets: environmentSecretsSchema.optional(),
 });
 
 export const projectSchema = projectSettingsSchema.extend({
@@ -56,18 +61,31 @@ export const projectSchema = projectSettingsSchema.extend({
 });
 export type ProjectInput = z.input<typeof projectSchema>;
 
+type Settings = z.output<typeof projectSettingsSchema>;
+
+/** The columns a validated settings object writes (JSON null and write-only secrets need care). */
+function columns<S extends Settings>(s: S, storedSecrets: unknown) {
+  const { environment, environmentSecrets, ...rest } = s;
+  return {
+    ...rest,
+    ...(environment !== undefined ? { environment: environment ?? Prisma.DbNull } : {}),
+    ...(environmentSecrets ? { environmentSecrets: mergeSecrets(storedSecrets, environmentSecrets) } : {}),
+  };
+}
+
 export async function upsertProject(prisma: PrismaClient, input: ProjectInput) {
   const p = projectSchema.parse(input);
-  const data = { ...p, cloneUrl: p.cloneUrl ?? null };
+  const existing = await prisma.project.findUnique({ where: { key: p.key }, select: { environmentSecrets: true } });
+  const data = { ...columns(p, existing?.environmentSecrets), key: p.key, cloneUrl: p.cloneUrl ?? null };
   return prisma.project.upsert({ where: { key: p.key }, create: data, update: data });
 }
 
 /** null when there is no such project. */
 export async function updateProject(prisma: PrismaClient, key: string, patch: z.input<typeof projectSettingsSchema>) {
   const data = projectSettingsSchema.parse(patch);
-  const existing = await prisma.project.findUnique({ where: { key }, select: { id: true } });
+  const existing = await prisma.project.findUnique({ where: { key }, select: { id: true, environmentSecrets: true } });
   if (!existing) return null;
-  return prisma.project.update({ where: { key }, data });
+  return prisma.project.update({ where: { key }, data: columns(data, existing.environmentSecrets) });
 }
 
 /**

@@ -24,7 +24,21 @@ export const SANDBOX_LABELS = {
   baseSha: 'bugfix.base-sha',
 } as const;
 
-const AGENT_UID = '1001:1001';
+export const AGENT_UID = '1001:1001';
+/** HOME of the agent in prepared environments: in the image, so caches the setup filled stay (Maven's, Go's) */
+export const AGENT_HOME = '/home/agent';
+
+/**
+ * Where the repository lives. 'tmpfs': streamed into a memory-backed /workspace under a read-only
+ * root (the plain image). 'image': already in a prepared environment image, with its installed
+ * dependencies, in the container's writable layer (the root stays writable for uid 1001's own
+ * folders only: /workspace, its HOME; the rest of the image belongs to root).
+ */
+export interface SandboxLayout {
+  kind: 'tmpfs' | 'image';
+  /** variables of the environment (plain ones and its offline settings) */
+  env?: string[];
+}
 
 export interface ProvisionRequest {
   workflowId: string;
@@ -59,7 +73,9 @@ export async function createSandboxContainer(
   hostId: string,
   limits: SandboxLimits = DEFAULT_SANDBOX_LIMITS,
   baseSha?: string,
+  layout: SandboxLayout = { kind: 'tmpfs' },
 ): Promise<Docker.Container> {
+  const inImage = layout.kind === 'image';
   const name = sandboxContainerName(req.workflowId);
   // A retried provisioning finds the container of the failed attempt: start over cleanly.
   await docker
@@ -73,7 +89,7 @@ export async function createSandboxContainer(
     Cmd: ['sleep', limits.wallClockSeconds ? String(limits.wallClockSeconds) : 'infinity'],
     User: AGENT_UID,
     WorkingDir: WORKSPACE,
-    Env: ['HOME=/tmp', 'LANG=C.UTF-8', 'CI=true'],
+    Env: [`HOME=${inImage ? AGENT_HOME : '/tmp'}`, 'LANG=C.UTF-8', 'CI=true', ...(layout.env ?? [])],
     Labels: {
       [SANDBOX_LABELS.managed]: 'true',
       [SANDBOX_LABELS.workflowId]: req.workflowId,
@@ -89,9 +105,9 @@ export async function createSandboxContainer(
       MemorySwap: limits.memoryBytes,
       NanoCpus: limits.nanoCpus,
       PidsLimit: limits.pidsLimit,
-      ReadonlyRootfs: true,
+      ReadonlyRootfs: !inImage,
       Tmpfs: {
-        [WORKSPACE]: `rw,exec,nosuid,nodev,size=${limits.workspaceSize},uid=1001,gid=1001,mode=0755`,
+        ...(inImage ? {} : { [WORKSPACE]: `rw,exec,nosuid,nodev,size=${limits.workspaceSize},uid=1001,gid=1001,mode=0755` }),
         '/tmp': `rw,exec,nosuid,nodev,size=${limits.tmpSize},uid=1001,gid=1001,mode=1777`,
       },
       CapDrop: ['ALL'],
@@ -108,9 +124,9 @@ export async function createSandboxContainer(
  * Streams `tar -c` of the host clone into `tar -x` in the workspace (tmpfs: putArchive can't),
  * then checks the files out there (the host clone has none).
  */
-export async function streamRepoIntoSandbox(docker: Docker, containerId: string, hostDir: string): Promise<void> {
+export async function streamRepoIntoSandbox(docker: Docker, containerId: string, hostDir: string, commit = 'HEAD'): Promise<void> {
   const exec = await docker.getContainer(containerId).exec({
-    Cmd: ['sh', '-c', 'tar -x -C "$1" -f - && git -C "$1" reset -q --hard', 'sh', WORKSPACE],
+    Cmd: ['sh', '-c', 'tar -x -C "$1" -f - && git -C "$1" reset -q --hard "$2"', 'sh', WORKSPACE, commit],
     AttachStdin: true,
     AttachStdout: true,
     AttachStderr: true,

@@ -50,6 +50,7 @@ export function deliveryRequest(args: {
       costUsd: fix.costUsd(),
       workflowUrl: input.workflowUrl ?? workflowId,
       githubIssueNumber: report.githubIssueNumber,
+      environment: sandbox.environment,
     }),
   };
 }

@@ -110,6 +110,7 @@ export class FixRun {
       timings: { ...this.timings },
       pr: this.pr,
       outcome: this.outcome,
+      ...(this.sandbox?.environment ? { environment: this.sandbox.environment } : {}),
     };
   }
 

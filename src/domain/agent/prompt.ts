@@ -1,4 +1,6 @@
 /** The agent's system prompt and first message. Report text is data for the model, never a command. */
+import { describeEnvironment, type EnvironmentSpec } from '../environment/environment-spec.js';
+
 export interface BugForPrompt {
   title: string;
   description: string;
@@ -12,6 +14,8 @@ export interface ProjectForPrompt {
   repoOwner: string;
   repoName: string;
   validation: Record<string, string | undefined>;
+  /** the project's prepared environment, when it has one */
+  environment?: EnvironmentSpec | null;
 }
 
 export function systemPrompt(project: ProjectForPrompt): string {
@@ -22,6 +26,7 @@ export function systemPrompt(project: ProjectForPrompt): string {
   return [
     `You are an autonomous software engineer fixing one bug in the repository ${project.repoOwner}/${project.repoName}.`,
     'The repository is checked out in your working directory inside an isolated sandbox with no network access.',
+    ...(project.environment ? [describeEnvironment(project.environment, project.validation)] : []),
     'Work in small steps: find the cause, reproduce it with the tests, make the smallest correct change, run the tests, commit.',
     'Do not change tests to make them pass unless the test itself is wrong. Do not touch secrets, lock files or CI configuration.',
     'When the fix is committed and the tests pass, call task_complete with a short summary.',

@@ -46,7 +46,7 @@ export interface CarriedState {
   validation: ValidationGateResult[];
   timings: FixTimings;
   lastActions: string[];
-  sandbox: { containerId: string; hostQueue: string; baseSha: string };
+  sandbox: { containerId: string; hostQueue: string; baseSha: string; environment?: FixEnvironment };
   paused: boolean;
   continuedRuns: number;
 }
@@ -102,6 +102,15 @@ export interface FixStatus {
   timings: FixTimings;
   pr?: PullRequestRef;
   outcome?: FixOutcome;
+  /** the prepared environment the sandbox started from, when the project has one */
+  environment?: FixEnvironment;
+}
+
+export interface FixEnvironment {
+  key: string;
+  image: string;
+  /** hosts the environment's setup asked for and was refused */
+  egressDenied: string[];
 }
 
 /** Only the project's validation gates, in the order they run. */

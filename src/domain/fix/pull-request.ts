@@ -14,6 +14,8 @@ export interface PullRequestFacts {
   costUsd: number;
   workflowUrl: string;
   githubIssueNumber?: number | null;
+  /** the prepared environment the fix ran in, when the project has one */
+  environment?: { key: string; egressDenied: string[] };
 }
 
 /** An issue reference GitHub links: #12, owner/repo#12, or an issue or PR URL. */
@@ -51,6 +53,14 @@ function fenced(s: string): string {
   return `${fence}text\n${s}\n${fence}`;
 }
 
+/** Hosts the setup asked for and was refused: a reviewer learns why a dependency may be missing. */
+function environmentLines(env: { key: string; egressDenied: string[] }): string[] {
+  return [
+    `- Environment: prepared image \`${env.key}\``,
+    ...(env.egressDenied.length ? [`- Setup egress refused (not on the allowlist): ${env.egressDenied.map((h) => `\`${h}\``).join(', ')}`] : []),
+  ];
+}
+
 export function pullRequestBody(f: PullRequestFacts): string {
   const gates = f.validation.length
     ? f.validation.map((v) => `| ${v.gate} | \`${v.command}\` | ${v.passed ? 'passed' : `failed (exit ${v.exitCode})`} |`).join('\n')
@@ -77,6 +87,7 @@ export function pullRequestBody(f: PullRequestFacts): string {
     `- Tokens: ${totalTokens(f.usage)} (input ${f.usage.inputTokens}, output ${f.usage.outputTokens}, cache write ${f.usage.cacheCreationTokens}, cache read ${f.usage.cacheReadTokens})`,
     `- Cost: $${f.costUsd.toFixed(4)}`,
     `- Workflow: ${f.workflowUrl}`,
+    ...(f.environment ? environmentLines(f.environment) : []),
     ...(f.githubIssueNumber ? ['', `Fixes #${f.githubIssueNumber}`] : []),
     '',
     '_Opened by the autonomous bug-fixing service. Review before merging._',

@@ -4,6 +4,7 @@ import { PROJECT_KEY } from '../../domain/fix/ids.js';
 import type { PrismaClient } from '../../db/prisma.js';
 import { deleteProject, issueIntakeKey, projectSchema, projectSettingsSchema, updateProject, upsertProject } from '../../projects/project-store.js';
 import { redactNotifications } from '../../projects/project-settings.js';
+import { parseSecrets } from '../../projects/environment-settings.js';
 import { hashKey } from '../../intake/keys.js';
 import { HttpError } from '../error-handler.js';
 import { defineRoute } from './route-table.js';
@@ -29,6 +30,9 @@ function present(p: ProjectRow) {
     notifications: redactNotifications(p.notifications),
     prDraft: p.prDraft,
     prLabels: p.prLabels,
+    environment: p.environment ?? null,
+    // Write-only: the names, never the values.
+    environmentSecrets: Object.keys(parseSecrets(p.environmentSecrets)).sort(),
     createdAt: p.createdAt.toISOString(),
     updatedAt: p.updatedAt.toISOString(),
   };
