@@ -94,6 +94,52 @@ describe('projects', () => {
     expect((await as(admin).get(`/admin/projects/nope-${suffix}`)).status).toBe(404);
   });
 
+  test('environment: validated field by field, secrets write-only, null removes it', async () => {
+    const bad = await as(admin).patch(`/admin/projects/${key}`, {
+      environment: {
+        toolchains: { node: '19', ruby: '3.3', go: '1.19.2' },
+        setupFile: '../outside.sh',
+        egress: { presets: ['npm', 'cran'], hosts: ['10.0.0.1', 'registry.example.com:443'] },
+        env: { PATH: '/evil', OK_NAME: 'x' },
+      },
+      environmentSecrets: { 'bad name': 'x' },
+    });
+    expect(bad.status).toBe(400);
+    const paths = bad.body.problems.map((p: { path: string }) => p.path).sort();
+    expect(paths).toEqual([
+      'environment.egress.hosts.0',
+      'environment.egress.presets.1',
+      'environment.env.PATH',
+      'environment.setupFile',
+      'environment.toolchains',
+      'environment.toolchains.go',
+      'environment.toolchains.node',
+      'environmentSecrets.bad name',
+    ]);
+    expect(JSON.stringify(bad.body)).toMatch(/supported: 18, 20, 22, 24/);
+    expect((await as(admin).patch(`/admin/projects/${key}`, { environment: { toolchains: {} } })).body.problems[0].path).toBe('environment.toolchains');
+
+    const environment = {
+      toolchains: { python: '3.11' },
+      setup: 'python -m venv .venv && .venv/bin/pip install -r requirements.txt',
+      egress: { presets: ['pypi'] },
+    };
+    const set = await as(admin).patch(`/admin/projects/${key}`, {
+      environment,
+      environmentSecrets: { PIP_INDEX_TOKEN: 'tok-123456789', OTHER: 'v-987654321' },
+    });
+    expect(set.status).toBe(200);
+    expect(set.body.environment).toEqual(environment);
+    expect(set.body.environmentSecrets).toEqual(['OTHER', 'PIP_INDEX_TOKEN']);
+    expect(JSON.stringify((await as(admin).get(`/admin/projects/${key}`)).body)).not.toMatch(/tok-123456789|v-987654321/);
+    // Per name: null removes one, the others stay.
+    const removed = await as(admin).patch(`/admin/projects/${key}`, { environmentSecrets: { OTHER: null } });
+    expect(removed.body.environmentSecrets).toEqual(['PIP_INDEX_TOKEN']);
+    expect((await prisma.project.findUniqueOrThrow({ where: { key } })).environmentSecrets).toEqual({ PIP_INDEX_TOKEN: 'tok-123456789' });
+    const cleared = await as(admin).patch(`/admin/projects/${key}`, { environment: null });
+    expect(cleared.body.environment).toBeNull();
+  });
+
   test('a clone URL must use a transport host git is allowed; its credentials are never shown back', async () => {
     const refused = async (cloneUrl: string) => {
       const r = await as(admin).patch(`/admin/projects/${key}`, { cloneUrl });
