@@ -102,11 +102,15 @@ const MAVEN_OFFLINE = '<settings><offline>true</offline></settings>';
 
 /**
  * After the setup: Maven offline, and whatever the setup created that the repository does not ignore
- * (a venv, a build folder) ignored locally, so the agent's commits never sweep it in.
+ * (a venv, a build folder) ignored locally, so the agent's commits never sweep it in. Git compares
+ * files by size and mtime only: a container from the committed image sees every file with a new
+ * inode and ctime, and full stat checks made git re-read all of them (60,000 files: 7 s) on the
+ * fix's first checkout and every `git status`.
  */
 const FINALIZE = `set -e
 if [ -d "$HOME/.m2" ] || command -v mvn >/dev/null; then mkdir -p "$HOME/.m2" && printf '%s' "$1" > "$HOME/.m2/settings.xml"; fi
 git ls-files --others --exclude-standard --directory | sed 's|^|/|' >> .git/info/exclude
+git config core.checkStat minimal && git config core.trustctime false && git update-index -q --refresh >/dev/null || true
 git checkout -q -- . && git status --porcelain | head -c 2000`;
 
 export async function runEnvironmentSetup(req: SetupRequest): Promise<SetupResult> {

@@ -22,6 +22,7 @@ import { activityDepsFromConfig } from '../../src/worker.js';
 import { createActivities } from '../../activities/index.js';
 import type { SandboxRef } from '../../activities/sandbox.js';
 import { updateProject } from '../../src/projects/project-store.js';
+import { fixDetail } from '../../src/fixes/fix-detail.js';
 import { environmentBuildId } from '../../src/temporal/environment-builds.js';
 import { taskQueues } from '../../temporal.config.js';
 import type { Payload } from '@temporalio/common';
@@ -134,6 +135,13 @@ describe('project environments', () => {
     expect(fixHistory).toContain(row.key);
     expect(buildHistory).toContain('github.com:443');
     for (const h of [fixHistory, buildHistory]) expect(h).not.toContain(SECRET);
+    // Refused egress is shown to the reviewer (PR body) and to ops (fix detail), refusals first.
+    const [pull] = stack.github!.pulls('acme', `env-${suffix}`);
+    expect(pull?.body).toContain('Setup egress refused (not on the allowlist): `github.com:443`');
+    const detail = await fixDetail({ prisma: stack.prisma, temporal: stack.temporal }, workflowId);
+    expect(detail.environment).toMatchObject({ key: row.key, image: row.tag });
+    expect(detail.environment?.egress?.[0]).toMatchObject({ host: 'github.com', port: 443, allowed: false });
+
     // Nor in the committed image's configuration.
     expect(JSON.stringify(await docker.getImage(row.tag).inspect())).not.toContain(SECRET);
   });
