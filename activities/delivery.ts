@@ -92,7 +92,7 @@ async function pushBranch(deps: DeliverDeps, input: DeliverInput, bundle: Buffer
   await git(['fetch', '-q', '--', input.cloneUrl, `refs/heads/${input.defaultBranch}`], { cwd: dir, token });
   const bundlePath = path.join(dir, 'fix.bundle');
   await fs.writeFile(bundlePath, bundle);
-  await git(['fetch', '-q', '--', bundlePath, `HEAD:refs/heads/${input.branch}`], { cwd: dir, fromOwnBundle: true });
+  await git(['fetch', '-q', '--', bundlePath, `HEAD:refs/heads/${input.branch}`], { cwd: dir, fromOwnFiles: true });
   await scopeGate(deps, input, dir);
   throwIfCancelled(); // nothing is pushed or opened once the fix was stopped
   // Never force: a branch moved by someone else is not ours to overwrite.

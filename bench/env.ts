@@ -18,7 +18,7 @@ import path from 'node:path';
 import Docker from 'dockerode';
 import { createSandboxActivities } from '../activities/sandbox.js';
 import { createPrisma } from '../src/db/prisma.js';
-import { loadConfig } from '../src/config.js';
+import { loadConfig, PROJECT_ROOT } from '../src/config.js';
 import { DEFAULT_SANDBOX_LIMITS } from '../src/sandbox/container.js';
 import { buildEnvironment } from '../src/sandbox/environment-provision.js';
 import { execInSandbox } from '../src/sandbox/exec.js';
@@ -35,7 +35,11 @@ const TS_ENV: EnvironmentSpec = { toolchains: { node: '20' }, setup: 'npm ci --n
 
 const p50 = (xs: number[]) => Math.round(quantile(xs, 0.5));
 const gitIn = (cwd: string, ...args: string[]) =>
-  execFileSync('git', ['-c', 'user.name=Bench', '-c', 'user.email=bench@example.invalid', ...args], { cwd, encoding: 'utf8', stdio: 'pipe' });
+  execFileSync('git', ['-c', 'gc.auto=0', '-c', 'user.name=Bench', '-c', 'user.email=bench@example.invalid', ...args], {
+    cwd,
+    encoding: 'utf8',
+    stdio: 'pipe',
+  });
 
 /** A bare remote with `files` small files in nested folders. */
 function largeRepo(root: string, files: number): string {
@@ -48,8 +52,12 @@ function largeRepo(root: string, files: number): string {
   gitIn(work, 'init', '-q', '-b', 'main');
   gitIn(work, 'add', '-A');
   gitIn(work, 'commit', '-q', '-m', 'files');
+  // Packed now, as a real repository is: otherwise a background auto-gc prunes loose objects
+  // while the next clone copies them ("failed to copy file").
+  gitIn(work, 'gc', '-q');
   const bare = path.join(root, 'large.git');
   execFileSync('git', ['clone', '-q', '--bare', work, bare]);
+  execFileSync('git', ['config', 'receive.autogc', 'false'], { cwd: bare });
   fs.rmSync(work, { recursive: true, force: true });
   return bare;
 }
@@ -69,7 +77,8 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const docker = new Docker();
   const prisma = createPrisma(config.DATABASE_URL);
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bugfix-bench-env-'));
+  // Under .data, not /tmp: a 60,000-file repository is big, and /tmp is shared with other tools.
+  const tmp = fs.mkdtempSync(path.join(PROJECT_ROOT, '.data', 'bench-env-'));
   const hostId = `bench-env-${os.hostname()}-${process.pid}`;
   const workDir = path.join(tmp, 'work');
   const caBundle = fs.existsSync(config.SANDBOX_CA_BUNDLE) ? config.SANDBOX_CA_BUNDLE : undefined;

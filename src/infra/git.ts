@@ -20,10 +20,10 @@ export interface GitOptions {
   token?: string;
   input?: Buffer;
   /**
-   * This command reads a bundle file the worker itself wrote (delivery), which git counts as the
-   * 'file' transport: allowed for this command even when GIT_ALLOW_PROTOCOL does not list it.
+   * This command reads files the worker itself wrote (a delivery bundle, its own mirror), which git
+   * counts as the 'file' transport: allowed for this command even when GIT_ALLOW_PROTOCOL does not list it.
    */
-  fromOwnBundle?: boolean;
+  fromOwnFiles?: boolean;
 }
 
 export interface HostGitPolicy {
@@ -65,7 +65,7 @@ export function configuredGitPolicy(): HostGitPolicy {
 
 export async function git(args: string[], opts: GitOptions = {}): Promise<string> {
   const configured = configuredGitPolicy();
-  const policy = opts.fromOwnBundle ? { ...configured, allowProtocol: `${configured.allowProtocol}:file` } : configured;
+  const policy = opts.fromOwnFiles ? { ...configured, allowProtocol: `${configured.allowProtocol}:file` } : configured;
   try {
     const { stdout } = await run('git', args, { cwd: opts.cwd, env: hostGitEnv(policy, opts.token), maxBuffer: 64 * 1024 * 1024 });
     return stdout;

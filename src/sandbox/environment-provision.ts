@@ -11,7 +11,6 @@ import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
 import type { PrismaClient } from '../db/prisma.js';
 import type { EnvironmentSpec } from '../domain/environment/environment-spec.js';
-import { WORKSPACE } from '../domain/agent/workspace-paths.js';
 import { parseEnvironment, parseSecrets } from '../projects/environment-settings.js';
 import { git } from '../infra/git.js';
 import { environmentKey } from './environment-key.js';
@@ -96,8 +95,9 @@ export async function buildEnvironment(deps: BuildDeps, input: BuildInput): Prom
   const checkout = path.join(deps.workDir, 'env-builds', input.key);
   await fs.rm(checkout, { recursive: true, force: true });
   try {
-    // The worker's own mirror: a local clone (hard links), no network, no token.
-    await git(['clone', '--quiet', '--no-checkout', '--', mirrorDir(deps.workDir, input.projectKey), checkout], { fromOwnBundle: true });
+    // The worker's own mirror, no token. Over file:// (git's pack protocol), not a plain local
+    // clone: that copies object files one by one, and a fetch's background gc may prune them meanwhile.
+    await git(['clone', '--quiet', '--no-checkout', '--', `file://${mirrorDir(deps.workDir, input.projectKey)}`, checkout], { fromOwnFiles: true });
     await git(['remote', 'remove', 'origin'], { cwd: checkout });
     const r = await runEnvironmentSetup({
       docker: deps.docker,
@@ -131,23 +131,24 @@ export async function buildEnvironment(deps: BuildDeps, input: BuildInput): Prom
  * fetched inside the sandbox. Files the repository ignores (installed dependencies) stay.
  */
 export async function applyRepositoryDelta(docker: Docker, containerId: string, mirror: string, from: string, to: string): Promise<void> {
-  const must = async (argv: string[], stdin?: Buffer) => {
-    const r = await execInSandbox(docker, containerId, argv, { stdin, timeoutMs: 300_000 });
-    if (r.exitCode !== 0)
-      throw new Error(`moving the workspace to ${to.slice(0, 12)}: ${argv.slice(0, 3).join(' ')} failed: ${r.stderr.toString().slice(0, 1000)}`);
-  };
+  const ref = `refs/bugfix/delta-${to}`;
+  let bundle: Buffer | undefined;
   if (from !== to) {
-    const ref = `refs/bugfix/delta-${to}`;
     await git(['update-ref', ref, to], { cwd: mirror });
     try {
-      const range = (await isAncestor(mirror, from, to)) ? [ref, `^${from}`] : [ref];
-      const bundle = await bundleBytes(mirror, range);
-      await must(['sh', '-c', 'cat > /tmp/delta.bundle && git fetch -q /tmp/delta.bundle "$1" && rm -f /tmp/delta.bundle', 'sh', ref], bundle);
+      bundle = await bundleBytes(mirror, (await isAncestor(mirror, from, to)) ? [ref, `^${from}`] : [ref]);
     } finally {
       await git(['update-ref', '-d', ref], { cwd: mirror }).catch(() => undefined);
     }
   }
-  await must(['git', '-C', WORKSPACE, 'reset', '-q', '--hard', to]);
+  // One exec. A checkout (two-way merge) touches only the files that differ, where `reset --hard`
+  // re-checks every file: 300 ms against 480 ms at 60,000 files. Reset stays as the fallback.
+  const script = `set -e
+if [ -n "$1" ]; then cat > /tmp/delta.bundle; git fetch -q /tmp/delta.bundle "$1"; rm -f /tmp/delta.bundle; fi
+branch=$(git symbolic-ref -q --short HEAD || true)
+if [ -n "$branch" ]; then git checkout -q -B "$branch" "$2" 2>/dev/null || git reset -q --hard "$2"; else git reset -q --hard "$2"; fi`;
+  const r = await execInSandbox(docker, containerId, ['bash', '-c', script, 'delta', bundle ? ref : '', to], { stdin: bundle, timeoutMs: 300_000 });
+  if (r.exitCode !== 0) throw new Error(`moving the workspace to ${to.slice(0, 12)} failed: ${r.stderr.toString().slice(0, 1000)}`);
 }
 
 /** `git bundle create -` as bytes (git() returns text, a bundle is binary). */

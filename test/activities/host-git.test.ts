@@ -84,7 +84,7 @@ describe('transports', () => {
     const bundlePath = path.join(tmp, 'fix.bundle');
     execFileSync('git', ['bundle', 'create', '-q', bundlePath, 'main'], { cwd: bare });
     await expect(git(['fetch', '-q', '--', bundlePath, 'main:refs/heads/fix/bug-0'], { cwd: dir })).rejects.toThrow(/transport 'file' not allowed/);
-    await git(['fetch', '-q', '--', bundlePath, 'main:refs/heads/fix/bug-1'], { cwd: dir, fromOwnBundle: true });
+    await git(['fetch', '-q', '--', bundlePath, 'main:refs/heads/fix/bug-1'], { cwd: dir, fromOwnFiles: true });
     expect((await git(['rev-parse', 'refs/heads/fix/bug-1'], { cwd: dir })).trim()).toBe((await git(['rev-parse', 'main'], { cwd: bare })).trim());
     await expect(git(['fetch', '-q', '--', bare, 'main:refs/heads/other'], { cwd: dir })).rejects.toThrow(/transport 'file' not allowed/);
   });
