@@ -98,7 +98,6 @@ export async function createSandboxContainer(
       [SANDBOX_LABELS.host]: hostId,
       ...(baseSha ? { [SANDBOX_LABELS.baseSha]: baseSha } : {}),
     },
-    NetworkDisabled: true,
     HostConfig: {
       NetworkMode: 'none',
       Memory: limits.memoryBytes,

@@ -141,7 +141,6 @@ export async function runEnvironmentSetup(req: SetupRequest): Promise<SetupResul
       [ENVIRONMENT_LABELS.project]: req.projectKey,
       [ENVIRONMENT_LABELS.baseSha]: req.baseSha,
     },
-    NetworkDisabled: true,
     HostConfig: {
       NetworkMode: 'none',
       Memory: req.limits.memoryBytes,
