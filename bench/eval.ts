@@ -1,5 +1,5 @@
 /**
- * `npm run eval`: the evaluation harness. Every case of the suite (test/fixtures/eval/cases) goes
+ * `npm run eval`: the evaluation harness. Every case of the suite (bench/eval/cases) goes
  * through the whole product — intake, Temporal workflow, sandbox, agent, validation, push, PR —
  * and counts as fixed only when its hidden acceptance test passes on a host clone of the PR branch.
  * Without ANTHROPIC_API_KEY the scripted stand-in plays each case's scenario (this proves the
@@ -61,7 +61,7 @@ async function main(): Promise<void> {
   try {
     for (const c of cases) {
       if (interrupted) break;
-      log(`${c.name} (${c.kind}): filing "${c.report.title}"`);
+      log(`${c.name} (${c.ecosystem}, ${c.kind}): filing "${c.report.title}"`);
       const onStarted = (id: string) => void (current = id);
       const r = await runCase({ stack, tmp, runId, onStarted }, c).catch((err: unknown) => errorResult(c, err));
       current = undefined;

@@ -11,7 +11,8 @@ import { totalTokens } from '../../src/domain/fix/pricing.js';
 import { issueIntakeKey, upsertProject } from '../../src/projects/project-store.js';
 import type { Stack } from '../../dev/local-stack.js';
 import type { EvalCase } from './eval-case.js';
-import { runAcceptance } from './host-checks.js';
+import { prepareCheckout, runAcceptance } from './host-checks.js';
+import { withoutAnsiStyles } from './scripted-fix.js';
 import { createBareRemote } from '../../dev/fixture-remotes.js';
 import { waitForFixStart } from '../../src/fixes/resolve-fix.js';
 
@@ -20,6 +21,7 @@ export const EVAL_OWNER = 'eval';
 export interface CaseResult {
   name: string;
   kind: string;
+  ecosystem: EvalCase['ecosystem'];
   /** pr_created | failed | cancelled from the workflow; error when the harness could not run it */
   status: string;
   reason?: string;
@@ -66,7 +68,8 @@ export async function runCase(ctx: CaseContext, c: EvalCase): Promise<CaseResult
     repoOwner: EVAL_OWNER,
     repoName: c.name,
     cloneUrl: bare,
-    validation: { test: 'npm test' },
+    validation: c.validation,
+    ...(c.environment ? { environment: c.environment } : {}),
   });
   const key = await issueIntakeKey(stack.prisma, project.id, 'eval');
 
@@ -86,6 +89,7 @@ export async function runCase(ctx: CaseContext, c: EvalCase): Promise<CaseResult
   const result: CaseResult = {
     name: c.name,
     kind: c.kind,
+    ecosystem: c.ecosystem,
     status: outcome.status,
     ...(outcome.reason ? { reason: outcome.reason } : {}),
     fixed: false,
@@ -107,11 +111,14 @@ export async function runCase(ctx: CaseContext, c: EvalCase): Promise<CaseResult
   const checkout = path.join(ctx.tmp, 'checkouts', c.name);
   git(['clone', '-q', '--branch', outcome.pr.branch, '--', bare, checkout]);
   result.filesChanged = git(['diff', '--name-only', 'origin/main...HEAD'], checkout).split('\n').filter(Boolean);
-  const onBranch = runAcceptance(checkout, c.name);
+  // Dependencies as the branch names them (a fix may change a manifest), then again for the base.
+  await prepareCheckout(checkout, c);
+  const onBranch = await runAcceptance(checkout, c);
   result.fixed = onBranch.passed;
-  if (!onBranch.passed) result.acceptanceOutput = onBranch.output.slice(-1500);
+  if (!onBranch.passed) result.acceptanceOutput = withoutAnsiStyles(onBranch.output).slice(-1500);
   git(['checkout', '-q', '--detach', 'origin/main'], checkout);
-  result.acceptanceFailsOnBase = !runAcceptance(checkout, c.name).passed;
+  await prepareCheckout(checkout, c);
+  result.acceptanceFailsOnBase = !(await runAcceptance(checkout, c)).passed;
   return result;
 }
 
@@ -120,6 +127,7 @@ export function errorResult(c: EvalCase, err: unknown): CaseResult {
   return {
     name: c.name,
     kind: c.kind,
+    ecosystem: c.ecosystem,
     status: 'error',
     reason: err instanceof Error ? err.message : String(err),
     fixed: false,

@@ -74,15 +74,23 @@ function table(header: string[], rows: string[][], rightAligned: Set<number>): s
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
+/**
+ * A line naming one failing test, in the output of each ecosystem's runner: TAP (`not ok`), go
+ * test (`--- FAIL:`), pytest -q's summary (`FAILED path::test`), surefire's summary
+ * (`[ERROR]   Class.method:line`), vitest's (` FAIL  file > test`).
+ */
+export const FAILING_TEST_LINE = /^(not ok\b|\s*--- FAIL: |FAILED \S+::|\[ERROR\] {3}\w[\w.$]*\.\w+:\d+ | FAIL {2}\S)/;
+
 const usd = (x: number | null) => (x === null ? '–' : `$${x.toFixed(4)}`);
 const sec = (x: number | null) => (x === null ? '–' : `${x.toFixed(1)} s`);
 const yes = (b: boolean) => (b ? 'yes' : 'NO');
 
 export function renderReport(results: CaseResult[], t: EvalTotals): string {
   const cases = table(
-    ['case', 'kind', 'fixed', 'status', 'iterations', 'tokens', 'cost', 'time to PR', 'files'],
+    ['case', 'ecosystem', 'kind', 'fixed', 'status', 'iterations', 'tokens', 'cost', 'time to PR', 'files'],
     results.map((r) => [
       r.name,
+      r.ecosystem,
       r.kind,
       r.fixed ? 'yes' : 'no',
       r.status,
@@ -92,7 +100,7 @@ export function renderReport(results: CaseResult[], t: EvalTotals): string {
       sec(r.timeToPrSec),
       String(r.filesChanged.length),
     ]),
-    new Set([4, 5, 6, 7, 8]),
+    new Set([5, 6, 7, 8, 9]),
   );
   const targets = table(
     ['metric', 'measured', 'target', 'met'],
@@ -104,11 +112,11 @@ export function renderReport(results: CaseResult[], t: EvalTotals): string {
     ],
     new Set(),
   );
-  // Only the failing subtests' names here; eval.json keeps the tail of the acceptance output.
+  // Only the failing tests' lines here; eval.json keeps the tail of the acceptance output.
   const failing = (out = '') =>
     out
       .split('\n')
-      .filter((l) => l.startsWith('not ok'))
+      .filter((l) => FAILING_TEST_LINE.test(l))
       .map((l) => `\n    ${l}`)
       .join('');
   const notes = results

@@ -9,11 +9,32 @@ import { lastToolResults, type ModelScript, type ReplyBlock } from '../../dev/st
 import { ScriptDiverged } from '../../dev/scenarios/pagination.js';
 import { addedLines, changedFiles, type FileEdit } from './intended-fix.js';
 
+/**
+ * The project's test command and how its output reads. The model sees what run_command returns:
+ * "Exit code: N", then the command's stdout and stderr; a run counts as red when it exits non-zero
+ * and `failed` matches, as green when it exits 0 and `passed` matches.
+ */
+export interface TestReading {
+  /** what the model runs (the project's validation command) */
+  command: string;
+  /** matches the output of a run with failing tests */
+  failed: RegExp;
+  /** matches the output of a run whose tests all pass */
+  passed: RegExp;
+  /** run_command's timeout (default 120 s) */
+  timeoutSeconds?: number;
+}
+
+/** `npm test` = `node --test`: TAP, whose summary counts `# fail N`. */
+export const NODE_TEST_TAP: TestReading = { command: 'npm test', failed: /^# fail [1-9]/m, passed: /^# fail 0$/m };
+
 export interface FixPlan {
   /** what the model greps for first, and a file the hits must include */
   search: { pattern: string; file_pattern?: string; expectPath: string };
   /** files read before reproducing (sources and tests) */
   read: string[];
+  /** the test command, and how its output says red or green */
+  tests: TestReading;
   /** text the failing test run must show: the reported symptom */
   failureShows: string;
   diagnosis: string;
@@ -24,7 +45,6 @@ export interface FixPlan {
 
 const tool = (name: string, input: Record<string, unknown> = {}): ReplyBlock => ({ type: 'tool_use', name, input });
 const say = (text: string): ReplyBlock => ({ type: 'text', text });
-const TEST_RUN = tool('run_command', { command: 'npm test', timeout_seconds: 120 });
 
 type Req = Parameters<ModelScript>[0];
 
@@ -42,8 +62,26 @@ function expect(ok: boolean, what: string, got: string[]): void {
 /** read_file numbers lines ("12\t..."): strip that to compare with source text. */
 const unnumbered = (text: string) => text.replace(/^\d+\t/gm, '');
 
+/** Colours and styles (ESC [ ... m): runners that think they have a terminal add them, and a model reads past them. */
+const ANSI_STYLE = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
+export const withoutAnsiStyles = (text: string): string => text.replace(ANSI_STYLE, '');
+
+/** A red run: non-zero exit, the runner's failure summary, and the reported symptom. */
+export function showsFailure(plan: FixPlan, run: string): boolean {
+  const text = withoutAnsiStyles(run);
+  return /^Exit code: [1-9]/.test(text) && plan.tests.failed.test(text) && text.includes(plan.failureShows);
+}
+
+/** A green run: exit 0 and the runner's all-passed summary. */
+export function showsSuccess(plan: FixPlan, run: string): boolean {
+  const text = withoutAnsiStyles(run);
+  return text.startsWith('Exit code: 0\n') && plan.tests.passed.test(text);
+}
+
 export function scriptedFix(plan: FixPlan): ModelScript {
   const files = changedFiles(plan.fix);
+  const { command, timeoutSeconds = 120 } = plan.tests;
+  const testRun = tool('run_command', { command, timeout_seconds: timeoutSeconds });
   return (req, turn) => {
     switch (turn) {
       case 0:
@@ -72,15 +110,11 @@ export function scriptedFix(plan: FixPlan): ModelScript {
         // The model only edits what it has read: every line it will replace must be on screen.
         const seen = plan.fix.every((e) => e.old_string.split('\n').every((line) => sources.includes(line)));
         expect(seen, 'the code to change among the files read', [sources]);
-        return [say('Reproducing with the tests first.'), TEST_RUN];
+        return [say('Reproducing with the tests first.'), testRun];
       }
       case 4: {
-        const [run] = results(req, 1, 'npm test');
-        expect(
-          run!.startsWith('Exit code: 1') && /# fail [1-9]/.test(run!) && run!.includes(plan.failureShows),
-          `failing tests showing "${plan.failureShows}"`,
-          [run!],
-        );
+        const [run] = results(req, 1, command);
+        expect(showsFailure(plan, run!), `failing tests showing "${plan.failureShows}"`, [run!]);
         return [say(plan.diagnosis), ...plan.fix.map((e) => tool('edit_file', { path: e.path, old_string: e.old_string, new_string: e.new_string }))];
       }
       case 5: {
@@ -90,11 +124,11 @@ export function scriptedFix(plan: FixPlan): ModelScript {
           'successful edits',
           edits,
         );
-        return [TEST_RUN];
+        return [testRun];
       }
       case 6: {
-        const [run] = results(req, 1, 'npm test');
-        expect(run!.startsWith('Exit code: 0') && run!.includes('# fail 0'), 'passing tests after the fix', [run!]);
+        const [run] = results(req, 1, command);
+        expect(showsSuccess(plan, run!), 'passing tests after the fix', [run!]);
         return [tool('git_diff')];
       }
       case 7: {
