@@ -11,7 +11,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../src/config.js';
+import Docker from 'dockerode';
 import { deleteProject } from '../src/projects/project-store.js';
+import { evictEnvironmentImages } from '../src/sandbox/environment-images.js';
 import { startStack } from '../dev/local-stack.js';
 import { EVAL_CASES } from './eval/cases/index.js';
 import { errorResult, runCase, type CaseResult } from './eval/case-run.js';
@@ -74,6 +76,10 @@ async function main(): Promise<void> {
     process.off('SIGINT', onSigint);
     // Projects of this run only; their ledger rows stay (the ledger outlives projects).
     for (const c of cases) await deleteProject(stack.prisma, `eval-${c.name}-${runId}`).catch(() => false);
+    // Their environment images too (what the host's reaper would do next).
+    await evictEnvironmentImages(stack.prisma, new Docker(), process.env.BUGFIX_HOST_ID ?? os.hostname(), stack.config.ENVIRONMENT_CACHE_MB * 1024 ** 2).catch(
+      () => undefined,
+    );
     await stack.stop();
     fs.rmSync(tmp, { recursive: true, force: true });
   }

@@ -99,6 +99,8 @@ export async function deleteProject(prisma: PrismaClient, key: string): Promise<
     prisma.$executeRaw`DELETE FROM "AgentTurn" WHERE "workflowId" IN (${ofProject})`,
     prisma.$executeRaw`DELETE FROM "WorkspaceCheckpoint" WHERE "workflowId" IN (${ofProject})`,
     prisma.project.deleteMany({ where: { key } }),
+    // Its prepared images become unknown to every host: their reapers remove them.
+    prisma.environmentImage.deleteMany({ where: { projectKey: key } }),
   ]);
   return count > 0;
 }
