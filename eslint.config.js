@@ -9,6 +9,8 @@ const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}
 export default tseslint.config(
   { ignores: ['node_modules/**', 'src/generated/**', '.data/**', '.tools/**', 'dev/repos/**', 'bench/eval/acceptance/**'] },
   ...tseslint.configs.recommended,
+  // CommonJS run by the sandbox image's own Node 18 (docker/egress-forward.cjs): require is its import.
+  { files: ['**/*.cjs'], rules: { '@typescript-eslint/no-require-imports': 'off' } },
   {
     files: ['**/*.ts'],
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },

