@@ -14,7 +14,7 @@ import { DEFAULT_SETUP_DISK_MB, DEFAULT_SETUP_TIMEOUT_MINUTES, type EnvironmentS
 import { WORKSPACE } from '../domain/agent/workspace-paths.js';
 import { egressAllowlist, startEgressProxy, type EgressRecord } from './egress-proxy.js';
 import { execInSandbox } from './exec.js';
-import { AGENT_HOME, AGENT_UID, SANDBOX_LABELS, streamRepoIntoSandbox, type SandboxLimits } from './container.js';
+import { AGENT_HOME, AGENT_UID, SANDBOX_HOSTS_BIND, SANDBOX_LABELS, streamRepoIntoSandbox, type SandboxLimits } from './container.js';
 
 export const ENVIRONMENT_LABELS = {
   key: 'bugfix.environment-key',
@@ -141,6 +141,7 @@ export async function runEnvironmentSetup(req: SetupRequest): Promise<SetupResul
       [ENVIRONMENT_LABELS.project]: req.projectKey,
       [ENVIRONMENT_LABELS.baseSha]: req.baseSha,
     },
+    NetworkDisabled: true,
     HostConfig: {
       NetworkMode: 'none',
       Memory: req.limits.memoryBytes,
@@ -150,7 +151,7 @@ export async function runEnvironmentSetup(req: SetupRequest): Promise<SetupResul
       // The setup's writes land in the container's layer: that layer is what gets committed.
       ReadonlyRootfs: false,
       Tmpfs: { '/tmp': `rw,exec,nosuid,nodev,size=${req.limits.tmpSize},uid=1001,gid=1001,mode=1777` },
-      Binds: [`${socketDir}:/egress`, ...(req.caBundle ? [`${req.caBundle}:${CA_IN_CONTAINER}:ro`] : [])],
+      Binds: [SANDBOX_HOSTS_BIND, `${socketDir}:/egress`, ...(req.caBundle ? [`${req.caBundle}:${CA_IN_CONTAINER}:ro`] : [])],
       CapDrop: ['ALL'],
       SecurityOpt: ['no-new-privileges'],
       Init: true,

@@ -56,6 +56,8 @@ describe('sandbox hardening', () => {
     expect(await sh("grep CapEff /proc/self/status | awk '{print $2}'")).toBe('0000000000000000');
     expect(await sh("grep NoNewPrivs /proc/self/status | awk '{print $2}'")).toBe('1');
     expect(await sh("tail -n +3 /proc/net/dev | awk -F: '{print $1}' | tr -d ' '")).toBe('lo');
+    // Loopback only, and `localhost` resolves there (test runners bind to it).
+    expect(await sh(`node -e "require('dns').lookup('localhost', (e, a) => console.log(e ? e.code : a))"`)).toMatch(/^(127\.0\.0\.1|::1)$/);
     const inspect = await docker.getContainer(containerId).inspect();
     expect(inspect.HostConfig.Memory).toBe(inspect.HostConfig.MemorySwap);
     expect(inspect.HostConfig.PidsLimit).toBeGreaterThan(0);

@@ -114,7 +114,7 @@ describe('project environments', () => {
     // The agent phase: dependencies from the image, no proxy socket, no network, no secret.
     expect(seen.deps?.trim()).toBe('true');
     expect(seen.container?.HostConfig.NetworkMode).toBe('none');
-    expect(seen.container?.Mounts ?? []).toEqual([]);
+    expect((seen.container?.Mounts ?? []).map((m) => m.Destination)).toEqual(['/etc/hosts']);
     expect(seen.egress).toBe('no-socket\nno-proxy\n');
     expect(seen.env).not.toContain(SECRET);
     expect(seen.env).not.toMatch(/PROXY/i);
