@@ -61,7 +61,6 @@ export function createSandboxActivities(deps: SandboxDeps) {
   /** A sandbox from the project's prepared image (built first if this host lacks it), at the fix's commit. */
   const provisionInEnvironment = async (req: ProvisionRequest, env: ProjectEnvironment): Promise<SandboxRef> => {
     const prisma = deps.prisma!;
-    const settings = await projectSettings(prisma, req.bugId);
     const checkpoint = await latestCheckpoint(prisma, req.workflowId);
     const target = await environmentTarget({ docker: deps.docker, workDir: deps.workDir, baseImage: deps.image, token: await deps.gitToken?.() }, env, req);
     const ready =
@@ -78,7 +77,7 @@ export function createSandboxActivities(deps: SandboxDeps) {
     const baseSha = checkpoint?.baseSha ?? target.head;
     throwIfCancelled();
     const variables = [...Object.entries(env.spec.env ?? {}), ...Object.entries(offlineEnv(env.spec))].map(([k, v]) => `${k}=${v}`);
-    const container = await createSandboxContainer(deps.docker, ready.tag, req, deps.hostId, sandboxLimitsFor(settings, deps.limits), baseSha, {
+    const container = await createSandboxContainer(deps.docker, ready.tag, req, deps.hostId, sandboxLimitsFor(env.sandbox, deps.limits), baseSha, {
       kind: 'image',
       env: variables,
     });

@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Docker from 'dockerode';
 import { loadConfig, PROJECT_ROOT } from '../src/config.js';
+import { buildImageFromDir } from '../src/sandbox/docker-build.js';
 
 const DOCKER_DIR = path.join(PROJECT_ROOT, 'docker');
 const INPUTS_LABEL = 'bugfix.inputs';
@@ -79,25 +80,10 @@ async function buildSandbox(docker: Docker, tag: string, inputs: string): Promis
   say(`sandbox image: building ${tag} FROM ${baseTag}`);
   const ctx = prepareContext();
   try {
-    await buildFrom(docker, ctx, tag, inputs);
+    await buildImageFromDir(docker, ctx, tag, { buildargs: { BASE: baseTag }, labels: { [INPUTS_LABEL]: inputs } });
   } finally {
     fs.rmSync(ctx, { recursive: true, force: true });
   }
-}
-
-async function buildFrom(docker: Docker, ctx: string, tag: string, inputs: string): Promise<void> {
-  const files = fs.readdirSync(ctx).filter((f) => f !== 'base-packages.txt');
-  const stream = await docker.buildImage(
-    { context: ctx, src: files },
-    { t: tag, buildargs: { BASE: baseTag }, networkmode: 'none', labels: { [INPUTS_LABEL]: inputs }, rm: true, forcerm: true },
-  );
-  await new Promise<void>((resolve, reject) =>
-    docker.modem.followProgress(stream, (err: Error | null, out: Array<{ error?: string }>) => {
-      const failed = err ?? out.find((o) => o.error);
-      if (failed) reject(new Error(`docker build failed: ${failed instanceof Error ? failed.message : failed.error}`));
-      else resolve();
-    }),
-  );
 }
 
 async function main(): Promise<void> {

@@ -27,6 +27,11 @@ export interface EgressRecord {
   reason?: string;
 }
 
+/** The host:port targets the proxy refused, each once: what a setup's failure and its fix name. */
+export function refusedTargets(records: ReadonlyArray<Pick<EgressRecord, 'host' | 'port' | 'allowed'>>): string[] {
+  return [...new Set(records.filter((e) => !e.allowed).map((e) => `${e.host}:${e.port}`))];
+}
+
 export interface EgressProxy {
   socketPath: string;
   records(): EgressRecord[];

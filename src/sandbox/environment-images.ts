@@ -6,6 +6,7 @@
 import type Docker from 'dockerode';
 import type { PrismaClient } from '../db/prisma.js';
 import { ENVIRONMENT_LABELS } from './environment-setup.js';
+import { refusedTargets, type EgressRecord } from './egress-proxy.js';
 
 export const environmentImageTag = (projectKey: string, key: string) => `bugfix-env-${projectKey}:${key}`;
 
@@ -25,12 +26,13 @@ interface Row {
   egress: unknown;
 }
 
-export function deniedHosts(egress: unknown): string[] {
-  const list = Array.isArray(egress) ? (egress as Array<{ host?: string; port?: number; allowed?: boolean }>) : [];
-  return [...new Set(list.filter((e) => e.allowed === false).map((e) => `${e.host}:${e.port}`))];
-}
-
-const ready = (row: Row): ReadyEnvironment => ({ tag: row.tag, key: row.key, baseSha: row.baseSha, egressDenied: deniedHosts(row.egress) });
+/** The stored egress column is JSON written by recordBuilt/recordFailed: EgressRecord[]. */
+const ready = (row: Row): ReadyEnvironment => ({
+  tag: row.tag,
+  key: row.key,
+  baseSha: row.baseSha,
+  egressDenied: refusedTargets(Array.isArray(row.egress) ? (row.egress as EgressRecord[]) : []),
+});
 
 /** The ready image of this key on this host, touched for LRU; null when it must be built. */
 export async function findReadyEnvironment(prisma: PrismaClient, docker: Docker, host: string, key: string): Promise<ReadyEnvironment | null> {

@@ -11,6 +11,7 @@ import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
 import type { PrismaClient } from '../db/prisma.js';
 import type { EnvironmentSpec } from '../domain/environment/environment-spec.js';
+import { parseSandboxSettings, type SandboxSettings } from '../domain/fix/sandbox-settings.js';
 import { parseEnvironment, parseSecrets } from '../projects/environment-settings.js';
 import { git } from '../infra/git.js';
 import { environmentKey } from './environment-key.js';
@@ -23,19 +24,24 @@ import type { SandboxLimits } from './container.js';
 
 export interface ProjectEnvironment {
   spec: EnvironmentSpec;
+  /** the project's sandbox limits, read with it (one query per provision) */
+  sandbox: SandboxSettings;
   secretNames: string[];
-  validation: Record<string, string>;
 }
 
 /** The project's environment (null: the plain sandbox image), read by the fix's bug id. */
 export async function projectEnvironment(prisma: PrismaClient, bugId: string): Promise<ProjectEnvironment | null> {
   const bug = await prisma.bugReport.findUnique({
     where: { id: bugId },
-    select: { project: { select: { environment: true, environmentSecrets: true, validation: true } } },
+    select: { project: { select: { environment: true, environmentSecrets: true, sandbox: true } } },
   });
   const spec = parseEnvironment(bug?.project.environment);
   if (!spec || !bug) return null;
-  return { spec, secretNames: Object.keys(parseSecrets(bug.project.environmentSecrets)), validation: bug.project.validation as Record<string, string> };
+  return {
+    spec,
+    sandbox: parseSandboxSettings(bug.project.sandbox),
+    secretNames: Object.keys(parseSecrets(bug.project.environmentSecrets)),
+  };
 }
 
 export interface EnvironmentTarget {

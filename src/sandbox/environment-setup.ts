@@ -12,7 +12,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type Docker from 'dockerode';
 import { DEFAULT_SETUP_DISK_MB, DEFAULT_SETUP_TIMEOUT_MINUTES, type EnvironmentSpec } from '../domain/environment/environment-spec.js';
 import { WORKSPACE } from '../domain/agent/workspace-paths.js';
-import { egressAllowlist, startEgressProxy, type EgressRecord } from './egress-proxy.js';
+import { egressAllowlist, refusedTargets, startEgressProxy, type EgressRecord } from './egress-proxy.js';
 import { execInSandbox } from './exec.js';
 import { AGENT_HOME, AGENT_UID, SANDBOX_HOSTS_BIND, SANDBOX_LABELS, streamRepoIntoSandbox, type SandboxLimits } from './container.js';
 
@@ -232,7 +232,7 @@ function splitTag(ref: string): [string, string] {
 
 /** Non-retryable: the same setup on the same inputs fails the same way. Names refused hosts. */
 export function setupFailed(why: string, output: string, egress: EgressRecord[]): ApplicationFailure {
-  const refused = [...new Set(egress.filter((e) => !e.allowed).map((e) => `${e.host}:${e.port}`))];
+  const refused = refusedTargets(egress);
   const refusedText = refused.length ? ` — egress refused (not on the allowlist): ${refused.join(', ')}` : '';
   const tail = output.trim() ? `: ${output.trim().slice(-1500)}` : '';
   // The egress records ride along (hosts and ports, nothing secret) for the build's row.

@@ -15,7 +15,7 @@ import { startStack, type Stack } from '../../dev/local-stack.js';
 import { createFixtureProject } from '../../dev/fixture-remotes.js';
 import { paginationScenario } from '../../dev/scenarios/pagination.js';
 import type { ModelScript } from '../../dev/stand-ins/anthropic-api.js';
-import type { FixInput, FixOutcome } from '../../src/domain/fix/fix.js';
+import type { FixOutcome } from '../../src/domain/fix/fix.js';
 import { SANDBOX_LABELS } from '../../src/sandbox/container.js';
 import { execInSandbox } from '../../src/sandbox/exec.js';
 import { activityDepsFromConfig } from '../../src/worker.js';
@@ -24,7 +24,7 @@ import type { SandboxRef } from '../../activities/sandbox.js';
 import { updateProject } from '../../src/projects/project-store.js';
 import { fixDetail } from '../../src/fixes/fix-detail.js';
 import { environmentBuildId } from '../../src/temporal/environment-builds.js';
-import { taskQueues } from '../../temporal.config.js';
+import { startFix } from '../support/start-fix.js';
 import type { Payload } from '@temporalio/common';
 import { payloadCodec } from '../../src/temporal/payload-keys.js';
 
@@ -93,20 +93,7 @@ describe('project environments', () => {
   test('a fix runs in the prepared environment: deps installed, no network, no secrets, egress audited', async () => {
     const { project } = await createFixtureProject(stack.prisma, stack.github, { key: `env-${suffix}`, repo: `env-${suffix}`, dir: tmp });
     await updateProject(stack.prisma, project.key, { environment: ENVIRONMENT, environmentSecrets: { SETUP_TOKEN: SECRET } });
-    const bug = await stack.prisma.bugReport.create({
-      data: {
-        projectId: project.id,
-        externalId: suffix,
-        workflowId,
-        title: 'Product list page 1 skips the first two products',
-        description: 'Page 1 starts at the third product.',
-      },
-    });
-    const handle = await stack.temporal.workflow.start('bugFixWorkflow', {
-      taskQueue: taskQueues.main,
-      workflowId,
-      args: [{ bugId: bug.id, projectId: project.id, projectKey: project.key } satisfies FixInput],
-    });
+    const handle = await startFix(stack, project, { workflowId, externalId: suffix });
     const outcome = (await handle.result()) as FixOutcome;
     expect(outcome.reason).toBeUndefined();
     expect(outcome.status).toBe('pr_created');
@@ -205,14 +192,7 @@ describe('project environments', () => {
       },
     });
     const id = `bugfix-env-fail-${suffix}`;
-    const bug = await stack.prisma.bugReport.create({
-      data: { projectId: project.id, externalId: `${suffix}-f`, workflowId: id, title: 't', description: 'd' },
-    });
-    const outcome = (await stack.temporal.workflow.execute('bugFixWorkflow', {
-      taskQueue: taskQueues.main,
-      workflowId: id,
-      args: [{ bugId: bug.id, projectId: project.id, projectKey: project.key } satisfies FixInput],
-    })) as FixOutcome;
+    const outcome = (await (await startFix(stack, project, { workflowId: id, externalId: `${suffix}-f` })).result()) as FixOutcome;
     expect(outcome.status).toBe('failed');
     expect(outcome.reason).toMatch(
       /^environment setup failed: the setup script exited \d+ — egress refused \(not on the allowlist\): registry\.yarnpkg\.com:443/,

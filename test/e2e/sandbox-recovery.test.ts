@@ -12,8 +12,9 @@ import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { SANDBOX_LABELS } from '../../src/sandbox/container.js';
 import { startStack, type Stack } from '../../dev/local-stack.js';
-import type { FixInput, FixOutcome } from '../../src/domain/fix/fix.js';
+import type { FixOutcome } from '../../src/domain/fix/fix.js';
 import { taskQueues } from '../../temporal.config.js';
+import { startFix } from '../support/start-fix.js';
 import { createFixtureProject } from '../../dev/fixture-remotes.js';
 import { paginationScenario } from '../../dev/scenarios/pagination.js';
 import type { ModelScript } from '../../dev/stand-ins/anthropic-api.js';
@@ -51,20 +52,7 @@ describe('sandbox recovery', () => {
 
   test('a container removed mid-fix is recreated from the checkpoint and the fix completes', async () => {
     const { project, bare } = await createFixtureProject(stack.prisma, stack.github, { key: `recover-${suffix}`, repo: 'recover', dir: tmp });
-    const bug = await stack.prisma.bugReport.create({
-      data: {
-        projectId: project.id,
-        externalId: suffix,
-        workflowId,
-        title: 'Product list page 1 skips the first two products',
-        description: 'Page 1 starts at the third product.',
-      },
-    });
-    const handle = await stack.temporal.workflow.start('bugFixWorkflow', {
-      taskQueue: taskQueues.main,
-      workflowId,
-      args: [{ bugId: bug.id, projectId: project.id, projectKey: project.key } satisfies FixInput],
-    });
+    const handle = await startFix(stack, project, { workflowId, externalId: suffix });
     const outcome = (await handle.result()) as FixOutcome;
     expect(outcome.reason).toBeUndefined();
     expect(outcome.status).toBe('pr_created');
