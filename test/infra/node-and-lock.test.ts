@@ -31,9 +31,7 @@ describe('Node and the lock file', () => {
     for (const f of ['package.json', 'package-lock.json']) fs.copyFileSync(path.join(PROJECT_ROOT, f), path.join(dir, f));
     // --dry-run still checks that package.json and the lock file agree (the failure this guards).
     execFileSync('npm', ['ci', '--dry-run', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: dir, stdio: 'pipe' });
-    expect(fs.readFileSync(path.join(dir, 'package-lock.json'), 'utf8')).toBe(
-      fs.readFileSync(path.join(PROJECT_ROOT, 'package-lock.json'), 'utf8'),
-    );
+    expect(fs.readFileSync(path.join(dir, 'package-lock.json'), 'utf8')).toBe(fs.readFileSync(path.join(PROJECT_ROOT, 'package-lock.json'), 'utf8'));
     fs.rmSync(dir, { recursive: true, force: true });
   });
 });
