@@ -25,6 +25,7 @@ import type { AlertConfig } from '../src/alerts/alert-config.js';
 import { taskQueues } from '../temporal.config.js';
 import { createEnvironmentActivities } from './environment.js';
 import { environmentBuilds } from '../src/temporal/environment-builds.js';
+import { createGitHubIssueActivities } from './github.js';
 
 export interface ActivityDeps {
   prisma: PrismaClient;
@@ -46,6 +47,8 @@ export interface ActivityDeps {
     notify: NotifyConfig;
     /** organisation alerts: channels and rule thresholds (src/alerts/alert-config.ts) */
     alerts: AlertConfig;
+    /** Web UI base for links (GitHub status comments); TEMPORAL_UI_URL */
+    temporalUiUrl?: string;
   };
   host: { id: string; queue: string };
   /** Temporal client: the sandbox reaper asks it whether a sandbox's workflow is still open; the safety activities read visibility and signal fixes */
@@ -90,6 +93,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createNotifyActivities({ prisma, config: config.notify }),
     ...createSafetyActivities({ prisma, temporal: deps.temporal }),
     ...createAlertActivities(alertDeps),
+    ...createGitHubIssueActivities({ prisma, github: deps.github, temporal: deps.temporal, temporalUiUrl: config.temporalUiUrl ?? 'http://localhost:8233' }),
   });
 }
 

@@ -35,6 +35,10 @@ const schema = z.object({
   GITHUB_APP_ID: optionalString,
   GITHUB_APP_PRIVATE_KEY: optionalString,
   GITHUB_APP_PRIVATE_KEY_FILE: optionalString,
+  /** secret of the repository's or GitHub App's webhook (X-Hub-Signature-256); unset: POST /api/github/webhook answers 503 */
+  GITHUB_WEBHOOK_SECRET: optionalString,
+  /** the bot's login: its own events never trigger, assigning it or @mentioning it does */
+  GITHUB_BOT_LOGIN: z.string().default('bugfix-bot'),
   GITHUB_APP_INSTALLATION_ID: z.coerce.number().int().positive().optional(),
   HTTP_HOST: z.string().default('127.0.0.1'),
   HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(3000),

@@ -74,6 +74,7 @@ export function activityDepsFromConfig(config: AppConfig, prisma: PrismaClient, 
             : undefined,
       },
       alerts: alertConfigFrom(config),
+      temporalUiUrl: config.TEMPORAL_UI_URL,
     },
     host: { id: hostId, queue: taskQueues.host(hostId) },
   };

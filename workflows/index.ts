@@ -4,3 +4,4 @@ export { sandboxReaperWorkflow } from './sandbox-reaper.js';
 export { safetyControllerWorkflow } from './safety-controller.js';
 export { alertDispatchWorkflow, alertEvaluatorWorkflow } from './alert-evaluator.js';
 export { environmentBuildWorkflow } from './environment-build.js';
+export { githubIssueWorkflow } from './github-issue/workflow.js';

@@ -17,6 +17,12 @@ export interface StandInPull {
   state: 'open' | 'closed';
 }
 
+export interface StandInComment {
+  id: number;
+  body: string;
+  user: string;
+}
+
 export interface Fault {
   pathPart: string;
   method?: string;
@@ -37,6 +43,10 @@ export interface GitHubStandIn extends Listening {
   comments(owner: string, name: string, issue: number): string[];
   /** comments already on an issue (someone else's, or an earlier attempt's) */
   addComment(owner: string, name: string, issue: number, body: string): void;
+  /** comments with their ids and authors, and how often each was edited */
+  commentRecords(owner: string, name: string, issue: number): Array<StandInComment & { edits: number }>;
+  /** a person's role on the repository (admin, maintain, write, triage, read); others have none */
+  setPermission(owner: string, name: string, login: string, role: string): void;
   requests: Array<{ method: string; path: string; status: number; authorization?: string }>;
   /** The next `count` requests to paths matching `pathPart` fail with `status`. */
   failNext(pathPart: string, status: number, count?: number): void;
@@ -72,13 +82,24 @@ function validAppJwt(jwt: string, app: StandInApp): boolean {
   return ok && String(claims.iss) === app.appId && (claims.exp ?? 0) * 1000 > Date.now();
 }
 
-export async function startGitHubStandIn(opts: { token?: string; app?: StandInApp; port?: number } = {}): Promise<GitHubStandIn> {
+export async function startGitHubStandIn(opts: { token?: string; app?: StandInApp; port?: number; botLogin?: string } = {}): Promise<GitHubStandIn> {
   const installationTokens = new Set<string>();
   const repos = new Map<
     string,
-    { bareDir: string; defaultBranch: string; pulls: StandInPull[]; labels: Map<number, string[]>; comments: Map<number, string[]> }
+    {
+      bareDir: string;
+      defaultBranch: string;
+      pulls: StandInPull[];
+      labels: Map<number, string[]>;
+      comments: Map<number, StandInComment[]>;
+      permissions: Map<string, string>;
+    }
   >();
   const requests: GitHubStandIn['requests'] = [];
+  let commentIds = 1000;
+  const edits = new Map<number, number>();
+  /** whoever the stand-in's token belongs to (GitHub answers with the bot's login) */
+  const botLogin = opts.botLogin ?? 'bugfix-bot';
   const faults: Fault[] = [];
   let held = 0;
   const app = express();
@@ -135,6 +156,7 @@ export async function startGitHubStandIn(opts: { token?: string; app?: StandInAp
     if (!repo) res.status(404).json({ message: 'Not Found' });
     return repo;
   };
+  const commentJson = (c: StandInComment) => ({ id: c.id, body: c.body, user: { login: c.user, type: c.user === botLogin ? 'Bot' : 'User' } });
   const pullJson = (owner: string, name: string, p: StandInPull, bareDir: string) => ({
     number: p.number,
     state: p.state,
@@ -215,7 +237,7 @@ export async function startGitHubStandIn(opts: { token?: string; app?: StandInAp
   app.get('/repos/:owner/:repo/issues/:number/comments', (req, res) => {
     const repo = repoOf(req, res);
     if (!repo) return;
-    const all = (repo.comments.get(Number(req.params.number)) ?? []).map((body, i) => ({ id: i + 1, body }));
+    const all = (repo.comments.get(Number(req.params.number)) ?? []).map(commentJson);
     const perPage = Math.min(100, Math.max(1, Number(req.query.per_page) || 30));
     const page = Math.max(1, Number(req.query.page) || 1);
     const last = Math.max(1, Math.ceil(all.length / perPage));
@@ -229,9 +251,31 @@ export async function startGitHubStandIn(opts: { token?: string; app?: StandInAp
     if (!repo) return;
     const n = Number(req.params.number);
     const list = repo.comments.get(n) ?? [];
-    list.push(String((req.body as { body?: string }).body ?? ''));
+    const comment = { id: ++commentIds, body: String((req.body as { body?: string }).body ?? ''), user: botLogin };
+    list.push(comment);
     repo.comments.set(n, list);
-    res.status(201).json({ id: list.length, body: list[list.length - 1] });
+    res.status(201).json(commentJson(comment));
+  });
+
+  app.patch('/repos/:owner/:repo/issues/comments/:id', (req, res) => {
+    const repo = repoOf(req, res);
+    if (!repo) return;
+    const id = Number(req.params.id);
+    const comment = [...repo.comments.values()].flat().find((c) => c.id === id);
+    if (!comment) return void res.status(404).json({ message: 'Not Found' });
+    comment.body = String((req.body as { body?: string }).body ?? '');
+    edits.set(id, (edits.get(id) ?? 0) + 1);
+    res.json(commentJson(comment));
+  });
+
+  // What GitHub answers for a collaborator, and 404 for someone who is not one.
+  app.get('/repos/:owner/:repo/collaborators/:user/permission', (req, res) => {
+    const repo = repoOf(req, res);
+    if (!repo) return;
+    const role = repo.permissions.get(req.params.user.toLowerCase());
+    if (!role) return void res.status(404).json({ message: `${req.params.user} is not a user` });
+    const permission = role === 'maintain' ? 'write' : role === 'triage' ? 'read' : role;
+    res.json({ permission, role_name: role, user: { login: req.params.user, type: 'User' } });
   });
 
   app.get('/repos/:owner/:repo/pulls/:number', (req, res) => {
@@ -250,14 +294,16 @@ export async function startGitHubStandIn(opts: { token?: string; app?: StandInAp
     ...server,
     requests,
     addRepo: (owner, name, bareDir, defaultBranch = 'main') =>
-      void repos.set(`${owner}/${name}`, { bareDir, defaultBranch, pulls: [], labels: new Map(), comments: new Map() }),
+      void repos.set(`${owner}/${name}`, { bareDir, defaultBranch, pulls: [], labels: new Map(), comments: new Map(), permissions: new Map() }),
     pulls: (owner, name) => repos.get(`${owner}/${name}`)?.pulls ?? [],
     labels: (owner, name, issue) => repos.get(`${owner}/${name}`)?.labels.get(issue) ?? [],
-    comments: (owner, name, issue) => repos.get(`${owner}/${name}`)?.comments.get(issue) ?? [],
+    comments: (owner, name, issue) => (repos.get(`${owner}/${name}`)?.comments.get(issue) ?? []).map((c) => c.body),
+    commentRecords: (owner, name, issue) => (repos.get(`${owner}/${name}`)?.comments.get(issue) ?? []).map((c) => ({ ...c, edits: edits.get(c.id) ?? 0 })),
     addComment: (owner, name, issue, body) => {
       const repo = repos.get(`${owner}/${name}`)!;
-      repo.comments.set(issue, [...(repo.comments.get(issue) ?? []), body]);
+      repo.comments.set(issue, [...(repo.comments.get(issue) ?? []), { id: ++commentIds, body, user: 'someone' }]);
     },
+    setPermission: (owner, name, login, role) => void repos.get(`${owner}/${name}`)!.permissions.set(login.toLowerCase(), role),
     failNext: (pathPart, status, count = 1) => {
       for (let i = 0; i < count; i++) faults.push({ pathPart, status });
     },

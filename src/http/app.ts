@@ -13,6 +13,7 @@ import { healthRouter } from './health-routes.js';
 import { metricsRouter } from './metrics.js';
 import { keepRawBody } from './intake-auth.js';
 import { intakeRouter, requireEmailToken } from './intake-routes.js';
+import { githubWebhookRouter, type GitHubWebhookSettings } from './github-webhook-routes.js';
 import type { AppDeps, IntakeOptions } from './deps.js';
 
 export type { AppDeps, IntakeOptions } from './deps.js';
@@ -25,6 +26,11 @@ export function intakeOptionsFromEnv(): IntakeOptions {
     emailToken: c.INTAKE_EMAIL_TOKEN,
     emailRoutes: parseEmailRoutes(c.INTAKE_EMAIL_ROUTES),
   };
+}
+
+export function githubWebhookSettingsFromEnv(): GitHubWebhookSettings {
+  const c = loadConfig();
+  return { secret: c.GITHUB_WEBHOOK_SECRET, botLogin: c.GITHUB_BOT_LOGIN, installationId: c.GITHUB_APP_INSTALLATION_ID };
 }
 
 /** The Web UI's origin for CORS; none (no cross-origin access) when the URL is not usable. */
@@ -45,6 +51,8 @@ export function createApp(deps: AppDeps): express.Express {
   // parsed here first, so the 1 MB parser below leaves it be; only once the provider's token is
   // checked. Token-authenticated, no HMAC, so no raw copy is kept.
   app.post('/api/intake/email', requireEmailToken(intake.emailToken), express.json({ limit: '10mb' }));
+  // Signed over the exact bytes, so read raw, ahead of the JSON parser below.
+  app.use('/api/github', githubWebhookRouter(deps, deps.githubWebhooks ?? githubWebhookSettingsFromEnv()));
   // verify keeps the exact bytes: HMAC signatures are computed over them.
   app.use(express.json({ limit: '1mb', verify: keepRawBody }));
   // Probes and the scrape need no token: the server listens on loopback or an internal network.

@@ -10,6 +10,7 @@ import type { PrismaClient } from '../db/prisma.js';
 import type { FixDispatcher } from '../intake/fix-dispatcher.js';
 import type { EmailRoute } from '../intake/email-senders.js';
 import type { RateLimitSettings } from '../intake/rate-limit.js';
+import type { GitHubWebhookSettings } from './github-webhook-routes.js';
 
 export interface IntakeOptions {
   rateLimit: RateLimitSettings;
@@ -28,6 +29,8 @@ export interface AppDeps {
   dispatcher?: FixDispatcher;
   /** defaults from the environment (src/config.ts) */
   intake?: IntakeOptions;
+  /** GitHub webhook secret and bot login; defaults from the environment */
+  githubWebhooks?: GitHubWebhookSettings;
   /** the engine /readyz checks; by default the one DOCKER_HOST (or the local socket) names */
   docker?: Docker;
 }

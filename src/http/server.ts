@@ -3,7 +3,8 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadConfig } from '../config.js';
 import { FixDispatcher } from '../intake/fix-dispatcher.js';
-import { createApp, type AppDeps } from './app.js';
+import { createApp, githubWebhookSettingsFromEnv, type AppDeps } from './app.js';
+import { startDeliveryDispatcher } from '../github/webhook-intake.js';
 
 export interface HttpServer {
   server: Server;
@@ -23,6 +24,7 @@ export async function startHttpServer(deps: AppDeps, host: string, port: number)
     const s = app.listen(port, host, (err?: Error) => (err ? reject(err) : resolve(s)));
   });
   dispatcher.start();
+  const githubDispatcher = startDeliveryDispatcher({ ...deps, ...(deps.githubWebhooks ?? githubWebhookSettingsFromEnv()) });
   const addr = server.address() as AddressInfo;
   return {
     server,
@@ -31,6 +33,7 @@ export async function startHttpServer(deps: AppDeps, host: string, port: number)
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      githubDispatcher.stop();
       await dispatcher.stop();
     },
   };

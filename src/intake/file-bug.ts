@@ -73,7 +73,18 @@ export interface IntakeDeps {
   dispatcher?: FixDispatcher;
 }
 
-export async function fileBug(deps: IntakeDeps, project: { id: string; key: string }, report: BugReportInput, idempotencyKey?: string): Promise<FiledBug> {
+/** Links only the service itself sets (never the public intake): the GitHub issue a report came from. */
+export interface ReportLinks {
+  githubIssueNumber?: number;
+}
+
+export async function fileBug(
+  deps: IntakeDeps,
+  project: { id: string; key: string },
+  report: BugReportInput,
+  idempotencyKey?: string,
+  links: ReportLinks = {},
+): Promise<FiledBug> {
   const externalId = report.externalId ?? idempotencyKey ?? randomUUID();
   const workflowId = fixWorkflowId(project, externalId);
   // One statement for the common case (a new report) and for a retry: the insert does nothing on
@@ -86,10 +97,10 @@ export async function fileBug(deps: IntakeDeps, project: { id: string; key: stri
   try {
     [bug] = await deps.prisma.$queryRaw<StoredBug[]>`
       INSERT INTO "BugReport" ("id", "projectId", "externalId", "workflowId", "title", "description", "reproductionSteps",
-                               "errorLogs", "priority", "reporter", "source", "taskQueue", "updatedAt")
+                               "errorLogs", "priority", "reporter", "source", "githubIssueNumber", "taskQueue", "updatedAt")
       VALUES (${randomUUID()}::uuid, ${project.id}::uuid, ${externalId}, ${workflowId}, ${report.title}, ${report.description},
               ${report.reproductionSteps ?? null}, ${report.errorLogs ?? null}, ${report.priority}::"BugPriority",
-              ${report.reporter ?? null}, ${report.source}, ${taskQueues.main}, now())
+              ${report.reporter ?? null}, ${report.source}, ${links.githubIssueNumber ?? null}, ${taskQueues.main}, now())
       ON CONFLICT ("projectId", "externalId") DO NOTHING
       RETURNING "id", "workflowId", "priority", "title", "workflowStartedAt"`;
   } catch (err) {

@@ -6,6 +6,7 @@ import { VALIDATION_GATES } from '../domain/fix/fix.js';
 import { Prisma, type PrismaClient } from '../db/prisma.js';
 import { hashKey, newIntakeKey } from '../intake/keys.js';
 import { budgetsSchema, notificationsSchema, sandboxSettingsSchema, scopeLimitsSchema } from './project-settings.js';
+import { githubSettingsSchema } from './github-settings.js';
 import { environmentSchema, environmentSecretsSchema, mergeSecrets } from './environment-settings.js';
 
 /**
@@ -46,6 +47,8 @@ export const projectSettingsSchema = z.strictObject({
   environment: environmentSchema.nullable().optional(),
   /** write-only; per name, null removes one */
   environmentSecrets: environmentSecretsSchema.optional(),
+  /** GitHub triggers (labels, assignment, comment command or mention) and who may use them */
+  github: githubSettingsSchema.optional(),
 });
 
 export const projectSchema = projectSettingsSchema.extend({

@@ -31,6 +31,7 @@ function present(p: ProjectRow) {
     prDraft: p.prDraft,
     prLabels: p.prLabels,
     environment: p.environment ?? null,
+    github: p.github,
     // Write-only: the names, never the values.
     environmentSecrets: Object.keys(parseSecrets(p.environmentSecrets)).sort(),
     createdAt: p.createdAt.toISOString(),

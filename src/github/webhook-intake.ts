@@ -1,0 +1,135 @@
+/**
+ * What happens to one verified GitHub webhook delivery: it is stored under its delivery id
+ * before anything else (a redelivery finds it and starts nothing), linked to the project of its
+ * repository, and either recorded as ignored (with the reason) or handed to its issue's workflow.
+ * A hand-over Temporal could not take stays pending and is retried by the dispatcher below.
+ */
+import type { Client } from '@temporalio/client';
+import type { PrismaClient } from '../db/prisma.js';
+import { decideTrigger, type IssueTrigger } from '../domain/github/triggers.js';
+import { resolveGitHubSettings } from '../projects/github-settings.js';
+import { signalIssueWorkflow } from '../temporal/github-issues.js';
+import type { GitHubIssueInput } from '../../workflows/github-issue/messages.js';
+
+export interface WebhookIntakeDeps {
+  prisma: PrismaClient;
+  temporal: Client;
+  botLogin: string;
+  /** a GitHub App's installation: deliveries of other installations are ignored */
+  installationId?: number;
+  log: { warn?: (obj: unknown, msg: string) => void };
+}
+
+export interface DeliveryAnswer {
+  status: 200 | 202;
+  body: { delivery: string; duplicate?: boolean; ignored?: string; issueWorkflowId?: string; queued?: boolean };
+}
+
+interface Envelope {
+  action?: string;
+  repository?: { full_name?: string };
+  sender?: { login?: string };
+  issue?: { number?: number };
+  installation?: { id?: number };
+}
+
+interface Handover {
+  input: GitHubIssueInput;
+  trigger: IssueTrigger;
+}
+
+/** PostgreSQL refuses NUL in text and jsonb; a comment can carry one. */
+const withoutNul = <T>(v: T): T => JSON.parse(JSON.stringify(v).replace(/\\u0000/g, '')) as T;
+
+async function projectOf(prisma: PrismaClient, fullName: string) {
+  const [owner, name] = fullName.split('/');
+  if (!owner || !name) return null;
+  return prisma.project.findFirst({
+    where: { repoOwner: { equals: owner, mode: 'insensitive' }, repoName: { equals: name, mode: 'insensitive' } },
+    select: { id: true, key: true, github: true },
+  });
+}
+
+export async function receiveDelivery(deps: WebhookIntakeDeps, delivery: { id: string; event: string; payload: unknown }): Promise<DeliveryAnswer> {
+  const env = (delivery.payload ?? {}) as Envelope;
+  const repoFullName = env.repository?.full_name ?? null;
+  const project = repoFullName ? await projectOf(deps.prisma, repoFullName) : null;
+
+  let ignored: string | undefined;
+  let handover: Handover | undefined;
+  if (deps.installationId && env.installation?.id && env.installation.id !== deps.installationId)
+    ignored = `installation ${env.installation.id} is not this service's`;
+  else if (!repoFullName) ignored = `${delivery.event} has no repository`;
+  else if (!project) ignored = `no project for repository ${repoFullName}`;
+  else {
+    const decision = decideTrigger(delivery.event, delivery.payload, resolveGitHubSettings(project.github).triggers, deps.botLogin);
+    if ('ignored' in decision) ignored = decision.ignored;
+    else {
+      const trigger = withoutNul({ ...decision.trigger, deliveryId: delivery.id });
+      handover = { input: { projectId: project.id, projectKey: project.key, repoFullName: trigger.repoFullName, issueNumber: trigger.issueNumber }, trigger };
+    }
+  }
+
+  const stored = await deps.prisma.gitHubDelivery.createMany({
+    data: [
+      {
+        id: delivery.id,
+        event: delivery.event,
+        action: env.action ?? null,
+        repoFullName,
+        projectId: project?.id ?? null,
+        sender: env.sender?.login ?? null,
+        issueNumber: env.issue?.number ?? null,
+        outcome: ignored ? 'ignored' : 'pending',
+        reason: ignored ?? null,
+        trigger: handover ? (handover as object) : undefined,
+      },
+    ],
+    skipDuplicates: true,
+  });
+  if (stored.count === 0) {
+    const earlier = await deps.prisma.gitHubDelivery.findUnique({ where: { id: delivery.id }, select: { outcome: true, reason: true } });
+    return { status: 200, body: { delivery: delivery.id, duplicate: true, ...(earlier?.reason ? { ignored: earlier.reason } : {}) } };
+  }
+  if (!handover) return { status: 202, body: { delivery: delivery.id, ignored } };
+  const issueWorkflowId = await handOver(deps, delivery.id, handover);
+  return { status: 202, body: { delivery: delivery.id, ...(issueWorkflowId ? { issueWorkflowId } : { queued: true }) } };
+}
+
+/** Signals the issue workflow and marks the delivery dispatched; undefined when Temporal failed. */
+async function handOver(deps: WebhookIntakeDeps, id: string, h: Handover): Promise<string | undefined> {
+  try {
+    const workflowId = await signalIssueWorkflow(deps.temporal, h.input, h.trigger);
+    await deps.prisma.gitHubDelivery.update({ where: { id }, data: { outcome: 'dispatched', dispatchedAt: new Date() } });
+    return workflowId;
+  } catch (err) {
+    deps.log.warn?.({ err, delivery: id }, 'GitHub delivery stored; handing it to its issue workflow failed (retried by the dispatcher)');
+    return undefined;
+  }
+}
+
+/**
+ * Hands over deliveries left pending (Temporal was down, or the process died after storing).
+ * The issue workflow ignores a delivery id it has seen, so two dispatchers racing are harmless.
+ */
+export function startDeliveryDispatcher(deps: WebhookIntakeDeps, opts: { everyMs?: number; graceMs?: number } = {}): { stop(): void } {
+  const every = opts.everyMs ?? 5000;
+  const grace = opts.graceMs ?? 5000;
+  let running = false;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    void (async () => {
+      const rows = await deps.prisma.gitHubDelivery.findMany({
+        where: { outcome: 'pending', receivedAt: { lt: new Date(Date.now() - grace) } },
+        orderBy: { receivedAt: 'asc' },
+        take: 50,
+      });
+      for (const r of rows) await handOver(deps, r.id, r.trigger as unknown as Handover);
+    })()
+      .catch((err: unknown) => deps.log.warn?.({ err }, 'GitHub delivery dispatcher poll failed'))
+      .finally(() => (running = false));
+  }, every);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
+}
