@@ -3,6 +3,7 @@
  * server (unless one is reachable or given), the worker, the HTTP server, and — when no real
  * Anthropic or GitHub credentials are configured — their local stand-ins, wired by base URL.
  */
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
@@ -100,6 +101,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       // product default (https only) refuses. In the environment, where src/infra/git.ts and the
       // project store read it (as does every git this process starts).
       process.env.GIT_ALLOW_PROTOCOL ??= 'file:https';
+      // Webhooks of the GitHub stand-in (dev/stand-ins/github-webhooks.ts) are signed with it.
+      process.env.GITHUB_WEBHOOK_SECRET ??= randomBytes(16).toString('hex');
+      log(`GitHub: webhooks at /api/github/webhook, secret ${process.env.GITHUB_WEBHOOK_SECRET}`);
     } else
       log(
         `GitHub: ${process.env.GITHUB_API_URL ?? 'https://api.github.com'} with ${process.env.GITHUB_APP_ID ? 'GitHub App installation tokens' : 'GITHUB_TOKEN'}`,

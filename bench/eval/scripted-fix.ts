@@ -25,8 +25,11 @@ export interface TestReading {
   timeoutSeconds?: number;
 }
 
-/** `npm test` = `node --test`: TAP, whose summary counts `# fail N`. */
-export const NODE_TEST_TAP: TestReading = { command: 'npm test', failed: /^# fail [1-9]/m, passed: /^# fail 0$/m };
+/**
+ * `npm test` = `node --test`. Its summary counts `# fail N` in TAP (Node 20's default when
+ * not on a terminal) and `ℹ fail N` in the spec reporter (the default from Node 23 on).
+ */
+export const NODE_TEST_TAP: TestReading = { command: 'npm test', failed: /^(?:#|ℹ) fail [1-9]/m, passed: /^(?:#|ℹ) fail 0$/m };
 
 export interface FixPlan {
   /** what the model greps for first, and a file the hits must include */

@@ -30,7 +30,7 @@ export const paginationScenario: ModelScript = (req, turn) => {
       expectResult(req, (t) => t.includes('const start = page * size;'), 'the source of paginate');
       return [say('Reproducing with the tests first.'), tool('run_command', { command: 'npm test', timeout_seconds: 60 })];
     case 4:
-      expectResult(req, (t) => t.startsWith('Exit code: 1') && /# fail [1-9]/.test(t), 'failing tests before the fix');
+      expectResult(req, (t) => t.startsWith('Exit code: 1') && /^(?:#|ℹ) fail [1-9]/m.test(t), 'failing tests before the fix');
       return [
         say('Pages are 1-based but the start index treats them as 0-based.'),
         tool('edit_file', { path: 'src/paginate.js', old_string: '  const start = page * size;', new_string: '  const start = (page - 1) * size;' }),
@@ -39,7 +39,7 @@ export const paginationScenario: ModelScript = (req, turn) => {
       expectResult(req, (t) => t.startsWith('Edited src/paginate.js'), 'a successful edit');
       return [tool('run_command', { command: 'npm test', timeout_seconds: 60 })];
     case 6:
-      expectResult(req, (t) => t.startsWith('Exit code: 0') && t.includes('# fail 0'), 'passing tests after the fix');
+      expectResult(req, (t) => t.startsWith('Exit code: 0') && /^(?:#|ℹ) fail 0$/m.test(t), 'passing tests after the fix');
       return [tool('git_diff')];
     case 7:
       expectResult(req, (t) => t.includes('+  const start = (page - 1) * size;'), 'the diff');

@@ -2,25 +2,15 @@
  * Parse-and-route of GitHub webhook deliveries, on the real example payloads GitHub documents
  * (@octokit/webhooks-examples), not on payloads written here.
  */
-import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { decideTrigger, DEFAULT_GITHUB_TRIGGERS, type GitHubTriggerSettings } from '../../src/domain/github/triggers.js';
+import { allWebhookExamples, webhookExample } from '../support/webhook-examples.js';
 
-interface Spec {
-  name: string;
-  examples: Array<Record<string, unknown> & { action?: string }>;
-}
-const require = createRequire(import.meta.url);
-const specs = JSON.parse(fs.readFileSync(require.resolve('@octokit/webhooks-examples'), 'utf8')) as Spec[];
-const examples = (event: string, action?: string) =>
-  specs.find((s) => s.name === event)!.examples.filter((e) => !action || e.action === action) as Array<Record<string, any>>;
 const settings = (s: Partial<GitHubTriggerSettings> = {}): GitHubTriggerSettings => ({ ...DEFAULT_GITHUB_TRIGGERS, ...s });
-const clone = <T>(v: T): T => structuredClone(v);
 
 describe('GitHub triggers on real webhook payloads', () => {
   it("an issue labelled with the project's label asks for a fix; another label does not", () => {
-    const labeled = examples('issues', 'labeled')[0]!; // labelled "bug" on Codertocat/Hello-World#1
+    const labeled = webhookExample('issues.labeled'); // labelled "bug" on Codertocat/Hello-World#1
     const hit = decideTrigger('issues', labeled, settings({ label: 'Bug' }), 'bugfix-bot');
     expect(hit).toEqual({
       trigger: expect.objectContaining({ kind: 'label', repoFullName: 'Codertocat/Hello-World', issueNumber: 1, requestedBy: 'Codertocat' }),
@@ -30,7 +20,7 @@ describe('GitHub triggers on real webhook payloads', () => {
   });
 
   it('assigning the issue to the bot asks for a fix, to someone else not', () => {
-    const assigned = clone(examples('issues', 'assigned')[0]!); // assigned to Codertocat
+    const assigned = webhookExample('issues.assigned'); // assigned to Codertocat
     assigned.sender = { ...assigned.sender, login: 'maintainer' };
     expect(decideTrigger('issues', assigned, settings(), 'codertocat')).toEqual({ trigger: expect.objectContaining({ kind: 'assign' }) });
     expect(decideTrigger('issues', assigned, settings(), 'bugfix-bot')).toHaveProperty('ignored');
@@ -38,39 +28,39 @@ describe('GitHub triggers on real webhook payloads', () => {
   });
 
   it('a comment that starts with the command or mentions the bot asks for a fix, with the comment', () => {
-    const created = examples('issue_comment', 'created')[0]!;
+    const created = webhookExample('issue_comment.created');
     expect(decideTrigger('issue_comment', created, settings(), 'bugfix-bot')).toEqual({ ignored: expect.stringContaining('neither') });
-    const command = clone(created);
+    const command = webhookExample('issue_comment.created');
     command.comment.body = '/bugfix the totals are off by one';
     expect(decideTrigger('issue_comment', command, settings(), 'bugfix-bot')).toEqual({
       trigger: expect.objectContaining({ kind: 'command', comment: '/bugfix the totals are off by one' }),
     });
-    const mention = clone(created);
+    const mention = webhookExample('issue_comment.created');
     mention.comment.body = 'Could @bugfix-bot take this one?';
     expect(decideTrigger('issue_comment', mention, settings(), 'bugfix-bot')).toEqual({ trigger: expect.objectContaining({ kind: 'mention' }) });
     for (const body of ['write to ops@bugfix-bot.example', '@bugfix-bot2 look', 'not /bugfix first']) {
-      const other = clone(created);
+      const other = webhookExample('issue_comment.created');
       other.comment.body = body;
       expect(decideTrigger('issue_comment', other, settings(), 'bugfix-bot'), body).toHaveProperty('ignored');
     }
   });
 
   it("the bot's own events and other apps' never trigger (no loops)", () => {
-    const mention = clone(examples('issue_comment', 'created')[0]!);
+    const mention = webhookExample('issue_comment.created');
     mention.comment.body = '/bugfix';
     mention.sender = { ...mention.sender, login: 'bugfix-bot[bot]', type: 'Bot' };
     expect(decideTrigger('issue_comment', mention, settings(), 'bugfix-bot')).toEqual({ ignored: expect.stringContaining('bot') });
-    const labeled = clone(examples('issues', 'labeled')[0]!);
+    const labeled = webhookExample('issues.labeled');
     labeled.sender = { ...labeled.sender, login: 'bugfix-bot', type: 'User' };
     expect(decideTrigger('issues', labeled, settings({ label: 'bug' }), 'bugfix-bot')).toHaveProperty('ignored');
   });
 
   it('comments on pull requests and closed issues are not new fixes', () => {
-    const onPr = clone(examples('issue_comment', 'created')[0]!);
+    const onPr = webhookExample('issue_comment.created');
     onPr.comment.body = '/bugfix';
     onPr.issue.pull_request = { url: 'https://api.github.com/repos/Codertocat/Hello-World/pulls/1' };
     expect(decideTrigger('issue_comment', onPr, settings(), 'bugfix-bot')).toEqual({ ignored: expect.stringContaining('pull request') });
-    const closed = clone(examples('issues', 'labeled')[0]!);
+    const closed = webhookExample('issues.labeled');
     closed.issue.state = 'closed';
     expect(decideTrigger('issues', closed, settings({ label: 'bug' }), 'bugfix-bot')).toEqual({ ignored: expect.stringContaining('closed') });
   });
@@ -78,14 +68,12 @@ describe('GitHub triggers on real webhook payloads', () => {
   it('every documented example of every event gets a decision, and only the three triggers start anything', () => {
     let decided = 0;
     let triggered = 0;
-    for (const spec of specs) {
-      for (const e of spec.examples) {
-        const d = decideTrigger(spec.name, e, settings({ label: 'bug' }), 'bugfix-bot');
-        decided += 1;
-        if ('trigger' in d) triggered += 1;
-        if ('trigger' in d) expect(['issues.labeled', 'issues.assigned', 'issue_comment.created']).toContain(`${spec.name}.${e.action}`);
-        else expect(d.ignored.length).toBeGreaterThan(0);
-      }
+    for (const { event, payload } of allWebhookExamples()) {
+      const d = decideTrigger(event, payload, settings({ label: 'bug' }), 'bugfix-bot');
+      decided += 1;
+      if ('trigger' in d) triggered += 1;
+      if ('trigger' in d) expect(['issues.labeled', 'issues.assigned', 'issue_comment.created']).toContain(`${event}.${payload.action}`);
+      else expect(d.ignored.length).toBeGreaterThan(0);
     }
     expect(decided).toBeGreaterThan(200);
     expect(triggered).toBe(2); // the two "bug" labellings

@@ -7,7 +7,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startStack, type Stack } from '../../dev/local-stack.js';
 import { createFixtureProject } from '../../dev/fixture-remotes.js';
@@ -16,11 +15,9 @@ import { sendGitHubWebhook } from '../../dev/stand-ins/github-webhooks.js';
 import sampleBug from '../../dev/sample-bug.json' with { type: 'json' };
 import { statusMarker } from '../../src/domain/github/status-comment.js';
 import type { GitHubIssueState } from '../../workflows/github-issue/messages.js';
+import { webhookExample } from '../support/webhook-examples.js';
 
 const SECRET = 'webhook-secret-of-the-test';
-const require = createRequire(import.meta.url);
-const specs = JSON.parse(fs.readFileSync(require.resolve('@octokit/webhooks-examples'), 'utf8')) as Array<{ name: string; examples: any[] }>;
-const example = (event: string, action: string) => structuredClone(specs.find((s) => s.name === event)!.examples.find((e) => e.action === action));
 
 describe('GitHub issues', () => {
   let stack: Stack;
@@ -47,11 +44,11 @@ describe('GitHub issues', () => {
     github.setPermission('acme', repo, 'reader', 'read');
     const url = `${stack.httpUrl}/api/github/webhook`;
     const labelled = (by: string) => {
-      const p = example('issues', 'labeled');
+      const p = webhookExample('issues.labeled');
       p.repository.full_name = `acme/${repo}`;
       p.repository.name = repo;
       Object.assign(p.issue, { number: 7, title: sampleBug.title, body: sampleBug.description, state: 'open' });
-      p.label.name = 'bugfix';
+      p.label!.name = 'bugfix';
       p.sender.login = by;
       return p;
     };
@@ -100,7 +97,7 @@ describe('GitHub issues', () => {
     expect(status[0]!.body).toContain('done: pull request opened');
 
     // The bot's own comment and an unknown repository start nothing; both are recorded.
-    const own = example('issue_comment', 'created');
+    const own = webhookExample('issue_comment.created');
     own.repository.full_name = `acme/${repo}`;
     own.comment.body = '/bugfix';
     own.sender = { ...own.sender, login: 'bugfix-bot[bot]', type: 'Bot' };
