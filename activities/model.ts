@@ -7,7 +7,8 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { ApplicationFailure } from '@temporalio/common';
 import { AGENT_TOOLS } from '../src/domain/agent/agent-tools.js';
-import { COST_UNITS_PER_USD, unitsToUsdString, type TokenUsage } from '../src/domain/fix/pricing.js';
+import { COST_UNITS_PER_USD, costUnits, priceFor, totalTokens, unitsToUsdString, ZERO_USAGE, type TokenUsage } from '../src/domain/fix/pricing.js';
+import { outputAllowance, type CallBudgetLeft, type PromptEstimate } from '../src/domain/fix/budgets.js';
 import { billedFields, usageOf } from '../src/model/answer-billing.js';
 import { initialMessage, systemPrompt } from '../src/domain/agent/prompt.js';
 import { parseEnvironment } from '../src/projects/environment-settings.js';
@@ -25,6 +26,8 @@ export interface CallModelInput {
   iteration: number;
   /** text delivered after the previous turn's tool results (validation feedback, hints) */
   notes: string[];
+  /** what the fix's budgets leave: caps max_tokens (without it, the configured maximum) */
+  budgetLeft?: CallBudgetLeft;
 }
 
 export interface CallModelResult {
@@ -37,6 +40,8 @@ export interface CallModelResult {
   model: string;
   /** first text the model wrote this turn, shortened, for the status query */
   text: string;
+  /** set when the budgets left less than a useful call needs: no call was made, the fix stops with this reason */
+  budgetStop?: string;
 }
 
 type MessageParam = Anthropic.MessageParam;
@@ -84,8 +89,16 @@ function markCacheBreakpoint(message: MessageParam): void {
   message.content = blocks;
 }
 
-/** Rebuilds the conversation: first message, then per turn the response and what went back. */
-async function buildMessages(prisma: PrismaClient, input: CallModelInput, firstMessage: string): Promise<MessageParam[]> {
+/**
+ * Rebuilds the conversation: first message, then per turn the response and what went back. Also
+ * what the previous request's prompt measured, the estimate of the next one's.
+ */
+async function buildMessages(
+  prisma: PrismaClient,
+  input: CallModelInput,
+  firstMessage: string,
+  model: string,
+): Promise<{ messages: MessageParam[]; prompt: PromptEstimate }> {
   const turns = await prisma.agentTurn.findMany({
     where: { workflowId: input.workflowId, iteration: { lt: input.iteration } },
     orderBy: { iteration: 'asc' },
@@ -108,7 +121,9 @@ async function buildMessages(prisma: PrismaClient, input: CallModelInput, firstM
   // previous request's last breakpoint) gets one too. With tools and system, 4: the API's limit.
   markCacheBreakpoint(messages[messages.length - 1]!);
   if (messages.length >= 3) markCacheBreakpoint(messages[messages.length - 3]!);
-  return messages;
+  const last = turns.at(-1)?.response as unknown as Anthropic.Message | undefined;
+  const prompt = last ? { ...usageOf(last.usage), outputTokens: 0 } : ZERO_USAGE;
+  return { messages, prompt: { tokens: totalTokens(prompt), costUnits: costUnits(model, prompt) } };
 }
 
 /** Requests the API refuses for good (bad request, auth, too large) must not be retried. */
@@ -160,7 +175,13 @@ export function createModelActivities(deps: ModelDeps) {
           data: { notes: input.notes },
         });
       }
-      const messages = await buildMessages(prisma, input, initialMessage(bug));
+      const { messages, prompt } = await buildMessages(prisma, input, initialMessage(bug), deps.model);
+      // A call may not overshoot what the fix has left: its answer is capped, or it is not made.
+      const allowance = input.budgetLeft ? outputAllowance(deps.maxTokens, input.budgetLeft, priceFor(deps.model), prompt) : { maxTokens: deps.maxTokens };
+      if ('stop' in allowance) {
+        const nothing = { toolCallCount: 0, toolNames: [], stopReason: null, usage: ZERO_USAGE, costUnits: 0, model: deps.model, text: '' };
+        return { ...nothing, budgetStop: allowance.stop };
+      }
       const system = systemPrompt({
         ...bug.project,
         validation: bug.project.validation as ValidationCommands,
@@ -181,7 +202,7 @@ export function createModelActivities(deps: ModelDeps) {
         .create(
           {
             model: deps.model,
-            max_tokens: deps.maxTokens,
+            max_tokens: allowance.maxTokens,
             system: [{ type: 'text', text: system, cache_control: { type: 'ephemeral' } }],
             tools: tools as Anthropic.Tool[],
             messages,

@@ -5,10 +5,10 @@
  *
  * Protocol (data never becomes shell code): each request is a header line
  * `<sentinel> <timeout seconds> <argc>` followed by each argument as `<byte length>\n<bytes>`,
- * read by bash's `read -N` into an array and run as argv. The command runs under
- * `timeout -s KILL`, which puts it in its own process group and kills the whole group at the
- * deadline; afterwards the driver kills the group again so no background leftover writes into the
- * next command's output. Stdin is /dev/null. The driver then prints `<sentinel> <exit code>` on
+ * read by bash's `read -N` into an array and run as argv. The command runs as a job in its own
+ * process group, which a watchdog kills whole at the deadline; afterwards the driver kills the
+ * group again and every process that left it (setsid, a double fork), so nothing of a command
+ * outlives it or writes into the next command's output. Stdin is /dev/null. The driver then prints `<sentinel> <exit code>` on
  * stdout AND stderr, so the end of both streams is known exactly.
  */
 import { randomBytes } from 'node:crypto';
@@ -29,6 +29,35 @@ const DRIVER = [
   // Watchdog (builtins only, no process per command): told "<pgid> <seconds>" when a command
   // starts, it waits that long for "done" and otherwise kills the command's whole group.
   'coproc WD { exec 3>&-;  while read -r g t; do if ! read -r -t "$t" _; then kill -KILL -- "-$g" 2>/dev/null; read -r _; fi; done; }',
+  // Sweep (builtins only): a process that left the command's group (setsid, a double fork) is
+  // killed too. Killed: whatever hangs below init (orphans) or below this shell, except init and
+  // the container's own process (session 1, remembered as M), this shell and its watchdog.
+  // Processes of another exec (a file transfer, validation) are left alone. Repeated until a
+  // pass finds nothing, so a process forking while it is being killed does not get away either.
+  // With nothing left over, a pass reads no file: it lists /proc and compares four numbers.
+  'declare -A up',
+  'M=0',
+  'sweep() {',
+  '  local k f l x q i s',
+  '  for ((k = 0; k < 20; k++)); do',
+  '    up=() i=0',
+  '    for f in /proc/[1-9]*; do',
+  '      x=${f#/proc/}',
+  '      ((x == 1 || x == $$ || x == WD_PID || x == M)) && continue',
+  // /proc/<pid>/stat: pid (comm) state ppid pgrp session ..., and comm may hold spaces or ")".
+  '      IFS= read -r l <"$f/stat" || continue',
+  '      l=${l##*) } && [[ ${l%% *} != Z ]] || continue',
+  '      l=${l#* } && up[$x]=${l%% *} && l=${l#* } && l=${l#* } && s=${l%% *}',
+  '      ((s == 1)) && M=$x && unset "up[$x]"',
+  '    done',
+  '    for x in "${!up[@]}"; do',
+  '      q=$x',
+  '      while ((q != 1 && q != $$ && ${up[$q]:-0} != 0)); do q=${up[$q]}; done',
+  '      ((q == 1 || q == $$)) && kill -KILL "$x" && ((i += 1))',
+  '    done',
+  '    ((i)) || return 0',
+  '  done',
+  '}',
   'while IFS=" " read -r s t n; do',
   '  a=()',
   '  for ((i = 0; i < n; i++)); do',
@@ -45,6 +74,7 @@ const DRIVER = [
   '  echo done >&"${WD[1]}"',
   // Leftover background processes of the command must not write into the next one's output.
   '  kill -KILL -- "-$p" 2>/dev/null',
+  '  sweep',
   '  printf "%s %d\\n" "$s" "$r"',
   '  printf "%s %d\\n" "$s" "$r" >&3',
   'done',

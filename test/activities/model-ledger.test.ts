@@ -11,7 +11,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { callReservations } from '../../src/model/call-reservations.js';
 import { createModelActivities, EMPTY_REPLY_TEXT, type CallModelResult } from '../../activities/model.js';
 import { loadConfig } from '../../src/config.js';
-import { COST_UNITS_PER_USD } from '../../src/domain/fix/pricing.js';
+import { COST_UNITS_PER_USD, costUnits, priceFor } from '../../src/domain/fix/pricing.js';
 import { createPrisma, type Prisma } from '../../src/db/prisma.js';
 import { upsertProject } from '../../src/projects/project-store.js';
 import { startAnthropicStandIn, type AnthropicStandIn } from '../../dev/stand-ins/anthropic-api.js';
@@ -174,4 +174,48 @@ test('after a turn of 12 parallel tool calls, the next request still reads the c
   } finally {
     standIn.setScript(() => [{ type: 'tool_use', name: 'list_files', input: {} }]);
   }
+});
+
+test('max_tokens is capped by what the fix has left, and a call that cannot be useful is not made', async () => {
+  const anthropic = new Anthropic({ apiKey: 'stand-in-key', baseURL: standIn.url, maxRetries: 0 });
+  const { callModel } = createModelActivities({ prisma, anthropic, model: 'claude-sonnet-5-5', maxTokens: 16_384 });
+  const fix = await freshBug('capped');
+  const plenty = { tokens: 1_000_000, costUnits: 8 * COST_UNITS_PER_USD };
+  const sent = () => standIn.received.at(-1)!.max_tokens;
+
+  await callModel({ ...fix, iteration: 1, notes: [], budgetLeft: plenty });
+  expect(sent()).toBe(16_384);
+  const first = standIn.answered.at(-1)!.usage;
+  const prompt = first.input_tokens + first.cache_creation_input_tokens + first.cache_read_input_tokens;
+  // The next prompt is estimated by this one: what is left after it bounds the answer.
+  await callModel({ ...fix, iteration: 2, notes: [], budgetLeft: { ...plenty, tokens: prompt + 3000 } });
+  expect(sent()).toBe(3000);
+  const second = standIn.answered.at(-1)!.usage;
+  const promptUnits = costUnits('claude-sonnet-5-5', {
+    inputTokens: second.input_tokens,
+    outputTokens: 0,
+    cacheCreationTokens: second.cache_creation_input_tokens,
+    cacheReadTokens: second.cache_read_input_tokens,
+  });
+  // Once the prompt is paid, the dollars left buy just under 2,501 output tokens.
+  const perToken = priceFor('claude-sonnet-5-5').output;
+  await callModel({ ...fix, iteration: 3, notes: [], budgetLeft: { ...plenty, costUnits: promptUnits + 2500 * perToken + perToken - 1 } });
+  expect(sent()).toBe(2500);
+
+  const requests = standIn.received.length;
+  const third = standIn.answered.at(-1)!.usage;
+  const thirdPrompt = third.input_tokens + third.cache_creation_input_tokens + third.cache_read_input_tokens;
+  const stopped = await callModel({ ...fix, iteration: 4, notes: [], budgetLeft: { ...plenty, tokens: thirdPrompt + 1023 } });
+  expect(stopped).toMatchObject({
+    toolCallCount: 0,
+    costUnits: 0,
+    budgetStop: expect.stringMatching(
+      /^token budget exhausted \(\d+ tokens left; the next model call needs about \d+ for its prompt and 1024 for an answer\)$/,
+    ),
+  });
+  const broke = await callModel({ ...fix, iteration: 4, notes: [], budgetLeft: { ...plenty, costUnits: 1000 * perToken } });
+  expect(broke.budgetStop).toMatch(/^cost budget exhausted \(\$0\.0100 left; /);
+  expect(standIn.received).toHaveLength(requests);
+  expect(await prisma.ledgerEntry.count({ where: { workflowId: fix.workflowId, iteration: 4 } })).toBe(0);
+  expect(await prisma.agentTurn.count({ where: { workflowId: fix.workflowId, iteration: 4 } })).toBe(0);
 });

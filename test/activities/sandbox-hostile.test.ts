@@ -105,6 +105,20 @@ describe('hostile commands', () => {
     expect((await run('ps -eo args')).content).not.toMatch(/sleep (1111|2222)/);
   });
 
+  test('processes that left the command’s process group (setsid, double fork, nohup) die with it; the shell stays', async () => {
+    const shellPid = async () => (await raw('pgrep -f "^bash --noprofile --norc -c LC_ALL=C"')).toString().trim();
+    await run('true');
+    const before = await shellPid();
+    const escapes = "setsid sleep 3331 & (setsid sh -c 'sleep 3332 & exec sleep 3333' &) ; nohup sleep 3334 >/dev/null 2>&1 & disown";
+    // Killed at its timeout...
+    expect((await run(`${escapes}; sleep 1; while :; do :; done`, 2)).content).toMatch(/^Timed out after 2 s and was killed\./);
+    expect((await raw('ps -eo args')).toString()).not.toMatch(/sleep 333\d/);
+    // ...or ended by itself: nothing it started outlives it either.
+    expect((await run(`${escapes}; sleep 0.3; ps -eo args | grep -c "^sleep 333"`)).content).toMatch(/--- stdout ---\n4\n/);
+    expect((await raw('ps -eo args')).toString()).not.toMatch(/sleep 333\d/);
+    expect(await shellPid()).toBe(before);
+  });
+
   test('a NUL byte in a command is refused readably and the shell stays in step', async () => {
     // bash's `read` drops NUL bytes: sent, the length prefix would be off by one and hang the shell.
     for (const r of [await run('echo a\u0000b', 2), await call('search_code', { pattern: 'x\u0000y' })]) {

@@ -1,10 +1,10 @@
 import { describe, expect, test } from 'vitest';
-import { exhaustedBudget, validateBudgetRaise } from '../../src/domain/fix/budgets.js';
+import { callBudgetLeft, exhaustedBudget, outputAllowance, validateBudgetRaise } from '../../src/domain/fix/budgets.js';
 import { diffGateViolations, parseNumstatZ } from '../../src/domain/fix/diff-gate.js';
 import { elisionBoundary, ELIDE_BATCH_TURNS, KEEP_RECENT_TURNS } from '../../src/domain/agent/elide.js';
 import { DEFAULT_BUDGETS } from '../../src/domain/fix/fix.js';
 import { eventOf, notificationKey, noticeText } from '../../src/domain/fix/notification.js';
-import { ZERO_USAGE } from '../../src/domain/fix/pricing.js';
+import { priceFor, ZERO_USAGE } from '../../src/domain/fix/pricing.js';
 
 const spent = { iterations: 3, tokens: 1000, costUsd: 0.5, elapsedMs: 60_000 };
 
@@ -15,6 +15,23 @@ describe('budgets', () => {
     expect(exhaustedBudget({ ...DEFAULT_BUDGETS, maxTokens: 999 }, spent)).toBe('token budget exhausted (1000 of 999)');
     expect(exhaustedBudget({ ...DEFAULT_BUDGETS, maxCostUsd: 0.5 }, spent)).toBe('cost budget exhausted ($0.5000 of $0.5)');
     expect(exhaustedBudget({ ...DEFAULT_BUDGETS, maxDurationMs: 60_000 }, spent)).toBe('time budget exhausted (60 s)');
+  });
+
+  test("a model call's max_tokens is what the tokens and dollars left allow after its prompt, or the fix stops", () => {
+    const sonnet = priceFor('claude-sonnet-5-5'); // 1,000 units (1e-8 USD) per output token
+    const left = callBudgetLeft({ ...DEFAULT_BUDGETS, maxTokens: 50_000, maxCostUsd: 1 }, 20_000, 40_000_000);
+    expect(left).toEqual({ tokens: 30_000, costUnits: 60_000_000 });
+    expect(outputAllowance(16_384, left, sonnet)).toEqual({ maxTokens: 16_384 });
+    expect(outputAllowance(16_384, left, sonnet, { tokens: 25_000, costUnits: 0 })).toEqual({ maxTokens: 5000 });
+    expect(outputAllowance(16_384, left, sonnet, { tokens: 0, costUnits: 55_000_000 })).toEqual({ maxTokens: 5000 });
+    expect(outputAllowance(16_384, left, sonnet, { tokens: 29_000, costUnits: 0 })).toEqual({
+      stop: 'token budget exhausted (30000 tokens left; the next model call needs about 29000 for its prompt and 1024 for an answer)',
+    });
+    expect(outputAllowance(16_384, left, sonnet, { tokens: 1000, costUnits: 59_500_000 })).toEqual({
+      stop: 'cost budget exhausted ($0.6000 left; the next model call needs about $0.6052 for its prompt and 1024 output tokens)',
+    });
+    // A configured maximum under the useful minimum is still worth its call.
+    expect(outputAllowance(500, left, sonnet, { tokens: 29_000, costUnits: 0 })).toEqual({ maxTokens: 500 });
   });
 
   test('a raise may not go below what is spent, be negative, or name nothing', () => {

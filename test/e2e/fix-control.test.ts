@@ -14,6 +14,7 @@ import { SANDBOX_LABELS } from '../../src/sandbox/container.js';
 import { startStack, type Stack } from '../../dev/local-stack.js';
 import type { FixInput, FixOutcome } from '../../src/domain/fix/fix.js';
 import { fixBranchName } from '../../src/domain/fix/ids.js';
+import { totalTokens } from '../../src/domain/fix/pricing.js';
 import { taskQueues } from '../../temporal.config.js';
 import { hintSignal, killSignal, pauseSignal, raiseBudgetUpdate, resumeSignal, statusQuery } from '../../workflows/bug-fix/messages.js';
 import { createFixtureProject } from '../../dev/fixture-remotes.js';
@@ -88,11 +89,12 @@ describe('steering a fix', () => {
     expect(JSON.stringify(next.messages[next.messages.length - 1])).toContain('Hint from an engineer: the page number is 1-based');
   });
 
-  test('the token budget stops the fix with its reason', async () => {
+  test('the token budget stops the fix with its reason, before a call would overshoot it', async () => {
     const { handle } = await startFix('tokens', wandering, { maxTokens: 5000 });
     const outcome = (await handle.result()) as FixOutcome;
     expect(outcome.status).toBe('failed');
-    expect(outcome.reason).toMatch(/^token budget exhausted \(\d+ of 5000\)$/);
+    expect(outcome.reason).toMatch(/^token budget exhausted \(\d+ tokens left; the next model call needs about \d+ for its prompt and 1024 for an answer\)$/);
+    expect(totalTokens(outcome.usage)).toBeLessThanOrEqual(5000);
   });
 
   test('the time budget interrupts a slow model call', async () => {

@@ -63,14 +63,16 @@ describe('fixes that stop early', () => {
     expect(await stack.prisma.ledgerEntry.count({ where: { workflowId: handle.workflowId } })).toBe(3);
   });
 
-  test('the cost budget stops it before another paid call', async () => {
-    // Below the price of any single call, even one served from the prompt cache.
+  test('the cost budget stops it before a call it cannot pay for', async () => {
+    // Below the price of one useful answer (1,024 output tokens): not even a first call is made.
     const { bug, handle } = await startFix('cost', { maxCostUsd: 0.0001 });
     const outcome = (await handle.result()) as FixOutcome;
     expect(outcome.status).toBe('failed');
-    expect(outcome.reason).toMatch(/^cost budget exhausted/);
+    expect(outcome.reason).toMatch(/^cost budget exhausted \(\$0\.0001 left; /);
     expect(outcome.iterations).toBe(1);
+    expect(outcome.costUsd).toBe(0);
     await expectCleanedUp(handle.workflowId, bug.id, 'FAILED');
+    expect(await stack.prisma.ledgerEntry.count({ where: { workflowId: handle.workflowId } })).toBe(0);
   });
 
   test('a kill signal ends a running fix and still cleans up', async () => {

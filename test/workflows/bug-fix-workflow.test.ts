@@ -28,6 +28,8 @@ interface Script {
   holdAt?: number[];
   /** model calls of these iterations answer without tool calls */
   toollessAt?: number[];
+  /** the model call of this iteration finds the budgets too low for a useful call and makes none */
+  budgetStopAt?: number;
   calls: Array<{ name: string; input: unknown }>;
   modelCancelled: boolean;
   holds: Map<number, { held: Promise<void>; release: () => void }>;
@@ -94,6 +96,19 @@ const standIns: Partial<Activities> = {
       }
     }
     await s.holds.get(input.iteration)?.held;
+    if (input.iteration === s.budgetStopAt) {
+      const none = { inputTokens: 0, outputTokens: 0, cacheCreationTokens: 0, cacheReadTokens: 0 };
+      return {
+        toolCallCount: 0,
+        toolNames: [],
+        stopReason: null,
+        usage: none,
+        costUnits: 0,
+        model: 'stand-in',
+        text: '',
+        budgetStop: 'token budget exhausted (too few left)',
+      };
+    }
     const tools = s.toollessAt?.includes(input.iteration) ? [] : ['edit_file'];
     return {
       toolCallCount: tools.length,
@@ -209,6 +224,21 @@ describe('budgets', () => {
     expect(outcome).toMatchObject({ status: 'failed', reason: 'iteration budget exhausted (2)', iterations: 2 });
     expect(modelCalls(s)).toHaveLength(2);
     expect(callsTo(s, 'deliverFix')).toHaveLength(0);
+    expect(recorded(s)).toEqual([outcome]);
+  });
+
+  test('each model call is told what the budgets leave; one that finds too little stops the fix with its reason', async () => {
+    const { handle, s } = await startFix('call-budget', { budgetStopAt: 3 }, { maxTokens: 10_000, maxCostUsd: 1 });
+    const outcome = await handle.result();
+    expect(outcome).toMatchObject({ status: 'failed', reason: 'token budget exhausted (too few left)' });
+    // Each stand-in call spends 120 tokens and 1,000 cost units.
+    expect(modelCalls(s).map((c) => c.budgetLeft)).toEqual([
+      { tokens: 10_000, costUnits: 100_000_000 },
+      { tokens: 9880, costUnits: 99_999_000 },
+      { tokens: 9760, costUnits: 99_998_000 },
+    ]);
+    expect(callsTo(s, 'runTools')).toHaveLength(2);
+    expect(callsTo(s, 'removeSandbox')).toHaveLength(1);
     expect(recorded(s)).toEqual([outcome]);
   });
 

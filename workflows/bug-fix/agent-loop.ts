@@ -5,9 +5,9 @@
  * stop when a budget is spent.
  */
 import { CancellationScope, CancelledFailure, workflowInfo } from '@temporalio/workflow';
-import { exhaustedBudget } from '../../src/domain/fix/budgets.js';
+import { callBudgetLeft, exhaustedBudget } from '../../src/domain/fix/budgets.js';
 import { validationFeedback, type CarriedState, type FixInput } from '../../src/domain/fix/fix.js';
-import { addUsage } from '../../src/domain/fix/pricing.js';
+import { addUsage, totalTokens } from '../../src/domain/fix/pricing.js';
 import { modelActivities } from '../activity-proxies.js';
 import { FixStopped } from './errors.js';
 import type { RunPatches } from './patches.js';
@@ -46,9 +46,12 @@ export async function runAgentLoop(fix: FixRun, input: FixInput, sandbox: Sandbo
     fix.enter('fixing');
     // A first call has no earlier turn whose follow-up could hold a hint: it waits for the next.
     const turnNotes = patches.hintsKept && iteration === 1 ? [...fix.notes] : [...fix.notes, ...fix.pendingHints.splice(0)];
+    // The call caps its answer by what is left (or is not made): one call cannot overshoot a budget.
+    const budgetLeft = callBudgetLeft(fix.budgets, totalTokens(fix.usage), fix.costUnits);
     const turn = await fix.step(() =>
-      modelActivities(`iteration ${iteration}: model call`).callModel({ workflowId, bugId: input.bugId, iteration, notes: turnNotes }),
+      modelActivities(`iteration ${iteration}: model call`).callModel({ workflowId, bugId: input.bugId, iteration, notes: turnNotes, budgetLeft }),
     );
+    if (turn.budgetStop) throw new FixStopped('failed', turn.budgetStop);
     fix.notes = [];
     fix.usage = addUsage(fix.usage, turn.usage);
     fix.costUnits += turn.costUnits;
