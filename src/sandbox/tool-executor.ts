@@ -13,12 +13,14 @@ import type Docker from 'dockerode';
 import { applyExactEdit, isToolName, numberLines, toolInputSchemas, type ToolName } from '../domain/agent/agent-tools.js';
 import { assertBranchName } from '../domain/fix/ids.js';
 import { checkCommand, checkWrite, type ScopeLimits } from '../domain/agent/scope.js';
+import { MAX_SYNTAX_CHECK_BYTES, stillBrokenNote, syntaxLanguageOf, syntaxRefusal } from '../domain/agent/syntax-guard.js';
 import { truncateMiddle } from '../domain/agent/truncate.js';
 import { isInsideWorkspace, PathOutsideWorkspaceError, resolveWorkspacePath, WORKSPACE } from '../domain/agent/workspace-paths.js';
 import { formatCommandResult, MAX_TOOL_OUTPUT_CHARS } from './command-result.js';
 import { execInSandbox, type ExecResult } from './exec.js';
 import { NulInArgumentError, ShellDiedError, type ShellResult } from './shell.js';
 import type { ShellPool } from './shell-pool.js';
+import { findParseProblem } from './syntax-check.js';
 
 export { formatCommandResult, MAX_TOOL_OUTPUT_CHARS };
 
@@ -55,8 +57,28 @@ export interface ToolExecutorOptions {
 }
 
 const MAX_READ_BYTES = 2 * 1024 * 1024;
+/** list_files and search_code stop here and say how many more there are (short output reads best). */
+export const MAX_LISTED_FILES = 200;
+export const MAX_SEARCH_MATCHES = 100;
+
+/**
+ * rg (its arguments as "$@") cut to its first `max` lines: past them one last line counts the
+ * rest, so a cut list is never taken for a whole one. pipefail keeps rg's exit code (1: nothing
+ * found, 2: error). A search also counts the files of the rest, by their `path:line:` prefix.
+ */
+const LIST_FIRST_LINES =
+  `set -o pipefail; rg "$@" | awk -v max=${MAX_LISTED_FILES} 'NR <= max { print; next } { n++ } ` +
+  `END { if (n) printf "[... %d more files not shown; narrow the path or pattern]\\n", n }'`;
+const SEARCH_FIRST_LINES =
+  `set -o pipefail; rg "$@" | awk -v max=${MAX_SEARCH_MATCHES} 'NR <= max { print; next } ` +
+  `{ n++; if (match($0, /:[0-9]+:/)) f[substr($0, 1, RSTART - 1)] = 1 } ` +
+  `END { if (n) { c = 0; for (k in f) c++; printf "[... %d more matches (in %d files) not shown; narrow the pattern, path or file_pattern]\\n", n, c } }'`;
 
 class ToolError extends Error {}
+class NoSuchFileError extends ToolError {}
+
+/** What a file held before a write, for the syntax guard. */
+type Before = { text: string } | 'new' | 'unreadable';
 
 /** Resolves symlinks in the container and refuses anything that lands outside the workspace. */
 const CONFINED = `p=$(realpath -m -- "$1") || exit 3; case "$p" in ${WORKSPACE}|${WORKSPACE}/*) ;; *) echo "path resolves outside the repository" >&2; exit 3;; esac`;
@@ -143,20 +165,53 @@ export class ToolExecutor {
     );
     // head stops one byte past the limit, so the exact read never overflows: one byte too many is the sign.
     const r = await this.exec(['sh', '-c', read, 'sh', abs, path], undefined, MAX_READ_BYTES + 1);
+    if (r.exitCode === 4) throw new NoSuchFileError(r.stderr.toString().trim());
     if (r.exitCode !== 0) throw new ToolError(r.stderr.toString().trim() || `cannot read ${path}`);
     if (r.stdout.length > MAX_READ_BYTES) throw tooBig;
     return r.stdout;
   }
 
-  private async writeBytes(path: string, content: Buffer): Promise<void> {
+  /** Writes once the scope checks and then `guard` (which may refuse) have passed; returns guard's note. */
+  private async writeBytes(path: string, content: Buffer, guard: () => Promise<string> = () => Promise.resolve('')): Promise<string> {
     const abs = resolveWorkspacePath(path);
     await this.checkScope(path, abs.slice(WORKSPACE.length + 1), content.length);
     // The path the write really lands on (a symlink to .env is a write to .env).
     const real = (await this.cmd(['realpath', '-m', '--', abs])).stdout.text().trim();
     if (!isInsideWorkspace(real)) throw new ToolError(`path resolves outside the repository: ${path}`);
     if (real !== abs) await this.checkScope(path, real.slice(WORKSPACE.length + 1), content.length);
+    const note = await guard();
     const r = await this.exec(['sh', '-c', `${CONFINED}; mkdir -p -- "$(dirname -- "$p")" && cat > "$p"`, 'sh', abs], content);
     if (r.exitCode !== 0) throw new ToolError(r.stderr.toString().trim() || `cannot write ${path}`);
+    return note;
+  }
+
+  /**
+   * Refuses content that would turn a parsing file (or a new one) into one that does not parse;
+   * the file is left as it was. A file that was already broken may still be written, so fixing
+   * it stays possible: the result says it still does not parse. The old content is only read
+   * when the new one fails, so a good write costs one parse and no extra round trip.
+   * Returns a note for the tool result ('' when there is nothing to say).
+   */
+  private async guardSyntax(path: string, next: string, before: () => Promise<Before>): Promise<string> {
+    const language = syntaxLanguageOf(path);
+    if (!language || Buffer.byteLength(next, 'utf8') > MAX_SYNTAX_CHECK_BYTES) return '';
+    const problem = await findParseProblem(language, next);
+    if (!problem) return '';
+    const old = await before();
+    if (old === 'unreadable' || (old !== 'new' && Buffer.byteLength(old.text, 'utf8') > MAX_SYNTAX_CHECK_BYTES)) return '';
+    if (old !== 'new' && (await findParseProblem(language, old.text))) return stillBrokenNote(path, language, problem);
+    throw new ToolError(syntaxRefusal(path, language, problem, next));
+  }
+
+  /** The current content for guardSyntax; a file too big or unreadable is not judged. */
+  private async before(path: string): Promise<Before> {
+    try {
+      return { text: (await this.readBytes(path)).toString('utf8') };
+    } catch (err) {
+      if (err instanceof NoSuchFileError) return 'new';
+      if (err instanceof ToolError) return 'unreadable';
+      throw err;
+    }
   }
 
   private async checkScope(requested: string, rel: string, size: number): Promise<void> {
@@ -178,9 +233,10 @@ export class ToolExecutor {
         return { content: numberLines(text, (input.start_line as number | undefined) ?? 1, input.end_line as number | undefined) };
       }
       case 'write_file': {
+        const path = String(input.path);
         const bytes = Buffer.from(String(input.content), 'utf8');
-        await this.writeBytes(String(input.path), bytes);
-        return { content: `Wrote ${bytes.length} bytes to ${String(input.path)}.` };
+        const note = await this.writeBytes(path, bytes, () => this.guardSyntax(path, String(input.content), () => this.before(path)));
+        return { content: `Wrote ${bytes.length} bytes to ${path}.${note}` };
       }
       case 'edit_file': {
         const bytes = await this.readBytes(String(input.path));
@@ -194,12 +250,14 @@ export class ToolExecutor {
         }
         const edit = applyExactEdit(current, String(input.old_string), String(input.new_string));
         if (!edit.ok) throw new ToolError(edit.error);
-        await this.writeBytes(String(input.path), Buffer.from(edit.content, 'utf8'));
-        return { content: `Edited ${String(input.path)}: replaced 1 occurrence.` };
+        const note = await this.writeBytes(String(input.path), Buffer.from(edit.content, 'utf8'), () =>
+          this.guardSyntax(String(input.path), edit.content, () => Promise.resolve({ text: current })),
+        );
+        return { content: `Edited ${String(input.path)}: replaced 1 occurrence.${note}` };
       }
       case 'list_files': {
         const dir = resolveWorkspacePath(input.path as string | undefined);
-        const argv = ['rg', '--files', '--hidden', '--sort', 'path', '-g', '!.git'];
+        const argv = ['bash', '-c', LIST_FIRST_LINES, 'rg', '--files', '--hidden', '--sort', 'path', '-g', '!.git'];
         if (input.pattern) argv.push('-g', String(input.pattern));
         const r = await this.cmdConfined(dir, [...argv, ...searchRoot(dir)]);
         if (r.exitCode > 1) throw new ToolError(r.stderr.text().trim());
@@ -209,7 +267,22 @@ export class ToolExecutor {
       case 'search_code': {
         const dir = resolveWorkspacePath(input.path as string | undefined);
         // --with-filename: rg leaves the path out when it searches a single file.
-        const argv = ['rg', '-n', '--with-filename', '--no-heading', '--hidden', '--sort', 'path', '-g', '!.git', '--max-columns', '300', '-m', '50'];
+        const argv = [
+          'bash',
+          '-c',
+          SEARCH_FIRST_LINES,
+          'rg',
+          '-n',
+          '--with-filename',
+          '--no-heading',
+          '--hidden',
+          '--sort',
+          'path',
+          '-g',
+          '!.git',
+          '--max-columns',
+          '300',
+        ];
         if (input.file_pattern) argv.push('-g', String(input.file_pattern));
         argv.push('-e', String(input.pattern), ...searchRoot(dir));
         const r = await this.cmdConfined(dir, argv);
