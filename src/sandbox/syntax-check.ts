@@ -16,6 +16,12 @@ import { positionAt, type ParseProblem, type SyntaxLanguage } from '../domain/ag
 
 type TreeSitterLanguage = Exclude<SyntaxLanguage, 'json' | 'jsonc' | 'yaml'>;
 
+/**
+ * A parse runs on the worker's event loop: one that takes longer is given up (the write goes
+ * ahead unchecked) rather than stall the worker's other activities and heartbeats.
+ */
+const PARSE_BUDGET_MS = 1000;
+
 const require = createRequire(import.meta.url);
 const parsers = new Map<TreeSitterLanguage, Promise<Parser>>();
 let runtime: Promise<void> | undefined;
@@ -36,8 +42,8 @@ function parserFor(language: TreeSitterLanguage): Promise<Parser> {
   return parser;
 }
 
-/** The first syntax error in `text` read as `language`, or undefined when it parses. */
-export async function findParseProblem(language: SyntaxLanguage, text: string): Promise<ParseProblem | undefined> {
+/** The first syntax error in `text` read as `language`, or undefined when it parses (or a parse runs out of time). */
+export async function findParseProblem(language: SyntaxLanguage, text: string, budgetMs = PARSE_BUDGET_MS): Promise<ParseProblem | undefined> {
   switch (language) {
     case 'json':
       return jsonProblem(text, false);
@@ -46,13 +52,18 @@ export async function findParseProblem(language: SyntaxLanguage, text: string): 
     case 'yaml':
       return yamlProblem(text);
     default:
-      return treeSitterProblem(await parserFor(language), text);
+      return treeSitterProblem(await parserFor(language), text, budgetMs);
   }
 }
 
-function treeSitterProblem(parser: Parser, text: string): ParseProblem | undefined {
-  const tree = parser.parse(text);
-  if (!tree) return undefined;
+function treeSitterProblem(parser: Parser, text: string, budgetMs: number): ParseProblem | undefined {
+  const deadline = performance.now() + budgetMs;
+  const tree = parser.parse(text, null, { progressCallback: () => performance.now() > deadline });
+  if (!tree) {
+    // Cancelled: without a reset the next parse would resume this one.
+    parser.reset();
+    return undefined;
+  }
   try {
     if (!tree.rootNode.hasError) return undefined;
     const node = firstErrorNode(tree.rootNode);

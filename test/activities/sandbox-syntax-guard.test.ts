@@ -13,6 +13,7 @@ import { cloneOnHost, createSandboxContainer, streamRepoIntoSandbox } from '../.
 import { execInSandbox } from '../../src/sandbox/exec.js';
 import { ShellPool } from '../../src/sandbox/shell-pool.js';
 import { MAX_LISTED_FILES, MAX_SEARCH_MATCHES, ToolExecutor, type ToolOutcome } from '../../src/sandbox/tool-executor.js';
+import { findParseProblem } from '../../src/sandbox/syntax-check.js';
 import { loadConfig } from '../../src/config.js';
 import { createBareRemote } from '../../dev/fixture-remotes.js';
 
@@ -188,6 +189,15 @@ describe('edits that would break syntax are refused, the file unchanged', () => 
 
   test('other files are written unchecked', async () => {
     expect(await call('write_file', { path: 'notes.md', content: '(((' })).toMatchObject({ isError: false });
+  });
+});
+
+describe('the parse itself', () => {
+  test('a parse over its time budget gives no verdict (the write goes ahead), and the next parse starts afresh', async () => {
+    const big = 'function f(a) {\n  return a + 1;\n}\n'.repeat(2000) + 'function g( {\n';
+    expect(await findParseProblem('javascript', big, 0)).toBeUndefined();
+    expect(await findParseProblem('javascript', 'const ok = 1;\n')).toBeUndefined();
+    expect(await findParseProblem('javascript', big)).toMatchObject({ line: 6001 });
   });
 });
 
