@@ -85,7 +85,9 @@ function firstErrorNode(node: Node): Node {
   return node;
 }
 
-function jsonProblem(text: string, comments: boolean): ParseProblem | undefined {
+function jsonProblem(withBom: string, comments: boolean): ParseProblem | undefined {
+  // npm, tsc and editors read a JSON file that starts with a byte order mark; JSON.parse does not.
+  const text = withBom.replace(/^\uFEFF/, '');
   if (!comments) {
     try {
       JSON.parse(text);

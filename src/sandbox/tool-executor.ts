@@ -13,7 +13,7 @@ import type Docker from 'dockerode';
 import { applyExactEdit, isToolName, numberLines, toolInputSchemas, type ToolName } from '../domain/agent/agent-tools.js';
 import { assertBranchName } from '../domain/fix/ids.js';
 import { checkCommand, checkWrite, type ScopeLimits } from '../domain/agent/scope.js';
-import { MAX_SYNTAX_CHECK_BYTES, stillBrokenNote, syntaxLanguageOf, syntaxRefusal } from '../domain/agent/syntax-guard.js';
+import { isTemplated, MAX_SYNTAX_CHECK_BYTES, stillBrokenNote, syntaxLanguageOf, syntaxRefusal } from '../domain/agent/syntax-guard.js';
 import { truncateMiddle } from '../domain/agent/truncate.js';
 import { isInsideWorkspace, PathOutsideWorkspaceError, resolveWorkspacePath, WORKSPACE } from '../domain/agent/workspace-paths.js';
 import { formatCommandResult, MAX_TOOL_OUTPUT_CHARS } from './command-result.js';
@@ -194,7 +194,7 @@ export class ToolExecutor {
    */
   private async guardSyntax(path: string, next: string, before: () => Promise<Before>): Promise<string> {
     const language = syntaxLanguageOf(path);
-    if (!language || Buffer.byteLength(next, 'utf8') > MAX_SYNTAX_CHECK_BYTES) return '';
+    if (!language || Buffer.byteLength(next, 'utf8') > MAX_SYNTAX_CHECK_BYTES || isTemplated(language, next)) return '';
     const problem = await findParseProblem(language, next);
     if (!problem) return '';
     const old = await before();

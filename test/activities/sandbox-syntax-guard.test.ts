@@ -187,8 +187,11 @@ describe('edits that would break syntax are refused, the file unchanged', () => 
     expect(pkg).toMatchObject({ isError: true, content: expect.stringContaining('would no longer parse as JSON (line 2, column 3') });
   });
 
-  test('other files are written unchecked', async () => {
+  test('other files, Helm templates and JSON with a byte order mark are written unchecked or accepted', async () => {
     expect(await call('write_file', { path: 'notes.md', content: '(((' })).toMatchObject({ isError: false });
+    const helm = 'spec:\n{{- if .Values.enabled }}\n  replicas: {{ .Values.replicas }}\n{{- end }}\n';
+    expect(await call('write_file', { path: 'chart/templates/deploy.yaml', content: helm })).toMatchObject({ isError: false });
+    expect(await call('write_file', { path: 'config/bom.json', content: '\uFEFF{"a": 1}\n' })).toMatchObject({ isError: false });
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { linesAround, positionAt, syntaxLanguageOf, syntaxRefusal } from '../../src/domain/agent/syntax-guard.js';
+import { isTemplated, linesAround, positionAt, syntaxLanguageOf, syntaxRefusal } from '../../src/domain/agent/syntax-guard.js';
 
 describe('which files the edit guard parses', () => {
   test('by extension, JSON-with-comments files by name, the rest not at all', () => {
@@ -25,6 +25,12 @@ describe('which files the edit guard parses', () => {
       ['dir.py/file', undefined],
     ];
     for (const [p, lang] of cases) expect(syntaxLanguageOf(p), p).toBe(lang);
+  });
+  test('templated YAML (Helm, Jinja) is not judged; templating in code is left to its parser', () => {
+    expect(isTemplated('yaml', 'spec:\n{{- if .Values.enabled }}\n  a: 1\n{{- end }}\n')).toBe(true);
+    expect(isTemplated('yaml', '{% if x %}\na: 1\n{% endif %}\n')).toBe(true);
+    expect(isTemplated('yaml', 'a: 1\n')).toBe(false);
+    expect(isTemplated('javascript', 'const s = `{{x}}`;')).toBe(false);
   });
 });
 

@@ -63,6 +63,14 @@ export function syntaxLanguageOf(path: string): SyntaxLanguage | undefined {
   return language;
 }
 
+/**
+ * YAML with template tags (Helm charts, Jinja) is only YAML once rendered: `{{- if .Values.x }}`
+ * on a line of its own does not parse, so such content is not judged.
+ */
+export function isTemplated(language: SyntaxLanguage, text: string): boolean {
+  return language === 'yaml' && /\{\{|\{%/.test(text);
+}
+
 /** 1-based line and column of a UTF-16 offset into text. */
 export function positionAt(text: string, offset: number): { line: number; column: number } {
   const before = text.slice(0, Math.max(0, Math.min(offset, text.length)));
