@@ -12,7 +12,16 @@ import { createRequire } from 'node:module';
 import * as jsonc from 'jsonc-parser';
 import { Language, Parser, type Node } from 'web-tree-sitter';
 import { parseAllDocuments } from 'yaml';
-import { positionAt, type ParseProblem, type SyntaxLanguage } from '../domain/agent/syntax-guard.js';
+import {
+  isTemplated,
+  MAX_SYNTAX_CHECK_BYTES,
+  positionAt,
+  stillBrokenNote,
+  syntaxLanguageOf,
+  syntaxRefusal,
+  type ParseProblem,
+  type SyntaxLanguage,
+} from '../domain/agent/syntax-guard.js';
 
 type TreeSitterLanguage = Exclude<SyntaxLanguage, 'json' | 'jsonc' | 'yaml'>;
 
@@ -40,6 +49,29 @@ function parserFor(language: TreeSitterLanguage): Promise<Parser> {
     parsers.set(language, parser);
   }
   return parser;
+}
+
+/** What a file held before a write: its text, nothing (a new file), or not known (too big to read). */
+export type Before = { text: string } | 'new' | 'unreadable';
+
+export type EditSyntaxVerdict = { ok: true; note: string } | { ok: false; refusal: string };
+
+/**
+ * The edit guard: refuses content that would turn a parsing file (or a new one) into one that
+ * does not parse, so the file stays as it was. A file that was already broken may still be
+ * written, so fixing it stays possible; the note says it still does not parse. `before` is only
+ * called when the new content fails, so a good write costs one parse and no extra round trip.
+ */
+export async function checkEditSyntax(path: string, next: string, before: () => Promise<Before>): Promise<EditSyntaxVerdict> {
+  const pass = { ok: true, note: '' } as const;
+  const language = syntaxLanguageOf(path);
+  if (!language || Buffer.byteLength(next, 'utf8') > MAX_SYNTAX_CHECK_BYTES || isTemplated(language, next)) return pass;
+  const problem = await findParseProblem(language, next);
+  if (!problem) return pass;
+  const old = await before();
+  if (old === 'unreadable' || (old !== 'new' && Buffer.byteLength(old.text, 'utf8') > MAX_SYNTAX_CHECK_BYTES)) return pass;
+  if (old !== 'new' && (await findParseProblem(language, old.text))) return { ok: true, note: stillBrokenNote(path, language, problem) };
+  return { ok: false, refusal: syntaxRefusal(path, language, problem, next) };
 }
 
 /** The first syntax error in `text` read as `language`, or undefined when it parses (or a parse runs out of time). */

@@ -13,16 +13,17 @@ import type Docker from 'dockerode';
 import { applyExactEdit, isToolName, numberLines, toolInputSchemas, type ToolName } from '../domain/agent/agent-tools.js';
 import { assertBranchName } from '../domain/fix/ids.js';
 import { checkCommand, checkWrite, type ScopeLimits } from '../domain/agent/scope.js';
-import { isTemplated, MAX_SYNTAX_CHECK_BYTES, stillBrokenNote, syntaxLanguageOf, syntaxRefusal } from '../domain/agent/syntax-guard.js';
 import { truncateMiddle } from '../domain/agent/truncate.js';
 import { isInsideWorkspace, PathOutsideWorkspaceError, resolveWorkspacePath, WORKSPACE } from '../domain/agent/workspace-paths.js';
 import { formatCommandResult, MAX_TOOL_OUTPUT_CHARS } from './command-result.js';
 import { execInSandbox, type ExecResult } from './exec.js';
 import { NulInArgumentError, ShellDiedError, type ShellResult } from './shell.js';
 import type { ShellPool } from './shell-pool.js';
-import { findParseProblem } from './syntax-check.js';
+import { LIST_FIRST_LINES, SEARCH_FIRST_LINES } from './search-output.js';
+import { checkEditSyntax, type Before } from './syntax-check.js';
 
 export { formatCommandResult, MAX_TOOL_OUTPUT_CHARS };
+export { MAX_LISTED_FILES, MAX_SEARCH_MATCHES } from './search-output.js';
 
 export interface ToolCall {
   id: string;
@@ -57,28 +58,8 @@ export interface ToolExecutorOptions {
 }
 
 const MAX_READ_BYTES = 2 * 1024 * 1024;
-/** list_files and search_code stop here and say how many more there are (short output reads best). */
-export const MAX_LISTED_FILES = 200;
-export const MAX_SEARCH_MATCHES = 100;
-
-/**
- * rg (its arguments as "$@") cut to its first `max` lines: past them one last line counts the
- * rest, so a cut list is never taken for a whole one. pipefail keeps rg's exit code (1: nothing
- * found, 2: error). A search also counts the files of the rest, by their `path:line:` prefix.
- */
-const LIST_FIRST_LINES =
-  `set -o pipefail; rg "$@" | awk -v max=${MAX_LISTED_FILES} 'NR <= max { print; next } { n++ } ` +
-  `END { if (n) printf "[... %d more files not shown; narrow the path or pattern]\\n", n }'`;
-const SEARCH_FIRST_LINES =
-  `set -o pipefail; rg "$@" | awk -v max=${MAX_SEARCH_MATCHES} 'NR <= max { print; next } ` +
-  `{ n++; if (match($0, /:[0-9]+:/)) f[substr($0, 1, RSTART - 1)] = 1 } ` +
-  `END { if (n) { c = 0; for (k in f) c++; printf "[... %d more matches (in %d files) not shown; narrow the pattern, path or file_pattern]\\n", n, c } }'`;
-
 class ToolError extends Error {}
 class NoSuchFileError extends ToolError {}
-
-/** What a file held before a write, for the syntax guard. */
-type Before = { text: string } | 'new' | 'unreadable';
 
 /** Resolves symlinks in the container and refuses anything that lands outside the workspace. */
 const CONFINED = `p=$(realpath -m -- "$1") || exit 3; case "$p" in ${WORKSPACE}|${WORKSPACE}/*) ;; *) echo "path resolves outside the repository" >&2; exit 3;; esac`;
@@ -185,22 +166,11 @@ export class ToolExecutor {
     return note;
   }
 
-  /**
-   * Refuses content that would turn a parsing file (or a new one) into one that does not parse;
-   * the file is left as it was. A file that was already broken may still be written, so fixing
-   * it stays possible: the result says it still does not parse. The old content is only read
-   * when the new one fails, so a good write costs one parse and no extra round trip.
-   * Returns a note for the tool result ('' when there is nothing to say).
-   */
+  /** The syntax guard's verdict on new content: a note for the result, or a refusal. */
   private async guardSyntax(path: string, next: string, before: () => Promise<Before>): Promise<string> {
-    const language = syntaxLanguageOf(path);
-    if (!language || Buffer.byteLength(next, 'utf8') > MAX_SYNTAX_CHECK_BYTES || isTemplated(language, next)) return '';
-    const problem = await findParseProblem(language, next);
-    if (!problem) return '';
-    const old = await before();
-    if (old === 'unreadable' || (old !== 'new' && Buffer.byteLength(old.text, 'utf8') > MAX_SYNTAX_CHECK_BYTES)) return '';
-    if (old !== 'new' && (await findParseProblem(language, old.text))) return stillBrokenNote(path, language, problem);
-    throw new ToolError(syntaxRefusal(path, language, problem, next));
+    const verdict = await checkEditSyntax(path, next, before);
+    if (!verdict.ok) throw new ToolError(verdict.refusal);
+    return verdict.note;
   }
 
   /** The current content for guardSyntax; a file too big or unreadable is not judged. */
@@ -267,25 +237,10 @@ export class ToolExecutor {
       case 'search_code': {
         const dir = resolveWorkspacePath(input.path as string | undefined);
         // --with-filename: rg leaves the path out when it searches a single file.
-        const argv = [
-          'bash',
-          '-c',
-          SEARCH_FIRST_LINES,
-          'rg',
-          '-n',
-          '--with-filename',
-          '--no-heading',
-          '--hidden',
-          '--sort',
-          'path',
-          '-g',
-          '!.git',
-          '--max-columns',
-          '300',
-        ];
-        if (input.file_pattern) argv.push('-g', String(input.file_pattern));
-        argv.push('-e', String(input.pattern), ...searchRoot(dir));
-        const r = await this.cmdConfined(dir, argv);
+        const rg = ['-n', '--with-filename', '--no-heading', '--hidden', '--sort', 'path', '-g', '!.git', '--max-columns', '300'];
+        if (input.file_pattern) rg.push('-g', String(input.file_pattern));
+        rg.push('-e', String(input.pattern), ...searchRoot(dir));
+        const r = await this.cmdConfined(dir, ['bash', '-c', SEARCH_FIRST_LINES, 'rg', ...rg]);
         if (r.exitCode === 1) return { content: '(no matches)' };
         if (r.exitCode !== 0) throw new ToolError(`search failed: ${r.stderr.text().trim()}`);
         return { content: r.stdout.text() };
