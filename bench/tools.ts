@@ -4,6 +4,9 @@
  *  - shellP50Ms / execP50Ms: argv `true` (what git/rg/realpath tool steps pay on top of their work)
  *  - runCommandP50Ms / execRunCommandP50Ms: run_command's real path, `bash -c 'echo hi'`
  *    (includes starting bash inside the container, identical on both sides)
+ *  - syntaxCheckP50Ms: the edit guard's parse of a ~1,000-line file per language, on the worker
+ *    host, grammar already loaded (what every write_file/edit_file of such a file adds);
+ *    syntaxLoadMs: loading each grammar, once per worker process
  * Writes bench/results/tools.json. Commands per side: BENCH_COMMANDS (default 300), after 20 warm-ups.
  */
 import fs from 'node:fs';
@@ -14,6 +17,9 @@ import { cloneOnHost, createSandboxContainer, streamRepoIntoSandbox } from '../s
 import { execInSandbox } from '../src/sandbox/exec.js';
 import { ShellPool } from '../src/sandbox/shell-pool.js';
 import { loadConfig } from '../src/config.js';
+import { findParseProblem } from '../src/sandbox/syntax-check.js';
+import type { SyntaxLanguage } from '../src/domain/agent/syntax-guard.js';
+import { SYNTAX_SAMPLES } from './syntax-samples.js';
 import { createBareRemote } from '../dev/fixture-remotes.js';
 import { quantile, round2, runMain, writeResult } from './support.js';
 
@@ -29,6 +35,22 @@ async function time(n: number, f: () => Promise<unknown>): Promise<number[]> {
     xs.push(performance.now() - t);
   }
   return xs;
+}
+
+/** Per language: first check (grammar load included), then the p50 of 50 checks. */
+async function syntaxChecks(): Promise<{ lines: Record<string, number>; loadMs: Record<string, number>; p50Ms: Record<string, number> }> {
+  const lines: Record<string, number> = {};
+  const loadMs: Record<string, number> = {};
+  const p50Ms: Record<string, number> = {};
+  for (const [language, text] of Object.entries(SYNTAX_SAMPLES) as [SyntaxLanguage, string][]) {
+    const [first] = await time(1, async () => {
+      if (await findParseProblem(language, text)) throw new Error(`the ${language} sample does not parse`);
+    });
+    lines[language] = text.split('\n').length - 1;
+    loadMs[language] = round2(first!);
+    p50Ms[language] = round2(quantile(await time(50, () => findParseProblem(language, text)), 0.5));
+  }
+  return { lines, loadMs, p50Ms };
 }
 
 async function main(): Promise<void> {
@@ -54,6 +76,7 @@ async function main(): Promise<void> {
     const exec = await time(COMMANDS, viaExec(['true']));
     const shellEcho = await time(COMMANDS, viaShell(echo));
     const execEcho = await time(COMMANDS, viaExec(echo));
+    const syntax = await syntaxChecks();
     const shellP50Ms = quantile(shell, 0.5);
     const execP50Ms = quantile(exec, 0.5);
     writeResult('tools', {
@@ -66,6 +89,9 @@ async function main(): Promise<void> {
       runCommandP50Ms: round2(quantile(shellEcho, 0.5)),
       execRunCommandP50Ms: round2(quantile(execEcho, 0.5)),
       runCommandRatio: round2(quantile(execEcho, 0.5) / quantile(shellEcho, 0.5)),
+      syntaxCheckLines: syntax.lines,
+      syntaxCheckP50Ms: syntax.p50Ms,
+      syntaxLoadMs: syntax.loadMs,
       targetShellP50Ms: TARGET_SHELL_P50_MS,
       targetRatio: TARGET_RATIO,
       cpus: os.cpus().length,

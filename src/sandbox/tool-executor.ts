@@ -19,8 +19,11 @@ import { formatCommandResult, MAX_TOOL_OUTPUT_CHARS } from './command-result.js'
 import { execInSandbox, type ExecResult } from './exec.js';
 import { NulInArgumentError, ShellDiedError, type ShellResult } from './shell.js';
 import type { ShellPool } from './shell-pool.js';
+import { LIST_FIRST_LINES, SEARCH_FIRST_LINES } from './search-output.js';
+import { checkEditSyntax, type Before } from './syntax-check.js';
 
 export { formatCommandResult, MAX_TOOL_OUTPUT_CHARS };
+export { MAX_LISTED_FILES, MAX_SEARCH_MATCHES } from './search-output.js';
 
 export interface ToolCall {
   id: string;
@@ -55,8 +58,8 @@ export interface ToolExecutorOptions {
 }
 
 const MAX_READ_BYTES = 2 * 1024 * 1024;
-
 class ToolError extends Error {}
+class NoSuchFileError extends ToolError {}
 
 /** Resolves symlinks in the container and refuses anything that lands outside the workspace. */
 const CONFINED = `p=$(realpath -m -- "$1") || exit 3; case "$p" in ${WORKSPACE}|${WORKSPACE}/*) ;; *) echo "path resolves outside the repository" >&2; exit 3;; esac`;
@@ -143,20 +146,42 @@ export class ToolExecutor {
     );
     // head stops one byte past the limit, so the exact read never overflows: one byte too many is the sign.
     const r = await this.exec(['sh', '-c', read, 'sh', abs, path], undefined, MAX_READ_BYTES + 1);
+    if (r.exitCode === 4) throw new NoSuchFileError(r.stderr.toString().trim());
     if (r.exitCode !== 0) throw new ToolError(r.stderr.toString().trim() || `cannot read ${path}`);
     if (r.stdout.length > MAX_READ_BYTES) throw tooBig;
     return r.stdout;
   }
 
-  private async writeBytes(path: string, content: Buffer): Promise<void> {
+  /** Writes once the scope checks and then `guard` (which may refuse) have passed; returns guard's note. */
+  private async writeBytes(path: string, content: Buffer, guard: () => Promise<string> = () => Promise.resolve('')): Promise<string> {
     const abs = resolveWorkspacePath(path);
     await this.checkScope(path, abs.slice(WORKSPACE.length + 1), content.length);
     // The path the write really lands on (a symlink to .env is a write to .env).
     const real = (await this.cmd(['realpath', '-m', '--', abs])).stdout.text().trim();
     if (!isInsideWorkspace(real)) throw new ToolError(`path resolves outside the repository: ${path}`);
     if (real !== abs) await this.checkScope(path, real.slice(WORKSPACE.length + 1), content.length);
+    const note = await guard();
     const r = await this.exec(['sh', '-c', `${CONFINED}; mkdir -p -- "$(dirname -- "$p")" && cat > "$p"`, 'sh', abs], content);
     if (r.exitCode !== 0) throw new ToolError(r.stderr.toString().trim() || `cannot write ${path}`);
+    return note;
+  }
+
+  /** The syntax guard's verdict on new content: a note for the result, or a refusal. */
+  private async guardSyntax(path: string, next: string, before: () => Promise<Before>): Promise<string> {
+    const verdict = await checkEditSyntax(path, next, before);
+    if (!verdict.ok) throw new ToolError(verdict.refusal);
+    return verdict.note;
+  }
+
+  /** The current content for guardSyntax; a file too big or unreadable is not judged. */
+  private async before(path: string): Promise<Before> {
+    try {
+      return { text: (await this.readBytes(path)).toString('utf8') };
+    } catch (err) {
+      if (err instanceof NoSuchFileError) return 'new';
+      if (err instanceof ToolError) return 'unreadable';
+      throw err;
+    }
   }
 
   private async checkScope(requested: string, rel: string, size: number): Promise<void> {
@@ -178,9 +203,10 @@ export class ToolExecutor {
         return { content: numberLines(text, (input.start_line as number | undefined) ?? 1, input.end_line as number | undefined) };
       }
       case 'write_file': {
+        const path = String(input.path);
         const bytes = Buffer.from(String(input.content), 'utf8');
-        await this.writeBytes(String(input.path), bytes);
-        return { content: `Wrote ${bytes.length} bytes to ${String(input.path)}.` };
+        const note = await this.writeBytes(path, bytes, () => this.guardSyntax(path, String(input.content), () => this.before(path)));
+        return { content: `Wrote ${bytes.length} bytes to ${path}.${note}` };
       }
       case 'edit_file': {
         const bytes = await this.readBytes(String(input.path));
@@ -194,12 +220,14 @@ export class ToolExecutor {
         }
         const edit = applyExactEdit(current, String(input.old_string), String(input.new_string));
         if (!edit.ok) throw new ToolError(edit.error);
-        await this.writeBytes(String(input.path), Buffer.from(edit.content, 'utf8'));
-        return { content: `Edited ${String(input.path)}: replaced 1 occurrence.` };
+        const note = await this.writeBytes(String(input.path), Buffer.from(edit.content, 'utf8'), () =>
+          this.guardSyntax(String(input.path), edit.content, () => Promise.resolve({ text: current })),
+        );
+        return { content: `Edited ${String(input.path)}: replaced 1 occurrence.${note}` };
       }
       case 'list_files': {
         const dir = resolveWorkspacePath(input.path as string | undefined);
-        const argv = ['rg', '--files', '--hidden', '--sort', 'path', '-g', '!.git'];
+        const argv = ['bash', '-c', LIST_FIRST_LINES, 'rg', '--files', '--hidden', '--sort', 'path', '-g', '!.git'];
         if (input.pattern) argv.push('-g', String(input.pattern));
         const r = await this.cmdConfined(dir, [...argv, ...searchRoot(dir)]);
         if (r.exitCode > 1) throw new ToolError(r.stderr.text().trim());
@@ -209,10 +237,10 @@ export class ToolExecutor {
       case 'search_code': {
         const dir = resolveWorkspacePath(input.path as string | undefined);
         // --with-filename: rg leaves the path out when it searches a single file.
-        const argv = ['rg', '-n', '--with-filename', '--no-heading', '--hidden', '--sort', 'path', '-g', '!.git', '--max-columns', '300', '-m', '50'];
-        if (input.file_pattern) argv.push('-g', String(input.file_pattern));
-        argv.push('-e', String(input.pattern), ...searchRoot(dir));
-        const r = await this.cmdConfined(dir, argv);
+        const rg = ['-n', '--with-filename', '--no-heading', '--hidden', '--sort', 'path', '-g', '!.git', '--max-columns', '300'];
+        if (input.file_pattern) rg.push('-g', String(input.file_pattern));
+        rg.push('-e', String(input.pattern), ...searchRoot(dir));
+        const r = await this.cmdConfined(dir, ['bash', '-c', SEARCH_FIRST_LINES, 'rg', ...rg]);
         if (r.exitCode === 1) return { content: '(no matches)' };
         if (r.exitCode !== 0) throw new ToolError(`search failed: ${r.stderr.text().trim()}`);
         return { content: r.stdout.text() };

@@ -28,7 +28,10 @@ export const AGENT_TOOLS: ToolDefinition[] = [
   },
   {
     name: 'write_file',
-    description: 'Create or overwrite a file with the given content (parent folders are created). Returns the byte count written.',
+    description:
+      'Create or overwrite a file with the given content (parent folders are created). Returns the byte count written. ' +
+      'JS/TS, Python, Go, Java, JSON and YAML files are parsed first: content that does not parse is refused with the error and the lines around it, ' +
+      'writing nothing (unless the file did not parse before either).',
     input_schema: {
       type: 'object',
       properties: { path: str('File path relative to the repository root'), content: str('The complete new file content') },
@@ -40,7 +43,8 @@ export const AGENT_TOOLS: ToolDefinition[] = [
     description:
       'Replace one exact occurrence of old_string with new_string in a file. old_string must match the file ' +
       'byte for byte (including indentation) and must occur exactly once: include surrounding lines to make it unique. ' +
-      'Fails, changing nothing, when it occurs 0 or more than 1 times, or when the file is not UTF-8 text or is over 2 MiB (use run_command, e.g. sed -i, for those).',
+      'Fails, changing nothing, when it occurs 0 or more than 1 times, or when the file is not UTF-8 text or is over 2 MiB (use run_command, e.g. sed -i, for those), ' +
+      'or when the edit would make a JS/TS, Python, Go, Java, JSON or YAML file that parsed stop parsing (the error and the lines around it are returned).',
     input_schema: {
       type: 'object',
       properties: {
@@ -53,12 +57,15 @@ export const AGENT_TOOLS: ToolDefinition[] = [
   },
   {
     name: 'list_files',
-    description: 'List files (not ignored by .gitignore) under a folder, optionally filtered by a glob such as "**/*.ts". Returns one path per line.',
+    description:
+      'List files (not ignored by .gitignore) under a folder, optionally filtered by a glob such as "**/*.ts". ' +
+      'Returns one path per line, at most 200; a last line says how many more there are.',
     input_schema: { type: 'object', properties: { path: str('Folder (default: repository root)'), pattern: str('Glob filter') }, required: [] },
   },
   {
     name: 'search_code',
-    description: 'Search file contents with a regular expression (ripgrep syntax). Returns "path:line:text" matches, at most 50 per file.',
+    description:
+      'Search file contents with a regular expression (ripgrep syntax). Returns "path:line:text" matches, at most 100; a last line says how many more there are.',
     input_schema: {
       type: 'object',
       properties: {
