@@ -50,14 +50,16 @@ export interface CondenseCall {
 /** The turn to keep from, when the call of `iteration` should go out condensed and has not been. */
 async function dueCondensation(c: CondenseCall) {
   if (await c.prisma.agentCondensation.findUnique({ where: { workflowId_iteration: { workflowId: c.workflowId, iteration: c.iteration } } })) return null;
+  if (c.iteration < 3) return null;
+  const last = await c.prisma.agentTurn.findUnique({ where: { workflowId_iteration: { workflowId: c.workflowId, iteration: c.iteration - 1 } } });
+  if (!last) return null;
+  // The previous prompt as the provider counted it, plus the turn it added (recent: never elided).
+  // Only the latest turn is read until that reaches the limit: most calls stop here.
+  const lastPrompt = promptTokens(usageOf((last.response as unknown as Anthropic.Message).usage));
+  if (!nextPromptReachesLimit(lastPrompt, estimateTokens(turnMessages(last, false)), c.settings)) return null;
   const turns = await turnsBefore(c.prisma, c.workflowId, c.iteration);
-  const last = turns[turns.length - 1];
-  if (turns.length < 2 || last!.iteration !== c.iteration - 1) return null;
   const boundary = elisionBoundary(turns.length);
   const sizes = turns.map((t, index) => ({ iteration: t.iteration, tokens: estimateTokens(turnMessages(t, index < boundary)) }));
-  // The previous prompt as the provider counted it, plus the turn it added.
-  const lastPrompt = promptTokens(usageOf((last!.response as Anthropic.Message).usage));
-  if (!nextPromptReachesLimit(lastPrompt, sizes[sizes.length - 1]!.tokens, c.settings)) return null;
   const current = await condensationFor(c.prisma, c.workflowId, c.iteration - 1);
   const from = current?.keptFrom ?? 1;
   const keptFrom = firstKeptTurn(
