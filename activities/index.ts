@@ -22,6 +22,7 @@ import { createValidationActivities } from './validation.js';
 import { createNotifyActivities, type NotifyConfig } from './notify.js';
 import { createAlertActivities, createSpendCheck } from './alerts.js';
 import type { AlertConfig } from '../src/alerts/alert-config.js';
+import type { CondenseSettings } from '../src/domain/agent/condense.js';
 import { taskQueues } from '../temporal.config.js';
 import { createEnvironmentActivities } from './environment.js';
 import { environmentBuilds } from '../src/temporal/environment-builds.js';
@@ -35,6 +36,8 @@ export interface ActivityDeps {
   config: {
     model: string;
     maxTokens: number;
+    /** when a fix's older turns are summarised: the model's context window and the share that triggers it */
+    condense?: CondenseSettings;
     sandboxImage: string;
     workDir: string;
     /** the host's git credential (token or GitHub App installation token) */
@@ -63,7 +66,7 @@ export function createActivities(deps: ActivityDeps) {
   const onSpend = createSpendCheck(alertDeps);
   return withHeartbeats({
     ...createFixRecordActivities({ prisma }),
-    ...createModelActivities({ prisma, anthropic: deps.anthropic, model: config.model, maxTokens: config.maxTokens, onSpend }),
+    ...createModelActivities({ prisma, anthropic: deps.anthropic, model: config.model, maxTokens: config.maxTokens, condense: config.condense, onSpend }),
     ...createSandboxActivities({
       docker,
       image: config.sandboxImage,

@@ -5,9 +5,8 @@
  * summary goes back into workflow history.
  */
 import Anthropic from '@anthropic-ai/sdk';
-import { ApplicationFailure } from '@temporalio/common';
 import { AGENT_TOOLS } from '../src/domain/agent/agent-tools.js';
-import { COST_UNITS_PER_USD, costUnits, priceFor, totalTokens, unitsToUsdString, ZERO_USAGE, type TokenUsage } from '../src/domain/fix/pricing.js';
+import { addUsage, COST_UNITS_PER_USD, costUnits, priceFor, totalTokens, unitsToUsdString, ZERO_USAGE, type TokenUsage } from '../src/domain/fix/pricing.js';
 import { outputAllowance, type CallBudgetLeft, type PromptEstimate } from '../src/domain/fix/budgets.js';
 import { billedFields, usageOf } from '../src/model/answer-billing.js';
 import { initialMessage, systemPrompt } from '../src/domain/agent/prompt.js';
@@ -18,7 +17,13 @@ import { withoutNul } from '../src/db/jsonb.js';
 import { callReservations } from '../src/model/call-reservations.js';
 import { cancellationSignal, currentAttempt } from '../src/temporal/activity-heartbeat.js';
 import { activityLog } from '../src/infra/log.js';
-import { elidedNote, elisionBoundary, ELIDE_MIN_CHARS } from '../src/domain/agent/elide.js';
+import { condensationFor, conversationMessages, turnsBefore } from '../src/model/conversation.js';
+import { condenseIfDue } from '../src/model/condensation.js';
+import { DEFAULT_CONDENSE, type CondenseSettings } from '../src/domain/agent/condense.js';
+import { rejectedForGood } from '../src/model/rejected-request.js';
+import { withDbRetry } from '../src/db/db-retry.js';
+
+export { EMPTY_REPLY_TEXT } from '../src/model/conversation.js';
 
 export interface CallModelInput {
   workflowId: string;
@@ -45,97 +50,54 @@ export interface CallModelResult {
 }
 
 type MessageParam = Anthropic.MessageParam;
-type ContentBlock = Anthropic.ContentBlockParam;
 
 export interface ModelDeps {
   prisma: PrismaClient;
   anthropic: Anthropic;
   model: string;
   maxTokens: number;
+  /** when older turns are condensed (default: a 200K window, at half of it) */
+  condense?: CondenseSettings;
   /** budgets and the spend rule, checked after each new ledger row; must not throw (see activities/alerts.ts) */
   onSpend?: (e: { projectId: string }) => Promise<void>;
 }
 
-function summarize(response: Anthropic.Message, model: string, units: number): CallModelResult {
+/** `alsoUsed`: a condensing call the iteration made before its turn. */
+function summarize(response: Anthropic.Message, model: string, units: number, alsoUsed: TokenUsage = ZERO_USAGE): CallModelResult {
   const text = response.content.find((b): b is Anthropic.TextBlock => b.type === 'text')?.text ?? '';
   return {
     toolCallCount: response.content.filter((b) => b.type === 'tool_use').length,
     toolNames: response.content.flatMap((b) => (b.type === 'tool_use' ? [b.name] : [])),
     stopReason: response.stop_reason,
-    usage: usageOf(response.usage),
+    usage: addUsage(usageOf(response.usage), alsoUsed),
     costUnits: units,
     model,
     text: text.slice(0, 200),
   };
 }
 
-/**
- * What an assistant turn with no content is sent back as. Claude may answer `content: []` (an
- * end_turn with nothing to say, a refusal), and the API refuses any later request holding an empty
- * message (400, for good): without this one empty answer would end the fix.
- */
-export const EMPTY_REPLY_TEXT = '(no reply)';
-
-/** The API refuses empty and whitespace-only text blocks (400) anywhere but a final assistant message. */
-function withoutBlankText(blocks: ContentBlock[]): ContentBlock[] {
-  return blocks.filter((b) => b.type !== 'text' || b.text.trim() !== '');
-}
-
-/** Marks a message's last block as a prompt-cache breakpoint (a string message has none to mark). */
-function markCacheBreakpoint(message: MessageParam): void {
-  if (typeof message.content === 'string' || message.content.length === 0) return;
-  const blocks = [...message.content];
-  blocks[blocks.length - 1] = { ...blocks[blocks.length - 1]!, cache_control: { type: 'ephemeral' } } as ContentBlock;
-  message.content = blocks;
+/** The conversation in force for this call: turns, with older ones condensed once they were. */
+async function buildMessages(prisma: PrismaClient, input: CallModelInput, firstMessage: string): Promise<MessageParam[]> {
+  const [turns, condensation] = await Promise.all([
+    turnsBefore(prisma, input.workflowId, input.iteration),
+    condensationFor(prisma, input.workflowId, input.iteration),
+  ]);
+  return conversationMessages(firstMessage, turns, condensation);
 }
 
 /**
- * Rebuilds the conversation: first message, then per turn the response and what went back. Also
- * what the previous request's prompt measured, the estimate of the next one's.
+ * The next prompt, estimated by the previous request's (0 on the first call). After a
+ * condensation this over-estimates, which errs on the side of the budget.
  */
-async function buildMessages(
-  prisma: PrismaClient,
-  input: CallModelInput,
-  firstMessage: string,
-  model: string,
-): Promise<{ messages: MessageParam[]; prompt: PromptEstimate }> {
-  const turns = await prisma.agentTurn.findMany({
+async function promptEstimate(prisma: PrismaClient, input: CallModelInput, model: string): Promise<PromptEstimate> {
+  const last = await prisma.agentTurn.findFirst({
     where: { workflowId: input.workflowId, iteration: { lt: input.iteration } },
-    orderBy: { iteration: 'asc' },
+    orderBy: { iteration: 'desc' },
+    select: { response: true },
   });
-  const messages: MessageParam[] = [{ role: 'user', content: firstMessage }];
-  const boundary = elisionBoundary(turns.length);
-  for (const [index, turn] of turns.entries()) {
-    const response = turn.response as unknown as Anthropic.Message;
-    const said = withoutBlankText(response.content as ContentBlock[]);
-    messages.push({ role: 'assistant', content: said.length > 0 ? said : [{ type: 'text', text: EMPTY_REPLY_TEXT }] });
-    const results = (turn.followUp as unknown as Anthropic.ToolResultBlockParam[] | null) ?? [];
-    const back: ContentBlock[] = index < boundary ? results.map(elideResult) : [...results];
-    for (const note of (turn.notes as string[] | null) ?? []) if (note.trim() !== '') back.push({ type: 'text', text: note });
-    if (back.length === 0) back.push({ type: 'text', text: 'Continue. Use the tools, and call task_complete when the fix is committed and tested.' });
-    messages.push({ role: 'user', content: back });
-  }
-  // Cache the growing prefix: the next turn reads it at a tenth of the input price. The API looks
-  // for an earlier write only about 20 blocks back from a breakpoint, so after a turn of 10 or more
-  // tool calls the last message's breakpoint alone finds nothing: the previous user message (the
-  // previous request's last breakpoint) gets one too. With tools and system, 4: the API's limit.
-  markCacheBreakpoint(messages[messages.length - 1]!);
-  if (messages.length >= 3) markCacheBreakpoint(messages[messages.length - 3]!);
-  const last = turns.at(-1)?.response as unknown as Anthropic.Message | undefined;
-  const prompt = last ? { ...usageOf(last.usage), outputTokens: 0 } : ZERO_USAGE;
-  return { messages, prompt: { tokens: totalTokens(prompt), costUnits: costUnits(model, prompt) } };
-}
-
-/** Requests the API refuses for good (bad request, auth, too large) must not be retried. */
-function rejectedForGood(err: unknown): ApplicationFailure | null {
-  if (!(err instanceof Anthropic.APIError) || err.status === undefined) return null;
-  if (![400, 401, 403, 404, 413, 422].includes(err.status)) return null;
-  return ApplicationFailure.nonRetryable(`model API rejected the request (${err.status}): ${err.message}`, 'ModelRequestRejected');
-}
-
-function elideResult(r: Anthropic.ToolResultBlockParam): Anthropic.ToolResultBlockParam {
-  const text = typeof r.content === 'string' ? r.content : JSON.stringify(r.content ?? '');
-  return text.length < ELIDE_MIN_CHARS ? r : { ...r, content: elidedNote(text.length) };
+  const response = last?.response as unknown as Anthropic.Message | undefined;
+  const prompt = response ? { ...usageOf(response.usage), outputTokens: 0 } : ZERO_USAGE;
+  return { tokens: totalTokens(prompt), costUnits: costUnits(model, prompt) };
 }
 
 export function createModelActivities(deps: ModelDeps) {
@@ -154,12 +116,18 @@ export function createModelActivities(deps: ModelDeps) {
     return (sum._sum.costUsd ?? new Prisma.Decimal(0)).mul(COST_UNITS_PER_USD).round().toNumber();
   }
 
+  /** Tokens of the iteration's condensing call, when it made one (the summary kept). */
+  async function condensingUsage(input: CallModelInput): Promise<TokenUsage> {
+    const row = await prisma.agentCondensation.findUnique({ where: { workflowId_iteration: { workflowId: input.workflowId, iteration: input.iteration } } });
+    return row ? usageOf((row.response as unknown as Anthropic.Message).usage) : ZERO_USAGE;
+  }
+
   async function storedTurn(input: CallModelInput): Promise<CallModelResult | null> {
     const turn = await prisma.agentTurn.findUnique({ where: { workflowId_iteration: { workflowId: input.workflowId, iteration: input.iteration } } });
     if (!turn) return null;
     const response = turn.response as unknown as Anthropic.Message;
     // The answer's ledger row is priced by response.model, so that is its model too.
-    return summarize(response, response.model, await iterationUnits(input));
+    return summarize(response, response.model, await iterationUnits(input), await condensingUsage(input));
   }
 
   return {
@@ -175,21 +143,43 @@ export function createModelActivities(deps: ModelDeps) {
           data: { notes: input.notes },
         });
       }
-      const { messages, prompt } = await buildMessages(prisma, input, initialMessage(bug), deps.model);
       // A call may not overshoot what the fix has left: its answer is capped, or it is not made.
-      const allowance = input.budgetLeft ? outputAllowance(deps.maxTokens, input.budgetLeft, priceFor(deps.model), prompt) : { maxTokens: deps.maxTokens };
+      const allowance = input.budgetLeft
+        ? outputAllowance(deps.maxTokens, input.budgetLeft, priceFor(deps.model), await promptEstimate(prisma, input, deps.model))
+        : { maxTokens: deps.maxTokens };
       if ('stop' in allowance) {
         const nothing = { toolCallCount: 0, toolNames: [], stopReason: null, usage: ZERO_USAGE, costUnits: 0, model: deps.model, text: '' };
         return { ...nothing, budgetStop: allowance.stop };
       }
+      const firstMessage = initialMessage(bug);
       const system = systemPrompt({
         ...bug.project,
         validation: bug.project.validation as ValidationCommands,
         environment: parseEnvironment(bug.project.environment),
       });
       const tools = AGENT_TOOLS.map((t, i) => (i === AGENT_TOOLS.length - 1 ? { ...t, cache_control: { type: 'ephemeral' as const } } : t));
+      const systemBlocks: Anthropic.TextBlockParam[] = [{ type: 'text', text: system, cache_control: { type: 'ephemeral' } }];
 
       const attempt = currentAttempt();
+      // A prompt nearing its share of the context window: older turns are summarised first.
+      const condensed = await condenseIfDue({
+        prisma,
+        anthropic,
+        model: deps.model,
+        maxTokens: deps.maxTokens,
+        settings: deps.condense ?? DEFAULT_CONDENSE,
+        workflowId: input.workflowId,
+        iteration: input.iteration,
+        bugId: bug.id,
+        projectId: bug.projectId,
+        system: systemBlocks,
+        tools: tools as Anthropic.Tool[],
+        firstMessage,
+        attempt,
+        signal: cancellationSignal(),
+      });
+      if (condensed) await deps.onSpend?.({ projectId: bug.projectId });
+      const messages = await buildMessages(prisma, input, firstMessage);
       const reservations = callReservations(prisma, {
         workflowId: input.workflowId,
         iteration: input.iteration,
@@ -203,7 +193,7 @@ export function createModelActivities(deps: ModelDeps) {
           {
             model: deps.model,
             max_tokens: allowance.maxTokens,
-            system: [{ type: 'text', text: system, cache_control: { type: 'ephemeral' } }],
+            system: systemBlocks,
             tools: tools as Anthropic.Tool[],
             messages,
           },
@@ -270,27 +260,9 @@ export function createModelActivities(deps: ModelDeps) {
       );
       // Only after a row this attempt wrote: a budget crossing is judged on the ledger, once.
       await deps.onSpend?.({ projectId: bug.projectId });
-      // A first attempt is the iteration's only row; a retry may have found lost ones.
-      return summarize(response, response.model, attempt === 1 ? units : await iterationUnits(input));
+      // A first attempt that did not condense is the iteration's only row; a retry may have found lost ones.
+      if (attempt === 1 && !condensed) return summarize(response, response.model, units);
+      return summarize(response, response.model, await iterationUnits(input), await condensingUsage(input));
     },
   };
-}
-
-/** Connection-level failures (dropped, reset, pool closed) get two quick retries before failing the activity. */
-async function withDbRetry<T>(write: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await write();
-    } catch (err) {
-      if (attempt >= 3 || !isConnectionError(err)) throw err;
-      await new Promise((r) => setTimeout(r, 200 * attempt));
-    }
-  }
-}
-
-function isConnectionError(err: unknown): boolean {
-  // Unique violations and the like are answers, not connection trouble.
-  if (err instanceof Prisma.PrismaClientKnownRequestError && !/^P10/.test(err.code)) return false;
-  const text = `${(err as Error)?.message ?? ''} ${String((err as { cause?: unknown })?.cause ?? '')}`;
-  return /terminat|connection|ECONNRESET|ECONNREFUSED|closed|socket/i.test(text);
 }

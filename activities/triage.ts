@@ -66,7 +66,9 @@ async function recordTriageCall(deps: TriageDeps, projectId: string, response: A
   const { info } = Context.current();
   const workflowId = info.workflowExecution?.workflowId ?? `triage-activity-${info.activityId}`;
   const { count } = await deps.prisma.ledgerEntry.createMany({
-    data: [{ callKey: `${workflowId}#triage#${info.attempt}`, workflowId, projectId, bugId: null, iteration: 0, ...billedFields(response).row }],
+    data: [
+      { callKey: `${workflowId}#triage#${info.attempt}`, workflowId, projectId, bugId: null, iteration: 0, purpose: 'triage', ...billedFields(response).row },
+    ],
     skipDuplicates: true,
   });
   if (count > 0) await deps.onSpend?.({ projectId });

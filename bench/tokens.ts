@@ -3,7 +3,12 @@
  * (prompt caching, truncated outputs, elided old results) against the original design's naive
  * loop (full history re-sent every turn, no caching, untruncated outputs), same stand-in, same
  * tool calls. Billed input weighs cache reads at 0.1 and cache writes at 1.25 of the input price.
- * Writes bench/results/tokens.json.
+ *
+ * Then a long fix: 84 turns of four large command outputs each, through the real loop with the
+ * default context window (200K tokens, condensed at half): the largest prompt, billed input, and
+ * how billed input grows with turns (least-squares line through the cumulative billed input per
+ * turn, and the per-turn cost of the second half against the first; quadratic growth would show
+ * as a ratio well above 1). Writes bench/results/tokens.json.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -21,6 +26,8 @@ import { runMain, writeResult } from './support.js';
 import { createBareRemote } from '../dev/fixture-remotes.js';
 import type { AnsweredCall, ModelScript } from '../dev/stand-ins/anthropic-api.js';
 import { waitForFixStart } from '../src/fixes/resolve-fix.js';
+import { longFixScenario } from '../dev/scenarios/long-fix.js';
+import { fitLine } from './fit-line.js';
 
 const TURNS = 20;
 const BIG_COMMAND = 'seq 1 6000'; // ~29 KB of output, past the tool output limit
@@ -38,8 +45,75 @@ const script: ModelScript = (_req, turn) => {
   return [{ type: 'tool_use', name: 'task_complete', input: { summary: 'Documented the investigation.' } }];
 };
 
-const billed = (calls: AnsweredCall[]) =>
-  calls.reduce((sum, c) => sum + c.usage.input_tokens + 0.1 * c.usage.cache_read_input_tokens + 1.25 * c.usage.cache_creation_input_tokens, 0);
+const billedOne = (c: AnsweredCall) => c.usage.input_tokens + 0.1 * c.usage.cache_read_input_tokens + 1.25 * c.usage.cache_creation_input_tokens;
+const billed = (calls: AnsweredCall[]) => calls.reduce((sum, c) => sum + billedOne(c), 0);
+const promptOf = (c: AnsweredCall) => c.usage.input_tokens + c.usage.cache_read_input_tokens + c.usage.cache_creation_input_tokens;
+
+const LONG_TURNS = 84;
+const LONG_COMMANDS_PER_TURN = 4;
+
+/** Files one report for a project of its own and waits for its outcome. */
+async function runFix(stack: Awaited<ReturnType<typeof startStack>>, bare: string, name: string, budgets?: Record<string, number>): Promise<FixOutcome> {
+  const suffix = `${name}-${Date.now().toString(36)}`;
+  const project = await upsertProject(stack.prisma, {
+    key: `tokens-${suffix}`,
+    name: 'Invoices',
+    repoOwner: 'acme',
+    repoName: 'invoices',
+    cloneUrl: bare,
+    budgets,
+  });
+  const key = await issueIntakeKey(stack.prisma, project.id);
+  const res = await fetch(`${stack.httpUrl}/api/bugs`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+    body: JSON.stringify({ ...bug, externalId: `tokens-${suffix}` }),
+  });
+  const { workflowId } = (await res.json()) as { workflowId: string };
+  return (await (await waitForFixStart(stack.temporal, workflowId)).result()) as FixOutcome;
+}
+
+/** Billed input per agent turn, a summary call counted with the turn it was made for. */
+function billedPerTurn(calls: AnsweredCall[]): number[] {
+  const perTurn: number[] = [];
+  let carried = 0;
+  for (const c of calls) {
+    if (c.purpose === 'condense') carried += billedOne(c);
+    else {
+      perTurn.push(carried + billedOne(c));
+      carried = 0;
+    }
+  }
+  return perTurn;
+}
+
+/** The long fix's figures: largest prompt against the window, billed input and its growth in turns. */
+function longFixFigures(calls: AnsweredCall[], outcome: FixOutcome, windowTokens: number) {
+  const perTurn = billedPerTurn(calls);
+  let sum = 0;
+  const cumulative = perTurn.map((b) => (sum += b));
+  const line = fitLine(cumulative.map((y, i) => [i + 1, y]));
+  const half = Math.floor(perTurn.length / 2);
+  const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
+  const maxPromptTokens = Math.max(...calls.map(promptOf));
+  return {
+    longTurns: outcome.iterations,
+    maxPromptTokens,
+    longBilledInputTokens: Math.round(billed(calls)),
+    contextWindowTokens: windowTokens,
+    maxPromptShare: Number((maxPromptTokens / windowTokens).toFixed(3)),
+    maxPromptShareTarget: 0.5,
+    condensations: calls.filter((c) => c.purpose === 'condense').length,
+    longBilledGrowth: {
+      fit: 'cumulative billed input = intercept + slope × turns (least squares)',
+      slopePerTurn: Math.round(line.slope),
+      intercept: Math.round(line.intercept),
+      r2: Number(line.r2.toFixed(4)),
+      secondHalfVsFirstHalfPerTurn: Number((mean(perTurn.slice(half)) / mean(perTurn.slice(0, half))).toFixed(3)),
+    },
+    longCostUsd: outcome.costUsd,
+  };
+}
 
 /** The original design's loop: everything re-sent, nothing cached, outputs as they came. */
 async function naiveLoop(client: Anthropic, model: string, containerId: string, docker: Docker): Promise<void> {
@@ -68,15 +142,7 @@ async function main(): Promise<void> {
     const bare = createBareRemote('pagination', path.join(tmp, 'invoices.git'));
     stack.github!.addRepo('acme', 'invoices', bare);
     const suffix = Date.now().toString(36);
-    const project = await upsertProject(stack.prisma, { key: `tokens-${suffix}`, name: 'Invoices', repoOwner: 'acme', repoName: 'invoices', cloneUrl: bare });
-    const key = await issueIntakeKey(stack.prisma, project.id);
-    const res = await fetch(`${stack.httpUrl}/api/bugs`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-      body: JSON.stringify({ ...bug, externalId: `tokens-${suffix}` }),
-    });
-    const { workflowId } = (await res.json()) as { workflowId: string };
-    const outcome = (await (await waitForFixStart(stack.temporal, workflowId)).result()) as FixOutcome;
+    const outcome = await runFix(stack, bare, 'short');
     if (outcome.status !== 'pr_created' || outcome.iterations !== TURNS)
       throw new Error(`real loop: ${outcome.status} after ${outcome.iterations} turns: ${outcome.reason}`);
     const realCalls = [...stack.anthropic!.answered];
@@ -92,6 +158,18 @@ async function main(): Promise<void> {
     await naiveLoop(client, stack.config.AGENT_MODEL, container.id, docker);
     const naiveCalls = stack.anthropic!.answered.slice(realCalls.length);
 
+    stack.anthropic!.setScript(longFixScenario({ turns: LONG_TURNS, commandsPerTurn: LONG_COMMANDS_PER_TURN }));
+    const before = stack.anthropic!.answered.length;
+    const longOutcome = await runFix(stack, bare, 'long', {
+      maxIterations: LONG_TURNS + 10,
+      maxTokens: 500_000_000,
+      maxCostUsd: 1000,
+      maxDurationMs: 3600_000,
+    });
+    if (longOutcome.status !== 'pr_created' || longOutcome.iterations !== LONG_TURNS)
+      throw new Error(`long fix: ${longOutcome.status} after ${longOutcome.iterations} turns: ${longOutcome.reason}`);
+    const long = longFixFigures(stack.anthropic!.answered.slice(before), longOutcome, stack.config.AGENT_CONTEXT_WINDOW_TOKENS);
+
     const real = billed(realCalls);
     const naive = billed(naiveCalls);
     const result = {
@@ -104,6 +182,7 @@ async function main(): Promise<void> {
       cacheWriteTokens: realCalls.reduce((s, c) => s + c.usage.cache_creation_input_tokens, 0),
       uncachedInputTokens: realCalls.reduce((s, c) => s + c.usage.input_tokens, 0),
       realCostUsd: outcome.costUsd,
+      ...long,
     };
     writeResult('tokens', result);
   } finally {

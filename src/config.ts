@@ -22,6 +22,10 @@ const schema = z.object({
   // A whole-file write_file must fit in one reply: 4096 tokens is only a few hundred lines of code.
   // Non-streaming, the SDK refuses more than about 21,000 (it expects those to take over 10 minutes).
   AGENT_MAX_TOKENS: z.coerce.number().int().positive().default(16384),
+  /** AGENT_MODEL's context window (Claude's standard window is 200K tokens) */
+  AGENT_CONTEXT_WINDOW_TOKENS: z.coerce.number().int().min(1000).default(200_000),
+  /** a fix's older turns are summarised when its next prompt would reach this share of the window */
+  CONDENSE_AT_SHARE: z.coerce.number().gt(0).max(0.9).default(0.5),
   GITHUB_TOKEN: optionalString,
   GITHUB_API_URL: z.string().url().default('https://api.github.com'),
   /**

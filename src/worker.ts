@@ -52,6 +52,7 @@ export function activityDepsFromConfig(config: AppConfig, prisma: PrismaClient, 
     config: {
       model: config.AGENT_MODEL,
       maxTokens: config.AGENT_MAX_TOKENS,
+      condense: { contextWindowTokens: config.AGENT_CONTEXT_WINDOW_TOKENS, condenseAtShare: config.CONDENSE_AT_SHARE },
       sandboxImage: config.SANDBOX_IMAGE,
       sandboxInstallNetwork: config.SANDBOX_INSTALL_NETWORK,
       environment: {

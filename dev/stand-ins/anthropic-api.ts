@@ -2,11 +2,14 @@
  * HTTP stand-in of the Anthropic Messages API (POST /v1/messages) serving a scripted model.
  * The real @anthropic-ai/sdk talks to it through ANTHROPIC_BASE_URL. A test double, never the
  * product: the script decides each reply from the request it receives, like a model would.
+ * A request asking to condense the conversation (its last block opens with the product's
+ * condense request) is answered by the stand-in's own summariser, not the script.
  */
 import { randomUUID } from 'node:crypto';
 import express from 'express';
 import { listen, type Listening } from './listen.js';
 import { approxTokens, PromptCache } from './prompt-cache.js';
+import { CONDENSE_REQUEST_TAG } from '../../src/domain/agent/condense.js';
 
 export interface MessagesRequest {
   model: string;
@@ -18,7 +21,10 @@ export interface MessagesRequest {
 
 export type ReplyBlock = { type: 'text'; text: string } | { type: 'tool_use'; name: string; input: Record<string, unknown> };
 
-/** Given the request and the turn number (0-based count of assistant messages so far), the reply. */
+/**
+ * Given the request and the turn number (0-based: the model turns so far, the assistant messages
+ * plus the turns a condensed conversation summarises), the reply.
+ */
 export type ModelScript = (req: MessagesRequest, turn: number) => ReplyBlock[];
 
 export type StopReason = 'end_turn' | 'max_tokens' | 'stop_sequence' | 'tool_use' | 'pause_turn' | 'refusal';
@@ -37,6 +43,8 @@ export interface AnsweredCall {
   at: number;
   model: string;
   turn: number;
+  /** agent: a turn the script answered; condense: a request to summarise the conversation */
+  purpose: 'agent' | 'condense';
   usage: { input_tokens: number; output_tokens: number; cache_creation_input_tokens: number; cache_read_input_tokens: number };
 }
 
@@ -74,6 +82,38 @@ export function lastToolResults(req: MessagesRequest): Array<{ content: string; 
   const last = req.messages[req.messages.length - 1];
   if (!last || typeof last.content === 'string') return [];
   return last.content.filter((b) => b.type === 'tool_result').map((b) => ({ content: String(b.content ?? ''), is_error: b.is_error as boolean | undefined }));
+}
+
+/** Whether the request asks for a summary of the conversation (the product's condense request ends it). */
+export function isCondenseRequest(req: MessagesRequest): boolean {
+  const last = req.messages[req.messages.length - 1];
+  const block = last && typeof last.content !== 'string' ? last.content[last.content.length - 1] : undefined;
+  return block?.type === 'text' && String(block.text ?? '').startsWith(CONDENSE_REQUEST_TAG);
+}
+
+/** Model turns before this request: the assistant messages, plus the turns an earlier summary stands for. */
+export function turnsSoFar(req: MessagesRequest): number {
+  const first = req.messages[0];
+  const opening = !first ? '' : typeof first.content === 'string' ? first.content : first.content.map((b) => String(b.text ?? '')).join('\n');
+  const summarised = Number(/<earlier_turns_summary turns="(\d+)">/.exec(opening)?.[1] ?? 0);
+  return summarised + req.messages.filter((m) => m.role === 'assistant').length;
+}
+
+/** The stand-in's summary: which tools the conversation used how often, and the files it wrote. */
+function standInSummary(req: MessagesRequest): ReplyBlock[] {
+  const counts = new Map<string, number>();
+  const files = new Set<string>();
+  for (const m of req.messages) {
+    if (m.role !== 'assistant' || typeof m.content === 'string') continue;
+    for (const b of m.content) {
+      if (b.type !== 'tool_use') continue;
+      counts.set(String(b.name), (counts.get(String(b.name)) ?? 0) + 1);
+      const path = (b.input as { path?: unknown } | undefined)?.path;
+      if (typeof path === 'string') files.add(path);
+    }
+  }
+  const tools = [...counts].map(([name, n]) => `${name} x${n}`).join(', ');
+  return [{ type: 'text', text: `Summary of ${turnsSoFar(req)} turns. Tools used: ${tools || 'none'}. Files written: ${[...files].join(', ') || 'none'}.` }];
 }
 
 /**
@@ -138,10 +178,11 @@ export async function startAnthropicStandIn(initial: ReplyScript, port = 0): Pro
       inFlight -= 1;
       if (outcome === 'aborted') return void (state.aborted += 1);
     }
-    const turn = body.messages.filter((m) => m.role === 'assistant').length;
+    const turn = turnsSoFar(body);
+    const purpose = isCondenseRequest(body) ? 'condense' : 'agent';
     let reply: ReplyBlock[] | ScriptedReply;
     try {
-      reply = script(body, turn);
+      reply = purpose === 'condense' ? standInSummary(body) : script(body, turn);
     } catch (err) {
       // 400 like the real API's invalid_request_error: the product must not retry it.
       return void res
@@ -154,7 +195,7 @@ export async function startAnthropicStandIn(initial: ReplyScript, port = 0): Pro
     const usage = { ...cache.usageFor(body), output_tokens: stopReason === 'max_tokens' ? body.max_tokens : approxTokens(content) };
     const id = `msg_${randomUUID().replace(/-/g, '').slice(0, 24)}`;
     const requestId = `req_${randomUUID().replace(/-/g, '').slice(0, 24)}`;
-    answered.push({ id, requestId, at: Date.now(), model: body.model, turn, usage });
+    answered.push({ id, requestId, at: Date.now(), model: body.model, turn, purpose, usage });
     res.setHeader('request-id', requestId);
     res.json({
       id,

@@ -63,10 +63,14 @@ async function environmentOf(prisma: PrismaClient, key: string) {
   };
 }
 
-/** The model's turns and what went back, as stored by callModel (AgentTurn). */
+/**
+ * The model's turns and what went back, as stored by callModel (AgentTurn): all of them, also those
+ * later prompts replaced by a summary (the condensations, with the turn each kept from).
+ */
 export async function fixTranscript(deps: { prisma: PrismaClient; temporal: Client }, ref: string) {
   const { workflowId } = await resolveFix(deps, ref);
   const turns = await deps.prisma.agentTurn.findMany({ where: { workflowId }, orderBy: { iteration: 'asc' } });
+  const condensations = await deps.prisma.agentCondensation.findMany({ where: { workflowId }, orderBy: { iteration: 'asc' } });
   return {
     workflowId,
     turns: turns.map((t) => ({
@@ -77,5 +81,6 @@ export async function fixTranscript(deps: { prisma: PrismaClient; temporal: Clie
       notes: t.notes,
       at: t.createdAt.toISOString(),
     })),
+    condensations: condensations.map((c) => ({ iteration: c.iteration, keptFrom: c.keptFrom, summary: c.summary, at: c.createdAt.toISOString() })),
   };
 }

@@ -15,10 +15,13 @@ export interface ReservedCall {
   bugId: string;
   projectId: string;
   model: string;
+  /** a call of an iteration other than its turn (condense) reserves under its own keys */
+  purpose?: 'agent' | 'condense';
 }
 
 export function callReservations(prisma: PrismaClient | Prisma.TransactionClient, call: ReservedCall) {
-  const prefix = `${call.workflowId}#${call.iteration}#pending#`;
+  const purpose = call.purpose ?? 'agent';
+  const prefix = `${call.workflowId}#${call.iteration}#${purpose === 'agent' ? '' : `${purpose}#`}pending#`;
   const key = (attempt: number) => `${prefix}${attempt}`;
 
   async function markLost(where: Prisma.LedgerEntryWhereInput): Promise<void> {
@@ -58,6 +61,7 @@ export function callReservations(prisma: PrismaClient | Prisma.TransactionClient
             outputTokens: 0,
             costUsd: new Prisma.Decimal(0),
             kind: 'pending',
+            purpose,
           },
         ],
         skipDuplicates: true,

@@ -33,6 +33,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await prisma.ledgerEntry.deleteMany({ where: { workflowId: { startsWith: workflowId } } });
   await prisma.agentTurn.deleteMany({ where: { workflowId: { startsWith: workflowId } } });
+  await prisma.agentCondensation.deleteMany({ where: { workflowId: { startsWith: workflowId } } });
   await prisma.project.deleteMany({ where: { key: `ml-${suffix}` } });
   await standIn.close();
   await prisma.$disconnect();
@@ -218,4 +219,58 @@ test('max_tokens is capped by what the fix has left, and a call that cannot be u
   expect(standIn.received).toHaveLength(requests);
   expect(await prisma.ledgerEntry.count({ where: { workflowId: fix.workflowId, iteration: 4 } })).toBe(0);
   expect(await prisma.agentTurn.count({ where: { workflowId: fix.workflowId, iteration: 4 } })).toBe(0);
+});
+
+test('a prompt nearing half the context window is condensed first: a summary call in the ledger, then a short prompt; a retry pays for nothing', async () => {
+  const anthropic = new Anthropic({ apiKey: 'stand-in-key', baseURL: standIn.url, maxRetries: 0 });
+  const condense = { contextWindowTokens: 30_000, condenseAtShare: 0.5 };
+  const { callModel } = createModelActivities({ prisma, anthropic, model: 'claude-sonnet-5-5', maxTokens: 1024, condense });
+  const fix = await freshBug('long');
+  standIn.setScript((_req, turn) => [{ type: 'tool_use', name: 'run_command', input: { command: `seq ${turn} 6000` } }]);
+  try {
+    let condensedAt = 0;
+    const results: CallModelResult[] = [];
+    for (let iteration = 1; iteration <= 8 && !condensedAt; iteration++) {
+      const before = standIn.answered.length;
+      results.push(await callModel({ ...fix, iteration, notes: [] }));
+      if (standIn.answered.slice(before).some((a) => a.purpose === 'condense')) condensedAt = iteration;
+      // What runTools would send back: a large output (the tool output limit's worth).
+      const turn = await prisma.agentTurn.findUniqueOrThrow({ where: { workflowId_iteration: { workflowId: fix.workflowId, iteration } } });
+      const call = (turn.response as unknown as Anthropic.Message).content.find((b) => b.type === 'tool_use')!;
+      await prisma.agentTurn.update({
+        where: { id: turn.id },
+        data: { followUp: [{ type: 'tool_result', tool_use_id: call.id, content: `${iteration}\n`.repeat(10_000) }] },
+      });
+    }
+    expect(condensedAt).toBe(3); // 8.9K tokens sent, then a 20K-character output: the next would pass 15K
+
+    const [summaryCall, agentCall] = standIn.answered.slice(-2);
+    const [summaryRequest, agentRequest] = standIn.received.slice(-2);
+    expect([summaryCall!.purpose, agentCall!.purpose]).toEqual(['condense', 'agent']);
+    // The previous turn's request with the summary asked for last: all but the request read from the cache.
+    expect(summaryRequest!.messages).toHaveLength(standIn.received.at(-3)!.messages.length);
+    expect(summaryCall!.usage.cache_read_input_tokens).toBeGreaterThan(0);
+    expect(summaryCall!.usage.input_tokens + summaryCall!.usage.cache_creation_input_tokens).toBeLessThan(300);
+    // Then the turn itself: the bug report with the summary, and the latest turn verbatim.
+    expect(agentRequest!.messages).toHaveLength(3);
+    const opening = agentRequest!.messages[0]!.content as Array<{ text: string }>;
+    expect(opening[1]!.text).toContain(`<earlier_turns_summary turns="${condensedAt - 2}">`);
+    const prompt = (c: typeof agentCall) => c!.usage.input_tokens + c!.usage.cache_read_input_tokens + c!.usage.cache_creation_input_tokens;
+    // Uncondensed, this prompt would have held 16.5K tokens.
+    for (const call of standIn.answered.slice(-condensedAt - 1)) expect(prompt(call)).toBeLessThanOrEqual(15_000);
+
+    // The summary call is priced in the ledger under its own purpose, and in the turn's cost.
+    const rows = await prisma.ledgerEntry.findMany({ where: { workflowId: fix.workflowId, iteration: condensedAt } });
+    expect(rows.map((r) => r.purpose).sort()).toEqual(['agent', 'condense']);
+    expect(results.at(-1)!.costUnits).toBe(unitsOf(rows));
+    expect(results.at(-1)!.usage.cacheReadTokens).toBe(summaryCall!.usage.cache_read_input_tokens + agentCall!.usage.cache_read_input_tokens);
+    // A retried attempt finds the stored turn and summary: no new call, the same figures.
+    const sent = standIn.received.length;
+    expect(await new MockActivityEnvironment({ attempt: 2 }).run(callModel, { ...fix, iteration: condensedAt, notes: [] })).toEqual(results.at(-1));
+    expect(standIn.received.length).toBe(sent);
+    // The transcript keeps every turn.
+    expect(await prisma.agentTurn.count({ where: { workflowId: fix.workflowId } })).toBe(condensedAt);
+  } finally {
+    standIn.setScript(() => [{ type: 'tool_use', name: 'list_files', input: {} }]);
+  }
 });

@@ -249,7 +249,7 @@ describe('fixes', () => {
     expect(byBug.body.ledger.map((l: { costUsd: string }) => l.costUsd)).toEqual(['0.003', '0.00075']);
     expect(byBug.body.timeline[0]).toMatchObject({ kind: 'started' });
     expect((await as(admin).get(`/admin/fixes/${workflowId}`)).body.fix.bugId).toBe(bugId);
-    expect((await as(admin).get(`/admin/fixes/${workflowId}/transcript`)).body).toEqual({ workflowId, turns: [] });
+    expect((await as(admin).get(`/admin/fixes/${workflowId}/transcript`)).body).toEqual({ workflowId, turns: [], condensations: [] });
     expect((await as(admin).get(`/admin/fixes/bugfix-${key}.absent`)).status).toBe(404);
   });
 

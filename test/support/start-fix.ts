@@ -10,6 +10,7 @@ export interface FixToStart {
   /** defaults to the pagination fixture's report */
   title?: string;
   description?: string;
+  budgets?: FixInput['budgets'];
 }
 
 export async function startFix(
@@ -29,6 +30,6 @@ export async function startFix(
   return stack.temporal.workflow.start('bugFixWorkflow', {
     taskQueue: taskQueues.main,
     workflowId: fix.workflowId,
-    args: [{ bugId: bug.id, projectId: project.id, projectKey: project.key } satisfies FixInput],
+    args: [{ bugId: bug.id, projectId: project.id, projectKey: project.key, budgets: fix.budgets } satisfies FixInput],
   });
 }
