@@ -9,7 +9,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { AGENT_TOOLS } from '../src/domain/agent/agent-tools.js';
 import { COST_UNITS_PER_USD, unitsToUsdString, type TokenUsage } from '../src/domain/fix/pricing.js';
 import { billedFields, usageOf } from '../src/model/answer-billing.js';
-import { initialMessage, systemPrompt } from '../src/domain/agent/prompt.js';
+import { initialMessage, systemPrompt, type Briefing } from '../src/domain/agent/prompt.js';
 import { parseEnvironment } from '../src/projects/environment-settings.js';
 import type { ValidationCommands } from '../src/domain/fix/fix.js';
 import { Prisma, type PrismaClient } from '../src/db/prisma.js';
@@ -160,7 +160,9 @@ export function createModelActivities(deps: ModelDeps) {
           data: { notes: input.notes },
         });
       }
-      const messages = await buildMessages(prisma, input, initialMessage(bug));
+      // Baseline validation output and repository instructions, read in the sandbox before the first turn.
+      const briefing = (await prisma.fixBriefing.findUnique({ where: { workflowId: input.workflowId } })) as Briefing | null;
+      const messages = await buildMessages(prisma, input, initialMessage(bug, briefing));
       const system = systemPrompt({
         ...bug.project,
         validation: bug.project.validation as ValidationCommands,

@@ -30,6 +30,7 @@ function present(p: ProjectRow) {
     notifications: redactNotifications(p.notifications),
     prDraft: p.prDraft,
     prLabels: p.prLabels,
+    reproduction: p.reproduction,
     environment: p.environment ?? null,
     // Write-only: the names, never the values.
     environmentSecrets: Object.keys(parseSecrets(p.environmentSecrets)).sort(),
