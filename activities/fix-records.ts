@@ -2,6 +2,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { FixBudgets, FixOutcome, ValidationCommands } from '../src/domain/fix/fix.js';
 import { budgetsSchema } from '../src/projects/project-settings.js';
+import { parseReproductionPolicy, type ReproductionPolicy } from '../src/domain/fix/reproduction.js';
 import { configuredGitPolicy } from '../src/infra/git.js';
 import type { ScopeLimits } from '../src/domain/agent/scope.js';
 import { unitsToUsdString, COST_UNITS_PER_USD, totalTokens } from '../src/domain/fix/pricing.js';
@@ -23,6 +24,8 @@ export interface FixContext {
   githubIssueNumber: number | null;
   /** the project's own per-fix budgets (Project.budgets), over the defaults */
   budgets: Partial<FixBudgets>;
+  /** the project's reproduction test policy (absent in results recorded before it existed) */
+  reproduction?: ReproductionPolicy;
 }
 
 /** A project without its own cloneUrl lives on the GitHub the API URL names (github.com, or an Enterprise host). */
@@ -54,6 +57,7 @@ export function createFixRecordActivities(deps: { prisma: PrismaClient }) {
         githubIssueNumber: bug.githubIssueNumber,
         // Validated when stored (admin API); a row edited by hand into nonsense falls back to defaults.
         budgets: budgetsSchema.safeParse(p.budgets).data ?? {},
+        reproduction: parseReproductionPolicy(p.reproduction),
       };
     },
 

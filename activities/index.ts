@@ -19,6 +19,7 @@ import { ShellPool } from '../src/sandbox/shell-pool.js';
 import { createToolActivities } from './tools.js';
 import { createTriageActivities } from './triage.js';
 import { createValidationActivities } from './validation.js';
+import { createReproductionActivities } from './reproduction.js';
 import { createNotifyActivities, type NotifyConfig } from './notify.js';
 import { createAlertActivities, createSpendCheck } from './alerts.js';
 import type { AlertConfig } from '../src/alerts/alert-config.js';
@@ -91,6 +92,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createToolActivities({ prisma, docker, shells }),
     ...createReaperActivities({ docker, temporal: deps.temporal, hostId: deps.host.id, shells, prisma, environmentCacheBytes: config.environment?.cacheBytes }),
     ...createValidationActivities({ docker }),
+    ...createReproductionActivities({ docker, prisma }),
     ...createDeliveryActivities({ prisma, docker, github: deps.github, gitToken: config.gitToken, workDir: config.workDir }),
     ...createTriageActivities({ prisma, anthropic: deps.anthropic, onSpend }),
     ...createNotifyActivities({ prisma, config: config.notify }),

@@ -9,7 +9,7 @@ import { AGENT_TOOLS } from '../src/domain/agent/agent-tools.js';
 import { addUsage, COST_UNITS_PER_USD, costUnits, priceFor, totalTokens, unitsToUsdString, ZERO_USAGE, type TokenUsage } from '../src/domain/fix/pricing.js';
 import { outputAllowance, type CallBudgetLeft, type PromptEstimate } from '../src/domain/fix/budgets.js';
 import { billedFields, usageOf } from '../src/model/answer-billing.js';
-import { initialMessage, systemPrompt } from '../src/domain/agent/prompt.js';
+import { initialMessage, systemPrompt, type Briefing } from '../src/domain/agent/prompt.js';
 import { parseEnvironment } from '../src/projects/environment-settings.js';
 import type { ValidationCommands } from '../src/domain/fix/fix.js';
 import { Prisma, type PrismaClient } from '../src/db/prisma.js';
@@ -151,7 +151,9 @@ export function createModelActivities(deps: ModelDeps) {
         const nothing = { toolCallCount: 0, toolNames: [], stopReason: null, usage: ZERO_USAGE, costUnits: 0, model: deps.model, text: '' };
         return { ...nothing, budgetStop: allowance.stop };
       }
-      const firstMessage = initialMessage(bug);
+      // Baseline validation output and repository instructions, read in the sandbox before the first turn.
+      const briefing = (await prisma.fixBriefing.findUnique({ where: { workflowId: input.workflowId } })) as Briefing | null;
+      const firstMessage = initialMessage(bug, briefing);
       const system = systemPrompt({
         ...bug.project,
         validation: bug.project.validation as ValidationCommands,

@@ -96,6 +96,9 @@ async function main(): Promise<void> {
   if (interrupted) throw new Error('interrupted: the results cover the cases that ran');
   if (totals.brokenCases.length) throw new Error(`broken cases: ${totals.brokenCases.join(', ')}`);
   if (scripted && totals.fixed !== totals.caseCount) throw new Error(`scripted model fixed ${totals.fixed} of ${totals.caseCount}`);
+  // Every case has a test suite, and every scripted fix adds a regression test: each must be verified.
+  const unverified = results.filter((r) => r.reproduction !== 'verified').map((r) => `${r.name} (${r.reproduction})`);
+  if (scripted && unverified.length) throw new Error(`reproduction test not verified: ${unverified.join(', ')}`);
 }
 
 runMain(main);

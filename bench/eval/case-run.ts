@@ -7,6 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import type { FixOutcome } from '../../src/domain/fix/fix.js';
+import type { ReproductionStatus } from '../../src/domain/fix/reproduction.js';
 import { totalTokens } from '../../src/domain/fix/pricing.js';
 import { issueIntakeKey, upsertProject } from '../../src/projects/project-store.js';
 import type { Stack } from '../../dev/local-stack.js';
@@ -38,6 +39,13 @@ export interface CaseResult {
   timeToPrSec: number | null;
   prUrl?: string;
   filesChanged: string[];
+  /**
+   * The service's reproduction check (outcome.reproduction.status): `verified` when a test the fix
+   * added or changed failed on the base commit's code and passed with the fix; `none` when not checked
+   */
+  reproduction: ReproductionStatus | 'none';
+  /** the test files of a verified reproduction */
+  reproductionTests?: string[];
   /** control: the acceptance test fails on the base branch (false = a broken case) */
   acceptanceFailsOnBase?: boolean;
   /** tail of the acceptance output when it did not pass */
@@ -102,6 +110,8 @@ export async function runCase(ctx: CaseContext, c: EvalCase): Promise<CaseResult
     costUsd: outcome.costUsd,
     timeToPrSec: null,
     filesChanged: [],
+    reproduction: outcome.reproduction?.status ?? 'none',
+    ...(outcome.reproduction?.status === 'verified' ? { reproductionTests: outcome.reproduction.testFiles } : {}),
   };
   if (outcome.status !== 'pr_created' || !outcome.pr) return result;
   result.timeToPrSec = Number(elapsedSec.toFixed(1));
@@ -140,5 +150,6 @@ export function errorResult(c: EvalCase, err: unknown): CaseResult {
     costUsd: 0,
     timeToPrSec: null,
     filesChanged: [],
+    reproduction: 'none',
   };
 }

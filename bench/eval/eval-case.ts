@@ -96,6 +96,8 @@ export function evalCase(name: string, kind: string, report: BugReport, plan: Om
 /** A case of any ecosystem: the plan says how its tests read, the project how it is set up and run. */
 export function evalCase(name: string, kind: string, report: BugReport, plan: FixPlan, project: CaseProject): EvalCase;
 export function evalCase(name: string, kind: string, report: BugReport, plan: Omit<FixPlan, 'tests'> & Partial<FixPlan>, project?: CaseProject): EvalCase {
-  const full: FixPlan = { ...plan, tests: plan.tests ?? NODE_TEST_TAP };
+  // The regression test is part of the fix: sent with its edits, applied with them on the host.
+  const fix = plan.regressionTest ? [...plan.fix, plan.regressionTest] : plan.fix;
+  const full: FixPlan = { ...plan, fix, tests: plan.tests ?? NODE_TEST_TAP };
   return { name, kind, ...(project ?? nodeTestProject(name)), report, fix: full.fix, plan: full, scenario: scriptedFix(full) };
 }

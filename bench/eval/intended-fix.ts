@@ -18,6 +18,15 @@ export function changedFiles(edits: readonly FileEdit[]): string[] {
   return [...new Set(edits.map((e) => e.path))];
 }
 
+/**
+ * The regression test a fix comes with, added before an existing line (`anchor`, unique) of a
+ * test file: it fails on the base commit's code and passes with the fix, the reproduction test
+ * the service verifies.
+ */
+export function testBefore(path: string, anchor: string, test: string, gap = '\n\n'): FileEdit {
+  return { path, old_string: anchor, new_string: `${test}${gap}${anchor}` };
+}
+
 /** Applies the edits to a checkout on disk; throws like edit_file would fail. */
 export function applyIntendedFix(dir: string, edits: readonly FileEdit[]): void {
   for (const edit of edits) {

@@ -21,6 +21,8 @@ export interface EvalTotals {
   tokensTotal: number;
   tokensPerFix: number | null;
   iterationsMean: number;
+  /** cases whose fix came with a reproduction test the service verified (fails on base, passes with the fix) */
+  reproductionsVerified: number;
   targetFixRate: number;
   targetTimeToPrSec: number;
   targetCostPerFixUsd: number;
@@ -55,6 +57,7 @@ export function summarize(results: CaseResult[], model: string, durationSec: num
     tokensTotal: tokens,
     tokensPerFix,
     iterationsMean: results.length ? round2(results.reduce((s, r) => s + r.iterations, 0) / results.length) : 0,
+    reproductionsVerified: results.filter((r) => r.reproduction === 'verified').length,
     targetFixRate: TARGETS.fixRate,
     targetTimeToPrSec: TARGETS.timeToPrSec,
     targetCostPerFixUsd: TARGETS.costPerFixUsd,
@@ -87,12 +90,13 @@ const yes = (b: boolean) => (b ? 'yes' : 'NO');
 
 export function renderReport(results: CaseResult[], t: EvalTotals): string {
   const cases = table(
-    ['case', 'ecosystem', 'kind', 'fixed', 'status', 'iterations', 'tokens', 'cost', 'time to PR', 'files'],
+    ['case', 'ecosystem', 'kind', 'fixed', 'reproduction', 'status', 'iterations', 'tokens', 'cost', 'time to PR', 'files'],
     results.map((r) => [
       r.name,
       r.ecosystem,
       r.kind,
       r.fixed ? 'yes' : 'no',
+      r.reproduction,
       r.status,
       String(r.iterations),
       String(r.tokens),
@@ -100,7 +104,7 @@ export function renderReport(results: CaseResult[], t: EvalTotals): string {
       sec(r.timeToPrSec),
       String(r.filesChanged.length),
     ]),
-    new Set([5, 6, 7, 8, 9]),
+    new Set([6, 7, 8, 9, 10]),
   );
   const targets = table(
     ['metric', 'measured', 'target', 'met'],
@@ -109,6 +113,7 @@ export function renderReport(results: CaseResult[], t: EvalTotals): string {
       ['time to PR (p50; max)', `${sec(t.timeToPrP50Sec)}; ${sec(t.timeToPrMaxSec)}`, `< ${TARGETS.timeToPrSec / 60} min`, yes(t.meetsTimeToPr)],
       ['cost per fix', usd(t.costPerFixUsd), `< $${TARGETS.costPerFixUsd}`, yes(t.meetsCostPerFix)],
       ['tokens per fix', t.tokensPerFix === null ? '–' : String(t.tokensPerFix), `< ${TARGETS.tokensPerFix / 1000}K`, yes(t.meetsTokensPerFix)],
+      ['verified reproduction tests', `${t.reproductionsVerified}/${t.caseCount}`, '–', '–'],
     ],
     new Set(),
   );

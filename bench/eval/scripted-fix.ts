@@ -42,6 +42,8 @@ export interface FixPlan {
   failureShows: string;
   diagnosis: string;
   fix: readonly FileEdit[];
+  /** the test the fix adds (applied with the fix, in the same turn) */
+  regressionTest?: FileEdit;
   commitMessage: string;
   summary: string;
 }

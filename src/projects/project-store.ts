@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { cloneUrlProblem, configuredGitPolicy } from '../infra/git.js';
 import { PROJECT_KEY } from '../domain/fix/ids.js';
 import { VALIDATION_GATES } from '../domain/fix/fix.js';
+import { REPRODUCTION_POLICIES } from '../domain/fix/reproduction.js';
 import { Prisma, type PrismaClient } from '../db/prisma.js';
 import { hashKey, newIntakeKey } from '../intake/keys.js';
 import { budgetsSchema, notificationsSchema, sandboxSettingsSchema, scopeLimitsSchema } from './project-settings.js';
@@ -41,6 +42,8 @@ export const projectSettingsSchema = z.strictObject({
   sandbox: sandboxSettingsSchema.optional(),
   notifications: notificationsSchema.optional(),
   prDraft: z.boolean().optional(),
+  /** reproduction test: required (a fix without a verified one goes back to the agent), preferred (reported), off */
+  reproduction: z.enum(REPRODUCTION_POLICIES).optional(),
   // GitHub refuses label names over 50 characters (422): refused here, not at delivery.
   prLabels: z.array(z.string().min(1).max(50)).max(20).optional(),
   /** null removes the environment: fixes use the plain sandbox image again */

@@ -115,10 +115,12 @@ describe.concurrent.each(EVAL_CASES.map((c) => [c.name, c] as const))('eval fixt
   });
 });
 
-const multiFile = EVAL_CASES.filter((c) => changedFiles(c.fix).length > 1);
+/** The fix's code, without the regression test it comes with (which no acceptance test needs). */
+const codeEdits = (c: EvalCase) => c.fix.filter((e) => e !== c.plan.regressionTest);
+const multiFile = EVAL_CASES.filter((c) => changedFiles(codeEdits(c)).length > 1);
 describe.each(multiFile.map((c) => [c.name, c] as const))('eval fixture %s (spans files)', (name, c) => {
   test('fixing only one of the files is not enough', async () => {
-    for (const file of changedFiles(c.fix)) {
+    for (const file of changedFiles(codeEdits(c))) {
       const dir = await checkoutOf(c, `only-${path.basename(file)}`);
       applyIntendedFix(
         dir,

@@ -57,9 +57,16 @@ describe('projects', () => {
       budgets: { maxCostUsd: -1 },
       notifications: { slack: { webhookUrl: 'not a url' } },
       prLabels: ['ok', 'x'.repeat(51)],
+      reproduction: 'always',
     });
     expect(bad.status).toBe(400);
-    expect(bad.body.problems.map((p: { path: string }) => p.path).sort()).toEqual(['budgets.maxCostUsd', 'notifications.slack.webhookUrl', 'prLabels.1']);
+    expect(bad.body.problems.map((p: { path: string }) => p.path).sort()).toEqual([
+      'budgets.maxCostUsd',
+      'notifications.slack.webhookUrl',
+      'prLabels.1',
+      'reproduction',
+    ]);
+    expect(created.body.reproduction).toBe('preferred');
 
     const changed = await as(admin).patch(`/admin/projects/${key}`, {
       defaultBranch: 'develop',
@@ -67,10 +74,12 @@ describe('projects', () => {
       scopeLimits: { maxFilesChanged: 5, forbiddenPaths: ['.github/'] },
       notifications: { webhook: { url: 'https://hooks.example.com/x', secret: 'a-very-long-secret-value' } },
       prLabels: ['bugfix'],
+      reproduction: 'required',
     });
     expect(changed.status).toBe(200);
     expect(changed.body).toMatchObject({
       defaultBranch: 'develop',
+      reproduction: 'required',
       budgets: { maxCostUsd: 2.5 },
       validation: { test: 'npm test' },
       notifications: { webhook: { secret: '(set)' } },

@@ -81,6 +81,14 @@ const standIns: Partial<Activities> = {
     seen('runValidation', input);
     return PASSED;
   },
+  async prepareBriefing(input) {
+    seen('prepareBriefing', input);
+    return { instructionFiles: [] };
+  },
+  async verifyReproduction(input) {
+    seen('verifyReproduction', input);
+    return { status: 'verified', testFiles: ['test/paginate.test.js'], baseRun: { exitCode: 1, output: 'not ok 1' } };
+  },
   async callModel(input: CallModelInput) {
     const s = seen('callModel', input);
     if (input.iteration === s.hangAt) {

@@ -66,10 +66,13 @@ export async function runAgentLoop(fix: FixRun, input: FixInput, sandbox: Sandbo
     if (!ran.completion) continue;
 
     fix.enter('validating');
-    if ((await sandbox.validate()).every((v) => v.passed)) return { completion: ran.completion };
+    const passed = (await sandbox.validate()).every((v) => v.passed);
+    // Under patch REPRODUCTION_FIRST the service checks the fix's reproduction test; a project that requires one sends a fix without it back.
+    const noReproduction = passed && patches.reproductionFirst ? await sandbox.checkReproduction() : null;
+    if (passed && !noReproduction) return { completion: ran.completion };
     fix.validationRounds += 1;
     if (fix.validationRounds >= fix.budgets.maxValidationRounds)
-      throw new FixStopped('failed', `validation still failing after ${fix.validationRounds} rounds`);
-    fix.notes.push(validationFeedback(fix.validation));
+      throw new FixStopped('failed', `${noReproduction ? 'no verified reproduction test' : 'validation still failing'} after ${fix.validationRounds} rounds`);
+    fix.notes.push(noReproduction ?? validationFeedback(fix.validation));
   }
 }

@@ -69,6 +69,7 @@ export function closeFix(fix: FixRun, input: FixInput, failure: StopRequest | un
         costUsd: fix.costUsd(),
         validation,
         timings: { ...timings },
+        ...(fix.reproduction ? { reproduction: fix.reproduction } : {}),
       };
       fix.outcome = outcome;
       await shortActivities('record the outcome').recordOutcome({ bugId: input.bugId, outcome });

@@ -51,6 +51,7 @@ export function deliveryRequest(args: {
       workflowUrl: input.workflowUrl ?? workflowId,
       githubIssueNumber: report.githubIssueNumber,
       environment: sandbox.environment,
+      reproduction: fix.reproduction,
     }),
   };
 }

@@ -48,16 +48,27 @@ export const HINTS_KEPT = 'hints-kept';
  */
 export const RECORD_WHILE_REMOVING = 'record-while-removing';
 
+/**
+ * Reproduction first: after the reproduction phase's validation, the fix's briefing is read in the
+ * sandbox (that output and the repository's instructions for agents, for the first message); after
+ * a validation that passes, unless the project's policy is `off`, the service checks that the
+ * fix's test files fail on the base commit's code (a `required` policy sends a fix without such a
+ * test back to the agent). Added with issue #18.
+ */
+export const REPRODUCTION_FIRST = 'reproduction-first';
+
 /** The patches that hold for a whole run, read once at its start (in this order: histories hold their markers). */
 export interface RunPatches {
   pauseHoldsEveryStep: boolean;
   stopBeforeContinuing: boolean;
   hintsKept: boolean;
+  reproductionFirst: boolean;
 }
 
 export function runPatches(): RunPatches {
   const pauseHoldsEveryStep = patched(PAUSE_HOLDS_EVERY_STEP);
   const stopBeforeContinuing = patched(STOP_BEFORE_CONTINUE_AS_NEW);
   const hintsKept = patched(HINTS_KEPT);
-  return { pauseHoldsEveryStep, stopBeforeContinuing, hintsKept };
+  const reproductionFirst = patched(REPRODUCTION_FIRST);
+  return { pauseHoldsEveryStep, stopBeforeContinuing, hintsKept, reproductionFirst };
 }

@@ -4,6 +4,7 @@
  * (restored from the last checkpoint) and the work retried, a bounded number of times.
  */
 import type { ValidationCommands, ValidationGateResult } from '../../src/domain/fix/fix.js';
+import { completeEvidence, reproductionFeedback, type ReproductionEvidence } from '../../src/domain/fix/reproduction.js';
 import { hostActivities, provisionActivities, type HostActivities } from '../activity-proxies.js';
 import { FixStopped, isSandboxLost } from './errors.js';
 import type { FixRun } from './state.js';
@@ -55,5 +56,38 @@ export class SandboxWork {
     );
     fix.timings.validationMs += fix.validation.reduce((sum, v) => sum + v.durationMs, 0);
     return fix.validation;
+  }
+
+  /**
+   * Under patch REPRODUCTION_FIRST, after the reproduction phase's validation: the briefing the
+   * first model call reads (that validation's output, the repository's instructions for agents).
+   */
+  async brief(): Promise<void> {
+    const fix = this.fix;
+    fix.baselineTestPassed = fix.validation.find((v) => v.gate === 'test')?.passed;
+    const baseline = fix.validation;
+    const read = await this.run('read the repository instructions', (acts, containerId) =>
+      acts.prepareBriefing({ workflowId: this.request.workflowId, containerId, baseSha: fix.sandbox!.baseSha, baseline }),
+    );
+    if (read.instructionFiles.length) fix.lastActions.push(`repository instructions: ${read.instructionFiles.join(', ')}`);
+  }
+
+  /**
+   * Under patch REPRODUCTION_FIRST, after a validation that passed: the service's check that the
+   * fix's test files fail on the base commit's code. Returns feedback for the agent when the
+   * project requires a reproduction test and the fix has none that works.
+   */
+  async checkReproduction(): Promise<string | null> {
+    const fix = this.fix;
+    if (fix.reproductionPolicy === 'off') return null;
+    const testCommand = this.validation.test;
+    const found: ReproductionEvidence = testCommand
+      ? await this.run('verify the reproduction test', (acts, containerId) =>
+          acts.verifyReproduction({ containerId, baseSha: fix.sandbox!.baseSha, testCommand }),
+        )
+      : { status: 'no-test-command', testFiles: [] };
+    fix.reproduction = completeEvidence(found, fix.validation, fix.baselineTestPassed);
+    fix.lastActions.push(`reproduction test: ${fix.reproduction.status}`);
+    return fix.reproductionPolicy === 'required' ? reproductionFeedback(fix.reproduction) : null;
   }
 }

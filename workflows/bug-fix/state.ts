@@ -19,6 +19,7 @@ import {
   type ValidationGateResult,
 } from '../../src/domain/fix/fix.js';
 import { totalTokens, unitsToUsd, ZERO_USAGE, type TokenUsage } from '../../src/domain/fix/pricing.js';
+import { DEFAULT_REPRODUCTION_POLICY, type ReproductionEvidence, type ReproductionPolicy } from '../../src/domain/fix/reproduction.js';
 import { CostUsdKey, IterationKey, PhaseKey } from '../../src/domain/fix/search-attributes.js';
 import { FixStopped } from './errors.js';
 import { hintSignal, killSignal, pauseSignal, raiseBudgetUpdate, resumeSignal, statusQuery } from './messages.js';
@@ -56,6 +57,12 @@ export class FixRun {
   sandbox: SandboxRef | undefined;
   pr: PullRequestRef | undefined;
   outcome: FixOutcome | undefined;
+  /** the project's reproduction test policy (loaded with the report) */
+  reproductionPolicy: ReproductionPolicy = DEFAULT_REPRODUCTION_POLICY;
+  /** the `test` gate's result at the base commit, before the agent changed anything */
+  baselineTestPassed: boolean | undefined;
+  /** the service's check of the fix's reproduction test, after its validation passed */
+  reproduction: ReproductionEvidence | undefined;
 
   /** A stop requested from outside the current step (kill, time budget): cancels that step. */
   private stop: StopRequest | undefined;
@@ -80,6 +87,7 @@ export class FixRun {
     this.lastActions = [...(resumed?.lastActions ?? [])];
     this.timings = { ...(resumed?.timings ?? { commandsMs: 0, validationMs: 0 }) };
     this.sandbox = resumed?.sandbox;
+    this.baselineTestPassed = resumed?.baselineTestPassed;
   }
 
   costUsd(): number {
@@ -111,6 +119,7 @@ export class FixRun {
       pr: this.pr,
       outcome: this.outcome,
       ...(this.sandbox?.environment ? { environment: this.sandbox.environment } : {}),
+      ...(this.reproduction ? { reproduction: this.reproduction } : {}),
     };
   }
 
@@ -152,6 +161,7 @@ export class FixRun {
       sandbox: this.sandbox!,
       paused: this.paused,
       continuedRuns: this.continuedRuns + 1,
+      ...(this.baselineTestPassed !== undefined ? { baselineTestPassed: this.baselineTestPassed } : {}),
     };
   }
 

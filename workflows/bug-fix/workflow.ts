@@ -10,6 +10,7 @@
  */
 import { allHandlersFinished, condition, continueAsNew, isCancellation, patched, workflowInfo } from '@temporalio/workflow';
 import type { CarriedState, FixInput, FixOutcome } from '../../src/domain/fix/fix.js';
+import { parseReproductionPolicy } from '../../src/domain/fix/reproduction.js';
 import { shortActivities } from '../activity-proxies.js';
 import { runAgentLoop } from './agent-loop.js';
 import { closeFix } from './cleanup.js';
@@ -49,9 +50,12 @@ export async function bugFixWorkflow(input: FixInput): Promise<FixOutcome> {
     if (!fix.sandbox) await sandbox.provision();
 
     // Reproduction: the project's validation once, before the agent changes anything.
+    // Under patch REPRODUCTION_FIRST its output and the repository's instructions brief the agent.
+    fix.reproductionPolicy = parseReproductionPolicy(report.reproduction);
     if (!resumed) {
       fix.enter('reproducing');
       await sandbox.validate();
+      if (patches.reproductionFirst) await sandbox.brief();
     }
 
     const end = await runAgentLoop(fix, input, sandbox, patches);

@@ -1,5 +1,6 @@
 /** Go: a child slice appended to its parent's, so siblings share one backing array. */
 import { evalCase } from '../eval-case.js';
+import { testBefore } from '../intended-fix.js';
 import report from '../reports/category-tree.json' with { type: 'json' };
 
 const GO_TEST = 'go test ./...';
@@ -24,6 +25,11 @@ export const categoryTreeCase = evalCase(
           "\t\t// Capacity capped at the length: append must copy, or siblings would share (and\n\t\t// overwrite) the parent's backing array.\n\t\ttrail := append(parent[:len(parent):len(parent)], c.Name)",
       },
     ],
+    regressionTest: testBefore(
+      'catalog/breadcrumbs_test.go',
+      'func TestRender(t *testing.T) {',
+      '// Regression: sibling trails below depth 2 shared one backing array.\nfunc TestSiblingTrailsKeepTheirOwnNames(t *testing.T) {\n\tgot := Breadcrumbs(shop())\n\tif diff := cmp.Diff([]string{"Home", "Garden", "Tools", "Shovels"}, got["shovels"]); diff != "" {\n\t\tt.Errorf("Breadcrumbs()[shovels] mismatch (-want +got):\\n%s", diff)\n\t}\n}',
+    ),
     commitMessage: 'Give every breadcrumb trail its own backing array',
     summary:
       "`Breadcrumbs` built each trail with `append(parent, c.Name)`. Once a parent trail had spare capacity (from depth 3 on), its children's trails shared one array and the last sibling's name overwrote the others'. The parent slice's capacity is now capped at its length (`parent[:len(parent):len(parent)]`), so append always copies.",

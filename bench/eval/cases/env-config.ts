@@ -1,5 +1,6 @@
 /** TypeScript: zod's z.coerce.boolean() is Boolean(value), so the string "false" is true. */
 import { evalCase } from '../eval-case.js';
+import { testBefore } from '../intended-fix.js';
 import report from '../reports/env-config.json' with { type: 'json' };
 
 export const envConfigCase = evalCase(
@@ -22,6 +23,11 @@ export const envConfigCase = evalCase(
           '// Not z.coerce.boolean(): that is Boolean(value), true for every non-empty string, "false" too.\nconst envSwitch = z.stringbool().default(false);',
       },
     ],
+    regressionTest: testBefore(
+      'test/config.test.ts',
+      "  test('maintenance mode switches every feature off', () => {",
+      "  test('a switch set to \"0\" stays off (regression)', () => {\n    expect(enabledFeatures(loadConfig({ FEATURE_GIFT_CARDS: '0' }))).toEqual([]);\n  });",
+    ),
     commitMessage: 'Parse on/off switches from the environment with z.stringbool()',
     summary:
       'The feature switches were `z.coerce.boolean()`, which is `Boolean(value)`: any non-empty string, "false" and "0" included, turned a switch on. They are now `z.stringbool()`, which reads true/false, 1/0, yes/no and on/off (unset still means off).',

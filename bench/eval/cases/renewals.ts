@@ -1,5 +1,6 @@
 /** Python: a date step applied to the previous date, so one month-end clamp carries on for good. */
 import { evalCase } from '../eval-case.js';
+import { testBefore } from '../intended-fix.js';
 import report from '../reports/renewals.json' with { type: 'json' };
 
 const PYTEST = '.venv/bin/python -m pytest -q';
@@ -29,6 +30,12 @@ export const renewalsCase = evalCase(
     diagnosis:
       'Each renewal is the previous renewal plus a month, so once relativedelta clamps 31 January to 29 February, every later date stays on the 29th. The dates must be counted from the start date.',
     fix: [{ path: 'src/renewals/schedule.py', old_string: stepFromThePreviousDate, new_string: countFromTheStart }],
+    regressionTest: testBefore(
+      'tests/test_schedule.py',
+      'def test_a_plan_renews_at_least_monthly():',
+      'def test_renewals_return_to_the_31st_after_a_leap_day_clamp():\n    # regression: one clamp to 29 February must not carry over to later months\n    assert renewal_dates(date(2024, 1, 31), MONTHLY, 3) == [date(2024, 2, 29), date(2024, 3, 31), date(2024, 4, 30)]',
+      '\n\n\n',
+    ),
     commitMessage: 'Count renewal dates from the start so a month-end clamp does not carry over',
     summary:
       '`renewal_dates` added the interval to the previous renewal, so a subscription started on the 31st, clamped to 29 February once, renewed on the 29th ever after. Each date is now `start + relativedelta(months=interval * n)`, which clamps only in months that are too short.',

@@ -1,5 +1,6 @@
 /** Java: boxed Integers compared with !=, equal only inside the Integer cache (-128..127). */
 import { evalCase } from '../eval-case.js';
+import { testBefore } from '../intended-fix.js';
 import report from '../reports/stock-reconcile.json' with { type: 'json' };
 
 const MVN_TEST = 'mvn -B -q -o test';
@@ -30,6 +31,11 @@ export const stockReconcileCase = evalCase(
           '            // Integer objects: != would compare references, equal only within the Integer cache.\n            if (!expected.equals(actual)) {',
       },
     ],
+    regressionTest: testBefore(
+      'src/test/java/com/example/inventory/StockReconcilerTest.java',
+      '    @Test\n    void palletQuantitiesMatchWhenEqual() {',
+      '    @Test\n    void equalCountsAbove127AreNotMismatches() {\n        // Regression: Integer counts outside the boxing cache were compared by reference.\n        assertEquals(List.of(), StockReconciler.mismatches(Map.of("Q-1", 1000), Map.of("Q-1", 1000)));\n    }',
+    ),
     commitMessage: 'Compare stock quantities by value, not by Integer reference',
     summary:
       '`StockReconciler.mismatches` compared two `Integer`s with `!=`, i.e. by reference. Boxed values are cached only from -128 to 127, so equal counts above 127 (pallets) were reported as mismatches. It now compares with `equals`.',

@@ -1,5 +1,6 @@
 /** Types and small pure rules of one fix, shared by the workflow, activities, API and CLI. */
 import type { TokenUsage } from './pricing.js';
+import type { ReproductionEvidence } from './reproduction.js';
 
 export type Phase = 'queued' | 'provisioning' | 'reproducing' | 'fixing' | 'validating' | 'delivering' | 'cleaning-up' | 'done' | 'failed' | 'cancelled';
 
@@ -49,6 +50,8 @@ export interface CarriedState {
   sandbox: { containerId: string; hostQueue: string; baseSha: string; environment?: FixEnvironment };
   paused: boolean;
   continuedRuns: number;
+  /** the `test` gate passed at the base commit (reproduction phase); absent without one */
+  baselineTestPassed?: boolean;
 }
 
 export interface ValidationGateResult {
@@ -86,6 +89,8 @@ export interface FixOutcome {
   costUsd: number;
   validation: ValidationGateResult[];
   timings: FixTimings;
+  /** the service's check of the fix's reproduction test (absent when not checked) */
+  reproduction?: ReproductionEvidence;
 }
 
 export interface FixStatus {
@@ -104,6 +109,8 @@ export interface FixStatus {
   outcome?: FixOutcome;
   /** the prepared environment the sandbox started from, when the project has one */
   environment?: FixEnvironment;
+  /** the service's check of the fix's reproduction test, once done */
+  reproduction?: ReproductionEvidence;
 }
 
 export interface FixEnvironment {

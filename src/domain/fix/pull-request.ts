@@ -2,6 +2,7 @@
 import type { ValidationGateResult } from './fix.js';
 import type { TokenUsage } from './pricing.js';
 import { totalTokens } from './pricing.js';
+import { reproductionSection, type ReproductionEvidence } from './reproduction.js';
 
 export interface PullRequestFacts {
   bugTitle: string;
@@ -16,6 +17,8 @@ export interface PullRequestFacts {
   githubIssueNumber?: number | null;
   /** the prepared environment the fix ran in, when the project has one */
   environment?: { key: string; egressDenied: string[] };
+  /** the service's check of the fix's reproduction test, when it ran */
+  reproduction?: ReproductionEvidence;
 }
 
 /** An issue reference GitHub links: #12, owner/repo#12, or an issue or PR URL. */
@@ -82,6 +85,7 @@ export function pullRequestBody(f: PullRequestFacts): string {
     '|---|---|---|',
     gates,
     '',
+    ...(f.reproduction ? reproductionSection(f.reproduction) : []),
     '## Agent run',
     `- Iterations: ${f.iterations}`,
     `- Tokens: ${totalTokens(f.usage)} (input ${f.usage.inputTokens}, output ${f.usage.outputTokens}, cache write ${f.usage.cacheCreationTokens}, cache read ${f.usage.cacheReadTokens})`,

@@ -30,6 +30,7 @@ function present(p: ProjectRow) {
     notifications: redactNotifications(p.notifications),
     prDraft: p.prDraft,
     prLabels: p.prLabels,
+    reproduction: p.reproduction,
     environment: p.environment ?? null,
     github: p.github,
     // Write-only: the names, never the values.
