@@ -9,8 +9,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import type Docker from 'dockerode';
 import type { PullRequestRef } from '../src/domain/fix/fix.js';
 import { assertBranchName } from '../src/domain/fix/ids.js';
-import { git } from '../src/infra/git.js';
-import type { GitHubClient } from '../src/infra/github.js';
+import { git, permanentGitRefusal } from '../src/infra/git.js';
+import { permanentGitHubRefusal, type GitHubClient } from '../src/infra/github.js';
 import { cancellationSignal, throwIfCancelled } from '../src/temporal/activity-heartbeat.js';
 import { execInSandbox } from '../src/sandbox/exec.js';
 import { activityLog } from '../src/infra/log.js';
@@ -207,6 +207,17 @@ async function findOrCreatePullRequest(github: GitHubClient, input: DeliverInput
   }
 }
 
+/**
+ * A refusal that retrying cannot change (a missing repository, a token without access, an invalid
+ * request) ends the fix at once with its reason, instead of ten attempts over minutes while the
+ * fix only says "delivering". Rate limits and server errors stay retryable.
+ */
+export function asDeliveryFailure(err: unknown): unknown {
+  if (err instanceof ApplicationFailure) return err;
+  const reason = permanentGitHubRefusal(err) ?? permanentGitRefusal(err);
+  return reason ? ApplicationFailure.nonRetryable(`delivery refused: ${reason}`, 'DeliveryRefused') : err;
+}
+
 export function createDeliveryActivities(deps: DeliverDeps) {
   return {
     async deliverFix(input: DeliverInput): Promise<PullRequestRef> {
@@ -214,12 +225,16 @@ export function createDeliveryActivities(deps: DeliverDeps) {
       if (input.branch === `refs/heads/${input.defaultBranch}` || input.branch === input.defaultBranch) {
         throw ApplicationFailure.nonRetryable('refusing to push to the default branch', 'UnsafePush');
       }
-      const { bundle, headSha } = await exportCommits(deps.docker, input);
-      await pushBranch(deps, input, bundle, headSha);
-      const pr = await findOrCreatePullRequest(deps.github, input);
-      await labelAndLink(deps.github, input, pr);
-      activityLog({ bugId: input.bugId }).info({ branch: input.branch, headSha, pr: pr.url }, 'fix delivered');
-      return pr;
+      try {
+        const { bundle, headSha } = await exportCommits(deps.docker, input);
+        await pushBranch(deps, input, bundle, headSha);
+        const pr = await findOrCreatePullRequest(deps.github, input);
+        await labelAndLink(deps.github, input, pr);
+        activityLog({ bugId: input.bugId }).info({ branch: input.branch, headSha, pr: pr.url }, 'fix delivered');
+        return pr;
+      } catch (err) {
+        throw asDeliveryFailure(err);
+      }
     },
   };
 }

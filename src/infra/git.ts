@@ -99,3 +99,23 @@ export function cloneUrlProblem(url: string, allowProtocol: string): string | nu
   if (url.includes('://') && !URL.canParse(url)) return 'not a valid URL';
   return null;
 }
+
+/** What git says when a remote refuses for good: a retry would get the same answer. */
+const PERMANENT_GIT_REFUSALS: Array<[RegExp, string]> = [
+  [
+    /repository '[^']*' not found|Repository not found|does not appear to be a git repository/i,
+    'the repository does not exist or the credential cannot see it',
+  ],
+  [/Authentication failed|could not read Username|terminal prompts disabled|returned error: 401/i, 'the remote refused the credential'],
+  [/returned error: 403|Permission to \S+ denied|denied to /i, 'the credential lacks permission to push to this repository'],
+  [/returned error: 404/i, 'the repository does not exist or the credential cannot see it'],
+  [/\[rejected\]|non-fast-forward|\(fetch first\)/i, 'the fix branch exists on the remote with other commits; it is not overwritten'],
+  [/transport '[^']*' not allowed/i, "the project's clone URL names a transport host git may not use"],
+];
+
+/** A readable reason when a git failure cannot heal by retrying, else null. */
+export function permanentGitRefusal(err: unknown): string | null {
+  if (!(err instanceof GitError)) return null;
+  const hit = PERMANENT_GIT_REFUSALS.find(([re]) => re.test(err.message));
+  return hit ? `${hit[1]} (${err.message.split('\n')[0]!.slice(0, 300)})` : null;
+}
