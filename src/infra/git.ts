@@ -67,7 +67,9 @@ export async function git(args: string[], opts: GitOptions = {}): Promise<string
   const configured = configuredGitPolicy();
   const policy = opts.fromOwnFiles ? { ...configured, allowProtocol: `${configured.allowProtocol}:file` } : configured;
   try {
-    const { stdout } = await run('git', args, { cwd: opts.cwd, env: hostGitEnv(policy, opts.token), maxBuffer: 64 * 1024 * 1024 });
+    const running = run('git', args, { cwd: opts.cwd, env: hostGitEnv(policy, opts.token), maxBuffer: 64 * 1024 * 1024 });
+    if (opts.input) running.child.stdin?.end(opts.input);
+    const { stdout } = await running;
     return stdout;
   } catch (err) {
     const e = err as { stderr?: string; message: string };
