@@ -15,7 +15,8 @@ import { fileBug } from '../../src/intake/file-bug.js';
 import { fixDetail } from '../../src/fixes/fix-detail.js';
 import { statusText } from '../../src/cli/format.js';
 import { statusQuery } from '../../workflows/bug-fix/messages.js';
-import { createFixtureProject } from '../../dev/fixture-remotes.js';
+import { createBareRemote, createFixtureProject } from '../../dev/fixture-remotes.js';
+import { upsertProject } from '../../src/projects/project-store.js';
 import { paginationScenario } from '../../dev/scenarios/pagination.js';
 import type { ModelScript } from '../../dev/stand-ins/anthropic-api.js';
 import type { Fault } from '../../dev/stand-ins/github-api.js';
@@ -183,5 +184,29 @@ describe('delivery', () => {
     });
     expect(seen).toMatch(/^retrying  deliverFix \(attempt 2\), last error: .*Bad Gateway/m);
     expect(outcome.status).toBe('pr_created');
+  });
+
+  test('a project created after start with its own local remote gets its PR from the local GitHub', async () => {
+    // What POST /admin/projects stores, with nobody telling the stand-in about the repository.
+    stack.anthropic!.setScript(paginationScenario);
+    const bare = createBareRemote('pagination', path.join(tmp, 'late', 'shop.git'));
+    const project = await upsertProject(stack.prisma, {
+      key: `dlv-late-${suffix}`,
+      name: 'late',
+      repoOwner: 'late-org',
+      repoName: `shop-${suffix}`,
+      cloneUrl: `file://${bare}`,
+    });
+    const filed = await fileBug({ prisma: stack.prisma, temporal: stack.temporal, temporalUiUrl: 'http://localhost:8233' }, project, {
+      ...sampleBug,
+      priority: 'HIGH',
+      source: 'test',
+      externalId: 'dlv-late',
+    });
+    const outcome = (await stack.temporal.workflow.getHandle(filed.workflowId).result()) as FixOutcome;
+    expect(outcome.reason).toBeUndefined();
+    expect(outcome.status).toBe('pr_created');
+    expect(stack.github!.pulls('late-org', `shop-${suffix}`)).toHaveLength(1);
+    expect(execFileSync('git', ['show', `${outcome.pr!.branch}:src/paginate.js`], { cwd: bare }).toString()).toContain('(page - 1) * size');
   });
 });
