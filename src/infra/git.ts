@@ -37,8 +37,17 @@ export function hostGitPolicy(config: Pick<AppConfig, 'GIT_ALLOW_PROTOCOL' | 'GI
   return { allowProtocol: config.GIT_ALLOW_PROTOCOL, credentialUrl: githubWebUrl(config.GITHUB_API_URL) };
 }
 
+/**
+ * What host git inherits from the worker's environment: what it needs to run, reach a remote
+ * (proxies, CA bundles) and read its own configuration. Not the database URL, the model's key or
+ * any other secret of the worker: a hook, a filter or a credential helper git runs would see them.
+ */
+const INHERITED_ENV =
+  /^(?:PATH|HOME|USER|LANG|LANGUAGE|LC_[A-Z]+|TZ|TMPDIR|SSL_CERT_FILE|SSL_CERT_DIR|(?:HTTPS?|NO|ALL)_PROXY|(?:https?|no|all)_proxy|GIT_(?:EXEC_PATH|CONFIG_NOSYSTEM|CONFIG_GLOBAL|CONFIG_SYSTEM|SSL_CAINFO|SSL_CAPATH|TRACE\w*|CURL_VERBOSE))$/;
+
 export function hostGitEnv(policy: HostGitPolicy, token?: string): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_ALLOW_PROTOCOL: policy.allowProtocol };
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => INHERITED_ENV.test(name)));
+  const env: NodeJS.ProcessEnv = { ...inherited, GIT_TERMINAL_PROMPT: '0', GIT_ALLOW_PROTOCOL: policy.allowProtocol };
   if (token) {
     Object.assign(env, {
       BUGFIX_GIT_TOKEN: token,
