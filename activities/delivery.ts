@@ -17,6 +17,7 @@ import { activityLog } from '../src/infra/log.js';
 import { diffGateViolations, parseNumstatZ, parseRawDiffZ, treeChangeViolations, type TreeChange, type TreeFacts } from '../src/domain/fix/diff-gate.js';
 import { sanitizeForGitHub } from '../src/domain/fix/pull-request.js';
 import { unbundleChecked } from '../src/infra/git-bundle.js';
+import { withStoredCredentials } from '../src/projects/clone-url.js';
 import type { ScopeLimits } from '../src/domain/agent/scope.js';
 import type { PrismaClient } from '../src/db/prisma.js';
 
@@ -274,7 +275,8 @@ export function asDeliveryFailure(err: unknown): unknown {
 
 export function createDeliveryActivities(deps: DeliverDeps) {
   return {
-    async deliverFix(input: DeliverInput): Promise<PullRequestRef> {
+    async deliverFix(payload: DeliverInput): Promise<PullRequestRef> {
+      const input = { ...payload, cloneUrl: await withStoredCredentials(deps.prisma, payload.bugId, payload.cloneUrl) };
       assertBranchName(input.branch);
       if (input.branch === `refs/heads/${input.defaultBranch}` || input.branch === input.defaultBranch) {
         throw ApplicationFailure.nonRetryable('refusing to push to the default branch', 'UnsafePush');
