@@ -9,12 +9,15 @@ import { ApplicationFailure } from '@temporalio/common';
 import type Docker from 'dockerode';
 import type { PullRequestRef } from '../src/domain/fix/fix.js';
 import { assertBranchName } from '../src/domain/fix/ids.js';
-import { git } from '../src/infra/git.js';
-import type { GitHubClient } from '../src/infra/github.js';
+import { git, permanentGitRefusal } from '../src/infra/git.js';
+import { permanentGitHubRefusal, type GitHubClient } from '../src/infra/github.js';
 import { cancellationSignal, throwIfCancelled } from '../src/temporal/activity-heartbeat.js';
 import { execInSandbox } from '../src/sandbox/exec.js';
 import { activityLog } from '../src/infra/log.js';
-import { diffGateViolations, parseNumstatZ } from '../src/domain/fix/diff-gate.js';
+import { diffGateViolations, parseNumstatZ, parseRawDiffZ, treeChangeViolations, type TreeChange, type TreeFacts } from '../src/domain/fix/diff-gate.js';
+import { sanitizeForGitHub } from '../src/domain/fix/pull-request.js';
+import { unbundleChecked } from '../src/infra/git-bundle.js';
+import { withStoredCredentials } from '../src/projects/clone-url.js';
 import type { ScopeLimits } from '../src/domain/agent/scope.js';
 import type { PrismaClient } from '../src/db/prisma.js';
 
@@ -46,7 +49,11 @@ export interface DeliverDeps {
   /** the host's git credential (token or GitHub App installation token) */
   gitToken?: () => Promise<string | undefined>;
   workDir: string;
+  /** author and committer of the pushed commit (COMMIT_AUTHOR_NAME / COMMIT_AUTHOR_EMAIL) */
+  commitIdentity?: { name: string; email: string };
 }
+
+const DEFAULT_COMMIT_IDENTITY = { name: 'bugfix-service', email: 'bugfix-service@noreply.invalid' };
 
 async function sandboxGit(docker: Docker, containerId: string, args: string[]): Promise<{ code: number; out: Buffer; err: string }> {
   const r = await execInSandbox(docker, containerId, ['git', ...args], { timeoutMs: 60_000 });
@@ -80,30 +87,57 @@ async function exportCommits(docker: Docker, input: DeliverInput): Promise<{ bun
   return { bundle, headSha };
 }
 
-async function pushBranch(deps: DeliverDeps, input: DeliverInput, bundle: Buffer, headSha: string): Promise<void> {
+/**
+ * Fetches the base, reads the agent's commits in (fsck'd), gates the tree they end at, and pushes
+ * ONE commit of that tree on the base, by the service, with the workflow's sanitised message: the
+ * agent's intermediate commits, their messages (`[skip ci]`, closing keywords, @mentions) and
+ * their authors never leave the host, and what is pushed is exactly what the gate checked.
+ */
+export async function pushBranch(deps: DeliverDeps, input: DeliverInput, bundle: Buffer): Promise<string> {
   const token = await deps.gitToken?.();
-  const remoteHead = (await git(['ls-remote', '--', input.cloneUrl, `refs/heads/${input.branch}`], { token })).split(/\s/)[0];
-  if (remoteHead === headSha) return; // pushed by an earlier attempt
   const dir = path.join(deps.workDir, input.workflowId.replace(/[^A-Za-z0-9._-]/g, '_'), 'deliver');
   await fs.rm(dir, { recursive: true, force: true });
   await fs.mkdir(dir, { recursive: true });
   await git(['init', '-q', '--bare', dir]);
   // The bundle's prerequisite (the base commit) must exist locally: fetch it from the remote.
   await git(['fetch', '-q', '--', input.cloneUrl, `refs/heads/${input.defaultBranch}`], { cwd: dir, token });
-  const bundlePath = path.join(dir, 'fix.bundle');
-  await fs.writeFile(bundlePath, bundle);
-  await git(['fetch', '-q', '--', bundlePath, `HEAD:refs/heads/${input.branch}`], { cwd: dir, fromOwnFiles: true });
-  await scopeGate(deps, input, dir);
+  const agentTip = await unbundleChecked(dir, bundle);
+  const tree = (await git(['rev-parse', `${agentTip}^{tree}`], { cwd: dir })).trim();
+  await scopeGate(deps, input, dir, tree);
+  const remoteHead = (await git(['ls-remote', '--', input.cloneUrl, `refs/heads/${input.branch}`], { token })).split(/\s/)[0];
+  if (remoteHead) {
+    // An earlier attempt pushed (its commit differs only in its date): the same tree on the same base is done.
+    await git(['fetch', '-q', '--', input.cloneUrl, `refs/heads/${input.branch}`], { cwd: dir, token });
+    const [pushedTree, pushedParent] = (await git(['show', '-s', '--format=%T %P', remoteHead], { cwd: dir })).trim().split(' ');
+    if (pushedTree === tree && pushedParent === input.baseSha) return remoteHead;
+  }
+  const identity = deps.commitIdentity ?? DEFAULT_COMMIT_IDENTITY;
+  const commit = (
+    await git(['-c', `user.name=${identity.name}`, '-c', `user.email=${identity.email}`, 'commit-tree', tree, '-p', input.baseSha, '-F', '-'], {
+      cwd: dir,
+      input: Buffer.from(commitMessage(input)),
+    })
+  ).trim();
   throwIfCancelled(); // nothing is pushed or opened once the fix was stopped
   // Never force: a branch moved by someone else is not ours to overwrite.
-  await git(['push', '-q', '--', input.cloneUrl, `refs/heads/${input.branch}:refs/heads/${input.branch}`], { cwd: dir, token });
+  await git(['push', '-q', '--', input.cloneUrl, `${commit}:refs/heads/${input.branch}`], { cwd: dir, token });
   await fs.rm(dir, { recursive: true, force: true });
+  return commit;
 }
 
-/** Judged on the host, on exactly what would be pushed: the sandbox's own account is not trusted. */
-async function scopeGate(deps: DeliverDeps, input: DeliverInput, dir: string): Promise<void> {
-  const numstat = await git(['diff', '--numstat', '-z', input.baseSha, `refs/heads/${input.branch}`], { cwd: dir });
-  const violations = diffGateViolations(parseNumstatZ(numstat), input.scopeLimits);
+/** The pushed commit's message: the workflow's (already sanitised) subject, sanitised again here, and where it came from. */
+function commitMessage(input: DeliverInput): string {
+  return `${sanitizeForGitHub(input.commitMessage.split('\n')[0]!).slice(0, 200)}\n\nProposed by the bug-fixing service for bug ${input.bugId}.\n`;
+}
+
+/** Judged on the host, on exactly the tree that is pushed: the sandbox's own account is not trusted. */
+async function scopeGate(deps: DeliverDeps, input: DeliverInput, dir: string, tree: string): Promise<void> {
+  const numstat = await git(['diff', '--numstat', '-z', input.baseSha, tree], { cwd: dir });
+  const changes = parseRawDiffZ(await git(['diff-tree', '-r', '-z', '--no-renames', input.baseSha, tree], { cwd: dir }));
+  const violations = [
+    ...diffGateViolations(parseNumstatZ(numstat), input.scopeLimits),
+    ...treeChangeViolations(changes, await treeFacts(dir, changes), input.scopeLimits),
+  ];
   if (violations.length === 0) return;
   const message = `scope gate refused the fix before push: ${violations.join('; ')}`;
   await deps.prisma.safetyEvent.create({
@@ -118,6 +152,27 @@ async function scopeGate(deps: DeliverDeps, input: DeliverInput, dir: string): P
     },
   });
   throw ApplicationFailure.nonRetryable(message, 'ScopeViolation');
+}
+
+/** Sizes of the new blobs and targets of the new symlinks, read by the host from its own copy. */
+async function treeFacts(dir: string, changes: TreeChange[]): Promise<TreeFacts> {
+  const blobs = changes.filter((c) => c.status !== 'D' && c.newMode !== '160000');
+  const blobBytes = new Map<string, number>();
+  if (blobs.length) {
+    const out = await git(['cat-file', '--batch-check=%(objectname) %(objectsize)'], {
+      cwd: dir,
+      input: Buffer.from(blobs.map((c) => `${c.newSha}\n`).join('')),
+    });
+    for (const line of out.split('\n')) {
+      const [sha, size] = line.split(' ');
+      if (sha && size) blobBytes.set(sha, Number(size));
+    }
+  }
+  const symlinkTargets = new Map<string, string>();
+  for (const c of blobs.filter((b) => b.newMode === '120000')) {
+    symlinkTargets.set(c.path, await git(['cat-file', 'blob', c.newSha], { cwd: dir }));
+  }
+  return { blobBytes, symlinkTargets };
 }
 
 /**
@@ -207,19 +262,35 @@ async function findOrCreatePullRequest(github: GitHubClient, input: DeliverInput
   }
 }
 
+/**
+ * A refusal that retrying cannot change (a missing repository, a token without access, an invalid
+ * request) ends the fix at once with its reason, instead of ten attempts over minutes while the
+ * fix only says "delivering". Rate limits and server errors stay retryable.
+ */
+export function asDeliveryFailure(err: unknown): unknown {
+  if (err instanceof ApplicationFailure) return err;
+  const reason = permanentGitHubRefusal(err) ?? permanentGitRefusal(err);
+  return reason ? ApplicationFailure.nonRetryable(`delivery refused: ${reason}`, 'DeliveryRefused') : err;
+}
+
 export function createDeliveryActivities(deps: DeliverDeps) {
   return {
-    async deliverFix(input: DeliverInput): Promise<PullRequestRef> {
+    async deliverFix(payload: DeliverInput): Promise<PullRequestRef> {
+      const input = { ...payload, cloneUrl: await withStoredCredentials(deps.prisma, payload.bugId, payload.cloneUrl) };
       assertBranchName(input.branch);
       if (input.branch === `refs/heads/${input.defaultBranch}` || input.branch === input.defaultBranch) {
         throw ApplicationFailure.nonRetryable('refusing to push to the default branch', 'UnsafePush');
       }
-      const { bundle, headSha } = await exportCommits(deps.docker, input);
-      await pushBranch(deps, input, bundle, headSha);
-      const pr = await findOrCreatePullRequest(deps.github, input);
-      await labelAndLink(deps.github, input, pr);
-      activityLog({ bugId: input.bugId }).info({ branch: input.branch, headSha, pr: pr.url }, 'fix delivered');
-      return pr;
+      try {
+        const { bundle } = await exportCommits(deps.docker, input);
+        const headSha = await pushBranch(deps, input, bundle);
+        const pr = await findOrCreatePullRequest(deps.github, input);
+        await labelAndLink(deps.github, input, pr);
+        activityLog({ bugId: input.bugId }).info({ branch: input.branch, headSha, pr: pr.url }, 'fix delivered');
+        return pr;
+      } catch (err) {
+        throw asDeliveryFailure(err);
+      }
     },
   };
 }

@@ -4,6 +4,7 @@ import type { FixBudgets, FixOutcome, ValidationCommands } from '../src/domain/f
 import { budgetsSchema } from '../src/projects/project-settings.js';
 import { parseReproductionPolicy, type ReproductionPolicy } from '../src/domain/fix/reproduction.js';
 import { configuredGitPolicy } from '../src/infra/git.js';
+import { withoutCredentials } from '../src/projects/clone-url.js';
 import type { ScopeLimits } from '../src/domain/agent/scope.js';
 import { unitsToUsdString, COST_UNITS_PER_USD, totalTokens } from '../src/domain/fix/pricing.js';
 import { Prisma, type PrismaClient } from '../src/db/prisma.js';
@@ -48,7 +49,8 @@ export function createFixRecordActivities(deps: { prisma: PrismaClient }) {
         projectKey: p.key,
         repoOwner: p.repoOwner,
         repoName: p.repoName,
-        cloneUrl: p.cloneUrl ?? defaultCloneUrl(p.repoOwner, p.repoName),
+        // History holds this: the activities that run git add the credentials back (withStoredCredentials).
+        cloneUrl: withoutCredentials(p.cloneUrl ?? defaultCloneUrl(p.repoOwner, p.repoName)),
         defaultBranch: p.defaultBranch,
         validation: p.validation as ValidationCommands,
         scopeLimits: p.scopeLimits as ScopeLimits,

@@ -43,6 +43,8 @@ export interface ActivityDeps {
     workDir: string;
     /** the host's git credential (token or GitHub App installation token) */
     gitToken?: () => Promise<string | undefined>;
+    /** author and committer of pushed fixes */
+    commitIdentity?: { name: string; email: string };
     sandboxLimits?: SandboxLimits;
     /** Docker network a project's install step may use (installNetwork); none unless set */
     sandboxInstallNetwork?: string;
@@ -93,7 +95,14 @@ export function createActivities(deps: ActivityDeps) {
     ...createReaperActivities({ docker, temporal: deps.temporal, hostId: deps.host.id, shells, prisma, environmentCacheBytes: config.environment?.cacheBytes }),
     ...createValidationActivities({ docker }),
     ...createReproductionActivities({ docker, prisma }),
-    ...createDeliveryActivities({ prisma, docker, github: deps.github, gitToken: config.gitToken, workDir: config.workDir }),
+    ...createDeliveryActivities({
+      prisma,
+      docker,
+      github: deps.github,
+      gitToken: config.gitToken,
+      workDir: config.workDir,
+      commitIdentity: config.commitIdentity,
+    }),
     ...createTriageActivities({ prisma, anthropic: deps.anthropic, onSpend }),
     ...createNotifyActivities({ prisma, config: config.notify }),
     ...createSafetyActivities({ prisma, temporal: deps.temporal }),

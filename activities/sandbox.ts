@@ -19,6 +19,7 @@ import {
 import type { ShellPool } from '../src/sandbox/shell-pool.js';
 import { throwIfCancelled } from '../src/temporal/activity-heartbeat.js';
 import { offlineEnv } from '../src/domain/environment/environment-spec.js';
+import { withStoredCredentials } from '../src/projects/clone-url.js';
 import { applyRepositoryDelta, environmentTarget, projectEnvironment, type ProjectEnvironment } from '../src/sandbox/environment-provision.js';
 import { findReadyEnvironment, type ReadyEnvironment } from '../src/sandbox/environment-images.js';
 import type { EnvironmentBuildInput } from '../workflows/environment-build.js';
@@ -98,7 +99,8 @@ export function createSandboxActivities(deps: SandboxDeps) {
   };
 
   return {
-    async provisionSandbox(req: ProvisionRequest): Promise<SandboxRef> {
+    async provisionSandbox(payload: ProvisionRequest): Promise<SandboxRef> {
+      const req = { ...payload, cloneUrl: await withStoredCredentials(deps.prisma, payload.bugId, payload.cloneUrl) };
       const env = deps.prisma && deps.buildEnvironment ? await projectEnvironment(deps.prisma, req.bugId) : null;
       if (env) return provisionInEnvironment(req, env);
       const settings = await projectSettings(deps.prisma, req.bugId);

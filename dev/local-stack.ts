@@ -16,6 +16,7 @@ import { freePort, isTemporalUp, startDevServer, type DevServer } from '../src/t
 import { activityDepsFromConfig, startWorkers, type RunningWorkers } from '../src/worker.js';
 import { startAnthropicStandIn, type AnthropicStandIn, type ModelScript } from './stand-ins/anthropic-api.js';
 import { startGitHubStandIn, type GitHubStandIn } from './stand-ins/github-api.js';
+import { localProjectRepos } from './local-project-repos.js';
 import { ensureReaperSchedule } from '../src/temporal/reaper-schedule.js';
 import { ensureAlertSchedule } from '../src/temporal/alert-schedule.js';
 import { devServer, DEFAULT_TEMPORAL_ADDRESS, taskQueues } from '../temporal.config.js';
@@ -93,8 +94,11 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       log(`Model: scripted stand-in of the Anthropic API at ${anthropic.url} (set ANTHROPIC_API_KEY for Claude)`);
     } else log(`Model: Claude ${process.env.AGENT_MODEL ?? '(AGENT_MODEL default)'} at ${process.env.ANTHROPIC_BASE_URL ?? 'api.anthropic.com'}`);
     let github: GitHubStandIn | undefined;
+    // The database is opened below; the stand-in asks it only when a request comes.
+    const db: { prisma?: PrismaClient } = {};
     if (!process.env.GITHUB_TOKEN && !process.env.GITHUB_APP_ID) {
-      github = await startGitHubStandIn();
+      // Every project whose remote is a local repository, including ones created after start.
+      github = await startGitHubStandIn({ resolveRepo: localProjectRepos(() => db.prisma) });
       stops.push(() => github!.close());
       log(`GitHub: stand-in of the REST API at ${github.url} over local git remotes (set GITHUB_TOKEN for GitHub)`);
       // Its remotes are local bare repositories: host git needs the 'file' transport, which the
@@ -116,6 +120,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     });
 
     const prisma = createPrisma(config.DATABASE_URL);
+    db.prisma = prisma;
     stops.push(() => prisma.$disconnect());
     const client = await connectClient();
     stops.push(() => client.connection.close());

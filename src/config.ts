@@ -36,6 +36,9 @@ const schema = z.object({
     .string()
     .regex(/^[a-z][a-z0-9+.-]*(:[a-z][a-z0-9+.-]*)*$/, 'colon-separated transports, e.g. https or file:https')
     .default('https'),
+  /** author and committer of every pushed fix: the agent's own commits are squashed away */
+  COMMIT_AUTHOR_NAME: z.string().min(1).max(200).default('bugfix-service'),
+  COMMIT_AUTHOR_EMAIL: z.email().default('bugfix-service@noreply.invalid'),
   GITHUB_APP_ID: optionalString,
   GITHUB_APP_PRIVATE_KEY: optionalString,
   GITHUB_APP_PRIVATE_KEY_FILE: optionalString,

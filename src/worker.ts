@@ -61,6 +61,7 @@ export function activityDepsFromConfig(config: AppConfig, prisma: PrismaClient, 
       },
       workDir: config.WORK_DIR,
       gitToken: github.gitToken,
+      commitIdentity: { name: config.COMMIT_AUTHOR_NAME, email: config.COMMIT_AUTHOR_EMAIL },
       notify: {
         smtpUrl: config.SMTP_URL,
         emailFrom: config.EMAIL_FROM,

@@ -82,7 +82,10 @@ function validAppJwt(jwt: string, app: StandInApp): boolean {
   return ok && String(claims.iss) === app.appId && (claims.exp ?? 0) * 1000 > Date.now();
 }
 
-export async function startGitHubStandIn(opts: { token?: string; app?: StandInApp; port?: number; botLogin?: string } = {}): Promise<GitHubStandIn> {
+/** Where a repository the stand-in was not told about lives, if anywhere (local mode: the projects' own remotes). */
+export type RepoResolver = (owner: string, name: string) => Promise<{ bareDir: string; defaultBranch: string } | undefined>;
+
+export async function startGitHubStandIn(opts: { token?: string; app?: StandInApp; port?: number; resolveRepo?: RepoResolver; botLogin?: string } = {}): Promise<GitHubStandIn> {
   const installationTokens = new Set<string>();
   const repos = new Map<
     string,
@@ -148,6 +151,16 @@ export async function startGitHubStandIn(opts: { token?: string; app?: StandInAp
       res.statusCode = f.status!;
       return json(body);
     };
+    next();
+  });
+
+  // A repository added since start (a project created through the admin API) is looked up on first use.
+  app.use('/repos/:owner/:repo', async (req, _res, next) => {
+    const key = `${req.params.owner}/${req.params.repo}`;
+    if (!repos.has(key) && opts.resolveRepo) {
+      const found = await opts.resolveRepo(req.params.owner!, req.params.repo!).catch(() => undefined);
+      if (found && !repos.has(key)) repos.set(key, { ...found, pulls: [], labels: new Map(), comments: new Map() });
+    }
     next();
   });
 

@@ -2,6 +2,7 @@
 import type { FixStatus } from '../domain/fix/fix.js';
 import { totalTokens } from '../domain/fix/pricing.js';
 import type { FixSummary } from '../fixes/fix-queries.js';
+import type { RetryingActivity } from '../fixes/retrying-activities.js';
 
 const usd = (n: number) => `$${n.toFixed(4)}`;
 
@@ -27,7 +28,7 @@ export function progressLine(s: FixStatus): string {
   ].join(' ');
 }
 
-export function statusText(fix: FixSummary, s: FixStatus | null, pr: { url: string } | null): string {
+export function statusText(fix: FixSummary, s: FixStatus | null, pr: { url: string } | null, retrying: RetryingActivity[] = []): string {
   const lines = [
     `fix       ${fix.workflowId}`,
     `bug       ${fix.bugId ?? '-'}  project ${fix.projectKey ?? '-'}`,
@@ -42,6 +43,7 @@ export function statusText(fix: FixSummary, s: FixStatus | null, pr: { url: stri
       `progress  phase=${fix.phase ?? '-'} iteration=${fix.iteration ?? '-'} cost=${fix.costUsd === null ? '-' : usd(fix.costUsd)} (no worker answered the status query)`,
     );
   }
+  for (const r of retrying) lines.push(`retrying  ${r.activity} (attempt ${r.attempt}), last error: ${r.lastError.split('\n')[0]!.slice(0, 300)}`);
   if (pr) lines.push(`pr        ${pr.url}`);
   return lines.join('\n');
 }

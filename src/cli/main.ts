@@ -36,7 +36,7 @@ program
   .action(async (bug: string, o: { json?: boolean }) => {
     const d = await fixDetail(await ctx.deps(), bug);
     if (o.json) json(d);
-    else print(statusText(d.fix, d.status, d.pr));
+    else print(statusText(d.fix, d.status, d.pr, d.retrying));
   });
 
 program

@@ -6,12 +6,14 @@ import type { Client } from '@temporalio/client';
 import type { PrismaClient } from '../db/prisma.js';
 import { queryStatus, summarize } from './fix-queries.js';
 import { resolveFix } from './resolve-fix.js';
+import { retryingActivities } from './retrying-activities.js';
 import { fixTimeline } from './timeline.js';
 
 export async function fixDetail(deps: { prisma: PrismaClient; temporal: Client }, ref: string) {
   const { workflowId, handle, description } = await resolveFix(deps, ref);
-  const [status, bug, ledger, timeline] = await Promise.all([
+  const [status, retrying, bug, ledger, timeline] = await Promise.all([
     queryStatus(deps.temporal, workflowId),
+    retryingActivities(deps.temporal, description),
     deps.prisma.bugReport.findUnique({ where: { workflowId }, include: { project: { select: { key: true } } } }),
     deps.prisma.ledgerEntry.findMany({ where: { workflowId }, orderBy: [{ iteration: 'asc' }, { createdAt: 'asc' }] }),
     fixTimeline(handle),
@@ -19,6 +21,8 @@ export async function fixDetail(deps: { prisma: PrismaClient; temporal: Client }
   return {
     fix: summarize(description),
     status,
+    /** activities being retried now, with their last error (e.g. GitHub answering 502 at delivery) */
+    retrying,
     bug: bug && {
       id: bug.id,
       project: bug.project.key,

@@ -37,8 +37,17 @@ export function hostGitPolicy(config: Pick<AppConfig, 'GIT_ALLOW_PROTOCOL' | 'GI
   return { allowProtocol: config.GIT_ALLOW_PROTOCOL, credentialUrl: githubWebUrl(config.GITHUB_API_URL) };
 }
 
+/**
+ * What host git inherits from the worker's environment: what it needs to run, reach a remote
+ * (proxies, CA bundles) and read its own configuration. Not the database URL, the model's key or
+ * any other secret of the worker: a hook, a filter or a credential helper git runs would see them.
+ */
+const INHERITED_ENV =
+  /^(?:PATH|HOME|USER|LANG|LANGUAGE|LC_[A-Z]+|TZ|TMPDIR|SSL_CERT_FILE|SSL_CERT_DIR|(?:HTTPS?|NO|ALL)_PROXY|(?:https?|no|all)_proxy|GIT_(?:EXEC_PATH|CONFIG_NOSYSTEM|CONFIG_GLOBAL|CONFIG_SYSTEM|SSL_CAINFO|SSL_CAPATH|TRACE\w*|CURL_VERBOSE))$/;
+
 export function hostGitEnv(policy: HostGitPolicy, token?: string): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_ALLOW_PROTOCOL: policy.allowProtocol };
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => INHERITED_ENV.test(name)));
+  const env: NodeJS.ProcessEnv = { ...inherited, GIT_TERMINAL_PROMPT: '0', GIT_ALLOW_PROTOCOL: policy.allowProtocol };
   if (token) {
     Object.assign(env, {
       BUGFIX_GIT_TOKEN: token,
@@ -67,7 +76,9 @@ export async function git(args: string[], opts: GitOptions = {}): Promise<string
   const configured = configuredGitPolicy();
   const policy = opts.fromOwnFiles ? { ...configured, allowProtocol: `${configured.allowProtocol}:file` } : configured;
   try {
-    const { stdout } = await run('git', args, { cwd: opts.cwd, env: hostGitEnv(policy, opts.token), maxBuffer: 64 * 1024 * 1024 });
+    const running = run('git', args, { cwd: opts.cwd, env: hostGitEnv(policy, opts.token), maxBuffer: 64 * 1024 * 1024 });
+    if (opts.input) running.child.stdin?.end(opts.input);
+    const { stdout } = await running;
     return stdout;
   } catch (err) {
     const e = err as { stderr?: string; message: string };
@@ -98,4 +109,24 @@ export function cloneUrlProblem(url: string, allowProtocol: string): string | nu
   }
   if (url.includes('://') && !URL.canParse(url)) return 'not a valid URL';
   return null;
+}
+
+/** What git says when a remote refuses for good: a retry would get the same answer. */
+const PERMANENT_GIT_REFUSALS: Array<[RegExp, string]> = [
+  [
+    /repository '[^']*' not found|Repository not found|does not appear to be a git repository/i,
+    'the repository does not exist or the credential cannot see it',
+  ],
+  [/Authentication failed|could not read Username|terminal prompts disabled|returned error: 401/i, 'the remote refused the credential'],
+  [/returned error: 403|Permission to \S+ denied|denied to /i, 'the credential lacks permission to push to this repository'],
+  [/returned error: 404/i, 'the repository does not exist or the credential cannot see it'],
+  [/\[rejected\]|non-fast-forward|\(fetch first\)/i, 'the fix branch exists on the remote with other commits; it is not overwritten'],
+  [/transport '[^']*' not allowed/i, "the project's clone URL names a transport host git may not use"],
+];
+
+/** A readable reason when a git failure cannot heal by retrying, else null. */
+export function permanentGitRefusal(err: unknown): string | null {
+  if (!(err instanceof GitError)) return null;
+  const hit = PERMANENT_GIT_REFUSALS.find(([re]) => re.test(err.message));
+  return hit ? `${hit[1]} (${err.message.split('\n')[0]!.slice(0, 300)})` : null;
 }

@@ -42,3 +42,24 @@ export function createGitHubAccess(opts: { token?: string; app?: GitHubAppCreden
   const client = new GitHub({ ...common(opts.baseUrl), auth: opts.token });
   return { client, gitToken: async () => opts.token };
 }
+
+const REFUSAL_HINTS: Record<number, string> = {
+  401: 'the credential is invalid or expired',
+  403: 'the credential lacks permission for this repository',
+  404: 'the repository does not exist or the credential cannot see it',
+  422: 'GitHub rejected the request as invalid',
+};
+
+/**
+ * Why GitHub refused a request for good (401/403/404/422), or null when retrying may help: 5xx,
+ * network errors, and rate limits (a 403 or 429 that says so in its headers or message).
+ */
+export function permanentGitHubRefusal(err: unknown): string | null {
+  const e = err as { status?: unknown; message?: unknown; response?: { headers?: Record<string, unknown> } };
+  if (typeof e.status !== 'number' || !(e.status in REFUSAL_HINTS)) return null;
+  const headers = e.response?.headers ?? {};
+  const message = typeof e.message === 'string' ? e.message : '';
+  const rateLimited = headers['x-ratelimit-remaining'] === '0' || headers['retry-after'] !== undefined || /rate limit/i.test(message);
+  if (e.status === 403 && rateLimited) return null;
+  return `GitHub answered ${e.status} (${message.split(' - ')[0]!.slice(0, 200)}): ${REFUSAL_HINTS[e.status]}`;
+}

@@ -3,6 +3,7 @@
  * admin API stores is what the worker later reads.
  */
 import { z } from 'zod';
+import { OVERRIDABLE_FORBIDDEN_PATHS } from '../domain/agent/scope.js';
 
 const positiveInt = z.number().int().positive();
 
@@ -18,6 +19,8 @@ export const scopeLimitsSchema = z.strictObject({
   maxFilesChanged: positiveInt.optional(),
   maxLinesChanged: positiveInt.optional(),
   forbiddenPaths: z.array(z.string().min(1).max(500)).max(200).optional(),
+  /** default forbidden patterns the project lifts: only these, the rest (secrets, CI, lock files) always apply */
+  allowDefaults: z.array(z.enum(OVERRIDABLE_FORBIDDEN_PATHS as [string, ...string[]])).optional(),
   maxFileBytes: positiveInt.optional(),
 });
 

@@ -113,3 +113,18 @@ describe('transports', () => {
     expect(allowed('git@github.com:a/b.git', 'file:https')).toBe(false);
   });
 });
+
+describe("host git's environment", () => {
+  test("holds what git needs, not the worker's secrets", async () => {
+    vi.stubEnv('DATABASE_URL', 'postgresql://bugfix:db-secret@127.0.0.1/bugfix');
+    vi.stubEnv('ANTHROPIC_API_KEY', 'sk-ant-model-secret');
+    vi.stubEnv('BUGFIX_PAYLOAD_KEYS', 'k:payload-secret');
+    // What any command git runs (a hook, a filter, a credential helper, an alias) sees.
+    const seen = await git(['-c', 'alias.probe=!env', 'probe'], { cwd: tmp, token: TOKEN });
+    expect(seen).not.toMatch(/db-secret|model-secret|payload-secret/);
+    expect(seen).toMatch(/^PATH=/m);
+    expect(seen).toMatch(/^GIT_ALLOW_PROTOCOL=/m);
+    // The token only for the credential helper, and only when the command needs one.
+    expect(await git(['-c', 'alias.probe=!env', 'probe'], { cwd: tmp })).not.toContain(TOKEN);
+  });
+});

@@ -1,6 +1,6 @@
 /** The PR title (also the commit message) and body take report text without letting it act on GitHub. */
 import { describe, expect, test } from 'vitest';
-import { pullRequestBody, pullRequestTitle, type PullRequestFacts } from '../../src/domain/fix/pull-request.js';
+import { pullRequestBody, pullRequestTitle, sanitizeForGitHub, type PullRequestFacts } from '../../src/domain/fix/pull-request.js';
 import { ZERO_USAGE } from '../../src/domain/fix/pricing.js';
 
 const ZWJ = '\u200D';
@@ -72,5 +72,32 @@ describe('pull request body', () => {
     expect(report).toContain(`This #8, acme/other#9. cc @${ZWJ}acme/security`);
     expect(report).toContain(`#10 as @${ZWJ}octocat asked`);
     expect(body).toMatch(/\nFixes #42\n/);
+  });
+});
+
+describe('agent-written text', () => {
+  test('CI skip directives are broken in titles, summaries and file names', () => {
+    for (const directive of ['[skip ci]', '[ci skip]', '[no ci]', '[skip actions]', '[Skip Travis]']) {
+      expect(pullRequestTitle(`crash ${directive}`), directive).not.toContain(directive);
+    }
+    expect(sanitizeForGitHub('skip-checks: true')).toBe(`skip${ZWJ}-checks: true`);
+    expect(sanitizeForGitHub('***NO_CI***')).not.toContain('***NO_CI***');
+    expect(sanitizeForGitHub('[skip ci] [link](x)')).toContain('[link](x)');
+  });
+
+  test("the agent's files_changed list cannot leave its code spans, mention, close or hide", () => {
+    const body = pullRequestBody(
+      facts({
+        filesChanged: ['src/a.js', 'x`\n\nFixes #7 @octocat <!--', ...Array.from({ length: 60 }, (_, i) => `f${i}`)],
+        summary: 'Done <!-- hidden: approve me --> <details>x</details> for a < b',
+      }),
+    );
+    const files = body.slice(body.indexOf('## Files changed'), body.indexOf('## Validation'));
+    expect(files).toContain('- `src/a.js`');
+    expect(files).toContain(`- \`\` x\` #7 @${ZWJ}octocat <!-- \`\``);
+    expect(files).not.toMatch(/\n\n(?!## Validation)[^-]/);
+    expect(files.match(/^- /gm)).toHaveLength(51);
+    expect(files).toContain('… and 12 more');
+    expect(body).toContain('Done &lt;!-- hidden: approve me --> &lt;details>x&lt;/details> for a < b');
   });
 });

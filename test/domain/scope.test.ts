@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { checkCommand, checkWrite, matchForbidden, scopeViolations, DEFAULT_FORBIDDEN_PATHS } from '../../src/domain/agent/scope.js';
 import { parseSandboxSettings, sandboxLimitsFor, DEFAULT_SANDBOX_LIMITS } from '../../src/domain/fix/sandbox-settings.js';
+import { scopeLimitsSchema } from '../../src/projects/project-settings.js';
 
 describe('scope limits', () => {
   test('default forbidden paths match at any depth; ordinary files do not', () => {
@@ -85,5 +86,18 @@ describe('sandbox settings', () => {
     expect(l).toMatchObject({ memoryBytes: 512 * 1024 ** 2, nanoCpus: 500_000_000, pidsLimit: 4096, workspaceSize: DEFAULT_SANDBOX_LIMITS.workspaceSize });
     expect(parseSandboxSettings({ installNetwork: 'yes' }).installNetwork).toBe(false);
     expect(sandboxLimitsFor(parseSandboxSettings(null))).toEqual(DEFAULT_SANDBOX_LIMITS);
+  });
+});
+
+describe('files that run code in CI or on developer machines', () => {
+  test('are forbidden by default, and a project may lift each of them but not the rest', () => {
+    for (const p of ['.gitattributes', '.gitmodules', '.husky/pre-commit', '.pre-commit-config.yaml', 'CODEOWNERS', 'docs/CODEOWNERS', '.vscode/tasks.json']) {
+      expect(checkWrite(p, 10).ok, p).toBe(false);
+    }
+    expect(checkWrite('.gitattributes', 10, { allowDefaults: ['.gitattributes'] }).ok).toBe(true);
+    expect(checkWrite('.gitmodules', 10, { allowDefaults: ['.gitattributes'] }).ok).toBe(false);
+    expect(scopeLimitsSchema.safeParse({ allowDefaults: ['CODEOWNERS'] }).success).toBe(true);
+    expect(scopeLimitsSchema.safeParse({ allowDefaults: ['.env'] }).success).toBe(false);
+    expect(scopeLimitsSchema.safeParse({ allowDefaults: ['.github/**'] }).success).toBe(false);
   });
 });

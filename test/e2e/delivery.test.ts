@@ -12,8 +12,11 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startStack, type Stack } from '../../dev/local-stack.js';
 import type { FixOutcome } from '../../src/domain/fix/fix.js';
 import { fileBug } from '../../src/intake/file-bug.js';
+import { fixDetail } from '../../src/fixes/fix-detail.js';
+import { statusText } from '../../src/cli/format.js';
 import { statusQuery } from '../../workflows/bug-fix/messages.js';
-import { createFixtureProject } from '../../dev/fixture-remotes.js';
+import { createBareRemote, createFixtureProject } from '../../dev/fixture-remotes.js';
+import { upsertProject } from '../../src/projects/project-store.js';
 import { paginationScenario } from '../../dev/scenarios/pagination.js';
 import type { ModelScript } from '../../dev/stand-ins/anthropic-api.js';
 import type { Fault } from '../../dev/stand-ins/github-api.js';
@@ -52,7 +55,16 @@ describe('delivery', () => {
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
-  async function runFix(name: string, opts: { fault?: Fault; script?: ModelScript; validation?: Record<string, string> } = {}) {
+  async function runFix(
+    name: string,
+    opts: {
+      fault?: Fault;
+      faults?: Fault[];
+      script?: ModelScript;
+      validation?: Record<string, string>;
+      whileRunning?: (workflowId: string) => Promise<void>;
+    } = {},
+  ) {
     stack.anthropic!.setScript(opts.script ?? paginationScenario);
     const { project, bare } = await createFixtureProject(stack.prisma, stack.github, {
       key: `dlv-${name}-${suffix}`,
@@ -73,7 +85,7 @@ describe('delivery', () => {
         },
       },
     });
-    if (opts.fault) stack.github!.fault(opts.fault);
+    for (const f of opts.faults ?? (opts.fault ? [opts.fault] : [])) stack.github!.fault(f);
     const filed = await fileBug({ prisma: stack.prisma, temporal: stack.temporal, temporalUiUrl: 'http://localhost:8233' }, project, {
       ...sampleBug,
       priority: 'HIGH',
@@ -82,6 +94,7 @@ describe('delivery', () => {
     });
     await stack.prisma.bugReport.update({ where: { id: filed.bugId }, data: { githubIssueNumber: 42 } });
     const handle = stack.temporal.workflow.getHandle(filed.workflowId);
+    await opts.whileRunning?.(filed.workflowId);
     return { outcome: (await handle.result()) as FixOutcome, bare, handle, workflowId: filed.workflowId };
   }
 
@@ -137,5 +150,63 @@ describe('delivery', () => {
     const events = await stack.prisma.safetyEvent.findMany({ where: { workflowId, kind: 'scope_violation' } });
     expect(events).toHaveLength(1);
     expectOneNoticePerChannel('leaky', 'fix_failed');
+  });
+
+  test('GitHub answering 404 (repository missing, token without access) ends the fix at once with the reason', async () => {
+    const started = Date.now();
+    const fault: Fault = { pathPart: '/acme/gone/pulls', method: 'GET', status: 404, message: 'Not Found' };
+    const { outcome } = await runFix('gone', { fault, validation: {} });
+    expect(outcome.status).toBe('failed');
+    expect(outcome.reason).toMatch(/^delivery refused: GitHub answered 404 \(Not Found\): the repository does not exist or the credential cannot see it/);
+    // One attempt: no ten retries over minutes while the fix only says "delivering".
+    expect(stack.github!.requests.filter((r) => r.path === '/repos/acme/gone/pulls')).toHaveLength(1);
+    expect(Date.now() - started).toBeLessThan(90_000);
+  });
+
+  test('while delivery retries, bugfix status shows the last error', async () => {
+    const pulls = '/acme/flaky/pulls';
+    // Octokit retries a 502 twice itself: three make one failed attempt; the next attempt is held.
+    const faults: Fault[] = [
+      ...Array.from({ length: 3 }, (): Fault => ({ pathPart: pulls, method: 'POST', status: 502, message: 'Bad Gateway' })),
+      { pathPart: pulls, method: 'POST', holdMs: 20_000 },
+    ];
+    let seen = '';
+    const { outcome } = await runFix('flaky', {
+      faults,
+      validation: {},
+      whileRunning: async (workflowId) => {
+        const deadline = Date.now() + 120_000;
+        while (Date.now() < deadline && stack.github!.held() === 0) await new Promise((r) => setTimeout(r, 250));
+        const d = await fixDetail(stack, workflowId);
+        expect(d.retrying).toEqual([{ activity: 'deliverFix', attempt: 2, lastError: expect.stringMatching(/Bad Gateway/) as string }]);
+        seen = statusText(d.fix, d.status, d.pr, d.retrying);
+      },
+    });
+    expect(seen).toMatch(/^retrying  deliverFix \(attempt 2\), last error: .*Bad Gateway/m);
+    expect(outcome.status).toBe('pr_created');
+  });
+
+  test('a project created after start with its own local remote gets its PR from the local GitHub', async () => {
+    // What POST /admin/projects stores, with nobody telling the stand-in about the repository.
+    stack.anthropic!.setScript(paginationScenario);
+    const bare = createBareRemote('pagination', path.join(tmp, 'late', 'shop.git'));
+    const project = await upsertProject(stack.prisma, {
+      key: `dlv-late-${suffix}`,
+      name: 'late',
+      repoOwner: 'late-org',
+      repoName: `shop-${suffix}`,
+      cloneUrl: `file://${bare}`,
+    });
+    const filed = await fileBug({ prisma: stack.prisma, temporal: stack.temporal, temporalUiUrl: 'http://localhost:8233' }, project, {
+      ...sampleBug,
+      priority: 'HIGH',
+      source: 'test',
+      externalId: 'dlv-late',
+    });
+    const outcome = (await stack.temporal.workflow.getHandle(filed.workflowId).result()) as FixOutcome;
+    expect(outcome.reason).toBeUndefined();
+    expect(outcome.status).toBe('pr_created');
+    expect(stack.github!.pulls('late-org', `shop-${suffix}`)).toHaveLength(1);
+    expect(execFileSync('git', ['show', `${outcome.pr!.branch}:src/paginate.js`], { cwd: bare }).toString()).toContain('(page - 1) * size');
   });
 });

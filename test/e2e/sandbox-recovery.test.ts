@@ -71,7 +71,8 @@ describe('sandbox recovery', () => {
     expect(pulls[0]).toMatchObject({ head: outcome.pr!.branch, base: 'main' });
     const checkout = path.join(tmp, 'checkout');
     execFileSync('git', ['clone', '-q', '--branch', outcome.pr!.branch, bare, checkout]);
-    expect(execFileSync('git', ['log', '--format=%s', '-1'], { cwd: checkout, encoding: 'utf8' })).toMatch(/off-by-one/);
+    // One commit on main by the service (delivery squashes the agent's commits on the host).
+    expect(execFileSync('git', ['log', '--format=%an|%s', 'origin/main..HEAD'], { cwd: checkout, encoding: 'utf8' })).toMatch(/^bugfix-service\|Fix: .+\n$/);
     expect(runTests(checkout)).toBe(0);
     expect(await sandboxesOf(workflowId)).toEqual([]);
   });

@@ -10,8 +10,10 @@
  */
 
 export interface ScopeLimits {
-  /** glob patterns added to DEFAULT_FORBIDDEN_PATHS (defaults always apply) */
+  /** glob patterns added to DEFAULT_FORBIDDEN_PATHS (defaults apply, but for those allowDefaults lifts) */
   forbiddenPaths?: string[];
+  /** patterns of OVERRIDABLE_FORBIDDEN_PATHS this project lifts (e.g. a repository whose fixes may touch .gitattributes) */
+  allowDefaults?: string[];
   maxFileBytes?: number;
   /** used by delivery */
   maxFilesChanged?: number;
@@ -52,6 +54,23 @@ export const DEFAULT_FORBIDDEN_PATHS = [
   'Jenkinsfile',
   'azure-pipelines.yml',
   '.travis.yml',
+];
+
+/**
+ * Files that make code run in CI or on a developer's machine, or that steer review: forbidden by
+ * default like the list above, but a project may lift each (ScopeLimits.allowDefaults).
+ */
+export const OVERRIDABLE_FORBIDDEN_PATHS = [
+  '.gitattributes', // filter/diff drivers run commands on checkout and diff
+  '.gitmodules', // submodules fetch code from elsewhere
+  '.husky/**', // git hooks installed by npm install
+  '.pre-commit-config.yaml', // hooks pre-commit installs and runs
+  'lefthook.yml',
+  '.lefthook.yml',
+  'CODEOWNERS', // who must review (in the root, docs/ or .github/)
+  '.envrc', // direnv runs it on cd
+  '.vscode/**', // tasks that run on folder open
+  '.devcontainer/**', // commands run when the container is built
 ];
 
 export const DEFAULT_MAX_FILE_BYTES = 1024 * 1024;
@@ -98,7 +117,8 @@ export function matchForbidden(relPath: string, patterns: string[]): string | un
 }
 
 export function effectiveForbiddenPaths(limits: ScopeLimits = {}): string[] {
-  return [...DEFAULT_FORBIDDEN_PATHS, ...(limits.forbiddenPaths ?? [])];
+  const lifted = new Set(limits.allowDefaults ?? []);
+  return [...DEFAULT_FORBIDDEN_PATHS, ...OVERRIDABLE_FORBIDDEN_PATHS.filter((p) => !lifted.has(p)), ...(limits.forbiddenPaths ?? [])];
 }
 
 /** The check every write goes through (write_file, edit_file). */

@@ -28,18 +28,55 @@ const CLOSING_KEYWORD = new RegExp(String.raw`\b(?:close[sd]?|fix(?:e[sd])?|reso
 
 const STARTS_WITH_REF = new RegExp(`^(?:${ISSUE_REF})`);
 
+/** `[skip ci]`, `[ci skip]`, `[no ci]`, `[skip actions]`, `[skip travis]` …: CI skip directives in brackets. */
+const CI_SKIP_BRACKET = /\[(?=\s*(?:skip|ci|no|actions)\b[^\]\n]{0,40}\])/gi;
+
 /**
- * Report text (and the agent's, which may echo it) is not ours to act with on GitHub: a closing
- * keyword would close an issue when the PR merges, so it is removed (the reference stays, as a
- * plain link); an @mention would notify a user or team, so a zero-width joiner goes after the '@'
- * (GitHub mentions need a letter or digit there; the text reads the same).
+ * Text written by a reporter or the agent is not ours to act with on GitHub: a closing keyword
+ * would close an issue when the PR merges, so it is removed (the reference stays, as a plain
+ * link); an @mention would notify a user or team, so a zero-width joiner goes after the '@'
+ * (GitHub mentions need a letter or digit there; the text reads the same); a CI directive
+ * (`[skip ci]`, `skip-checks: true`, `***NO_CI***`) would skip the checks that guard the PR, so a
+ * zero-width joiner breaks it too.
  */
-function neutralizeReportText(s: string): string {
-  return s.replace(CLOSING_KEYWORD, '').replace(/(?<!\w)@(?=[A-Za-z0-9])/g, '@\u200D');
+export function sanitizeForGitHub(s: string): string {
+  return s
+    .replace(CLOSING_KEYWORD, '')
+    .replace(/(?<!\w)@(?=[A-Za-z0-9])/g, '@\u200D')
+    .replace(CI_SKIP_BRACKET, '[\u200D')
+    .replace(/\bskip-checks(?=\s*:)/gi, 'skip\u200D-checks')
+    .replace(/\*\*\*NO_CI\*\*\*/gi, '***NO\u200D_CI***');
+}
+
+/**
+ * Free markdown from the agent (its summary): sanitised, and its HTML made visible text, so a
+ * `<!-- comment -->` or `<details>` cannot hide what a reviewer should read. Capped in length.
+ */
+function visibleMarkdown(s: string, max: number): string {
+  const clipped = s.length > max ? `${s.slice(0, max)}… (cut)` : s;
+  return sanitizeForGitHub(clipped).replace(/<(?=[A-Za-z!/?])/g, '&lt;');
+}
+
+/** A code span longer than any backtick run inside, on one line: the text cannot leave it. */
+function codeSpan(s: string): string {
+  const flat = s
+    .replace(/[\u0000-\u001f\u007f\s]+/g, ' ')
+    .trim()
+    .slice(0, 300);
+  const longest = Math.max(0, ...(flat.match(/`+/g) ?? []).map((run) => run.length));
+  const tick = '`'.repeat(longest + 1);
+  return longest ? `${tick} ${flat} ${tick}` : `${tick}${flat}${tick}`;
+}
+
+/** The agent's list of files, as it claims them: each in a code span, at most fifty. */
+function fileLines(files: string[]): string[] {
+  if (!files.length) return ['- (see the diff)'];
+  const shown = files.slice(0, 50).map((p) => `- ${codeSpan(sanitizeForGitHub(p))}`);
+  return files.length > 50 ? [...shown, `- … and ${files.length - 50} more (see the diff)`] : shown;
 }
 
 /** One line: newlines in a commit message's subject would start its body. */
-const oneLine = (s: string) => neutralizeReportText(s.replace(/\s+/g, ' ').trim());
+const oneLine = (s: string) => sanitizeForGitHub(s.replace(/\s+/g, ' ').trim());
 
 /** The PR title and the commit message. */
 export function pullRequestTitle(bugTitle: string): string {
@@ -70,15 +107,15 @@ export function pullRequestBody(f: PullRequestFacts): string {
     : '| – | no validation commands configured | – |';
   return [
     '## Summary',
-    neutralizeReportText(f.summary),
+    visibleMarkdown(f.summary, 4000),
     '',
     '## Bug report',
     `**${oneLine(f.bugTitle)}**`,
     '',
-    fenced(neutralizeReportText(f.bugDescription.slice(0, 4000))),
+    fenced(sanitizeForGitHub(f.bugDescription.slice(0, 4000))),
     '',
     '## Files changed',
-    ...(f.filesChanged.length ? f.filesChanged.map((p) => `- \`${p}\``) : ['- (see the diff)']),
+    ...fileLines(f.filesChanged),
     '',
     '## Validation',
     '| gate | command | result |',
