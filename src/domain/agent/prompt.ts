@@ -35,10 +35,20 @@ export function systemPrompt(project: ProjectForPrompt): string {
   ].join('\n\n');
 }
 
+/**
+ * Outside text placed between <tag> and </tag>: any opening or closing of that tag inside it (any
+ * case, spaces allowed) has its '<' written as '&lt;', so the only closing tag the model sees is
+ * ours and the text cannot step out of its block to speak as the service.
+ */
+export function insideTag(tag: string, text: string): string {
+  return text.replace(new RegExp(`<(\\s*/?\\s*${tag})`, 'gi'), '&lt;$1');
+}
+
 export function initialMessage(bug: BugForPrompt): string {
-  const parts = [`<bug_report priority="${bug.priority}">`, `Title: ${bug.title}`, '', bug.description];
-  if (bug.reproductionSteps) parts.push('', 'Steps to reproduce:', bug.reproductionSteps);
-  if (bug.errorLogs) parts.push('', 'Error logs:', bug.errorLogs);
+  const q = (text: string) => insideTag('bug_report', text);
+  const parts = [`<bug_report priority="${bug.priority}">`, `Title: ${q(bug.title)}`, '', q(bug.description)];
+  if (bug.reproductionSteps) parts.push('', 'Steps to reproduce:', q(bug.reproductionSteps));
+  if (bug.errorLogs) parts.push('', 'Error logs:', q(bug.errorLogs));
   parts.push('</bug_report>', '', 'Fix this bug.');
   return parts.join('\n');
 }
