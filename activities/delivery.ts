@@ -17,6 +17,7 @@ import { activityLog } from '../src/infra/log.js';
 import { diffGateViolations, parseNumstatZ } from '../src/domain/fix/diff-gate.js';
 import type { ScopeLimits } from '../src/domain/agent/scope.js';
 import type { PrismaClient } from '../src/db/prisma.js';
+import { storableText, withoutNul } from '../src/db/jsonb.js';
 
 export interface DeliverInput {
   workflowId: string;
@@ -110,11 +111,11 @@ async function scopeGate(deps: DeliverDeps, input: DeliverInput, dir: string): P
     data: {
       kind: 'scope_violation',
       severity: 'critical',
-      message,
+      message: storableText(message), // paths the agent wrote
       workflowId: input.workflowId,
       bugId: input.bugId,
       projectId: input.projectId,
-      details: { violations },
+      details: { violations: withoutNul(violations) },
     },
   });
   throw ApplicationFailure.nonRetryable(message, 'ScopeViolation');

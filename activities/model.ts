@@ -157,7 +157,7 @@ export function createModelActivities(deps: ModelDeps) {
         // Set, not append: a retried attempt writes the same notes again.
         await prisma.agentTurn.update({
           where: { workflowId_iteration: { workflowId: input.workflowId, iteration: input.iteration - 1 } },
-          data: { notes: input.notes },
+          data: { notes: withoutNul(input.notes) }, // hints sent straight to Temporal (CLI) are not checked by the API
         });
       }
       const messages = await buildMessages(prisma, input, initialMessage(bug));

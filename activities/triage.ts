@@ -14,6 +14,7 @@ import { billedFields } from '../src/model/answer-billing.js';
 import { TRIAGE_TOOL_NAME, type TriageInput, type TriageVerdict } from '../src/domain/organisation/triage-verdict.js';
 import { bugReportSchema, fileBug, WorkflowIdTakenError } from '../src/intake/file-bug.js';
 import { insideTag } from '../src/domain/agent/prompt.js';
+import { withoutNul } from '../src/db/jsonb.js';
 
 const PRIORITIES = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW'] as const;
 
@@ -105,7 +106,9 @@ export function createTriageActivities(deps: TriageDeps) {
       return { isBug: a.is_bug_report, reason: a.reason, title: a.title, description: a.description, steps: a.steps_to_reproduce, priority: a.priority };
     },
 
-    async fileTriagedBug({ input, verdict }: { input: TriageInput; verdict: TriageVerdict }): Promise<{ bugId: string; workflowId: string }> {
+    async fileTriagedBug(args: { input: TriageInput; verdict: TriageVerdict }): Promise<{ bugId: string; workflowId: string }> {
+      // The model's text (and a message started before inbound text was made storable) is stored as is.
+      const { input, verdict } = withoutNul(args);
       const project = await deps.prisma.project.findUnique({ where: { id: input.projectId }, select: { id: true, key: true } });
       if (!project) throw ApplicationFailure.nonRetryable(`project ${input.projectKey} no longer exists`, 'ProjectNotFound');
       const title = verdict.title?.trim() || input.subject.trim() || 'Bug report';
@@ -134,7 +137,7 @@ export function createTriageActivities(deps: TriageDeps) {
       const kind = 'intake-not-a-bug';
       if (await deps.prisma.safetyEvent.findFirst({ where: { workflowId: triageWorkflowId, kind }, select: { id: true } })) return;
       await deps.prisma.safetyEvent.create({
-        data: {
+        data: withoutNul({
           kind,
           severity: 'info',
           message: reason.slice(0, 2000),
@@ -142,7 +145,7 @@ export function createTriageActivities(deps: TriageDeps) {
           projectId: input.projectId,
           actor: `${input.source}:${input.from}`.slice(0, 300),
           details: { source: input.source, from: input.from, subject: input.subject, text: input.text.slice(0, 20_000), externalId: input.externalId },
-        },
+        }),
       });
     },
   };

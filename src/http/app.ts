@@ -12,6 +12,7 @@ import { bugsRouter } from './bugs-routes.js';
 import { healthRouter } from './health-routes.js';
 import { metricsRouter } from './metrics.js';
 import { keepRawBody } from './intake-auth.js';
+import { refuseUnstorableInput } from './storable-input.js';
 import { intakeRouter, requireEmailToken } from './intake-routes.js';
 import type { AppDeps, IntakeOptions } from './deps.js';
 
@@ -47,6 +48,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.post('/api/intake/email', requireEmailToken(intake.emailToken), express.json({ limit: '10mb' }));
   // verify keeps the exact bytes: HMAC signatures are computed over them.
   app.use(express.json({ limit: '1mb', verify: keepRawBody }));
+  app.use(refuseUnstorableInput);
   // Probes and the scrape need no token: the server listens on loopback or an internal network.
   app.use(healthRouter({ prisma: deps.prisma, temporal: deps.temporal, docker: deps.docker ?? new Docker() }));
   app.use(metricsRouter(deps));
