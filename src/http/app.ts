@@ -49,9 +49,9 @@ export function createApp(deps: AppDeps): express.Express {
   // verify keeps the exact bytes: HMAC signatures are computed over them.
   app.use(express.json({ limit: '1mb', verify: keepRawBody }));
   app.use(refuseUnstorableInput);
-  // Probes and the scrape need no token: the server listens on loopback or an internal network.
-  app.use(healthRouter({ prisma: deps.prisma, temporal: deps.temporal, docker: deps.docker ?? new Docker() }));
-  app.use(metricsRouter(deps));
+  // Probes stay open (orchestrators call them) and carry no error text; the scrape needs a token.
+  app.use(healthRouter({ prisma: deps.prisma, temporal: deps.temporal, docker: deps.docker ?? new Docker(), log: deps.log }));
+  app.use(metricsRouter(deps, deps.metricsToken ?? loadConfig().METRICS_TOKEN));
   app.use('/api/bugs', bugsRouter(deps, auth));
   app.use('/api/intake', intakeRouter(deps, auth, { token: intake.emailToken, routes: intake.emailRoutes }));
   app.use('/admin', adminRouter(deps));
