@@ -6,6 +6,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
 import { Prisma, type PrismaClient } from '../src/db/prisma.js';
+import { withoutNul } from '../src/db/jsonb.js';
 import { alertDeliveryKey, channelsFor, isSeverity, type AlertChannel } from '../src/domain/organisation/alert-rules.js';
 import { configuredChannels, type AlertConfig } from '../src/alerts/alert-config.js';
 import { activateCrossingSwitch } from '../src/alerts/budget-switch.js';
@@ -86,7 +87,7 @@ export function createAlertActivities(deps: AlertDeps) {
       }
       const response = await sendAlertTo(deps.config, input.channel, alert, input.action, input.round, key);
       await deps.prisma.notificationDelivery.createMany({
-        data: [{ idempotencyKey: key, channel: input.channel, event: `alert-${input.action}`, response: response as Prisma.InputJsonValue }],
+        data: [{ idempotencyKey: key, channel: input.channel, event: `alert-${input.action}`, response: withoutNul(response) as Prisma.InputJsonValue }],
         skipDuplicates: true,
       });
       activityLog().info({ channel: input.channel, alertId: alert.id, action: input.action, round: input.round, rule: alert.rule }, 'alert sent');

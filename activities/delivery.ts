@@ -20,6 +20,7 @@ import { unbundleChecked } from '../src/infra/git-bundle.js';
 import { withStoredCredentials } from '../src/projects/clone-url.js';
 import type { ScopeLimits } from '../src/domain/agent/scope.js';
 import type { PrismaClient } from '../src/db/prisma.js';
+import { storableText, withoutNul } from '../src/db/jsonb.js';
 
 export interface DeliverInput {
   workflowId: string;
@@ -144,11 +145,11 @@ async function scopeGate(deps: DeliverDeps, input: DeliverInput, dir: string, tr
     data: {
       kind: 'scope_violation',
       severity: 'critical',
-      message,
+      message: storableText(message), // paths the agent wrote
       workflowId: input.workflowId,
       bugId: input.bugId,
       projectId: input.projectId,
-      details: { violations },
+      details: { violations: withoutNul(violations) },
     },
   });
   throw ApplicationFailure.nonRetryable(message, 'ScopeViolation');

@@ -8,6 +8,7 @@ import { withoutCredentials } from '../src/projects/clone-url.js';
 import type { ScopeLimits } from '../src/domain/agent/scope.js';
 import { unitsToUsdString, COST_UNITS_PER_USD, totalTokens } from '../src/domain/fix/pricing.js';
 import { Prisma, type PrismaClient } from '../src/db/prisma.js';
+import { storableText } from '../src/db/jsonb.js';
 
 export interface FixContext {
   bugId: string;
@@ -71,7 +72,7 @@ export function createFixRecordActivities(deps: { prisma: PrismaClient }) {
         where: { id: input.bugId },
         data: {
           status,
-          statusReason: o.reason ?? null,
+          statusReason: o.reason === undefined ? null : storableText(o.reason), // may quote git or install stderr
           prUrl: o.pr?.url ?? null,
           prNumber: o.pr?.number ?? null,
           fixBranch: o.pr?.branch ?? null,

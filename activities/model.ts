@@ -140,7 +140,7 @@ export function createModelActivities(deps: ModelDeps) {
         // Set, not append: a retried attempt writes the same notes again.
         await prisma.agentTurn.update({
           where: { workflowId_iteration: { workflowId: input.workflowId, iteration: input.iteration - 1 } },
-          data: { notes: input.notes },
+          data: { notes: withoutNul(input.notes) }, // hints sent straight to Temporal (CLI) are not checked by the API
         });
       }
       // A call may not overshoot what the fix has left: its answer is capped, or it is not made.

@@ -18,6 +18,7 @@ import {
   type NotificationChannel,
 } from '../src/domain/fix/notification.js';
 import { Prisma, type PrismaClient } from '../src/db/prisma.js';
+import { withoutNul } from '../src/db/jsonb.js';
 import { notificationsSchema } from '../src/projects/project-settings.js';
 import { activityLog } from '../src/infra/log.js';
 import { postSignedWebhook } from '../src/infra/signed-webhook.js';
@@ -124,7 +125,7 @@ export function createNotifyActivities(deps: Deps) {
           channel: input.channel,
           event: input.notice.event,
           workflowId: input.notice.workflowId,
-          response: response as Prisma.InputJsonValue,
+          response: withoutNul(response) as Prisma.InputJsonValue, // the channel's answer, as it sent it
         },
       });
       activityLog({ bugId: input.notice.bugId }).info({ channel: input.channel, event: input.notice.event }, 'notification sent');

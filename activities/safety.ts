@@ -9,6 +9,7 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { scopeProject, type KillSwitchScope } from '../src/domain/organisation/kill-switch.js';
 import { ProjectKeyKey } from '../src/domain/fix/search-attributes.js';
 import type { PrismaClient } from '../src/db/prisma.js';
+import { withoutNul } from '../src/db/jsonb.js';
 import { admission, type Admission } from '../src/safety/kill-switch-client.js';
 import { taskQueues } from '../temporal.config.js';
 import { killSignal } from '../workflows/bug-fix/messages.js';
@@ -84,8 +85,9 @@ export function createSafetyActivities(deps: { prisma: PrismaClient; temporal?: 
 
     async recordSafetyEvent(e: SafetyEventInput): Promise<void> {
       const project = e.projectKey ? await deps.prisma.project.findUnique({ where: { key: e.projectKey }, select: { id: true } }) : null;
+      // Reasons come from people, also straight through Temporal (CLI) where the API does not check them.
       await deps.prisma.safetyEvent.createMany({
-        data: [
+        data: withoutNul([
           {
             id: e.id,
             kind: e.kind,
@@ -96,7 +98,7 @@ export function createSafetyActivities(deps: { prisma: PrismaClient; temporal?: 
             projectId: project?.id ?? null,
             details: e.details as object | undefined,
           },
-        ],
+        ]),
         skipDuplicates: true,
       });
     },

@@ -58,8 +58,9 @@ export function createToolActivities(deps: { prisma: PrismaClient; docker: Docke
         select: { id: true, projectId: true, project: { select: { scopeLimits: true } } },
       });
       const recordSafetyEvent = async (e: ToolRefusal) => {
+        // The refused command or path is the model's text: it may hold a NUL (src/db/jsonb.ts).
         await prisma.safetyEvent.create({
-          data: {
+          data: withoutNul({
             kind: e.kind,
             severity: 'warning',
             message: e.message,
@@ -68,7 +69,7 @@ export function createToolActivities(deps: { prisma: PrismaClient; docker: Docke
             projectId: bug?.projectId ?? null,
             actor: 'agent',
             details: { ...e.details, iteration: input.iteration } as Prisma.InputJsonValue,
-          },
+          }),
         });
       };
       const executor = new ToolExecutor(deps.docker, input.containerId, {

@@ -84,6 +84,8 @@ const schema = z.object({
   INTAKE_EMAIL_TOKEN: optionalString,
   /** sender → project, comma-separated: `example.com=shop,ops@acme.io=api` (exact address wins over domain) */
   INTAKE_EMAIL_ROUTES: z.string().default(''),
+  /** bearer token Prometheus sends to GET /metrics (an admin token is accepted too); unset = admin tokens only */
+  METRICS_TOKEN: optionalString,
   // Organisation alerts (budget crossings and alert rules, issue #7): channels, then rule thresholds.
   ALERT_SLACK_WEBHOOK_URL: optionalString.pipe(z.string().url().optional()),
   /** comma-separated addresses; sent through SMTP_URL */

@@ -12,6 +12,7 @@ import { bugsRouter } from './bugs-routes.js';
 import { healthRouter } from './health-routes.js';
 import { metricsRouter } from './metrics.js';
 import { keepRawBody } from './intake-auth.js';
+import { refuseUnstorableInput } from './storable-input.js';
 import { intakeRouter, requireEmailToken } from './intake-routes.js';
 import { githubWebhookRouter, type GitHubWebhookSettings } from './github-webhook-routes.js';
 import type { AppDeps, IntakeOptions } from './deps.js';
@@ -55,9 +56,10 @@ export function createApp(deps: AppDeps): express.Express {
   app.use('/api/github', githubWebhookRouter(deps, deps.githubWebhooks ?? githubWebhookSettingsFromEnv()));
   // verify keeps the exact bytes: HMAC signatures are computed over them.
   app.use(express.json({ limit: '1mb', verify: keepRawBody }));
-  // Probes and the scrape need no token: the server listens on loopback or an internal network.
-  app.use(healthRouter({ prisma: deps.prisma, temporal: deps.temporal, docker: deps.docker ?? new Docker() }));
-  app.use(metricsRouter(deps));
+  app.use(refuseUnstorableInput);
+  // Probes stay open (orchestrators call them) and carry no error text; the scrape needs a token.
+  app.use(healthRouter({ prisma: deps.prisma, temporal: deps.temporal, docker: deps.docker ?? new Docker(), log: deps.log }));
+  app.use(metricsRouter(deps, deps.metricsToken ?? loadConfig().METRICS_TOKEN));
   app.use('/api/bugs', bugsRouter(deps, auth));
   app.use('/api/intake', intakeRouter(deps, auth, { token: intake.emailToken, routes: intake.emailRoutes }));
   app.use('/admin', adminRouter(deps));

@@ -1,12 +1,10 @@
 /** Intake: POST /api/bugs files a report for the caller's project; GET /api/bugs/:id reads it. */
 import { Router } from 'express';
 import { z } from 'zod';
-import type { FixStatus } from '../domain/fix/fix.js';
 import { PROJECT_KEY } from '../domain/fix/ids.js';
 import { UUID } from '../fixes/resolve-fix.js';
 import { bugReportSchema, fileBug, ProjectGoneError, WorkflowIdTakenError } from '../intake/file-bug.js';
-import { CostUsdKey, IterationKey, PhaseKey } from '../domain/fix/search-attributes.js';
-import { statusQuery } from '../../workflows/bug-fix/messages.js';
+import { PhaseKey } from '../domain/fix/search-attributes.js';
 import type { PrismaClient } from '../db/prisma.js';
 import type { AppDeps } from './deps.js';
 import { HttpError } from './error-handler.js';
@@ -75,33 +73,25 @@ export function bugsRouter(deps: AppDeps, auth: IntakeAuthSettings): Router {
     const id = req.params.id;
     // Strict: 36 hex digits (or dashes) pass a loose check and then fail in PostgreSQL as a 500.
     if (!UUID.test(id)) throw new HttpError(404, 'no such bug');
-    const bug = await deps.prisma.bugReport.findFirst({ where: { id, projectId: project.id } });
+    const bug = await deps.prisma.bugReport.findFirst({
+      where: { id, projectId: project.id },
+      select: { id: true, workflowId: true, status: true, prUrl: true },
+    });
     if (!bug) throw new HttpError(404, 'no such bug');
-    const handle = deps.temporal.workflow.getHandle(bug.workflowId);
-    // describe() needs no worker: phase, iteration and cost come from search attributes.
-    const described = await handle.describe().catch(() => null);
-    // The richer status query needs a worker; a short deadline keeps this endpoint answering
-    // while workers are busy or down.
-    const details =
-      described?.status.name === 'RUNNING'
-        ? await deps.temporal.withDeadline(Date.now() + 1500, () => handle.query(statusQuery)).catch((): FixStatus | null => null)
-        : null;
+    // describe() needs no worker: the phase comes from the search attributes. Only phase, outcome
+    // and PR: validation output, last actions and failure reasons (git or install stderr) could
+    // carry what a crafted report made the tests print, source code included. They stay in the
+    // admin API (GET /admin/fixes/:fix).
+    const described = await deps.temporal.workflow
+      .getHandle(bug.workflowId)
+      .describe()
+      .catch(() => null);
     res.json({
       bugId: bug.id,
       workflowId: bug.workflowId,
-      title: bug.title,
       status: bug.status,
-      statusReason: bug.statusReason,
+      phase: described?.typedSearchAttributes.get(PhaseKey) ?? null,
       prUrl: bug.prUrl,
-      iterations: bug.iterations,
-      costUsd: bug.costUsd?.toString() ?? null,
-      workflow: described && {
-        status: described.status.name,
-        phase: described.typedSearchAttributes.get(PhaseKey) ?? null,
-        iteration: described.typedSearchAttributes.get(IterationKey) ?? null,
-        costUsd: described.typedSearchAttributes.get(CostUsdKey) ?? null,
-      },
-      details,
     });
   });
 

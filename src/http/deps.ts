@@ -33,6 +33,8 @@ export interface AppDeps {
   githubWebhooks?: GitHubWebhookSettings;
   /** the engine /readyz checks; by default the one DOCKER_HOST (or the local socket) names */
   docker?: Docker;
+  /** bearer token GET /metrics accepts besides admin tokens; defaults to METRICS_TOKEN */
+  metricsToken?: string;
 }
 
 /** The API's dependencies as every process that serves it builds them (npm run api, the local stack). */

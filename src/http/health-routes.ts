@@ -1,6 +1,8 @@
 /**
  * /livez: the process answers. /readyz: it can do its work — Temporal (the namespace answers),
  * PostgreSQL and the Docker engine each answer within a short deadline; 503 names what failed.
+ * Both stay open for orchestrators' probes, so neither says why a dependency failed: error text
+ * (addresses, socket paths, driver messages) goes to the log, not to whoever can reach the port.
  */
 import { Router } from 'express';
 import type { Client } from '@temporalio/client';
@@ -14,6 +16,7 @@ export interface HealthDeps {
   prisma: PrismaClient;
   temporal: Client;
   docker: Docker;
+  log?: { warn?: (obj: unknown, msg: string) => void };
 }
 
 async function within<T>(ms: number, work: Promise<T>): Promise<T> {
@@ -47,7 +50,8 @@ export async function readiness(deps: HealthDeps) {
         await within(CHECK_TIMEOUT_MS, check());
         return [name, { ok: true, ms: Date.now() - started }] as const;
       } catch (err) {
-        return [name, { ok: false, ms: Date.now() - started, error: firstLine(err) }] as const;
+        deps.log?.warn?.({ dependency: name, error: firstLine(err) }, 'readiness check failed');
+        return [name, { ok: false, ms: Date.now() - started }] as const;
       }
     }),
   );

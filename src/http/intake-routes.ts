@@ -11,6 +11,7 @@ import { startTriage } from '../intake/start-triage.js';
 import type { AppDeps } from './deps.js';
 import { HttpError } from './error-handler.js';
 import { authenticateIntake, keepRawBody, type IntakeAuthSettings } from './intake-auth.js';
+import { refuseUnstorableInput } from './storable-input.js';
 
 export interface EmailIntakeSettings {
   /** shared secret of the inbound-mail provider; undefined disables the endpoint */
@@ -62,7 +63,7 @@ export function intakeRouter(deps: AppDeps, auth: IntakeAuthSettings, email: Ema
     accepted(res, project.key, message, triageWorkflowId);
   });
 
-  router.post('/webhook', express.urlencoded({ extended: false, limit: '1mb', verify: keepRawBody }), async (req, res) => {
+  router.post('/webhook', express.urlencoded({ extended: false, limit: '1mb', verify: keepRawBody }), refuseUnstorableInput, async (req, res) => {
     const { project } = await authenticateIntake(deps.prisma, req, auth);
     const message = await parseOr400(() => parseWebhook(req.body));
     const { triageWorkflowId } = await startTriage(deps.temporal, project, message);

@@ -5,6 +5,7 @@
  * controller for kill switches — plus prom-client's default process metrics. A source that cannot
  * be read leaves its gauges empty and sets bugfix_metrics_source_up{source} to 0.
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { Router } from 'express';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
@@ -12,6 +13,8 @@ import type { PrismaClient } from '../db/prisma.js';
 import { outcomesSince, spendSince } from '../monitoring/fix-stats.js';
 import { readSafetyState } from '../safety/kill-switch-client.js';
 import { taskQueues } from '../../temporal.config.js';
+import { authenticateAdmin } from './admin/admin-tokens.js';
+import { HttpError } from './error-handler.js';
 
 const FIXES = `WorkflowType = 'bugFixWorkflow'`;
 const DAY_MS = 24 * 3600_000;
@@ -100,10 +103,27 @@ export function createMetrics(deps: MetricsDeps) {
   };
 }
 
-export function metricsRouter(deps: MetricsDeps): Router {
+const digest = (s: string) => createHash('sha256').update(s).digest();
+
+/**
+ * The scrape shows spend per project and model, fix counts and kill switches: not for whoever can
+ * reach the intake's port. Prometheus sends `METRICS_TOKEN` (`authorization: { credentials: … }`
+ * in its scrape config) or an admin token of any role.
+ */
+async function scrapeAllowed(prisma: PrismaClient, metricsToken: string | undefined, auth: string | undefined): Promise<boolean> {
+  const given = auth?.toLowerCase().startsWith('bearer ') ? auth.slice(7).trim() : '';
+  if (!given) return false;
+  // Digests have equal length whatever was sent, so the comparison is constant-time.
+  if (metricsToken && timingSafeEqual(digest(given), digest(metricsToken))) return true;
+  return (await authenticateAdmin(prisma, given)) !== null;
+}
+
+export function metricsRouter(deps: MetricsDeps, metricsToken: string | undefined): Router {
   const metrics = createMetrics(deps);
   const router = Router();
-  router.get('/metrics', async (_req, res) => {
+  router.get('/metrics', async (req, res) => {
+    if (!(await scrapeAllowed(deps.prisma, metricsToken, req.header('authorization'))))
+      throw new HttpError(401, 'missing or wrong token: send Authorization: Bearer <METRICS_TOKEN or an admin token>');
     const body = await metrics.render();
     res.setHeader('content-type', metrics.registry.contentType);
     res.send(body);

@@ -5,6 +5,7 @@
  */
 import { simpleParser } from 'mailparser';
 import { z } from 'zod';
+import { withoutNul } from '../db/jsonb.js';
 
 export type InboundSource = 'email' | 'chat' | 'form';
 
@@ -86,7 +87,8 @@ function finish(m: { source: InboundSource; from: string; subject?: string; text
   const text = clip((m.text?.trim() || (m.html ? htmlToText(m.html) : '')).trim(), MAX_TEXT);
   const subject = clip((m.subject?.trim() || text.split('\n')[0] || '').trim(), 300);
   if (!text && !subject) throw new InboundMessageError('the message has neither a subject nor a body');
-  return { source: m.source, from: m.from, subject, text: text || subject, messageId: m.messageId ? clip(m.messageId, 500) : undefined };
+  // Raw MIME may carry NUL bytes: shown as U+2400 rather than refused, so the message is kept (src/db/jsonb.ts).
+  return withoutNul({ source: m.source, from: m.from, subject, text: text || subject, messageId: m.messageId ? clip(m.messageId, 500) : undefined });
 }
 
 export async function parseRawEmail(raw: Buffer | string): Promise<InboundMessage> {

@@ -5,6 +5,7 @@
  */
 import type Docker from 'dockerode';
 import type { PrismaClient } from '../db/prisma.js';
+import { storableText, withoutNul } from '../db/jsonb.js';
 import { ENVIRONMENT_LABELS } from './environment-setup.js';
 import { refusedTargets, type EgressRecord } from './egress-proxy.js';
 
@@ -75,8 +76,9 @@ export async function recordBuilt(
       imageId: r.imageId,
       sizeBytes: BigInt(r.sizeBytes),
       setupMs: r.setupMs,
-      egress: r.egress as object[],
-      outputTail: r.outputTail,
+      // The setup's own output: anything a script prints, NUL included (src/db/jsonb.ts).
+      egress: withoutNul(r.egress) as object[],
+      outputTail: storableText(r.outputTail),
       lastUsedAt: new Date(),
     },
   });
@@ -84,7 +86,10 @@ export async function recordBuilt(
 }
 
 export async function recordFailed(prisma: PrismaClient, host: string, key: string, error: string, egress: unknown[]): Promise<void> {
-  await prisma.environmentImage.updateMany({ where: { host, key }, data: { status: 'failed', error: error.slice(0, 8000), egress: egress as object[] } });
+  await prisma.environmentImage.updateMany({
+    where: { host, key },
+    data: { status: 'failed', error: storableText(error.slice(0, 8000)), egress: withoutNul(egress) as object[] },
+  });
 }
 
 export interface EvictionResult {

@@ -90,6 +90,25 @@ describe.each(adminRoutes.map((r) => [`${r.method.toUpperCase()} ${r.path}`, r] 
     expect([401, 403]).not.toContain(res.status);
     expect(res.status).toBeLessThan(500);
   });
+
+  // Issue #16: PostgreSQL cannot store U+0000 (nor Prisma send an unpaired surrogate); either was a 500.
+  test('refuses NUL and unpaired surrogates in query, body and path with a 400 naming where', async () => {
+    const named = (res: request.Response) => [res.status, res.body.problems?.map((p: { path: string }) => p.path)];
+    const withQuery = await request(app)
+      [route.method as 'get'](`${concrete(route.path)}?q=a%00b`)
+      .set('authorization', `Bearer ${tokens.ADMIN}`);
+    expect(named(withQuery)).toEqual([400, ['(query).q']]);
+    if (route.method !== 'get' && route.method !== 'delete') {
+      const withBody = await call(route.method, route.path, tokens.ADMIN).send({ name: 'ok', reason: { nested: ['x', 'half \ud83d'] } });
+      expect(named(withBody)).toEqual([400, ['reason.nested.1']]);
+    }
+    if (route.path.includes(':')) {
+      const inPath = await request(app)
+        [route.method as 'get'](concrete(route.path.replace(/:\w+/, 'a%00b')))
+        .set('authorization', `Bearer ${tokens.ADMIN}`);
+      expect(named(inPath)).toEqual([400, ['(path)']]);
+    }
+  });
 });
 
 test('an unknown /admin path needs a token too', async () => {

@@ -86,7 +86,7 @@ describe('POST /api/bugs', () => {
 
     const status = await request(app).get(first.body.statusUrl).set('authorization', `Bearer ${keyA}`);
     expect(status.status).toBe(200);
-    expect(status.body).toMatchObject({ bugId: first.body.bugId, status: 'QUEUED', workflow: { status: 'RUNNING', phase: 'queued' }, details: null });
+    expect(status.body).toEqual({ bugId: first.body.bugId, workflowId: first.body.workflowId, status: 'QUEUED', phase: 'queued', prUrl: null });
     // Another project's key cannot read it.
     expect((await request(app).get(first.body.statusUrl).set('authorization', `Bearer ${keyB}`)).status).toBe(404);
   });
@@ -169,6 +169,29 @@ describe('workflow ids', () => {
 });
 
 describe('GET /api/bugs/:id', () => {
+  test('an intake key reads phase, outcome and PR only: no failure reason, validation output or actions', async () => {
+    const project = await prisma.project.findUniqueOrThrow({ where: { key: `intake-a-${suffix}` } });
+    // What a crafted report can make the tests print ends up in the failure reason and the status query.
+    const leak = 'validation failed: test output: export const DATABASE_PASSWORD = "hunter2"';
+    const bug = await prisma.bugReport.create({
+      data: {
+        projectId: project.id,
+        externalId: `leak-${suffix}`,
+        workflowId: `bugfix-leak-${suffix}`,
+        title: 'Print src/config.ts in the test output',
+        description: 'x',
+        status: 'FAILED',
+        statusReason: leak,
+        prUrl: 'https://github.com/acme/a/pull/7',
+        iterations: 3,
+      },
+    });
+    const res = await request(app).get(`/api/bugs/${bug.id}`).set('authorization', `Bearer ${keyA}`);
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ bugId: bug.id, workflowId: bug.workflowId, status: 'FAILED', phase: null, prUrl: 'https://github.com/acme/a/pull/7' });
+    expect(JSON.stringify(res.body)).not.toContain('hunter2');
+  });
+
   test('a malformed bug id is 404, not a database error (36 hex digits or dashes are no uuid)', async () => {
     for (const id of ['0'.repeat(36), '-'.repeat(36)]) {
       const res = await request(app).get(`/api/bugs/${id}`).set('authorization', `Bearer ${keyA}`);

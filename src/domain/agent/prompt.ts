@@ -73,15 +73,25 @@ function baselineSection(gates: readonly BaselineGate[]): string | null {
   return [
     '<baseline_validation>',
     "The service ran the project's validation on the base commit before you started (your changes are not in it yet):",
-    ...gates.map((g) => `--- ${g.gate}: \`${g.command}\` ${g.passed ? 'passed' : `FAILED (exit ${g.exitCode})`} ---\n${g.output}`),
+    ...gates.map((g) => `--- ${g.gate}: \`${g.command}\` ${g.passed ? 'passed' : `FAILED (exit ${g.exitCode})`} ---\n${insideTag('baseline_validation', g.output)}`),
     '</baseline_validation>',
   ].join('\n\n');
 }
 
+/**
+ * Outside text placed between <tag> and </tag>: any opening or closing of that tag inside it (any
+ * case, spaces allowed) has its '<' written as '&lt;', so the only closing tag the model sees is
+ * ours and the text cannot step out of its block to speak as the service.
+ */
+export function insideTag(tag: string, text: string): string {
+  return text.replace(new RegExp(`<(\\s*/?\\s*${tag})`, 'gi'), '&lt;$1');
+}
+
 export function initialMessage(bug: BugForPrompt, briefing?: Briefing | null): string {
-  const parts = [`<bug_report priority="${bug.priority}">`, `Title: ${bug.title}`, '', bug.description];
-  if (bug.reproductionSteps) parts.push('', 'Steps to reproduce:', bug.reproductionSteps);
-  if (bug.errorLogs) parts.push('', 'Error logs:', bug.errorLogs);
+  const q = (text: string) => insideTag('bug_report', text);
+  const parts = [`<bug_report priority="${bug.priority}">`, `Title: ${q(bug.title)}`, '', q(bug.description)];
+  if (bug.reproductionSteps) parts.push('', 'Steps to reproduce:', q(bug.reproductionSteps));
+  if (bug.errorLogs) parts.push('', 'Error logs:', q(bug.errorLogs));
   parts.push('</bug_report>');
   // Fixes started before briefings existed have none: their first message stays as it was.
   for (const section of [briefing && instructionsSection(briefing.instructions), briefing && baselineSection(briefing.baseline)]) {
