@@ -20,7 +20,13 @@ import { authenticateAdmin, type AdminActor } from './admin/admin-tokens.js';
 import { HttpError } from './error-handler.js';
 
 const jsonPayloads = z.object({
-  payloads: z.array(z.object({ metadata: z.record(z.string(), z.string()).optional(), data: z.string().optional() })).max(1000),
+  // Protobuf JSON leaves an empty list out: the CLI posts `{}` for a query without arguments and
+  // for a signal without any. A 400 there failed the query, and made `workflow show` retry until
+  // its deadline.
+  payloads: z
+    .array(z.object({ metadata: z.record(z.string(), z.string()).optional(), data: z.string().optional() }))
+    .max(1000)
+    .default([]),
 });
 type JsonPayload = z.infer<typeof jsonPayloads>['payloads'][number];
 
