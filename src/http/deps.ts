@@ -30,9 +30,20 @@ export interface AppDeps {
   intake?: IntakeOptions;
   /** the engine /readyz checks; by default the one DOCKER_HOST (or the local socket) names */
   docker?: Docker;
+  /** Express `trust proxy`; default HTTP_TRUST_PROXY */
+  trustProxy?: boolean | number | string;
+  /** Web UI codec sessions, seconds; default CODEC_SESSION_TTL_S */
+  codecSessionTtlSeconds?: number;
 }
 
 /** The API's dependencies as every process that serves it builds them (npm run api, the local stack). */
 export function apiDeps(config: AppConfig, prisma: PrismaClient, temporal: Client): AppDeps {
-  return { prisma, temporal, temporalUiUrl: config.TEMPORAL_UI_URL, log: rootLog.child({ component: 'api' }) };
+  return {
+    prisma,
+    temporal,
+    temporalUiUrl: config.TEMPORAL_UI_URL,
+    log: rootLog.child({ component: 'api' }),
+    trustProxy: config.HTTP_TRUST_PROXY,
+    codecSessionTtlSeconds: config.CODEC_SESSION_TTL_S,
+  };
 }
