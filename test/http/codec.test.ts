@@ -165,7 +165,9 @@ describe('/codec', () => {
     });
 
     test('behind a TLS proxy (HTTP_TRUST_PROXY) the cookie is Secure; without trusting it, a forged header does not count', async () => {
-      const behindProxy = createApp({ prisma, temporal, temporalUiUrl: UI, log: { error: () => undefined }, trustProxy: 'loopback' });
+      const trust = (v?: string) => loadConfig({ ...(v === undefined ? {} : { HTTP_TRUST_PROXY: v }) }).HTTP_TRUST_PROXY;
+      expect([trust(), trust('false'), trust('true'), trust('2'), trust('loopback, 10.0.0.0/8')]).toEqual([false, false, true, 2, 'loopback, 10.0.0.0/8']);
+      const behindProxy = createApp({ prisma, temporal, temporalUiUrl: UI, log: { error: () => undefined }, trustProxy: trust('loopback') });
       const viaProxy = await request(behindProxy).post('/codec/login').set('x-forwarded-proto', 'https').send({ token });
       expect(cookieOf(viaProxy).line).toMatch(/; Secure/);
       const untrusted = await request(app).post('/codec/login').set('x-forwarded-proto', 'https').send({ token });
