@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { loadConfig, PROJECT_ROOT, type AppConfig } from '../src/config.js';
@@ -12,7 +13,8 @@ import { createPrisma, type PrismaClient } from '../src/db/prisma.js';
 import { startHttpServer } from '../src/http/server.js';
 import { apiDeps } from '../src/http/deps.js';
 import { connectClient, connectWorker } from '../src/temporal/connect.js';
-import { freePort, isTemporalUp, startDevServer, type DevServer } from '../src/temporal/dev-server.js';
+import { isTemporalUp, startDevServer, type DevServer } from '../src/temporal/dev-server.js';
+import { reserveHttpPort, uiCodecEndpoint } from './http-port.js';
 import { activityDepsFromConfig, startWorkers, type RunningWorkers } from '../src/worker.js';
 import { startAnthropicStandIn, type AnthropicStandIn, type ModelScript } from './stand-ins/anthropic-api.js';
 import { startGitHubStandIn, type GitHubStandIn } from './stand-ins/github-api.js';
@@ -53,6 +55,14 @@ async function ensureTemporal(mode: StackOptions['temporal'], httpPort: number, 
     const address = process.env.TEMPORAL_ADDRESS ?? DEFAULT_TEMPORAL_ADDRESS;
     if (await isTemporalUp(address)) {
       log(`Temporal: using the server at ${address}`);
+      // Its Web UI was told where /codec is when it started, maybe by another run on another port.
+      const uiUrl = loadConfig().TEMPORAL_UI_URL;
+      const told = await uiCodecEndpoint(uiUrl);
+      const ours = `http://localhost:${httpPort}/codec`;
+      if (told !== undefined && told !== ours)
+        log(
+          `Temporal UI at ${uiUrl} decodes through ${told || 'no codec endpoint'}, not ${ours}: set ${ours} in its Codec Server dialog (Use my browser setting), or restart Temporal`,
+        );
       return { address };
     }
     const dataDir = path.join(PROJECT_ROOT, '.data');
@@ -79,10 +89,13 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     for (const stop of stops.reverse()) await stop().catch((err: unknown) => log(`stop: ${String(err)}`));
   };
   try {
-    // Chosen before the dev server starts, because its Web UI is told where our /codec is.
+    // Bound before the dev server starts, because its Web UI is told where our /codec is, and held
+    // until the API takes it over: the port the UI is given is the one really bound.
     const wanted = loadConfig({ ...process.env, ...(opts.httpPort !== undefined ? { HTTP_PORT: String(opts.httpPort) } : {}) });
-    const httpPort = wanted.HTTP_PORT === 0 ? 0 : await freePort(wanted.HTTP_PORT, wanted.HTTP_HOST);
-    if (httpPort !== wanted.HTTP_PORT) log(`HTTP: port ${wanted.HTTP_PORT} is taken, using ${httpPort} instead`);
+    const reserved = await reserveHttpPort(wanted.HTTP_PORT, wanted.HTTP_HOST);
+    stops.push(async () => void (reserved.listening && (await new Promise((r) => reserved.close(r)))));
+    const httpPort = (reserved.address() as AddressInfo).port;
+    if (wanted.HTTP_PORT !== 0 && httpPort !== wanted.HTTP_PORT) log(`HTTP: port ${wanted.HTTP_PORT} is taken, using ${httpPort} instead`);
     const temporal = await ensureTemporal(opts.temporal, httpPort, log);
     if (temporal.server) stops.push(() => temporal.server!.stop());
     process.env.TEMPORAL_ADDRESS = temporal.address;
@@ -137,7 +150,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       await ensureAlertSchedule(client, { taskQueue: taskQueues.main, everySeconds: deps.config.alerts.evaluateEverySeconds });
     }
 
-    const http = await startHttpServer(apiDeps(config, prisma, client), config.HTTP_HOST, config.HTTP_PORT);
+    const http = await startHttpServer(apiDeps(config, prisma, client), config.HTTP_HOST, config.HTTP_PORT, reserved);
     stops.push(() => http.close());
     log(`HTTP: intake at ${http.url}/api/bugs`);
 

@@ -49,6 +49,16 @@ const schema = z.object({
   GITHUB_APP_INSTALLATION_ID: z.coerce.number().int().positive().optional(),
   HTTP_HOST: z.string().default('127.0.0.1'),
   HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  /**
+   * Express's `trust proxy`: which proxies' X-Forwarded-* to believe (behind a TLS-terminating
+   * proxy, so the codec cookie gets `Secure`). Unset/false: none; true; a hop count; or
+   * addresses/subnets/`loopback`, comma-separated.
+   */
+  HTTP_TRUST_PROXY: optionalString.transform((v): boolean | number | string =>
+    v === undefined || v === 'false' ? false : v === 'true' ? true : /^\d+$/.test(v) ? Number(v) : v,
+  ),
+  /** how long a Web UI sign-in at /codec/login lasts (a codec-only session), seconds */
+  CODEC_SESSION_TTL_S: z.coerce.number().int().min(60).max(86_400).default(3600),
   PUBLIC_BASE_URL: optionalString,
   TEMPORAL_UI_URL: z.string().url().default('http://localhost:8233'),
   SANDBOX_IMAGE: z.string().default('bugfix-sandbox:latest'),

@@ -6,7 +6,8 @@ import { parseEmailRoutes } from '../intake/email-senders.js';
 import { RateLimiter } from '../intake/rate-limit.js';
 import { adminRouter } from './admin/router.js';
 import { codecRouter } from './codec-routes.js';
-import { payloadCodec } from '../temporal/payload-keys.js';
+import { codecSessions, sessionSecrets } from './codec-session.js';
+import { payloadCodec, payloadKeys } from '../temporal/payload-keys.js';
 import { errorHandler } from './error-handler.js';
 import { bugsRouter } from './bugs-routes.js';
 import { healthRouter } from './health-routes.js';
@@ -48,6 +49,8 @@ export function createApp(deps: AppDeps): express.Express {
   const auth = { limiter: new RateLimiter(intake.rateLimit), hmacMaxSkewSeconds: intake.hmacMaxSkewSeconds };
   const app = express();
   app.disable('x-powered-by');
+  // Whose X-Forwarded-Proto/-For to believe: req.secure (the codec cookie's Secure) behind a TLS proxy.
+  app.set('trust proxy', deps.trustProxy ?? loadConfig().HTTP_TRUST_PROXY);
   // Inbound-mail providers post JSON as large as raw MIME may be (10 MB, attachments included):
   // parsed here first, so the 1 MB parser below leaves it be; only once the provider's token is
   // checked. Token-authenticated, no HMAC, so no raw copy is kept.
@@ -63,7 +66,8 @@ export function createApp(deps: AppDeps): express.Express {
   app.use('/api/bugs', bugsRouter(deps, auth));
   app.use('/api/intake', intakeRouter(deps, auth, { token: intake.emailToken, routes: intake.emailRoutes }));
   app.use('/admin', adminRouter(deps));
-  app.use('/codec', codecRouter({ prisma: deps.prisma, codec: payloadCodec(), uiOrigin: uiOrigin(deps.temporalUiUrl) }));
+  const sessions = codecSessions(sessionSecrets(payloadKeys().map((k) => k.key)), deps.codecSessionTtlSeconds ?? loadConfig().CODEC_SESSION_TTL_S);
+  app.use('/codec', codecRouter({ prisma: deps.prisma, codec: payloadCodec(), sessions, uiOrigin: uiOrigin(deps.temporalUiUrl) }));
   app.use((_req, res) => void res.status(404).json({ error: 'not found' }));
   app.use(errorHandler(deps.log));
   return app;

@@ -3,24 +3,39 @@
  * encrypted payloads decoded: POST /codec/decode and /codec/encode with the Temporal JSON shape
  * `{ payloads: [{ metadata: { k: base64 }, data: base64 }] }`. CORS allows the Web UI's origin only.
  *
- * Authenticated with an admin token (viewer is enough), given one of two ways:
- * - `Authorization: Bearer <token>`: scripts, `temporal --codec-endpoint … --codec-auth`;
- * - a cookie for the Web UI, which cannot send a bearer token of ours (its "pass access token"
- *   sends its own OIDC token, over HTTPS only). `/codec/login` (a form, or a POST with the token)
- *   sets `bugfix_codec` (HttpOnly, SameSite=Strict, Path=/codec, 8 h); the UI sends it once its
- *   codec settings have "Include cross-origin credentials" on. The cookie is honoured only on
- *   requests whose Origin is the Web UI's, and the token in it is checked (revocation included) on
- *   every request, like a bearer token.
+ * Who may do what:
+ * - decode: an admin token, viewer or above; encode (the UI's and CLI's signal and query
+ *   arguments): operator or above, so a viewer cannot mint ciphertext workers would accept. An
+ *   empty list (what the CLI sends for a query without arguments) encrypts nothing: any role.
+ * - The token is given as `Authorization: Bearer <token>` (scripts, `temporal --codec-auth`), or,
+ *   for the Web UI (which cannot send a bearer token of ours), as a codec session: `/codec/login`
+ *   (a form, or a POST with the token) sets `bugfix_codec` (HttpOnly, SameSite=Strict,
+ *   Path=/codec, Secure over HTTPS, CODEC_SESSION_TTL_S) holding a signed session, not the token
+ *   (codec-session.ts). The cookie is honoured only on requests whose Origin is the Web UI's; its
+ *   token is looked up (revocation, role) on every request.
+ *
+ * Decode answers with decryptions of ciphertext only our keys made, and passes through plaintext
+ * only in Temporal's own encodings (the SDK's markers, search attributes, histories from before
+ * encryption: the UI sends those too), checked for shape; anything else is a 400, and every
+ * decryption failure has the one message (no oracle on made-up input).
  */
 import express, { Router, type Request, type Response, type NextFunction } from 'express';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import { z } from 'zod';
 import type { PrismaClient } from '../db/prisma.js';
-import { authenticateAdmin, type AdminActor } from './admin/admin-tokens.js';
+import { ENCRYPTED_ENCODINGS, PayloadDecryptError } from '../temporal/payload-codec.js';
+import { adminActorById, authenticateAdmin, roleAtLeast, type AdminActor } from './admin/admin-tokens.js';
+import type { CodecSessions } from './codec-session.js';
 import { HttpError } from './error-handler.js';
 
 const jsonPayloads = z.object({
-  payloads: z.array(z.object({ metadata: z.record(z.string(), z.string()).optional(), data: z.string().optional() })).max(1000),
+  // Protobuf JSON leaves an empty list out: the CLI posts `{}` for a query without arguments and
+  // for a signal without any. A 400 there failed the query, and made `workflow show` retry until
+  // its deadline.
+  payloads: z
+    .array(z.object({ metadata: z.record(z.string(), z.string()).optional(), data: z.string().optional() }))
+    .max(1000)
+    .default([]),
 });
 type JsonPayload = z.infer<typeof jsonPayloads>['payloads'][number];
 
@@ -34,7 +49,37 @@ const toJson = (p: Payload): JsonPayload => ({
 });
 
 export const CODEC_COOKIE = 'bugfix_codec';
-const COOKIE_MAX_AGE_S = 8 * 3600;
+
+/**
+ * Plaintext payloads decode may pass through: the encodings Temporal's converters write, each
+ * with a check that the data has that shape.
+ */
+const PLAINTEXT: Record<string, (data: Buffer) => boolean> = {
+  'binary/null': (d) => d.length === 0,
+  'binary/plain': () => true,
+  'binary/protobuf': () => true,
+  'json/plain': isJson,
+  'json/protobuf': isJson,
+};
+function isJson(d: Buffer): boolean {
+  try {
+    JSON.parse(d.toString('utf8'));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Refuses what decode must not echo: plaintext it does not know, in a shape it does not have. */
+function checkDecodable(payloads: Payload[]): void {
+  payloads.forEach((p, i) => {
+    const encoding = Buffer.from(p.metadata?.encoding ?? new Uint8Array()).toString('utf8');
+    if (ENCRYPTED_ENCODINGS.includes(encoding)) return;
+    const check = PLAINTEXT[encoding];
+    if (!check) throw new HttpError(400, `cannot decode payload ${i}: encoding ${JSON.stringify(encoding)} is neither encrypted nor one of Temporal's`);
+    if (!check(Buffer.from(p.data ?? new Uint8Array()))) throw new HttpError(400, `cannot decode payload ${i}: its data is not ${encoding}`);
+  });
+}
 
 function bearer(req: Request): string {
   const auth = req.header('authorization') ?? '';
@@ -57,6 +102,7 @@ function cookie(req: Request, name: string): string {
 
 function setCodecCookie(req: Request, res: Response, value: string, maxAgeS: number): void {
   const attrs = [`${CODEC_COOKIE}=${encodeURIComponent(value)}`, 'Path=/codec', `Max-Age=${maxAgeS}`, 'HttpOnly', 'SameSite=Strict'];
+  // HTTPS as the browser sees it: behind a TLS-terminating proxy, req.secure needs HTTP_TRUST_PROXY.
   if (req.secure) attrs.push('Secure');
   res.append('set-cookie', attrs.join('; '));
 }
@@ -79,9 +125,11 @@ ${error ? `<p role="alert" style="color:#b00">${escapeHtml(error)}</p>` : ''}
 <form method="post" action="/codec/login">
 <label>Admin token (viewer or above) <input name="token" type="password" autocomplete="off" required size="50"></label>
 <button type="submit">Sign in</button>
-</form>`;
+</form>
+<p>The browser keeps a short-lived codec session, not the token. Viewers decode; encoding
+(signal and query arguments sent from the UI) needs an operator token.</p>`;
 
-export function codecRouter(deps: { prisma: PrismaClient; codec: PayloadCodec; uiOrigin: string }): Router {
+export function codecRouter(deps: { prisma: PrismaClient; codec: PayloadCodec; sessions: CodecSessions; uiOrigin: string }): Router {
   const router = Router();
   // 'null' (no usable UI URL) is also what sandboxed frames send: never trust a cookie then.
   const cookieOrigin = deps.uiOrigin !== 'null' ? deps.uiOrigin : undefined;
@@ -98,15 +146,16 @@ export function codecRouter(deps: { prisma: PrismaClient; codec: PayloadCodec; u
       if (wantsHtml) return page(res, 401, loginForm('That token is unknown or revoked.'));
       throw new HttpError(401, 'the codec endpoint needs an admin token (viewer or above)');
     }
-    setCodecCookie(req, res, token, COOKIE_MAX_AGE_S);
-    const until = new Date(Date.now() + COOKIE_MAX_AGE_S * 1000).toISOString();
+    const session = deps.sessions.issue(actor.tokenId);
+    setCodecCookie(req, res, session.value, deps.sessions.ttlSeconds);
+    const until = session.expiresAt.toISOString();
     if (!wantsHtml) return void res.json({ name: actor.name, role: actor.role, expiresAt: until });
     const endpoint = `${req.protocol}://${req.header('host')}/codec`;
     page(
       res,
       200,
       `<h1>Signed in</h1>
-<p>As <b>${escapeHtml(actor.name)}</b> (${actor.role.toLowerCase()}) until ${until}.</p>
+<p>As <b>${escapeHtml(actor.name)}</b> (${actor.role.toLowerCase()}${roleAtLeast(actor.role, 'OPERATOR') ? ': decode and encode' : ': decode only'}) until ${until}.</p>
 <p>In the Temporal Web UI, open <i>Codec Server</i> (top bar), choose <i>Use my browser setting</i>,
 set the endpoint to <code>${escapeHtml(endpoint)}</code> and turn on <i>Include cross-origin credentials</i>.</p>
 ${cookieOrigin ? `<p><a href="${escapeHtml(cookieOrigin)}/">Open the Temporal Web UI</a></p>` : ''}`,
@@ -126,26 +175,36 @@ ${cookieOrigin ? `<p><a href="${escapeHtml(cookieOrigin)}/">Open the Temporal We
     if (req.method === 'OPTIONS') return void res.status(204).end();
     next();
   });
-  router.use(async (req: Request, _res: Response, next: NextFunction) => {
+  router.use(async (req: Request, res: Response, next: NextFunction) => {
     let actor: AdminActor | null = null;
     const token = bearer(req);
     if (token) actor = await authenticateAdmin(deps.prisma, token);
     else {
-      const fromCookie = cookie(req, CODEC_COOKIE);
-      if (fromCookie && cookieOrigin && req.header('origin') === cookieOrigin) actor = await authenticateAdmin(deps.prisma, fromCookie);
+      const session = cookie(req, CODEC_COOKIE);
+      const tokenId = session && cookieOrigin && req.header('origin') === cookieOrigin ? deps.sessions.verify(session) : null;
+      if (tokenId) actor = await adminActorById(deps.prisma, tokenId);
     }
     if (!actor)
       return next(new HttpError(401, 'the codec endpoint needs an admin token (viewer or above): a bearer token, or the Web UI signed in at /codec/login'));
+    res.locals.actor = actor;
     next();
   });
-  for (const op of ['encode', 'decode'] as const) {
-    router.post(`/${op}`, async (req, res) => {
-      const { payloads } = jsonPayloads.parse(req.body);
-      const out = await deps.codec[op](payloads.map(fromJson)).catch((err: unknown) => {
-        throw new HttpError(400, `cannot ${op}: ${err instanceof Error ? err.message : String(err)}`);
-      });
-      res.json({ payloads: out.map(toJson) });
+  router.post('/encode', async (req, res) => {
+    const { payloads } = jsonPayloads.parse(req.body);
+    const actor = res.locals.actor as AdminActor;
+    if (payloads.length > 0 && !roleAtLeast(actor.role, 'OPERATOR'))
+      throw new HttpError(403, `encoding needs the operator role; the token has ${actor.role.toLowerCase()} (viewers may decode)`);
+    const out = await deps.codec.encode(payloads.map(fromJson));
+    res.json({ payloads: out.map(toJson) });
+  });
+  router.post('/decode', async (req, res) => {
+    const payloads = jsonPayloads.parse(req.body).payloads.map(fromJson);
+    checkDecodable(payloads);
+    const out = await deps.codec.decode(payloads).catch((err: unknown) => {
+      const reason = err instanceof PayloadDecryptError || !(err instanceof Error) ? 'a payload does not decrypt' : err.message;
+      throw new HttpError(400, `cannot decode: ${reason}`);
     });
-  }
+    res.json({ payloads: out.map(toJson) });
+  });
   return router;
 }

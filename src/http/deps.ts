@@ -35,9 +35,20 @@ export interface AppDeps {
   docker?: Docker;
   /** bearer token GET /metrics accepts besides admin tokens; defaults to METRICS_TOKEN */
   metricsToken?: string;
+  /** Express `trust proxy`; default HTTP_TRUST_PROXY */
+  trustProxy?: boolean | number | string;
+  /** Web UI codec sessions, seconds; default CODEC_SESSION_TTL_S */
+  codecSessionTtlSeconds?: number;
 }
 
 /** The API's dependencies as every process that serves it builds them (npm run api, the local stack). */
 export function apiDeps(config: AppConfig, prisma: PrismaClient, temporal: Client): AppDeps {
-  return { prisma, temporal, temporalUiUrl: config.TEMPORAL_UI_URL, log: rootLog.child({ component: 'api' }) };
+  return {
+    prisma,
+    temporal,
+    temporalUiUrl: config.TEMPORAL_UI_URL,
+    log: rootLog.child({ component: 'api' }),
+    trustProxy: config.HTTP_TRUST_PROXY,
+    codecSessionTtlSeconds: config.CODEC_SESSION_TTL_S,
+  };
 }

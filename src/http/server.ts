@@ -14,15 +14,21 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
-export async function startHttpServer(deps: AppDeps, host: string, port: number): Promise<HttpServer> {
+/**
+ * `reserved`: a server already listening (the local stack holds its port from before the Temporal
+ * dev server starts, whose UI is told that port): it gets the app instead of a new listener.
+ */
+export async function startHttpServer(deps: AppDeps, host: string, port: number, reserved?: Server): Promise<HttpServer> {
   const config = loadConfig();
   const dispatcher =
     deps.dispatcher ?? new FixDispatcher(deps, { concurrency: config.INTAKE_START_CONCURRENCY, startsPerSecond: config.INTAKE_START_RATE_PER_S });
   const app = createApp({ ...deps, dispatcher });
-  const server = await new Promise<Server>((resolve, reject) => {
-    // Express 5 hands listen errors (EADDRINUSE ...) to this callback.
-    const s = app.listen(port, host, (err?: Error) => (err ? reject(err) : resolve(s)));
-  });
+  const server = reserved
+    ? reserved.removeAllListeners('request').on('request', app)
+    : await new Promise<Server>((resolve, reject) => {
+        // Express 5 hands listen errors (EADDRINUSE ...) to this callback.
+        const s = app.listen(port, host, (err?: Error) => (err ? reject(err) : resolve(s)));
+      });
   dispatcher.start();
   const githubDispatcher = startDeliveryDispatcher({ ...deps, ...(deps.githubWebhooks ?? githubWebhookSettingsFromEnv()) });
   const addr = server.address() as AddressInfo;

@@ -45,11 +45,18 @@ export function readOrCreateLocalKeys(file: string): CodecKey[] {
   return parseKeys(fs.readFileSync(file, 'utf8'));
 }
 
+let cachedKeys: CodecKey[] | undefined;
+/** This process's payload keys (also the root of the codec endpoint's session keys). */
+export function payloadKeys(): CodecKey[] {
+  cachedKeys ??= process.env.BUGFIX_PAYLOAD_KEYS
+    ? parseKeys(process.env.BUGFIX_PAYLOAD_KEYS)
+    : readOrCreateLocalKeys(path.join(PROJECT_ROOT, '.data', 'payload-keys'));
+  return cachedKeys;
+}
+
 let cached: AesGcmCodec | undefined;
 export function payloadCodec(): AesGcmCodec {
-  cached ??= new AesGcmCodec(
-    process.env.BUGFIX_PAYLOAD_KEYS ? parseKeys(process.env.BUGFIX_PAYLOAD_KEYS) : readOrCreateLocalKeys(path.join(PROJECT_ROOT, '.data', 'payload-keys')),
-  );
+  cached ??= new AesGcmCodec(payloadKeys());
   return cached;
 }
 

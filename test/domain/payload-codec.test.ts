@@ -6,8 +6,14 @@ import { describe, expect, test } from 'vitest';
 import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common';
 import { decodeOptionalFailureToOptionalError, encodeErrorToFailure } from '@temporalio/common/lib/internal-non-workflow/codec-helpers.js';
 import { loadDataConverter } from '@temporalio/common/lib/internal-non-workflow/data-converter-helpers.js';
-import { AesGcmCodec, ENCODING } from '../../src/temporal/payload-codec.js';
+import { createCipheriv, randomBytes } from 'node:crypto';
+import proto from '@temporalio/proto';
+import { AesGcmCodec, ENCODING, KEY_ID_HEADER, LEGACY_ENCODING } from '../../src/temporal/payload-codec.js';
 import { dataConverter, parseKeys } from '../../src/temporal/payload-keys.js';
+import { RECORDING_KEYS } from '../../scripts/record-histories-key.js';
+
+// A CommonJS module: its namespace comes through the default export.
+const { temporal } = proto;
 
 const key = (n: number) => Buffer.alloc(32, n);
 const secret = defaultPayloadConverter.toPayload({ description: 'Checkout crashes for user alice@example.com' });
@@ -42,6 +48,43 @@ describe('payload codec', () => {
     data[20]! ^= 1;
     await expect(codec.decode([{ ...enc!, data }])).rejects.toThrow();
     expect(await codec.decode([secret])).toEqual([secret]);
+  });
+
+  test('the format is versioned: v2 binds the key id, and relabelling it fails', async () => {
+    // The same key bytes under two ids (a key re-registered under a new name): the key id in the
+    // metadata is authenticated, so a payload cannot be passed off as another key's.
+    const codec = new AesGcmCodec([
+      { id: 'k1', key: key(1) },
+      { id: 'k1-again', key: key(1) },
+    ]);
+    const [enc] = await codec.encode([secret]);
+    expect(new TextDecoder().decode(enc!.metadata!.encoding)).toBe('binary/encrypted-v2');
+    const relabelled = { ...enc!, metadata: { ...enc!.metadata, [KEY_ID_HEADER]: new TextEncoder().encode('k1-again') } };
+    await expect(codec.decode([relabelled])).rejects.toThrow('a payload does not decrypt');
+    // Nor can it be passed off as the first format (no associated data).
+    const downgraded = { ...enc!, metadata: { ...enc!.metadata, encoding: new TextEncoder().encode(LEGACY_ENCODING) } };
+    await expect(codec.decode([downgraded])).rejects.toThrow('a payload does not decrypt');
+  });
+
+  test('the first format (no associated data) still decodes', async () => {
+    // Written the way payloads were before v2.
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', key(1), iv);
+    const ct = Buffer.concat([cipher.update(temporal.api.common.v1.Payload.encode(secret).finish()), cipher.final()]);
+    const v1 = {
+      metadata: { encoding: new TextEncoder().encode(LEGACY_ENCODING), [KEY_ID_HEADER]: new TextEncoder().encode('k1') },
+      data: Buffer.concat([iv, ct, cipher.getAuthTag()]),
+    };
+    const [dec] = await new AesGcmCodec([{ id: 'k1', key: key(1) }]).decode([v1]);
+    expect(defaultPayloadConverter.fromPayload(dec!)).toEqual(defaultPayloadConverter.fromPayload(secret));
+  });
+
+  test('a saved history (first format) decodes: its workflow input comes back', async () => {
+    const history = temporal.api.history.v1.History.decode(fs.readFileSync(path.join(import.meta.dirname, '..', 'histories', 'pr-created.history.pb')));
+    const input = history.events[0]!.workflowExecutionStartedEventAttributes!.input!.payloads![0]!;
+    expect(new TextDecoder().decode(input.metadata!.encoding!)).toBe(LEGACY_ENCODING);
+    const [dec] = await new AesGcmCodec(parseKeys(RECORDING_KEYS)).decode([input as never]);
+    expect(defaultPayloadConverter.fromPayload(dec!)).toMatchObject({ bugId: expect.any(String), projectKey: expect.any(String) });
   });
 
   test('key specs are validated', () => {

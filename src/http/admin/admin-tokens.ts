@@ -38,3 +38,10 @@ export async function authenticateAdmin(prisma: PrismaClient, token: string): Pr
   }
   return { tokenId: row.id, name: row.name, role: row.role };
 }
+
+/** The actor of a token known by id (a codec session names its token): null once revoked. */
+export async function adminActorById(prisma: PrismaClient, tokenId: string): Promise<AdminActor | null> {
+  const row = await prisma.adminToken.findUnique({ where: { id: tokenId } });
+  if (!row || row.revokedAt) return null;
+  return { tokenId: row.id, name: row.name, role: row.role };
+}
