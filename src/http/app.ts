@@ -24,6 +24,13 @@ export function intakeOptionsFromEnv(): IntakeOptions {
     hmacMaxSkewSeconds: c.INTAKE_HMAC_MAX_SKEW_S,
     emailToken: c.INTAKE_EMAIL_TOKEN,
     emailRoutes: parseEmailRoutes(c.INTAKE_EMAIL_ROUTES),
+    emailSenderAuth: {
+      required: c.INTAKE_EMAIL_SENDER_AUTH === 'required',
+      authservIds: c.INTAKE_EMAIL_AUTHSERV_IDS.split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    },
+    emailPerSenderPerMinute: c.INTAKE_EMAIL_PER_SENDER_PER_MIN,
   };
 }
 
@@ -51,7 +58,15 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(healthRouter({ prisma: deps.prisma, temporal: deps.temporal, docker: deps.docker ?? new Docker() }));
   app.use(metricsRouter(deps));
   app.use('/api/bugs', bugsRouter(deps, auth));
-  app.use('/api/intake', intakeRouter(deps, auth, { token: intake.emailToken, routes: intake.emailRoutes }));
+  app.use(
+    '/api/intake',
+    intakeRouter(deps, auth, {
+      token: intake.emailToken,
+      routes: intake.emailRoutes,
+      senderAuth: intake.emailSenderAuth ?? { required: true, authservIds: [] },
+      senderLimiter: new RateLimiter({ perSecond: (intake.emailPerSenderPerMinute ?? 10) / 60, burst: Math.max(1, Math.ceil(intake.emailPerSenderPerMinute ?? 10)) }),
+    }),
+  );
   app.use('/admin', adminRouter(deps));
   app.use('/codec', codecRouter({ prisma: deps.prisma, codec: payloadCodec(), uiOrigin: uiOrigin(deps.temporalUiUrl) }));
   app.use((_req, res) => void res.status(404).json({ error: 'not found' }));

@@ -3,12 +3,14 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadConfig } from '../config.js';
 import { FixDispatcher } from '../intake/fix-dispatcher.js';
+import { TriageDispatcher } from '../intake/triage-dispatcher.js';
 import { createApp, type AppDeps } from './app.js';
 
 export interface HttpServer {
   server: Server;
   url: string;
   dispatcher: FixDispatcher;
+  triageDispatcher: TriageDispatcher;
   /** stops accepting, then waits for the starts in flight (the rest stay stored for the next poll) */
   close(): Promise<void>;
 }
@@ -17,21 +19,25 @@ export async function startHttpServer(deps: AppDeps, host: string, port: number)
   const config = loadConfig();
   const dispatcher =
     deps.dispatcher ?? new FixDispatcher(deps, { concurrency: config.INTAKE_START_CONCURRENCY, startsPerSecond: config.INTAKE_START_RATE_PER_S });
-  const app = createApp({ ...deps, dispatcher });
+  const triageDispatcher = deps.triageDispatcher ?? new TriageDispatcher(deps);
+  const app = createApp({ ...deps, dispatcher, triageDispatcher });
   const server = await new Promise<Server>((resolve, reject) => {
     // Express 5 hands listen errors (EADDRINUSE ...) to this callback.
     const s = app.listen(port, host, (err?: Error) => (err ? reject(err) : resolve(s)));
   });
   dispatcher.start();
+  triageDispatcher.start();
   const addr = server.address() as AddressInfo;
   return {
     server,
     url: `http://${host}:${addr.port}`,
     dispatcher,
+    triageDispatcher,
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await dispatcher.stop();
+      await triageDispatcher.stop();
     },
   };
 }
