@@ -21,7 +21,9 @@ export function answeringTriage(fixScript: ModelScript): ModelScript {
     const subject = /^Subject: (.*)$/m.exec(text)?.[1]?.trim() ?? '';
     const body = text.split('\n\n').slice(1).join('\n\n').trim();
     if (!BUG_WORDS.test(text))
-      return [{ type: 'tool_use', name: TRIAGE_TOOL_NAME, input: { is_bug_report: false, reason: 'No software misbehaviour is described (scripted triage).' } }];
+      return [
+        { type: 'tool_use', name: TRIAGE_TOOL_NAME, input: { is_bug_report: false, reason: 'No software misbehaviour is described (scripted triage).' } },
+      ];
     return [
       {
         type: 'tool_use',

@@ -64,7 +64,10 @@ export function createApp(deps: AppDeps): express.Express {
       token: intake.emailToken,
       routes: intake.emailRoutes,
       senderAuth: intake.emailSenderAuth ?? { required: true, authservIds: [] },
-      senderLimiter: new RateLimiter({ perSecond: (intake.emailPerSenderPerMinute ?? 10) / 60, burst: Math.max(1, Math.ceil(intake.emailPerSenderPerMinute ?? 10)) }),
+      senderLimiter: new RateLimiter({
+        perSecond: (intake.emailPerSenderPerMinute ?? 10) / 60,
+        burst: Math.max(1, Math.ceil(intake.emailPerSenderPerMinute ?? 10)),
+      }),
     }),
   );
   app.use('/admin', adminRouter(deps));

@@ -54,7 +54,9 @@ async function parseOr400<T>(work: () => Promise<T> | T): Promise<T> {
 }
 
 function accepted(res: express.Response, project: string, m: InboundMessage, row: InboundRow) {
-  res.status(202).json({ triageWorkflowId: row.triageWorkflowId, messageId: row.id, status: row.status, project, source: m.source, from: m.from, subject: m.subject });
+  res
+    .status(202)
+    .json({ triageWorkflowId: row.triageWorkflowId, messageId: row.id, status: row.status, project, source: m.source, from: m.from, subject: m.subject });
 }
 
 /** Stored first, answered after: the triage outbox starts it (now, or at its next poll). */

@@ -44,7 +44,11 @@ export const configuredRetryWindowMs = () => loadConfig().TRIAGE_RETRY_WINDOW_MI
  * Stores the message once per (project, external id). A redelivery of a message whose triage
  * FAILED puts it back to PENDING, so it is triaged again; any other redelivery changes nothing.
  */
-export async function storeInbound(prisma: PrismaClient, project: { id: string; key: string }, m: InboundMessage): Promise<{ row: InboundRow; created: boolean }> {
+export async function storeInbound(
+  prisma: PrismaClient,
+  project: { id: string; key: string },
+  m: InboundMessage,
+): Promise<{ row: InboundRow; created: boolean }> {
   const externalId = inboundExternalId(m);
   const data = {
     projectId: project.id,
@@ -87,5 +91,8 @@ export async function startStoredTriage(deps: { prisma: PrismaClient; temporal: 
 
 /** Marks the outcome of a triage run (called from its activities). */
 export async function markInbound(prisma: PrismaClient, triageWorkflowId: string, status: InboundStatus, lastError?: string): Promise<void> {
-  await prisma.inboundMessage.updateMany({ where: { triageWorkflowId }, data: { status, ...(lastError !== undefined ? { lastError: lastError.slice(0, 2000) } : {}) } });
+  await prisma.inboundMessage.updateMany({
+    where: { triageWorkflowId },
+    data: { status, ...(lastError !== undefined ? { lastError: lastError.slice(0, 2000) } : {}) },
+  });
 }

@@ -93,7 +93,8 @@ export function senderVerdict(evidence: SenderAuthEvidence, from: string, policy
   const spfHeader = evidence.receivedSpf[0];
   if (spfHeader && /^\s*pass\b/i.test(spfHeader) && aligned(domainOf(/envelope-from=("?)([^";\s]+)\1/i.exec(spfHeader)?.[2]), fromDomain))
     passes.push('Received-SPF: pass (aligned)');
-  if (evidence.spf && /^pass$/i.test(evidence.spf.result.trim()) && aligned(domainOf(evidence.spf.mailFrom), fromDomain)) passes.push('provider SPF pass (aligned)');
+  if (evidence.spf && /^pass$/i.test(evidence.spf.result.trim()) && aligned(domainOf(evidence.spf.mailFrom), fromDomain))
+    passes.push('provider SPF pass (aligned)');
   for (const d of evidence.dkim) if (/^pass$/i.test(d.result) && aligned(domainOf(d.domain), fromDomain)) passes.push('provider DKIM pass (aligned)');
   if (passes.length > 0) return { authenticated: true, reason: [...new Set(passes)].join(', ') };
   return {

@@ -156,7 +156,11 @@ export async function activateKillSwitch(c: SafetyClients, taskQueue: string, re
     throw new FixError('rejected', (err as Error).message);
   }
   const stored = { reason: req.reason.trim(), actor: req.actor.trim(), activatedAt: new Date() };
-  await prisma.activeKillSwitch.upsert({ where: { taskQueue_scope: { taskQueue, scope: req.scope } }, create: { taskQueue, scope: req.scope, ...stored }, update: stored });
+  await prisma.activeKillSwitch.upsert({
+    where: { taskQueue_scope: { taskQueue, scope: req.scope } },
+    create: { taskQueue, scope: req.scope, ...stored },
+    update: stored,
+  });
   // A controller started now (the last one gone) starts with every stored switch, so it sweeps them all.
   const carried = { ...EMPTY_STATE, switches: await readStoredSwitches(prisma, taskQueue) };
   const start = new WithStartWorkflowOperation<typeof safetyControllerWorkflow>('safetyControllerWorkflow', {

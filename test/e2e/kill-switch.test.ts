@@ -114,7 +114,6 @@ describe('kill switches', () => {
   const running: Record<string, string[]> = { [keyA]: [], [keyB]: [] };
 
   test('invalid requests are refused by the validator and change nothing', async () => {
-    const t = stack.temporal;
     await expect(activateKillSwitch(stack, queue, { scope: 'everything', reason: 'x', actor: tester })).rejects.toMatchObject({
       kind: 'rejected',
       message: expect.stringMatching(/invalid scope "everything"/),
