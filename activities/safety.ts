@@ -108,7 +108,7 @@ export function createSafetyActivities(deps: { prisma: PrismaClient; temporal?: 
      * project. Fails (and is retried) only when the controller's state cannot be read at all.
      */
     async admissionCheck(input: { projectKey: string }): Promise<Admission> {
-      return admission(client(), taskQueues.main, input.projectKey);
+      return admission({ temporal: client(), prisma: deps.prisma }, taskQueues.main, input.projectKey);
     },
   };
 }

@@ -6,15 +6,21 @@
  */
 import type Anthropic from '@anthropic-ai/sdk';
 import { Context } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { loadConfig } from '../src/config.js';
 import type { PrismaClient } from '../src/db/prisma.js';
 import { billedFields } from '../src/model/answer-billing.js';
-import { TRIAGE_TOOL_NAME, type TriageInput, type TriageVerdict } from '../src/domain/organisation/triage-verdict.js';
+import { TRIAGE_TOOL_NAME, triageWorkflowId, type TriageInput, type TriageVerdict } from '../src/domain/organisation/triage-verdict.js';
 import { bugReportSchema, fileBug, WorkflowIdTakenError } from '../src/intake/file-bug.js';
 import { insideTag } from '../src/domain/agent/prompt.js';
 import { withoutNul } from '../src/db/jsonb.js';
+import { markInbound } from '../src/intake/inbound-store.js';
+import { admission } from '../src/safety/kill-switch-client.js';
+import { raiseAlert } from '../src/alerts/alert-store.js';
+import { dispatchAlert } from '../src/alerts/alert-dispatch.js';
+import { taskQueues } from '../temporal.config.js';
 
 const PRIORITIES = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW'] as const;
 
@@ -67,7 +73,12 @@ export interface TriageDeps {
   model?: string;
   /** budgets and the spend rule, checked after each new ledger row (see activities/alerts.ts) */
   onSpend?: (e: { projectId: string }) => Promise<void>;
+  /** defaults to the activity's own client; kill switches are read and alerts dispatched through it */
+  temporal?: Client;
 }
+
+/** An alert per message that failed triage for good; raised once, reminded after this window. */
+const TRIAGE_ALERT_DEDUPE_MS = 24 * 60 * 60 * 1000;
 
 /** One ledger row per answered triage call; a retried attempt is another call, so the attempt is in the key. */
 async function recordTriageCall(deps: TriageDeps, projectId: string, response: Anthropic.Message): Promise<void> {
@@ -86,6 +97,15 @@ export function createTriageActivities(deps: TriageDeps) {
   const model = deps.model ?? loadConfig().TRIAGE_MODEL;
   return {
     async triageMessage(m: Pick<TriageInput, 'source' | 'from' | 'subject' | 'text'> & { projectId?: string }): Promise<TriageVerdict> {
+      // A triage call is spend like any model call: under the kill switches (budget switches
+      // included). Held, not failed: the workflow's retries wait until the switch is lifted, and
+      // switches that cannot be read at all hold it too (kill-switch-client.ts fails closed).
+      if (m.projectId) {
+        const project = await deps.prisma.project.findUnique({ where: { id: m.projectId }, select: { key: true } });
+        if (!project) throw ApplicationFailure.nonRetryable(`project ${m.projectId} no longer exists`, 'ProjectNotFound');
+        const admitted = await admission({ temporal: deps.temporal ?? Context.current().client, prisma: deps.prisma }, taskQueues.main, project.key);
+        if (!admitted.allowed) throw ApplicationFailure.retryable(`triage held: ${admitted.reason}`, 'TriageHeld');
+      }
       const response = await deps.anthropic.messages.create({
         model,
         max_tokens: 2048,
@@ -131,12 +151,14 @@ export function createTriageActivities(deps: TriageDeps) {
         // Another report of this project holds the workflow id: asking again cannot change that.
         throw err instanceof WorkflowIdTakenError ? ApplicationFailure.nonRetryable(err.message, 'WorkflowIdTaken') : err;
       });
+      await markInbound(deps.prisma, triageWorkflowId(input.projectKey, input.externalId), 'FILED');
       return { bugId: filed.bugId, workflowId: filed.workflowId };
     },
 
     /** Not a bug: kept in the audit trail (once per triage run) so nothing sent to intake is lost. */
     async recordNonBug({ input, reason, triageWorkflowId }: { input: TriageInput; reason: string; triageWorkflowId: string }): Promise<void> {
       const kind = 'intake-not-a-bug';
+      await markInbound(deps.prisma, triageWorkflowId, 'NOT_BUG');
       if (await deps.prisma.safetyEvent.findFirst({ where: { workflowId: triageWorkflowId, kind }, select: { id: true } })) return;
       await deps.prisma.safetyEvent.create({
         data: withoutNul({
@@ -149,6 +171,31 @@ export function createTriageActivities(deps: TriageDeps) {
           details: { source: input.source, from: input.from, subject: input.subject, text: input.text.slice(0, 20_000), externalId: input.externalId },
         }),
       });
+    },
+
+    /**
+     * The triage run failed for good (its retries ran out): the stored message is marked FAILED
+     * with the error, listed by GET /admin/inbound?status=FAILED for a retry, and alerted on.
+     */
+    async recordTriageFailure({ input, triageWorkflowId, error }: { input: TriageInput; triageWorkflowId: string; error: string }): Promise<void> {
+      await markInbound(deps.prisma, triageWorkflowId, 'FAILED', error);
+      const row = await deps.prisma.inboundMessage.findUnique({ where: { triageWorkflowId }, select: { id: true } });
+      const { alert, action } = await raiseAlert(
+        deps.prisma,
+        {
+          source: taskQueues.main,
+          dedupeKey: `triage-failed:${triageWorkflowId}`,
+          rule: 'triage_failed',
+          severity: 'warning',
+          summary: `triage of a ${input.source} message from ${input.from.slice(0, 200)} (project ${input.projectKey}) failed: ${error.slice(0, 300)}; retry: POST /admin/inbound/${row?.id ?? '<id>'}/retry`,
+          details: { triageWorkflowId, inboundMessageId: row?.id, subject: input.subject.slice(0, 300), error: error.slice(0, 2000) },
+          projectId: input.projectId,
+        },
+        new Date(),
+        TRIAGE_ALERT_DEDUPE_MS,
+      );
+      if (action !== 'update')
+        await dispatchAlert(deps.temporal ?? Context.current().client, taskQueues.main, { alertId: alert.id, action: 'trigger', round: alert.notifyRound });
     },
   };
 }

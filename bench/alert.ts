@@ -91,7 +91,7 @@ async function main(): Promise<void> {
         switchTimes.push(switchMs!);
         console.log(`run ${run}: HARD alert at the webhook after ${elapsed.toFixed(0)} ms, kill switch budget:${key} visible after ${switchMs!.toFixed(0)} ms`);
       }
-      await deactivateKillSwitch(stack.temporal, queue, { scope: `budget:${key}`, reason: 'bench run over', actor: 'bench' });
+      await deactivateKillSwitch(stack, queue, { scope: `budget:${key}`, reason: 'bench run over', actor: 'bench' });
     }
   } finally {
     const alerts = await stack.prisma.alert.findMany({ where: { source: queue }, select: { id: true } });

@@ -57,7 +57,7 @@ async function main(): Promise<void> {
       while ((await stack.prisma.ledgerEntry.groupBy({ by: ['workflowId'], where: { workflowId: { in: filed.map((f) => f.workflowId) } } })).length < FIXES)
         await sleep(250);
       const started = performance.now();
-      await activateKillSwitch(stack.temporal, taskQueues.main, { scope: 'global', reason: `bench run ${run}`, actor: 'bench' });
+      await activateKillSwitch(stack, taskQueues.main, { scope: 'global', reason: `bench run ${run}`, actor: 'bench' });
       while ((await running()) > 0 || (await sandboxes()) > 0) await sleep(50);
       const requestsAtStop = stack.anthropic!.received.length;
       const elapsed = performance.now() - started;
@@ -66,7 +66,7 @@ async function main(): Promise<void> {
       times.push(elapsed);
       console.log(`run ${run}: ${FIXES} fixes stopped and cleaned up in ${elapsed.toFixed(0)} ms; model requests after the stop: ${lateRequests}`);
       if (lateRequests > 0) throw new Error(`the model stand-in received ${lateRequests} requests after every fix had stopped`);
-      await deactivateKillSwitch(stack.temporal, taskQueues.main, { scope: 'global', reason: 'next run', actor: 'bench' });
+      await deactivateKillSwitch(stack, taskQueues.main, { scope: 'global', reason: 'next run', actor: 'bench' });
     }
   } finally {
     await stack.stop();

@@ -90,8 +90,20 @@ const schema = z.object({
   INTAKE_START_RATE_PER_S: z.coerce.number().nonnegative().default(0),
   /** HMAC-signed intake: how far the signed timestamp may be from now, seconds */
   INTAKE_HMAC_MAX_SKEW_S: z.coerce.number().int().positive().default(300),
-  /** shared secret inbound-mail providers send (Bearer or ?token=) to POST /api/intake/email; unset = disabled */
+  /** shared secret inbound-mail providers send (Authorization: Bearer only) to POST /api/intake/email; unset = disabled */
   INTAKE_EMAIL_TOKEN: optionalString,
+  /**
+   * required: an email is taken only when the mail provider authenticated its From domain (DMARC
+   * pass, or SPF/DKIM pass aligned with it; src/intake/sender-auth.ts). off: the From header
+   * alone picks the project, for a provider that already drops unauthenticated mail.
+   */
+  INTAKE_EMAIL_SENDER_AUTH: z.enum(['required', 'off']).default('required'),
+  /** authserv-ids (the provider's MX) whose Authentication-Results are trusted, comma-separated; empty: the topmost header only */
+  INTAKE_EMAIL_AUTHSERV_IDS: z.string().default(''),
+  /** emails per sender address and minute (token bucket, in memory per process; the burst is the same number) */
+  INTAKE_EMAIL_PER_SENDER_PER_MIN: z.coerce.number().positive().default(10),
+  /** how long a message's triage keeps retrying (model outage, kill switch, budget) before it is FAILED and alerted on */
+  TRIAGE_RETRY_WINDOW_MINUTES: z.coerce.number().positive().default(720),
   /** sender → project, comma-separated: `example.com=shop,ops@acme.io=api` (exact address wins over domain) */
   INTAKE_EMAIL_ROUTES: z.string().default(''),
   /** bearer token Prometheus sends to GET /metrics (an admin token is accepted too); unset = admin tokens only */

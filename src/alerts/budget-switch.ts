@@ -12,7 +12,7 @@ import type { PrismaClient } from '../db/prisma.js';
 import { BUDGET_ACTOR, BUDGET_PRESS_TIMEOUT_MS, budgetScope, crossedLevels, isBudgetScope, type BudgetPeriod } from '../domain/organisation/org-budget.js';
 import type { KillSwitch } from '../domain/organisation/kill-switch.js';
 import { FixError } from '../fixes/fix-errors.js';
-import { activateKillSwitch, deactivateKillSwitch, readSwitchesMemo } from '../safety/kill-switch-client.js';
+import { activateKillSwitch, deactivateKillSwitch, readActiveSwitches, type SafetyClients } from '../safety/kill-switch-client.js';
 import type { BudgetWithSpend } from './budget-spend.js';
 
 /** How long a presser holds a crossing: past the press activity's time limit, so it cannot expire while that press may still land. */
@@ -45,13 +45,13 @@ export async function activateCrossingSwitch(
   if (count === 0) return { scope, activated: false };
   const period = c.budget.period.toLowerCase() as Lowercase<BudgetPeriod>;
   try {
-    await activateKillSwitch(temporal, taskQueue, {
+    await activateKillSwitch({ temporal, prisma }, taskQueue, {
       scope,
       actor: BUDGET_ACTOR,
       reason: `budget "${c.budget.name}" reached its hard limit ($${Number(c.spentUsd).toFixed(2)} of $${Number(c.limitUsd).toFixed(2)} this ${period}); lifted when the period ends`,
     });
   } catch (err) {
-    if (!(await setDespiteTimeout(temporal, taskQueue, scope, err))) {
+    if (!(await setDespiteTimeout({ temporal, prisma }, taskQueue, scope, err))) {
       await prisma.budgetCrossing.updateMany({ where: { id: crossingId, switchClaimedUntil: claimedUntil }, data: { switchClaimedUntil: null } });
       throw err;
     }
@@ -62,13 +62,13 @@ export async function activateCrossingSwitch(
 }
 
 /**
- * The update's deadline passed while the controller was fanning out the kill: the switch is set
- * before the fan-out (and mirrored to the memo), so a budget switch in the memo means pressed.
- * Pressing again instead could come after an admin lifted it.
+ * The update's deadline passed while the controller was fanning out the kill: the switch is
+ * stored before the controller is told (and set there before the fan-out), so a budget switch
+ * among the active ones means pressed. Pressing again instead could come after an admin lifted it.
  */
-async function setDespiteTimeout(temporal: Client, taskQueue: string, scope: string, err: unknown): Promise<boolean> {
+async function setDespiteTimeout(c: SafetyClients, taskQueue: string, scope: string, err: unknown): Promise<boolean> {
   if (!(err instanceof FixError && err.kind === 'timeout')) return false;
-  const switches = await readSwitchesMemo(temporal, taskQueue).catch(() => null);
+  const switches = await readActiveSwitches(c, taskQueue).catch(() => null);
   return switches?.some((s) => s.scope === scope && s.actor === BUDGET_ACTOR) ?? false;
 }
 
@@ -86,15 +86,15 @@ export function switchesToLift(switches: readonly KillSwitch[], budgets: readonl
  * by mistake.
  */
 export async function liftRolledOverSwitches(
-  temporal: Client,
+  c: SafetyClients,
   taskQueue: string,
   readBudgets: () => Promise<BudgetWithSpend[]>,
 ): Promise<{ lifted: string[]; budgets: BudgetWithSpend[] }> {
-  const switches = (await readSwitchesMemo(temporal, taskQueue)) ?? [];
+  const switches = await readActiveSwitches(c, taskQueue);
   const budgets = await readBudgets();
   const lifted: string[] = [];
   for (const s of switchesToLift(switches, budgets)) {
-    await deactivateKillSwitch(temporal, taskQueue, {
+    await deactivateKillSwitch(c, taskQueue, {
       scope: s.scope,
       actor: BUDGET_ACTOR,
       reason: 'no budget of this scope is at its hard limit any more (period rolled over, limit raised or budget removed)',

@@ -107,7 +107,7 @@ export async function evaluateAll(deps: EvaluatorDeps, now = new Date()): Promis
   const readBudgets = () => budgetsWithSpend(deps.prisma, now);
   let budgets;
   if (deps.temporal) {
-    const r = await liftRolledOverSwitches(deps.temporal, deps.taskQueue, readBudgets);
+    const r = await liftRolledOverSwitches({ temporal: deps.temporal, prisma: deps.prisma }, deps.taskQueue, readBudgets);
     budgets = r.budgets;
     summary.switchesLifted = r.lifted;
   } else budgets = await readBudgets();

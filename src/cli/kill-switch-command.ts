@@ -50,7 +50,7 @@ export function addKillSwitchCommand(program: Command, ctx: CliContext, out: Out
     .description('the active kill switches')
     .option('--json', 'machine-readable output')
     .action(async (o: { json?: boolean }) => {
-      const state = await readSafetyState(await ctx.temporal(), taskQueues.main, 3000);
+      const state = await readSafetyState(await ctx.deps(), taskQueues.main, 3000);
       if (o.json) return out.json(state);
       if (state.switches.length === 0) return out.print('no kill switch is active');
       out.print(table([['SCOPE', 'BY', 'SINCE', 'REASON'], ...state.switches.map((s) => [s.scope, s.actor, s.activatedAt, s.reason])]));

@@ -27,6 +27,13 @@ export function intakeOptionsFromEnv(): IntakeOptions {
     hmacMaxSkewSeconds: c.INTAKE_HMAC_MAX_SKEW_S,
     emailToken: c.INTAKE_EMAIL_TOKEN,
     emailRoutes: parseEmailRoutes(c.INTAKE_EMAIL_ROUTES),
+    emailSenderAuth: {
+      required: c.INTAKE_EMAIL_SENDER_AUTH === 'required',
+      authservIds: c.INTAKE_EMAIL_AUTHSERV_IDS.split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    },
+    emailPerSenderPerMinute: c.INTAKE_EMAIL_PER_SENDER_PER_MIN,
   };
 }
 
@@ -64,7 +71,18 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(healthRouter({ prisma: deps.prisma, temporal: deps.temporal, docker: deps.docker ?? new Docker(), log: deps.log }));
   app.use(metricsRouter(deps, deps.metricsToken ?? loadConfig().METRICS_TOKEN));
   app.use('/api/bugs', bugsRouter(deps, auth));
-  app.use('/api/intake', intakeRouter(deps, auth, { token: intake.emailToken, routes: intake.emailRoutes }));
+  app.use(
+    '/api/intake',
+    intakeRouter(deps, auth, {
+      token: intake.emailToken,
+      routes: intake.emailRoutes,
+      senderAuth: intake.emailSenderAuth ?? { required: true, authservIds: [] },
+      senderLimiter: new RateLimiter({
+        perSecond: (intake.emailPerSenderPerMinute ?? 10) / 60,
+        burst: Math.max(1, Math.ceil(intake.emailPerSenderPerMinute ?? 10)),
+      }),
+    }),
+  );
   app.use('/admin', adminRouter(deps));
   const sessions = codecSessions(sessionSecrets(payloadKeys().map((k) => k.key)), deps.codecSessionTtlSeconds ?? loadConfig().CODEC_SESSION_TTL_S);
   app.use('/codec', codecRouter({ prisma: deps.prisma, codec: payloadCodec(), sessions, uiOrigin: uiOrigin(deps.temporalUiUrl) }));

@@ -47,7 +47,7 @@ export function bugsRouter(deps: AppDeps, auth: IntakeAuthSettings): Router {
     // Refused before anything is stored: the reporter retries once the switch is lifted. With
     // Temporal unreachable the report is still taken (nothing is lost); the fix checks the
     // switches again when it starts, so a report admitted here is still stopped there.
-    const admitted = await admission(deps.temporal, taskQueues.main, project.key).catch((err: unknown) => {
+    const admitted = await admission(deps, taskQueues.main, project.key).catch((err: unknown) => {
       deps.log.warn?.({ err }, 'kill switches unreadable (Temporal unreachable?): report taken, the fix checks again at start');
       return { allowed: true, reason: undefined };
     });

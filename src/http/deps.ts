@@ -9,6 +9,8 @@ import type Docker from 'dockerode';
 import type { PrismaClient } from '../db/prisma.js';
 import type { FixDispatcher } from '../intake/fix-dispatcher.js';
 import type { EmailRoute } from '../intake/email-senders.js';
+import type { SenderAuthPolicy } from '../intake/sender-auth.js';
+import type { TriageDispatcher } from '../intake/triage-dispatcher.js';
 import type { RateLimitSettings } from '../intake/rate-limit.js';
 import type { GitHubWebhookSettings } from './github-webhook-routes.js';
 
@@ -17,6 +19,10 @@ export interface IntakeOptions {
   hmacMaxSkewSeconds: number;
   emailToken?: string;
   emailRoutes: readonly EmailRoute[];
+  /** whose SPF/DKIM/DMARC verdict an email needs (default: required, topmost Authentication-Results) */
+  emailSenderAuth?: SenderAuthPolicy;
+  /** default 10 */
+  emailPerSenderPerMinute?: number;
 }
 
 export interface AppDeps {
@@ -27,6 +33,10 @@ export interface AppDeps {
   log: { error: (obj: unknown, msg: string) => void; warn?: (obj: unknown, msg: string) => void; info?: (obj: unknown, msg: string) => void };
   /** the intake's outbox: reports are answered once stored and started by it (see server.ts) */
   dispatcher?: FixDispatcher;
+  /** the triage outbox: inbound messages are answered once stored and started by it (see server.ts) */
+  triageDispatcher?: TriageDispatcher;
+  /** how long a triage run retries before the message is FAILED; default TRIAGE_RETRY_WINDOW_MINUTES */
+  triageRetryWindowMs?: number;
   /** defaults from the environment (src/config.ts) */
   intake?: IntakeOptions;
   /** GitHub webhook secret and bot login; defaults from the environment */

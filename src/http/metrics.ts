@@ -68,7 +68,7 @@ export function createMetrics(deps: MetricsDeps) {
   };
 
   const fromController = async () => {
-    const state = await deps.temporal.withDeadline(Date.now() + SOURCE_DEADLINE_MS, () => readSafetyState(deps.temporal, taskQueues.main));
+    const state = await deps.temporal.withDeadline(Date.now() + SOURCE_DEADLINE_MS, () => readSafetyState(deps, taskQueues.main));
     for (const s of state.switches) g.killSwitches.set({ scope: s.scope }, 1);
   };
 

@@ -5,11 +5,13 @@ import { loadConfig } from '../config.js';
 import { FixDispatcher } from '../intake/fix-dispatcher.js';
 import { createApp, githubWebhookSettingsFromEnv, type AppDeps } from './app.js';
 import { startDeliveryDispatcher } from '../github/webhook-intake.js';
+import { TriageDispatcher } from '../intake/triage-dispatcher.js';
 
 export interface HttpServer {
   server: Server;
   url: string;
   dispatcher: FixDispatcher;
+  triageDispatcher: TriageDispatcher;
   /** stops accepting, then waits for the starts in flight (the rest stay stored for the next poll) */
   close(): Promise<void>;
 }
@@ -22,7 +24,8 @@ export async function startHttpServer(deps: AppDeps, host: string, port: number,
   const config = loadConfig();
   const dispatcher =
     deps.dispatcher ?? new FixDispatcher(deps, { concurrency: config.INTAKE_START_CONCURRENCY, startsPerSecond: config.INTAKE_START_RATE_PER_S });
-  const app = createApp({ ...deps, dispatcher });
+  const triageDispatcher = deps.triageDispatcher ?? new TriageDispatcher(deps);
+  const app = createApp({ ...deps, dispatcher, triageDispatcher });
   const server = reserved
     ? reserved.removeAllListeners('request').on('request', app)
     : await new Promise<Server>((resolve, reject) => {
@@ -30,17 +33,20 @@ export async function startHttpServer(deps: AppDeps, host: string, port: number,
         const s = app.listen(port, host, (err?: Error) => (err ? reject(err) : resolve(s)));
       });
   dispatcher.start();
+  triageDispatcher.start();
   const githubDispatcher = startDeliveryDispatcher({ ...deps, ...(deps.githubWebhooks ?? githubWebhookSettingsFromEnv()) });
   const addr = server.address() as AddressInfo;
   return {
     server,
     url: `http://${host}:${addr.port}`,
     dispatcher,
+    triageDispatcher,
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       githubDispatcher.stop();
       await dispatcher.stop();
+      await triageDispatcher.stop();
     },
   };
 }

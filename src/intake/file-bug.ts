@@ -60,7 +60,7 @@ function isViolation(err: unknown, prismaCode: string, sqlState: string): boolea
   return err.code === prismaCode || JSON.stringify(err.meta ?? {}).includes(sqlState);
 }
 const isForeignKeyViolation = (err: unknown) => isViolation(err, 'P2003', '23503');
-const isUniqueViolation = (err: unknown) => isViolation(err, 'P2002', '23505');
+export const isUniqueViolation = (err: unknown) => isViolation(err, 'P2002', '23505');
 
 export interface IntakeDeps {
   prisma: PrismaClient;

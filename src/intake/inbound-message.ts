@@ -6,6 +6,7 @@
 import { simpleParser } from 'mailparser';
 import { z } from 'zod';
 import { withoutNul } from '../db/jsonb.js';
+import { emptyEvidence, headerValues, parseSendgridDkim, type SenderAuthEvidence } from './sender-auth.js';
 
 export type InboundSource = 'email' | 'chat' | 'form';
 
@@ -17,6 +18,8 @@ export interface InboundMessage {
   text: string;
   /** provider's message id; the basis of idempotency when present */
   messageId?: string;
+  /** emails: what the receiving provider says about SPF/DKIM/DMARC (sender-auth.ts) */
+  auth?: SenderAuthEvidence;
 }
 
 export class InboundMessageError extends Error {}
@@ -83,12 +86,21 @@ export function senderAddress(from: string): string {
   return parsed.data;
 }
 
-function finish(m: { source: InboundSource; from: string; subject?: string; text?: string; html?: string; messageId?: string }): InboundMessage {
+function finish(m: {
+  source: InboundSource;
+  from: string;
+  subject?: string;
+  text?: string;
+  html?: string;
+  messageId?: string;
+  auth?: SenderAuthEvidence;
+}): InboundMessage {
   const text = clip((m.text?.trim() || (m.html ? htmlToText(m.html) : '')).trim(), MAX_TEXT);
   const subject = clip((m.subject?.trim() || text.split('\n')[0] || '').trim(), 300);
   if (!text && !subject) throw new InboundMessageError('the message has neither a subject nor a body');
   // Raw MIME may carry NUL bytes: shown as U+2400 rather than refused, so the message is kept (src/db/jsonb.ts).
-  return withoutNul({ source: m.source, from: m.from, subject, text: text || subject, messageId: m.messageId ? clip(m.messageId, 500) : undefined });
+  const messageId = m.messageId ? clip(m.messageId, 500) : undefined;
+  return withoutNul({ source: m.source, from: m.from, subject, text: text || subject, messageId, ...(m.auth ? { auth: m.auth } : {}) });
 }
 
 export async function parseRawEmail(raw: Buffer | string): Promise<InboundMessage> {
@@ -104,7 +116,45 @@ export async function parseRawEmail(raw: Buffer | string): Promise<InboundMessag
     text: mail.text,
     html: typeof mail.html === 'string' ? mail.html : undefined,
     messageId: mail.messageId,
+    auth: evidenceFromHeaderBlock(mail.headerLines.map((h) => h.line).join('\r\n')),
   });
+}
+
+/** Authentication-Results and Received-SPF from a raw header block, topmost first. */
+function evidenceFromHeaderBlock(block: string): SenderAuthEvidence {
+  return { ...emptyEvidence(), authResults: headerValues(block, 'authentication-results'), receivedSpf: headerValues(block, 'received-spf') };
+}
+
+/** Header lists as providers send them: Postmark [{Name, Value}], Mailgun [[name, value]] (JSON text). */
+function headerBlockOf(list: unknown): string {
+  const pairs: Array<[string, string]> = [];
+  const items = typeof list === 'string' ? safeJson(list) : list;
+  if (!Array.isArray(items)) return '';
+  for (const h of items as unknown[]) {
+    if (Array.isArray(h) && typeof h[0] === 'string' && typeof h[1] === 'string') pairs.push([h[0], h[1]]);
+    else if (h && typeof h === 'object' && typeof (h as { Name?: unknown }).Name === 'string')
+      pairs.push([(h as { Name: string }).Name, String((h as { Value?: unknown }).Value ?? '')]);
+  }
+  return pairs.map(([k, v]) => `${k}: ${v.replace(/\r?\n/g, ' ')}`).join('\r\n');
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Sender-authentication evidence from a provider's JSON fields (see sender-auth.ts for which). */
+function providerEvidence(b: z.infer<typeof providerJsonSchema>): SenderAuthEvidence {
+  const block = [b.headers ?? '', headerBlockOf(b.Headers), headerBlockOf(b['message-headers'])].filter(Boolean).join('\r\n');
+  const e = evidenceFromHeaderBlock(block);
+  const envelopeFrom = (safeJson(b.envelope ?? '') as { from?: unknown } | undefined)?.from;
+  const spfResult = b.SPF ?? b['X-Mailgun-Spf'];
+  if (spfResult) e.spf = { result: spfResult, mailFrom: typeof envelopeFrom === 'string' ? envelopeFrom : b.sender };
+  if (b.dkim) e.dkim = parseSendgridDkim(b.dkim);
+  return e;
 }
 
 const str = z.string().max(2_000_000);
@@ -127,6 +177,15 @@ const providerJsonSchema = z.looseObject({
   html: str.optional(),
   'body-html': str.optional(),
   MessageID: str.optional(),
+  // Sender authentication (sender-auth.ts): Postmark Headers, Mailgun message-headers and
+  // X-Mailgun-Spf, SendGrid headers, SPF, dkim and envelope.
+  Headers: z.array(z.unknown()).max(1000).optional(),
+  'message-headers': str.optional(),
+  headers: str.optional(),
+  SPF: str.optional(),
+  'X-Mailgun-Spf': str.optional(),
+  dkim: str.optional(),
+  envelope: str.optional(),
   messageId: str.optional(),
   'Message-Id': str.optional(),
   message_id: str.optional(),
@@ -145,6 +204,7 @@ export async function parseProviderJson(body: unknown): Promise<InboundMessage> 
     text: b.TextBody ?? b.text ?? b['body-plain'] ?? b.plain,
     html: b.HtmlBody ?? b.html ?? b['body-html'],
     messageId: b.MessageID ?? b.messageId ?? b['Message-Id'] ?? b.message_id,
+    auth: providerEvidence(b),
   });
 }
 

@@ -2,6 +2,12 @@
  * Talking to the safety controller from outside: read the active switches (intake, admission
  * check, admin API, CLI, metrics) and activate or lift one. Shared so every caller agrees on the
  * controller's id, how it is started and how its failures read.
+ *
+ * PostgreSQL (ActiveKillSwitch) is the source of truth for "may this spend": a switch is stored
+ * before the controller is told and deleted only after the controller lifted it, so a controller
+ * that is not running (terminated, never started in a new namespace, history lost) never admits
+ * a fix that a stored switch covers. The controller still fans the kill out and sweeps. When
+ * neither the table nor a running controller's memo can be read, admission refuses (fails closed).
  */
 import {
   WithStartWorkflowOperation,
@@ -11,7 +17,16 @@ import {
   isGrpcDeadlineError,
   type Client,
 } from '@temporalio/client';
-import { blockingSwitch, refusalReason, safetyControllerId, type KillSwitch, type KillSwitchRequest } from '../domain/organisation/kill-switch.js';
+import {
+  blockingSwitch,
+  refusalReason,
+  safetyControllerId,
+  validateKillSwitchRequest,
+  type KillSwitch,
+  type KillSwitchRequest,
+  type KillSwitchScope,
+} from '../domain/organisation/kill-switch.js';
+import type { PrismaClient } from '../db/prisma.js';
 import { FixError } from '../fixes/fix-errors.js';
 import {
   activateKillSwitchUpdate,
@@ -22,6 +37,17 @@ import {
   type SafetyState,
 } from '../../workflows/safety-messages.js';
 import type { safetyControllerWorkflow } from '../../workflows/safety-controller.js';
+
+/** Where switches are read and written: the stored switches and the controller. */
+export interface SafetyClients {
+  temporal: Client;
+  prisma: PrismaClient;
+}
+
+/** Neither the stored switches nor a running controller could be read: nothing may spend. */
+export class KillSwitchStateUnreadable extends Error {
+  override readonly name = 'KillSwitchStateUnreadable';
+}
 
 export interface Admission {
   allowed: boolean;
@@ -42,9 +68,14 @@ export const EMPTY_STATE: SafetyState = { switches: [], sweeps: 0, killed: 0, co
  * switches it mirrors to its memo (readable without a worker). Never started, or closed: nothing
  * is active, since nobody could lift a switch of a closed controller.
  */
-export async function readSafetyState(temporal: Client, taskQueue: string, deadlineMs = QUERY_DEADLINE_MS): Promise<SafetyState> {
+export async function readSafetyState(c: SafetyClients, taskQueue: string, deadlineMs = QUERY_DEADLINE_MS): Promise<SafetyState> {
+  const [stored, controller] = await Promise.all([readStoredSwitches(c.prisma, taskQueue), readControllerState(c.temporal, taskQueue, deadlineMs)]);
+  return { ...controller, switches: mergeSwitches(stored, controller.switches) };
+}
+
+async function readControllerState(temporal: Client, taskQueue: string, deadlineMs: number): Promise<SafetyState> {
   const handle = temporal.workflow.getHandle(safetyControllerId(taskQueue));
-  const memo = await readSwitchesMemo(temporal, taskQueue);
+  const memo = await readSwitchesMemo(temporal, taskQueue).catch(() => null);
   if (memo === null) return EMPTY_STATE;
   try {
     return await temporal.withDeadline(Date.now() + deadlineMs, () => handle.query(safetyStateQuery));
@@ -53,6 +84,36 @@ export async function readSafetyState(temporal: Client, taskQueue: string, deadl
     return { ...EMPTY_STATE, switches: memo };
   }
 }
+
+/** The switches stored for this deployment (the source of truth; see the header). */
+export async function readStoredSwitches(prisma: PrismaClient, taskQueue: string): Promise<KillSwitch[]> {
+  const rows = await prisma.activeKillSwitch.findMany({ where: { taskQueue }, orderBy: { activatedAt: 'asc' } });
+  return rows.map((r) => ({ scope: r.scope as KillSwitchScope, reason: r.reason, actor: r.actor, activatedAt: r.activatedAt.toISOString() }));
+}
+
+/** Stored switches first; a switch only the controller holds (set before this table existed) counts too. */
+function mergeSwitches(stored: readonly KillSwitch[], memo: readonly KillSwitch[]): KillSwitch[] {
+  const byScope = new Map(stored.map((s) => [s.scope, s]));
+  for (const s of memo) if (!byScope.has(s.scope)) byScope.set(s.scope, s);
+  return [...byScope.values()];
+}
+
+/**
+ * Every active switch: the stored ones and the controller's memo. With the table unreadable a
+ * running controller's memo still answers; with neither, KillSwitchStateUnreadable: callers
+ * that would spend refuse, never admit.
+ */
+export async function readActiveSwitches(c: SafetyClients, taskQueue: string): Promise<KillSwitch[]> {
+  const [stored, memo] = await Promise.allSettled([readStoredSwitches(c.prisma, taskQueue), readSwitchesMemo(c.temporal, taskQueue)]);
+  const memoSwitches = memo.status === 'fulfilled' ? memo.value : null;
+  if (stored.status === 'fulfilled') return mergeSwitches(stored.value, memoSwitches ?? []);
+  if (memoSwitches !== null) return memoSwitches;
+  throw new KillSwitchStateUnreadable(
+    `kill switches unreadable (PostgreSQL: ${errorText(stored.reason)}; controller: ${memo.status === 'rejected' ? errorText(memo.reason) : 'not running'}): refusing to spend`,
+  );
+}
+
+const errorText = (e: unknown) => (e instanceof Error ? e.message.split('\n')[0]! : String(e)).slice(0, 300);
 
 /**
  * The switches as the controller mirrors them in its memo: one describe, no worker involved. The
@@ -71,35 +132,67 @@ export async function readSwitchesMemo(temporal: Client, taskQueue: string): Pro
   }
 }
 
-/** Whether a new fix of this project may start, and if not, why. */
-export async function admission(temporal: Client, taskQueue: string, projectKey: string): Promise<Admission> {
-  // Intake asks on every report: the memo answers without a workflow task, so it stays cheap.
-  const switches = (await readSwitchesMemo(temporal, taskQueue)) ?? [];
+/**
+ * Whether a new fix (or a triage call) of this project may spend, and if not, why. Throws
+ * KillSwitchStateUnreadable when no source of switches answers: a caller never admits then.
+ */
+export async function admission(c: SafetyClients, taskQueue: string, projectKey: string): Promise<Admission> {
+  // Intake asks on every report: one indexed read and one describe, no workflow task.
+  const switches = await readActiveSwitches(c, taskQueue);
   const blocking = blockingSwitch(switches, projectKey);
   return blocking ? { allowed: false, reason: refusalReason(blocking) } : { allowed: true };
 }
 
-/** Starts the controller on demand (update-with-start, USE_EXISTING) and activates the switch. */
-export async function activateKillSwitch(temporal: Client, taskQueue: string, req: KillSwitchRequest): Promise<ActivationResult> {
+/**
+ * Stores the switch, then starts the controller on demand (update-with-start, USE_EXISTING) and
+ * activates it there for the fan-out. Stored first: if the controller never answers, the switch
+ * still refuses spending (fail closed), and activating again finishes the job.
+ */
+export async function activateKillSwitch(c: SafetyClients, taskQueue: string, req: KillSwitchRequest): Promise<ActivationResult> {
+  const { temporal, prisma } = c;
+  try {
+    validateKillSwitchRequest(req);
+  } catch (err) {
+    throw new FixError('rejected', (err as Error).message);
+  }
+  const stored = { reason: req.reason.trim(), actor: req.actor.trim(), activatedAt: new Date() };
+  await prisma.activeKillSwitch.upsert({
+    where: { taskQueue_scope: { taskQueue, scope: req.scope } },
+    create: { taskQueue, scope: req.scope, ...stored },
+    update: stored,
+  });
+  // A controller started now (the last one gone) starts with every stored switch, so it sweeps them all.
+  const carried = { ...EMPTY_STATE, switches: await readStoredSwitches(prisma, taskQueue) };
   const start = new WithStartWorkflowOperation<typeof safetyControllerWorkflow>('safetyControllerWorkflow', {
     workflowId: safetyControllerId(taskQueue),
     taskQueue,
-    args: [{}],
+    args: [{ carried }],
     workflowIdConflictPolicy: 'USE_EXISTING',
     staticSummary: 'Kill switches of this deployment',
   });
   return updateOrExplain(temporal, () => temporal.workflow.executeUpdateWithStart(activateKillSwitchUpdate, { args: [req], startWorkflowOperation: start }));
 }
 
-/** Lifts an active switch; a controller that was never started has none to lift. */
-export async function deactivateKillSwitch(temporal: Client, taskQueue: string, req: KillSwitchRequest): Promise<KillSwitch> {
+/**
+ * Lifts an active switch: in the controller first, then from the table, so spending stays
+ * refused until both agree. A switch only the table holds (the controller gone or restarted
+ * without it) is lifted from the table alone.
+ */
+export async function deactivateKillSwitch(c: SafetyClients, taskQueue: string, req: KillSwitchRequest): Promise<KillSwitch> {
+  const { temporal, prisma } = c;
   const handle = temporal.workflow.getHandle(safetyControllerId(taskQueue));
+  const where = { taskQueue_scope: { taskQueue, scope: req.scope } };
+  let lifted: KillSwitch | undefined;
   try {
-    return await updateOrExplain(temporal, () => handle.executeUpdate(deactivateKillSwitchUpdate, { args: [req] }));
+    lifted = await updateOrExplain(temporal, () => handle.executeUpdate(deactivateKillSwitchUpdate, { args: [req] }));
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw new FixError('rejected', `no kill switch ${req.scope} is active`);
-    throw err;
+    const notActiveThere = err instanceof WorkflowNotFoundError || (err instanceof FixError && /^no kill switch .* is active$/.test(err.message));
+    if (!notActiveThere) throw err;
   }
+  const row = await prisma.activeKillSwitch.delete({ where }).catch(() => null);
+  if (lifted) return lifted;
+  if (!row) throw new FixError('rejected', `no kill switch ${req.scope} is active`);
+  return { scope: row.scope as KillSwitchScope, reason: row.reason, actor: row.actor, activatedAt: row.activatedAt.toISOString() };
 }
 
 async function updateOrExplain<T>(temporal: Client, run: () => Promise<T>): Promise<T> {

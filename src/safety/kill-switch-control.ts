@@ -40,10 +40,10 @@ export async function switchOn(deps: KillSwitchDeps, taskQueue: string, body: Ki
   if (project && !(await deps.prisma.project.findUnique({ where: { key: project }, select: { id: true } }))) {
     throw new FixError('not-found', `no project ${project}`);
   }
-  return activateKillSwitch(deps.temporal, taskQueue, { scope: body.scope, reason: body.reason, actor });
+  return activateKillSwitch(deps, taskQueue, { scope: body.scope, reason: body.reason, actor });
 }
 
 /** No project check here: a switch on a project deleted since must still be liftable. */
 export function switchOff(deps: KillSwitchDeps, taskQueue: string, body: KillSwitchBody, actor: string): Promise<KillSwitch> {
-  return deactivateKillSwitch(deps.temporal, taskQueue, { scope: body.scope, reason: body.reason, actor });
+  return deactivateKillSwitch(deps, taskQueue, { scope: body.scope, reason: body.reason, actor });
 }

@@ -64,7 +64,7 @@ describe("pressing a crossing's budget switch", () => {
       where: { kind: 'kill-switch-activated', workflowId: safetyControllerId(queue), message: { startsWith: `kill switch ${scope} ` } },
     });
   const isOn = async () => ((await readSwitchesMemo(stack.temporal, queue)) ?? []).some((s) => s.scope === scope);
-  const lift = () => deactivateKillSwitch(stack.temporal, queue, { scope, reason: 'approved overspend', actor: 'admin:test' });
+  const lift = () => deactivateKillSwitch(stack, queue, { scope, reason: 'approved overspend', actor: 'admin:test' });
 
   test('two pressers at once (the dispatch and the catch-up): one presses; once pressed, an admin lift stands', async () => {
     const id = await crossing();

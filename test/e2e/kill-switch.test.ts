@@ -22,7 +22,8 @@ import type { FixInput, FixOutcome } from '../../src/domain/fix/fix.js';
 import { BugIdKey, ProjectKeyKey } from '../../src/domain/fix/search-attributes.js';
 import { createAdminToken } from '../../src/http/admin/admin-tokens.js';
 import { issueIntakeKey, upsertProject } from '../../src/projects/project-store.js';
-import { activateKillSwitch, admission, deactivateKillSwitch, readSafetyState } from '../../src/safety/kill-switch-client.js';
+import { activateKillSwitch, admission, deactivateKillSwitch, KillSwitchStateUnreadable, readSafetyState } from '../../src/safety/kill-switch-client.js';
+import type { PrismaClient } from '../../src/db/prisma.js';
 import { taskQueues } from '../../temporal.config.js';
 import { statusQuery } from '../../workflows/bug-fix/messages.js';
 import type { safetyControllerWorkflow } from '../../workflows/safety-controller.js';
@@ -82,6 +83,8 @@ describe('kill switches', () => {
         await docker.getContainer(c.Id).remove({ force: true });
     }
     await stack.prisma.adminToken.deleteMany({ where: { name: { endsWith: suffix } } });
+    // Stored switches outlive the controller: left behind, they would refuse other tests' fixes.
+    await stack.prisma.activeKillSwitch.deleteMany({ where: { taskQueue: queue, OR: [{ actor: tester }, { scope: { endsWith: suffix } }] } });
     await stack?.stop();
     fs.rmSync(tmp, { recursive: true, force: true });
   });
@@ -111,16 +114,15 @@ describe('kill switches', () => {
   const running: Record<string, string[]> = { [keyA]: [], [keyB]: [] };
 
   test('invalid requests are refused by the validator and change nothing', async () => {
-    const t = stack.temporal;
-    await expect(activateKillSwitch(t, queue, { scope: 'everything', reason: 'x', actor: tester })).rejects.toMatchObject({
+    await expect(activateKillSwitch(stack, queue, { scope: 'everything', reason: 'x', actor: tester })).rejects.toMatchObject({
       kind: 'rejected',
       message: expect.stringMatching(/invalid scope "everything"/),
     });
-    await expect(activateKillSwitch(t, queue, { scope: 'project:Not A Key', reason: 'x', actor: tester })).rejects.toMatchObject({ kind: 'rejected' });
-    await expect(activateKillSwitch(t, queue, { scope: 'global', reason: '   ', actor: tester })).rejects.toThrow(/needs a reason/);
-    await expect(activateKillSwitch(t, queue, { scope: 'global', reason: 'x', actor: '' })).rejects.toThrow(/needs an actor/);
-    await expect(deactivateKillSwitch(t, queue, { scope: 'global', reason: 'x', actor: tester })).rejects.toThrow(/no kill switch global is active/);
-    expect((await readSafetyState(t, queue)).switches).toEqual([]);
+    await expect(activateKillSwitch(stack, queue, { scope: 'project:Not A Key', reason: 'x', actor: tester })).rejects.toMatchObject({ kind: 'rejected' });
+    await expect(activateKillSwitch(stack, queue, { scope: 'global', reason: '   ', actor: tester })).rejects.toThrow(/needs a reason/);
+    await expect(activateKillSwitch(stack, queue, { scope: 'global', reason: 'x', actor: '' })).rejects.toThrow(/needs an actor/);
+    await expect(deactivateKillSwitch(stack, queue, { scope: 'global', reason: 'x', actor: tester })).rejects.toThrow(/no kill switch global is active/);
+    expect((await readSafetyState(stack, queue)).switches).toEqual([]);
     // The API refuses before the controller sees it; lifting needs an admin; unknown projects are named.
     const auth = (token: string) => ({ authorization: `Bearer ${token}` });
     expect((await http().post('/admin/kill-switches').set(auth(admin.operator)).send({ scope: 'nope', reason: 'x' })).status).toBe(400);
@@ -209,8 +211,8 @@ describe('kill switches', () => {
     await expectKilled(workflowId, /^kill switch global is active .*: incident 42$/);
     expect(await stack.prisma.ledgerEntry.count({ where: { workflowId } })).toBe(0);
 
-    await expect.poll(async () => (await readSafetyState(stack.temporal, queue)).continuedRuns, { timeout: 90_000, interval: 500 }).toBeGreaterThan(0);
-    const state = await readSafetyState(stack.temporal, queue);
+    await expect.poll(async () => (await readSafetyState(stack, queue)).continuedRuns, { timeout: 90_000, interval: 500 }).toBeGreaterThan(0);
+    const state = await readSafetyState(stack, queue);
     expect(state.switches).toMatchObject([{ scope: 'global', reason: 'incident 42' }]);
     // The continued run started with the switches in its memo: intake reads them before that
     // run's first workflow task (a busy or stopped worker), never an empty memo.
@@ -222,7 +224,7 @@ describe('kill switches', () => {
     const acts = createSafetyActivities({ prisma: stack.prisma, temporal: stack.temporal });
     const refused = await new MockActivityEnvironment().run(acts.admissionCheck, { projectKey: keyA });
     expect(refused).toEqual({ allowed: false, reason: expect.stringMatching(/^kill switch global is active .*: incident 42$/) });
-    expect(await admission(stack.temporal, `never-started-${suffix}`, keyA)).toEqual({ allowed: true });
+    expect(await admission(stack, `never-started-${suffix}`, keyA)).toEqual({ allowed: true });
   });
 
   test('lifting the global switch from the CLI lets new fixes in', async () => {
@@ -249,25 +251,42 @@ describe('kill switches', () => {
       const api = await http().post('/admin/kill-switches').set('authorization', `Bearer ${admin.operator}`).send({ scope: 'budget', reason: 'my own stop' });
       expect(api.status).toBe(400);
       expect(api.body.problems).toEqual([{ path: 'scope', message: expect.stringMatching(/budget evaluator/) }]);
-      expect((await readSafetyState(stack.temporal, queue)).switches).toEqual([]);
+      expect((await readSafetyState(stack, queue)).switches).toEqual([]);
       const off = await cli(['kill-switch', 'off', '--scope', 'budget', '--reason', 'approved overspend']);
       expect(off.stderr).toBe('bugfix: no kill switch budget is active\n');
     } finally {
       // Without the refusal these would stop every later test's fixes.
       for (const scope of ['budget', `budget:${keyB}`])
-        await deactivateKillSwitch(stack.temporal, queue, { scope, reason: 'test cleanup', actor: tester }).catch(() => undefined);
+        await deactivateKillSwitch(stack, queue, { scope, reason: 'test cleanup', actor: tester }).catch(() => undefined);
     }
   });
 
+  test('a stored switch refuses with the controller gone; with no readable state nothing is admitted', async () => {
+    const scope = `project:${keyA}`;
+    await activateKillSwitch(stack, queue, { scope, reason: 'stored first', actor: tester });
+    expect(await stack.prisma.activeKillSwitch.findUnique({ where: { taskQueue_scope: { taskQueue: queue, scope } } })).toMatchObject({ actor: tester });
+    // The controller terminated (or lost): no memo, no query. The stored switch still refuses.
+    await stack.temporal.workflow.getHandle(safetyControllerId(queue)).terminate('controller lost');
+    expect(await admission(stack, queue, keyA)).toEqual({ allowed: false, reason: `kill switch ${scope} is active (by ${tester}): stored first` });
+    expect((await file(keyA, 'A refused without a controller')).status).toBe(409);
+    expect(await admission(stack, queue, keyB)).toEqual({ allowed: true });
+    // Neither PostgreSQL nor a running controller answers: refuse, never admit.
+    const down = { activeKillSwitch: { findMany: () => Promise.reject(new Error('connection refused')) } } as unknown as PrismaClient;
+    await expect(admission({ temporal: stack.temporal, prisma: down }, `never-started-${suffix}`, keyB)).rejects.toThrow(KillSwitchStateUnreadable);
+    // Lifted from the table alone: there is no controller to ask.
+    expect(await deactivateKillSwitch(stack, queue, { scope, reason: 'over', actor: tester })).toMatchObject({ scope, actor: tester });
+    expect(await admission(stack, queue, keyA)).toEqual({ allowed: true });
+  });
+
   test("with no worker running, intake still sees an active switch (from the controller's memo)", async () => {
-    await activateKillSwitch(stack.temporal, queue, { scope: `project:${keyA}`, reason: 'workers going down', actor: tester });
+    await activateKillSwitch(stack, queue, { scope: `project:${keyA}`, reason: 'workers going down', actor: tester });
     await stack.workers.shutdown();
-    expect(await admission(stack.temporal, queue, keyA)).toEqual({
+    expect(await admission(stack, queue, keyA)).toEqual({
       allowed: false,
       reason: `kill switch project:${keyA} is active (by ${tester}): workers going down`,
     });
     const refused = await file(keyA, 'A five');
     expect(refused.status).toBe(409);
-    expect(await admission(stack.temporal, queue, keyB)).toEqual({ allowed: true });
+    expect(await admission(stack, queue, keyB)).toEqual({ allowed: true });
   });
 });

@@ -150,7 +150,7 @@ describe('organisation budgets and alerts', () => {
     const refused = await fileBug('a', 'Over budget');
     expect(refused.status).toBe(409);
     expect(refused.body.error).toMatch(/budget/);
-    expect((await admission(stack.temporal, queue, projects.b.key)).allowed).toBe(true);
+    expect((await admission(stack, queue, projects.b.key)).allowed).toBe(true);
 
     // Every alert reached every channel once; PagerDuty only the critical ones.
     const hard = alerts.find((a) => a.details && (a.details as { level: string }).level === 'HARD')!;
@@ -182,7 +182,7 @@ describe('organisation budgets and alerts', () => {
     await budget(projects.b.id, 0.5);
     await spend(projects.b.id, 0.6);
     await expect.poll(switchScopes, { timeout: 20_000 }).toContain(`budget:${projects.b.key}`);
-    await deactivateKillSwitch(stack.temporal, queue, { scope: `budget:${projects.b.key}`, reason: 'approved overspend', actor: 'admin:test' });
+    await deactivateKillSwitch(stack, queue, { scope: `budget:${projects.b.key}`, reason: 'approved overspend', actor: 'admin:test' });
     await spend(projects.b.id, 0.1);
     await evaluateAll(ev);
     expect(await switchScopes()).not.toContain(`budget:${projects.b.key}`);
@@ -222,7 +222,7 @@ describe('organisation budgets and alerts', () => {
     expect(raised.status, JSON.stringify(raised.body)).toBe(200);
     expect(raised.body.crossed).toEqual([]);
     expect((await evaluateAll(ev)).switchesLifted).toContain(scope);
-    expect((await admission(stack.temporal, queue, projects.d.key)).allowed).toBe(true);
+    expect((await admission(stack, queue, projects.d.key)).allowed).toBe(true);
 
     await spend(projects.d.id, 0.5); // $1.10 of the new $1
     await expect.poll(switchScopes, { timeout: 20_000 }).toContain(scope);
@@ -243,7 +243,7 @@ describe('organisation budgets and alerts', () => {
     const summary = await evaluateAll(ev, tomorrow);
     expect(summary.switchesLifted).toEqual(expect.arrayContaining([`budget:${projects.a.key}`, `budget:${projects.c.key}`]));
     expect(await switchScopes()).toEqual(expect.not.arrayContaining([`budget:${projects.a.key}`, `budget:${projects.c.key}`]));
-    expect((await admission(stack.temporal, queue, projects.a.key)).allowed).toBe(true);
+    expect((await admission(stack, queue, projects.a.key)).allowed).toBe(true);
     const hard = await stack.prisma.alert.findFirstOrThrow({ where: { projectId: projects.a.id, summary: { contains: 'hard limit' } } });
     expect(hard.status).toBe('RESOLVED');
     await expect.poll(() => pdFor(hard.id, 'resolve').length, { timeout: 20_000 }).toBe(1);

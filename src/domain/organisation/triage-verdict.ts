@@ -10,6 +10,8 @@ export interface TriageInput {
   text: string;
   /** stable per message (provider message id or content hash): the filed bug's external id */
   externalId: string;
+  /** how long triage keeps retrying before the message is FAILED (TRIAGE_RETRY_WINDOW_MINUTES); default 12 hours */
+  retryWindowMs?: number;
 }
 
 export interface TriageVerdict {
@@ -35,3 +37,10 @@ export const TRIAGE_TOOL_NAME = 'record_triage';
 export function triageWorkflowId(projectKey: string, externalId: string): string {
   return `triage-${projectKey}-${externalId}`;
 }
+
+/**
+ * Where a stored inbound message is: PENDING (stored, triage not started), TRIAGING, then FILED,
+ * NOT_BUG or FAILED (the triage run failed for good; listed in the admin API for a retry).
+ */
+export const INBOUND_STATUSES = ['PENDING', 'TRIAGING', 'FILED', 'NOT_BUG', 'FAILED'] as const;
+export type InboundStatus = (typeof INBOUND_STATUSES)[number];

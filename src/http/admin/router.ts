@@ -9,12 +9,13 @@ import { HttpError } from '../error-handler.js';
 import { authenticateAdmin, roleAtLeast, type AdminActor, type Role } from './admin-tokens.js';
 import { alertRoutes } from './alerts-routes.js';
 import { fixRoutes } from './fixes-routes.js';
+import { inboundRoutes } from './inbound-routes.js';
 import { miscRoutes } from './misc-routes.js';
 import { projectRoutes } from './projects-routes.js';
 import { safetyRoutes } from './safety-routes.js';
 import type { AdminRoute } from './route-table.js';
 
-export const adminRoutes: readonly AdminRoute[] = [...projectRoutes, ...fixRoutes, ...safetyRoutes, ...alertRoutes, ...miscRoutes];
+export const adminRoutes: readonly AdminRoute[] = [...projectRoutes, ...fixRoutes, ...safetyRoutes, ...alertRoutes, ...inboundRoutes, ...miscRoutes];
 
 function requireToken(deps: AppDeps) {
   return async (req: Request, res: Response, next: NextFunction) => {

@@ -17,7 +17,7 @@ export const safetyRoutes = [
     role: 'VIEWER',
     tag: 'safety',
     summary: "Active kill switches and the controller's counters",
-    handle: async ({ deps }) => readSafetyState(deps.temporal, taskQueues.main, LIST_DEADLINE_MS),
+    handle: async ({ deps }) => readSafetyState(deps, taskQueues.main, LIST_DEADLINE_MS),
   }),
   defineRoute({
     method: 'post',
