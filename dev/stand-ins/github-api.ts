@@ -159,7 +159,7 @@ export async function startGitHubStandIn(opts: { token?: string; app?: StandInAp
     const key = `${req.params.owner}/${req.params.repo}`;
     if (!repos.has(key) && opts.resolveRepo) {
       const found = await opts.resolveRepo(req.params.owner!, req.params.repo!).catch(() => undefined);
-      if (found && !repos.has(key)) repos.set(key, { ...found, pulls: [], labels: new Map(), comments: new Map() });
+      if (found && !repos.has(key)) repos.set(key, { ...found, pulls: [], labels: new Map(), comments: new Map(), permissions: new Map() });
     }
     next();
   });
