@@ -85,7 +85,9 @@ function validAppJwt(jwt: string, app: StandInApp): boolean {
 /** Where a repository the stand-in was not told about lives, if anywhere (local mode: the projects' own remotes). */
 export type RepoResolver = (owner: string, name: string) => Promise<{ bareDir: string; defaultBranch: string } | undefined>;
 
-export async function startGitHubStandIn(opts: { token?: string; app?: StandInApp; port?: number; resolveRepo?: RepoResolver; botLogin?: string } = {}): Promise<GitHubStandIn> {
+export async function startGitHubStandIn(
+  opts: { token?: string; app?: StandInApp; port?: number; resolveRepo?: RepoResolver; botLogin?: string } = {},
+): Promise<GitHubStandIn> {
   const installationTokens = new Set<string>();
   const repos = new Map<
     string,

@@ -73,7 +73,9 @@ function baselineSection(gates: readonly BaselineGate[]): string | null {
   return [
     '<baseline_validation>',
     "The service ran the project's validation on the base commit before you started (your changes are not in it yet):",
-    ...gates.map((g) => `--- ${g.gate}: \`${g.command}\` ${g.passed ? 'passed' : `FAILED (exit ${g.exitCode})`} ---\n${insideTag('baseline_validation', g.output)}`),
+    ...gates.map(
+      (g) => `--- ${g.gate}: \`${g.command}\` ${g.passed ? 'passed' : `FAILED (exit ${g.exitCode})`} ---\n${insideTag('baseline_validation', g.output)}`,
+    ),
     '</baseline_validation>',
   ].join('\n\n');
 }
