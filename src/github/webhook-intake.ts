@@ -8,7 +8,7 @@ import type { Client } from '@temporalio/client';
 import type { PrismaClient } from '../db/prisma.js';
 import { decideTrigger, type IssueTrigger } from '../domain/github/triggers.js';
 import { resolveGitHubSettings } from '../projects/github-settings.js';
-import { signalIssueWorkflow } from '../temporal/github-issues.js';
+import { githubIssueWorkflowId, signalIssueWorkflow } from '../temporal/github-issues.js';
 import type { GitHubIssueInput } from '../../workflows/github-issue/messages.js';
 
 export interface WebhookIntakeDeps {
@@ -22,7 +22,7 @@ export interface WebhookIntakeDeps {
 
 export interface DeliveryAnswer {
   status: 200 | 202;
-  body: { delivery: string; duplicate?: boolean; ignored?: string; issueWorkflowId?: string; queued?: boolean };
+  body: { delivery: string; duplicate?: boolean; ignored?: string; issueWorkflowId?: string };
 }
 
 interface Envelope {
@@ -92,8 +92,10 @@ export async function receiveDelivery(deps: WebhookIntakeDeps, delivery: { id: s
     return { status: 200, body: { delivery: delivery.id, duplicate: true, ...(earlier?.reason ? { ignored: earlier.reason } : {}) } };
   }
   if (!handover) return { status: 202, body: { delivery: delivery.id, ignored } };
-  const issueWorkflowId = await handOver(deps, delivery.id, handover);
-  return { status: 202, body: { delivery: delivery.id, ...(issueWorkflowId ? { issueWorkflowId } : { queued: true }) } };
+  // Stored is safe: the answer does not wait for Temporal (GitHub gives up after 10 s, and a slow
+  // answer holds its sender). A hand-over that fails here is retried by the dispatcher below.
+  void handOver(deps, delivery.id, handover);
+  return { status: 202, body: { delivery: delivery.id, issueWorkflowId: githubIssueWorkflowId(handover.input.repoFullName, handover.input.issueNumber) } };
 }
 
 /** Signals the issue workflow and marks the delivery dispatched; undefined when Temporal failed. */

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { decideTrigger, DEFAULT_GITHUB_TRIGGERS, type GitHubTriggerSettings } from '../../src/domain/github/triggers.js';
-import { allWebhookExamples, webhookExample } from '../support/webhook-examples.js';
+import { allWebhookExamples, webhookExample } from '../../dev/stand-ins/webhook-examples.js';
 
 const settings = (s: Partial<GitHubTriggerSettings> = {}): GitHubTriggerSettings => ({ ...DEFAULT_GITHUB_TRIGGERS, ...s });
 

@@ -15,7 +15,7 @@ import { sendGitHubWebhook } from '../../dev/stand-ins/github-webhooks.js';
 import sampleBug from '../../dev/sample-bug.json' with { type: 'json' };
 import { statusMarker } from '../../src/domain/github/status-comment.js';
 import type { GitHubIssueState } from '../../workflows/github-issue/messages.js';
-import { webhookExample } from '../support/webhook-examples.js';
+import { webhookExample } from '../../dev/stand-ins/webhook-examples.js';
 
 const SECRET = 'webhook-secret-of-the-test';
 
