@@ -92,7 +92,16 @@ async function main(): Promise<void> {
       const t0 = performance.now();
       const go = await sendGitHubWebhook({ url, secret: SECRET, event: 'issues', payload: labelled(1 + i) });
       await sendGitHubWebhook({ url, secret: SECRET, event: 'issues', payload: labelled(1 + i), id: go.id });
-      const state = (await stack.temporal.workflow.getHandle(String(go.body.issueWorkflowId)).result()) as GitHubIssueState;
+      // The answer comes before the hand-over: the workflow may not exist for a moment yet.
+      const handle = stack.temporal.workflow.getHandle(String(go.body.issueWorkflowId));
+      while (
+        !(await handle.describe().then(
+          () => true,
+          () => false,
+        ))
+      )
+        await new Promise((r) => setTimeout(r, 50));
+      const state = (await handle.result()) as GitHubIssueState;
       if (state.outcome !== 'pr_created') throw new Error(`issue ${1 + i} ended ${state.outcome}`);
       issueToPr.push(performance.now() - t0);
       console.log(`issue ${1 + i}: PR after ${issueToPr.at(-1)!.toFixed(0)} ms`);
