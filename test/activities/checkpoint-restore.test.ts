@@ -51,7 +51,19 @@ const sh = async (id: string, cmd: string) => (await execInSandbox(docker, id, [
 async function turn(iteration: number, calls: Array<[string, Record<string, unknown>]>) {
   const content = calls.map(([name, input], i) => ({ type: 'tool_use', id: `toolu_${iteration}_${i}`, name, input }));
   await prisma.agentTurn.create({
-    data: { workflowId, iteration, response: { id: `msg_${iteration}`, type: 'message', role: 'assistant', content } as Prisma.InputJsonValue },
+    data: {
+      workflowId,
+      iteration,
+      response: {
+        id: `msg_${iteration}`,
+        type: 'message',
+        role: 'assistant',
+        model: 'claude-sonnet-5-5',
+        content,
+        stop_reason: 'tool_use',
+        usage: { input_tokens: 1000, output_tokens: 50 },
+      } as Prisma.InputJsonValue,
+    },
   });
 }
 
