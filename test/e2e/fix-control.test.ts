@@ -100,9 +100,11 @@ describe('steering a fix', () => {
   test('the time budget interrupts a slow model call', async () => {
     stack.anthropic!.setDelay(120_000);
     const abortedBefore = stack.anthropic!.aborted;
-    const { bug, handle } = await startFix('time', wandering, { maxDurationMs: 4000 });
+    // Long enough for provisioning, the baseline validation and the briefing to reach the model call on a loaded machine.
+    const { bug, handle } = await startFix('time', wandering, { maxDurationMs: 12_000 });
+    await expect.poll(() => stack.anthropic!.inFlight(), { timeout: 12_000 }).toBe(1);
     const outcome = (await handle.result()) as FixOutcome;
-    expect(outcome).toMatchObject({ status: 'failed', reason: 'time budget exhausted (4 s)' });
+    expect(outcome).toMatchObject({ status: 'failed', reason: 'time budget exhausted (12 s)' });
     // The abort travels by heartbeat to the activity after the outcome is recorded: under a loaded run (CI) that took over the default 1 s.
     await expect.poll(() => stack.anthropic!.aborted, { timeout: 15_000 }).toBe(abortedBefore + 1);
     expect(await sandboxesOf(handle.workflowId)).toEqual([]);
