@@ -73,6 +73,7 @@ export async function ensureFork(github: GitHubClient, upstream: RepoRef, opts: 
   const self = opts.forkOwner ? await authenticatedLogin(github, signal).catch(() => undefined) : owner;
   const organization = self?.toLowerCase() === owner.toLowerCase() ? undefined : owner;
   let created;
+  signal?.throwIfAborted(); // a stopped fix creates nothing on GitHub
   try {
     created = (await github.rest.repos.createFork({ ...upstream, organization, default_branch_only: true, request: { signal } })).data;
   } catch (err) {
