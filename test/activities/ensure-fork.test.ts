@@ -53,9 +53,9 @@ describe('the bot fork', () => {
 
   test('a fork that is still being created after every poll is a retryable error, not a refusal', async () => {
     const up = upstream();
-    const err = await ensureFork(client, up, { pollDelaysMs: [] }).catch((e: Error) => e);
+    const err: unknown = await ensureFork(client, up, { pollDelaysMs: [] }).catch((e: unknown) => e);
     expect(err).not.toBeInstanceOf(ForkRefused);
-    expect(err.message).toMatch(/has not finished creating the fork bugfix-bot\/shop-\d+ yet/);
+    expect((err as Error).message).toMatch(/has not finished creating the fork bugfix-bot\/shop-\d+ yet/);
   });
 
   test('refusals: not a fork, the upstream owner itself, a credential that is no user', async () => {
