@@ -2,6 +2,8 @@
  * Delivery: export the agent's commits from the sandbox as a git bundle (data, not a push from
  * inside), fetch it into a host-side clone, push `fix/bug-<id>` with the token supplied through a
  * credential helper, then find-or-create the pull request. Each step is safe to retry.
+ * In fork delivery (a project setting) the branch goes to the bot's fork instead and the pull
+ * request is opened from there: nothing is pushed to the project's repository.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -18,6 +20,9 @@ import { diffGateViolations, parseNumstatZ, parseRawDiffZ, treeChangeViolations,
 import { sanitizeForGitHub } from '../src/domain/fix/pull-request.js';
 import { unbundleChecked } from '../src/infra/git-bundle.js';
 import { withStoredCredentials } from '../src/projects/clone-url.js';
+import { storedDelivery } from '../src/projects/project-settings.js';
+import { ensureFork, ForkRefused } from '../src/github/fork.js';
+import { pullRequestHead, type DeliverySettings } from '../src/domain/fix/fork.js';
 import type { ScopeLimits } from '../src/domain/agent/scope.js';
 import type { PrismaClient } from '../src/db/prisma.js';
 import { storableText, withoutNul } from '../src/db/jsonb.js';
@@ -94,7 +99,7 @@ async function exportCommits(docker: Docker, input: DeliverInput): Promise<{ bun
  * agent's intermediate commits, their messages (`[skip ci]`, closing keywords, @mentions) and
  * their authors never leave the host, and what is pushed is exactly what the gate checked.
  */
-export async function pushBranch(deps: DeliverDeps, input: DeliverInput, bundle: Buffer): Promise<string> {
+export async function pushBranch(deps: DeliverDeps, input: DeliverInput, bundle: Buffer, to: PushTarget = { url: input.cloneUrl }): Promise<string> {
   const token = await deps.gitToken?.();
   const dir = path.join(deps.workDir, input.workflowId.replace(/[^A-Za-z0-9._-]/g, '_'), 'deliver');
   await fs.rm(dir, { recursive: true, force: true });
@@ -105,10 +110,10 @@ export async function pushBranch(deps: DeliverDeps, input: DeliverInput, bundle:
   const agentTip = await unbundleChecked(dir, bundle);
   const tree = (await git(['rev-parse', `${agentTip}^{tree}`], { cwd: dir })).trim();
   await scopeGate(deps, input, dir, tree);
-  const remoteHead = (await git(['ls-remote', '--', input.cloneUrl, `refs/heads/${input.branch}`], { token })).split(/\s/)[0];
+  const remoteHead = (await git(['ls-remote', '--', to.url, `refs/heads/${input.branch}`], { token })).split(/\s/)[0];
   if (remoteHead) {
     // An earlier attempt pushed (its commit differs only in its date): the same tree on the same base is done.
-    await git(['fetch', '-q', '--', input.cloneUrl, `refs/heads/${input.branch}`], { cwd: dir, token });
+    await git(['fetch', '-q', '--', to.url, `refs/heads/${input.branch}`], { cwd: dir, token });
     const [pushedTree, pushedParent] = (await git(['show', '-s', '--format=%T %P', remoteHead], { cwd: dir })).trim().split(' ');
     if (pushedTree === tree && pushedParent === input.baseSha) return remoteHead;
   }
@@ -120,10 +125,16 @@ export async function pushBranch(deps: DeliverDeps, input: DeliverInput, bundle:
     })
   ).trim();
   throwIfCancelled(); // nothing is pushed or opened once the fix was stopped
-  // Never force: a branch moved by someone else is not ours to overwrite.
-  await git(['push', '-q', '--', input.cloneUrl, `${commit}:refs/heads/${input.branch}`], { cwd: dir, token });
+  // Never force: a branch moved by someone else is not ours to overwrite. A fork lacking the
+  // upstream's newer commits gets them with this push: git sends what the remote does not have.
+  await git(['push', '-q', '--', to.url, `${commit}:refs/heads/${input.branch}`], { cwd: dir, token });
   await fs.rm(dir, { recursive: true, force: true });
   return commit;
+}
+
+/** Where the fix branch is pushed: the project's clone URL, or its fork's. */
+export interface PushTarget {
+  url: string;
 }
 
 /** The pushed commit's message: the workflow's (already sanitised) subject, sanitised again here, and where it came from. */
@@ -226,17 +237,25 @@ async function linkIssue(github: GitHubClient, input: DeliverInput, issue: numbe
   }
 }
 
-async function findOrCreatePullRequest(github: GitHubClient, input: DeliverInput): Promise<PullRequestRef> {
+/** The repository the branch is pushed to, as the PR's head names it. */
+interface HeadRepo {
+  owner: string;
+  name: string;
+}
+
+async function findOrCreatePullRequest(github: GitHubClient, input: DeliverInput, headRepo: HeadRepo): Promise<PullRequestRef> {
+  const crossRepo = headRepo.owner !== input.repoOwner || headRepo.name !== input.repoName;
+  const repository = `${headRepo.owner}/${headRepo.name}`;
   const find = async () => {
     const { data } = await github.rest.pulls.list({
       owner: input.repoOwner,
       repo: input.repoName,
-      head: `${input.repoOwner}:${input.branch}`,
+      head: pullRequestHead(headRepo.owner, input.branch),
       state: 'open',
       request: { signal: cancellationSignal() },
     });
     const pr = data[0];
-    return pr ? { url: pr.html_url, number: pr.number, branch: input.branch } : null;
+    return pr ? { url: pr.html_url, number: pr.number, branch: input.branch, repository } : null;
   };
   const existing = await find();
   if (existing) return existing;
@@ -245,14 +264,18 @@ async function findOrCreatePullRequest(github: GitHubClient, input: DeliverInput
     const { data } = await github.rest.pulls.create({
       owner: input.repoOwner,
       repo: input.repoName,
-      head: input.branch,
+      head: crossRepo ? pullRequestHead(headRepo.owner, input.branch) : input.branch,
+      // A fork whose name differs from the upstream's (GitHub renames on a clash) is named too.
+      ...(crossRepo && headRepo.name !== input.repoName ? { head_repo: headRepo.name } : {}),
+      // From a fork, reviewers may push their own touches to the fix branch.
+      ...(crossRepo ? { maintainer_can_modify: true } : {}),
       base: input.defaultBranch,
       title: input.prTitle,
       body: input.prBody,
       draft: input.draft ?? false,
       request: { signal: cancellationSignal() },
     });
-    return { url: data.html_url, number: data.number, branch: input.branch };
+    return { url: data.html_url, number: data.number, branch: input.branch, repository };
   } catch (err) {
     // 422 "A pull request already exists": a concurrent or earlier attempt created it.
     if ((err as { status?: number }).status === 422) {
@@ -270,8 +293,16 @@ async function findOrCreatePullRequest(github: GitHubClient, input: DeliverInput
  */
 export function asDeliveryFailure(err: unknown): unknown {
   if (err instanceof ApplicationFailure) return err;
+  if (err instanceof ForkRefused) return ApplicationFailure.nonRetryable(`delivery refused: ${err.message}`, 'DeliveryRefused');
   const reason = permanentGitHubRefusal(err) ?? permanentGitRefusal(err);
   return reason ? ApplicationFailure.nonRetryable(`delivery refused: ${reason}`, 'DeliveryRefused') : err;
+}
+
+async function deliveryOf(prisma: PrismaClient, bugId: string): Promise<DeliverySettings> {
+  const bug = await prisma.bugReport.findUnique({ where: { id: bugId }, select: { project: { select: { delivery: true } } } });
+  const delivery = storedDelivery(bug?.project.delivery);
+  if ('problem' in delivery) throw ApplicationFailure.nonRetryable(`delivery refused: ${delivery.problem}`, 'DeliveryRefused');
+  return delivery;
 }
 
 export function createDeliveryActivities(deps: DeliverDeps) {
@@ -283,11 +314,17 @@ export function createDeliveryActivities(deps: DeliverDeps) {
         throw ApplicationFailure.nonRetryable('refusing to push to the default branch', 'UnsafePush');
       }
       try {
+        // Read now, not when the fix started: a project switched to fork delivery meanwhile gets it.
+        const delivery = await deliveryOf(deps.prisma, input.bugId);
+        const fork =
+          delivery.mode === 'fork'
+            ? await ensureFork(deps.github, { owner: input.repoOwner, repo: input.repoName }, { forkOwner: delivery.forkOwner, signal: cancellationSignal() })
+            : undefined;
         const { bundle } = await exportCommits(deps.docker, input);
-        const headSha = await pushBranch(deps, input, bundle);
-        const pr = await findOrCreatePullRequest(deps.github, input);
+        const headSha = await pushBranch(deps, input, bundle, fork ? { url: fork.cloneUrl } : { url: input.cloneUrl });
+        const pr = await findOrCreatePullRequest(deps.github, input, fork ?? { owner: input.repoOwner, name: input.repoName });
         await labelAndLink(deps.github, input, pr);
-        activityLog({ bugId: input.bugId }).info({ branch: input.branch, headSha, pr: pr.url }, 'fix delivered');
+        activityLog({ bugId: input.bugId }).info({ branch: input.branch, repository: pr.repository, headSha, pr: pr.url }, 'fix delivered');
         return pr;
       } catch (err) {
         throw asDeliveryFailure(err);

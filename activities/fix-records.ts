@@ -76,6 +76,7 @@ export function createFixRecordActivities(deps: { prisma: PrismaClient }) {
           prUrl: o.pr?.url ?? null,
           prNumber: o.pr?.number ?? null,
           fixBranch: o.pr?.branch ?? null,
+          fixRepo: o.pr?.repository ?? null,
           iterations: o.iterations,
           tokensUsed: totalTokens(o.usage),
           costUsd: new Prisma.Decimal(unitsToUsdString(Math.round(o.costUsd * COST_UNITS_PER_USD))),

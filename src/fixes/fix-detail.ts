@@ -34,7 +34,7 @@ export async function fixDetail(deps: { prisma: PrismaClient; temporal: Client }
       createdAt: bug.createdAt.toISOString(),
       completedAt: bug.completedAt?.toISOString() ?? null,
     },
-    pr: bug?.prUrl ? { url: bug.prUrl, number: bug.prNumber, branch: bug.fixBranch } : (status?.pr ?? null),
+    pr: bug?.prUrl ? { url: bug.prUrl, number: bug.prNumber, branch: bug.fixBranch, repository: bug.fixRepo } : (status?.pr ?? null),
     ledger: ledger.map((l) => ({
       iteration: l.iteration,
       model: l.model,

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { OVERRIDABLE_FORBIDDEN_PATHS } from '../domain/agent/scope.js';
+import { DELIVERY_MODES, GITHUB_LOGIN, type DeliverySettings } from '../domain/fix/fork.js';
 
 const positiveInt = z.number().int().positive();
 
@@ -47,6 +48,25 @@ export const notificationsSchema = z.strictObject({
     .optional(),
   webhook: z.strictObject({ url: z.url(), secret: z.string().min(16).max(500) }).optional(),
 });
+
+/** Where fixes are pushed: see src/domain/fix/fork.ts and the README's "Fork delivery". */
+export const deliverySchema = z
+  .strictObject({
+    mode: z.enum(DELIVERY_MODES),
+    forkOwner: z.string().regex(GITHUB_LOGIN, 'a GitHub user or organization name').optional(),
+  })
+  .refine((d) => d.mode === 'fork' || d.forkOwner === undefined, { path: ['forkOwner'], message: 'forkOwner applies to mode "fork" only' });
+
+/**
+ * The stored setting as delivery reads it. {} (never set) is branch mode; anything else that does
+ * not parse (a row edited by hand) refuses delivery: falling back to branch mode would push agent
+ * code into a repository whose owners asked for a fork.
+ */
+export function storedDelivery(value: unknown): DeliverySettings | { problem: string } {
+  if (value === null || value === undefined || (typeof value === 'object' && Object.keys(value).length === 0)) return { mode: 'branch' };
+  const parsed = deliverySchema.safeParse(value);
+  return parsed.success ? parsed.data : { problem: `the project's delivery setting is invalid: ${parsed.error.issues[0]?.message ?? 'unreadable'}` };
+}
 
 /** Secrets are write-only: reads show that one is set, not its value. */
 export function redactNotifications(value: unknown): unknown {

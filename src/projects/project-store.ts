@@ -6,7 +6,7 @@ import { VALIDATION_GATES } from '../domain/fix/fix.js';
 import { REPRODUCTION_POLICIES } from '../domain/fix/reproduction.js';
 import { Prisma, type PrismaClient } from '../db/prisma.js';
 import { hashKey, newIntakeKey } from '../intake/keys.js';
-import { budgetsSchema, notificationsSchema, sandboxSettingsSchema, scopeLimitsSchema } from './project-settings.js';
+import { budgetsSchema, deliverySchema, notificationsSchema, sandboxSettingsSchema, scopeLimitsSchema } from './project-settings.js';
 import { githubSettingsSchema } from './github-settings.js';
 import { environmentSchema, environmentSecretsSchema, mergeSecrets } from './environment-settings.js';
 
@@ -52,6 +52,8 @@ export const projectSettingsSchema = z.strictObject({
   environmentSecrets: environmentSecretsSchema.optional(),
   /** GitHub triggers (labels, assignment, comment command or mention) and who may use them */
   github: githubSettingsSchema.optional(),
+  /** branch (default): fix/bug-* in the repository; fork: in a bot-owned fork, the PR opened from there */
+  delivery: deliverySchema.optional(),
 });
 
 export const projectSchema = projectSettingsSchema.extend({

@@ -149,6 +149,24 @@ describe('projects', () => {
     expect(cleared.body.environment).toBeNull();
   });
 
+  test('delivery: branch (the default) or fork, with an optional fork owner; bad values named', async () => {
+    expect((await as(admin).get(`/admin/projects/${key}`)).body.delivery).toEqual({});
+    const problems = async (delivery: unknown) => {
+      const r = await as(admin).patch(`/admin/projects/${key}`, { delivery });
+      expect(r.status, JSON.stringify(delivery)).toBe(400);
+      return (r.body.problems as Array<{ path: string; message: string }>).map((p) => `${p.path}: ${p.message}`);
+    };
+    expect(await problems({ mode: 'mirror' })).toEqual([expect.stringMatching(/^delivery\.mode: .*"branch"\|"fork"/)]);
+    expect(await problems({ mode: 'fork', forkOwner: 'bad owner/../x' })).toEqual(['delivery.forkOwner: a GitHub user or organization name']);
+    expect(await problems({ mode: 'branch', forkOwner: 'bugfix-bot' })).toEqual(['delivery.forkOwner: forkOwner applies to mode "fork" only']);
+    expect(await problems({ mode: 'fork', token: 'x' })).toEqual([expect.stringMatching(/^delivery: .*token/)]);
+    expect(await problems('fork')).toEqual([expect.stringMatching(/^delivery: /)]);
+    const set = await as(admin).patch(`/admin/projects/${key}`, { delivery: { mode: 'fork', forkOwner: 'acme-bots' } });
+    expect(set.status).toBe(200);
+    expect(set.body.delivery).toEqual({ mode: 'fork', forkOwner: 'acme-bots' });
+    expect((await as(admin).patch(`/admin/projects/${key}`, { delivery: { mode: 'branch' } })).body.delivery).toEqual({ mode: 'branch' });
+  });
+
   test('a clone URL must use a transport host git is allowed; its credentials are never shown back', async () => {
     const refused = async (cloneUrl: string) => {
       const r = await as(admin).patch(`/admin/projects/${key}`, { cloneUrl });

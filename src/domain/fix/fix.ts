@@ -68,6 +68,8 @@ export interface PullRequestRef {
   url: string;
   number: number;
   branch: string;
+  /** owner/name of the repository the branch was pushed to: the project's own, or its fork (absent before fork delivery existed) */
+  repository?: string;
 }
 
 /** Where a fix's time went, beyond orchestration: the project's own commands and gates. */

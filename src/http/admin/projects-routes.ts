@@ -33,6 +33,7 @@ function present(p: ProjectRow) {
     reproduction: p.reproduction,
     environment: p.environment ?? null,
     github: p.github,
+    delivery: p.delivery,
     // Write-only: the names, never the values.
     environmentSecrets: Object.keys(parseSecrets(p.environmentSecrets)).sort(),
     createdAt: p.createdAt.toISOString(),
