@@ -29,6 +29,11 @@ export interface TestReading {
  * `npm test` = `node --test`. Its summary counts `# fail N` in TAP (Node 20's default when
  * not on a terminal) and `ℹ fail N` in the spec reporter (the default from Node 23 on).
  */
+/** `node --test` reporting the named test as failed, in TAP (`not ok N - name`) or spec (`✖ name`). */
+export function nodeTestFailed(name: string): RegExp {
+  return new RegExp(`^\\s*(?:not ok \\d+ - |✖ )${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`, 'm');
+}
+
 export const NODE_TEST_TAP: TestReading = { command: 'npm test', failed: /^(?:#|ℹ) fail [1-9]/m, passed: /^(?:#|ℹ) fail 0$/m };
 
 export interface FixPlan {
@@ -38,8 +43,8 @@ export interface FixPlan {
   read: string[];
   /** the test command, and how its output says red or green */
   tests: TestReading;
-  /** text the failing test run must show: the reported symptom */
-  failureShows: string;
+  /** text (or pattern) the failing test run must show: the reported symptom */
+  failureShows: string | RegExp;
   diagnosis: string;
   fix: readonly FileEdit[];
   /** the test the fix adds (applied with the fix, in the same turn) */
@@ -74,7 +79,11 @@ export const withoutAnsiStyles = (text: string): string => text.replace(ANSI_STY
 /** A red run: non-zero exit, the runner's failure summary, and the reported symptom. */
 export function showsFailure(plan: FixPlan, run: string): boolean {
   const text = withoutAnsiStyles(run);
-  return /^Exit code: [1-9]/.test(text) && plan.tests.failed.test(text) && text.includes(plan.failureShows);
+  return (
+    /^Exit code: [1-9]/.test(text) &&
+    plan.tests.failed.test(text) &&
+    (typeof plan.failureShows === 'string' ? text.includes(plan.failureShows) : plan.failureShows.test(text))
+  );
 }
 
 /** A green run: exit 0 and the runner's all-passed summary. */
