@@ -57,6 +57,13 @@ const schema = z.object({
   HTTP_TRUST_PROXY: optionalString.transform((v): boolean | number | string =>
     v === undefined || v === 'false' ? false : v === 'true' ? true : /^\d+$/.test(v) ? Number(v) : v,
   ),
+  /**
+   * Failed authentications (401s: intake keys, admin tokens, codec sign-in, /metrics, inbound-mail
+   * token) one client address (req.ip) may make per window before it gets 429 without its token
+   * being checked. In memory per API process.
+   */
+  AUTH_FAILURE_LIMIT: z.coerce.number().int().positive().default(20),
+  AUTH_FAILURE_WINDOW_S: z.coerce.number().int().positive().default(300),
   /** how long a Web UI sign-in at /codec/login lasts (a codec-only session), seconds */
   CODEC_SESSION_TTL_S: z.coerce.number().int().min(60).max(86_400).default(3600),
   PUBLIC_BASE_URL: optionalString,
