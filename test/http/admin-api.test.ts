@@ -271,6 +271,27 @@ describe('fixes', () => {
     expect(timeline.filter((t) => t.kind === 'signal').map((t) => t.name)).toEqual(['pause', 'hint']);
   });
 
+  test("operators raise a fix's budgets only up to the project's ceiling; admins beyond (issue #16)", async () => {
+    // The project's budgets are { maxCostUsd: 2.5, maxIterations: 12 } (first test): its ceiling for operators.
+    const above = await as(operator).post(`/admin/fixes/${workflowId}/budget`, { maxCostUsd: 2.6 });
+    expect(above.status).toBe(403);
+    expect(above.body.error).toMatch(/maxCostUsd 2\.6 is above the project's ceiling of 2\.5 for operators/);
+    const raisedCeiling = await as(admin).patch(`/admin/projects/${key}`, {
+      budgets: { maxCostUsd: 2.5, maxIterations: 12, operatorMax: { maxIterations: 40 } },
+    });
+    expect(raisedCeiling.status).toBe(200);
+    const aboveMax = await as(operator).post(`/admin/fixes/${workflowId}/budget`, { maxIterations: 41 });
+    expect(aboveMax.status).toBe(403);
+    expect(aboveMax.body.error).toMatch(/maxIterations 41 is above the project's ceiling of 40/);
+    // Within the ceiling, and an admin above it: past the check, the update goes to the fix, which
+    // no worker runs in this file, so Temporal's deadline answers (504), not the ceiling (403).
+    const [within, byAdmin] = await Promise.all([
+      as(operator).post(`/admin/fixes/${workflowId}/budget`, { maxIterations: 40 }),
+      as(admin).post(`/admin/fixes/${workflowId}/budget`, { maxCostUsd: 50 }),
+    ]);
+    expect([within.status, byAdmin.status]).toEqual([504, 504]);
+  });
+
   test('costs by day, model and project', async () => {
     const q = `since=2031-01-01&project=${key}`;
     expect((await as(admin).get(`/admin/costs?by=day&${q}`)).body).toEqual({
