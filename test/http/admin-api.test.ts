@@ -103,6 +103,24 @@ describe('projects', () => {
     expect((await as(admin).get(`/admin/projects/nope-${suffix}`)).status).toBe(404);
   });
 
+  test('notification URLs may not point into private networks (SSRF, issue #16)', async () => {
+    // The tests allow http and 127.0.0.1 (their stand-ins: test/support/global-setup.ts), nothing else.
+    const bad = await as(admin).patch(`/admin/projects/${key}`, {
+      notifications: {
+        slack: { webhookUrl: 'https://169.254.169.254/latest/meta-data' },
+        webhook: { url: 'http://[fd00::5]:8080/hook', secret: 'a-very-long-secret-value' },
+      },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.problems).toEqual([
+      { path: 'notifications.slack.webhookUrl', message: expect.stringContaining('169.254.169.254 is a linkLocal address') },
+      { path: 'notifications.webhook.url', message: expect.stringContaining('fd00::5 is a uniqueLocal address') },
+    ]);
+    const internal = await as(admin).patch(`/admin/projects/${key}`, { notifications: { slack: { webhookUrl: 'https://10.0.0.8/services/x' } } });
+    expect(internal.body.problems).toEqual([{ path: 'notifications.slack.webhookUrl', message: expect.stringContaining('10.0.0.8 is a private address') }]);
+    expect((await prisma.project.findUniqueOrThrow({ where: { key } })).notifications).not.toMatchObject({ slack: expect.anything() });
+  });
+
   test('environment: validated field by field, secrets write-only, null removes it', async () => {
     const bad = await as(admin).patch(`/admin/projects/${key}`, {
       environment: {
