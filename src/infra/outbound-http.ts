@@ -107,7 +107,9 @@ export function guardedFetch(policy: OutboundPolicy, resolve?: Resolve): Guarded
   const dispatcher = guardedDispatcher(policy, resolve);
   return async (url, init) => {
     const refused = urlRefusal(String(url), policy);
-    if (refused) throw new OutboundRefused(`refused to send to ${new URL(String(url)).origin}: ${refused}`);
+    // The origin only: a Slack webhook's path is its secret.
+    const origin = URL.canParse(String(url)) ? new URL(String(url)).origin : 'that URL';
+    if (refused) throw new OutboundRefused(`refused to send to ${origin}: ${refused}`);
     try {
       return await undiciFetch(url, { ...init, dispatcher });
     } catch (err) {
