@@ -1,7 +1,7 @@
 /** Database reads and writes of a fix's report row. */
 import { ApplicationFailure } from '@temporalio/common';
 import type { FixBudgets, FixOutcome, ValidationCommands } from '../src/domain/fix/fix.js';
-import { budgetsSchema } from '../src/projects/project-settings.js';
+import { budgetsSchema, fixBudgetsOf } from '../src/projects/project-settings.js';
 import { parseReproductionPolicy, type ReproductionPolicy } from '../src/domain/fix/reproduction.js';
 import { configuredGitPolicy } from '../src/infra/git.js';
 import { withoutCredentials } from '../src/projects/clone-url.js';
@@ -59,7 +59,8 @@ export function createFixRecordActivities(deps: { prisma: PrismaClient }) {
         prLabels: p.prLabels,
         githubIssueNumber: bug.githubIssueNumber,
         // Validated when stored (admin API); a row edited by hand into nonsense falls back to defaults.
-        budgets: budgetsSchema.safeParse(p.budgets).data ?? {},
+        // Without operatorMax: that bounds raises (src/fixes/fix-control.ts), it is not a budget.
+        budgets: fixBudgetsOf(budgetsSchema.safeParse(p.budgets).data ?? {}),
         reproduction: parseReproductionPolicy(p.reproduction),
       };
     },

@@ -4,7 +4,7 @@
  * recipient). (A crash between the send and the record can repeat that one message: at-least-once,
  * with the window kept to a single insert.) Base URLs and credentials are configuration.
  */
-import { IncomingWebhook } from '@slack/webhook';
+import { IncomingWebhook, type FetchFunction } from '@slack/webhook';
 import { ApplicationFailure } from '@temporalio/common';
 import nodemailer from 'nodemailer';
 import twilio from 'twilio';
@@ -22,11 +22,14 @@ import { withoutNul } from '../src/db/jsonb.js';
 import { notificationsSchema } from '../src/projects/project-settings.js';
 import { activityLog } from '../src/infra/log.js';
 import { postSignedWebhook } from '../src/infra/signed-webhook.js';
+import { outboundFetch, refusalIn, type OutboundPolicy } from '../src/infra/outbound-http.js';
 
 export interface NotifyConfig {
   smtpUrl?: string;
   emailFrom: string;
   twilio?: { accountSid: string; authToken: string; whatsappFrom: string; apiUrl?: string };
+  /** where Slack and webhook notices may go (SSRF guard); default NOTIFY_ALLOW_HTTP / NOTIFY_ALLOW_NETWORKS */
+  outbound?: OutboundPolicy;
 }
 
 type Settings = ReturnType<typeof notificationsSchema.parse>;
@@ -41,12 +44,24 @@ async function settingsOf(prisma: PrismaClient, projectId: string): Promise<Sett
 type Deps = { prisma: PrismaClient; config: NotifyConfig };
 
 async function send(deps: Deps, settings: Settings, channel: NotificationChannel, notice: FixNotice, key: string): Promise<unknown> {
+  try {
+    return await sendOn(deps, settings, channel, notice, key);
+  } catch (err) {
+    // A private or non-https destination stays refused however often it is retried.
+    const refused = refusalIn(err);
+    if (refused) throw ApplicationFailure.nonRetryable(`the project's ${channel} URL is refused: ${refused.message}`, 'DestinationRefused');
+    throw err;
+  }
+}
+
+async function sendOn(deps: Deps, settings: Settings, channel: NotificationChannel, notice: FixNotice, key: string): Promise<unknown> {
   const config = deps.config;
+  const http = outboundFetch(config.outbound);
   const text = noticeText(notice);
   switch (channel) {
     case 'slack': {
       // Report text may carry Slack markup (<!channel>, <url|label>): escaped, it shows as typed.
-      const result = await new IncomingWebhook(settings.slack!.webhookUrl).send({ text: noticeText(notice, slackEscape) });
+      const result = await new IncomingWebhook(settings.slack!.webhookUrl, { fetch: http as FetchFunction }).send({ text: noticeText(notice, slackEscape) });
       return { text: result.text };
     }
     case 'email': {
@@ -63,7 +78,7 @@ async function send(deps: Deps, settings: Settings, channel: NotificationChannel
     case 'whatsapp':
       return sendWhatsApp(deps, settings.whatsapp!.to, notice, key, text);
     case 'webhook':
-      return postSignedWebhook(settings.webhook!.url, settings.webhook!.secret, JSON.stringify({ ...notice, text }), key);
+      return postSignedWebhook(http, settings.webhook!.url, settings.webhook!.secret, JSON.stringify({ ...notice, text }), key);
   }
 }
 

@@ -6,6 +6,9 @@ import { PROJECT_ROOT } from '../src/config.js';
 // Benches run over local bare remotes (the 'file' transport), which the product default (https
 // only) refuses; worker processes they start inherit this.
 process.env.GIT_ALLOW_PROTOCOL ??= 'file:https';
+// Alert and notification stand-ins listen on http://127.0.0.1, which the product refuses (SSRF guard).
+process.env.NOTIFY_ALLOW_HTTP ??= 'true';
+process.env.NOTIFY_ALLOW_NETWORKS ??= '127.0.0.1';
 
 export const quantile = (xs: number[], q: number): number => {
   const s = [...xs].sort((a, b) => a - b);

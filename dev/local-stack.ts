@@ -125,6 +125,10 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       log(
         `GitHub: ${process.env.GITHUB_API_URL ?? 'https://api.github.com'} with ${process.env.GITHUB_APP_ID ? 'GitHub App installation tokens' : 'GITHUB_TOKEN'}`,
       );
+    // Notification and alert stand-ins (dev/stand-ins) listen on http://127.0.0.1, which the product
+    // refuses (https and public addresses only); in the environment, as workers it starts read it.
+    process.env.NOTIFY_ALLOW_HTTP ??= 'true';
+    process.env.NOTIFY_ALLOW_NETWORKS ??= '127.0.0.1';
     const config = loadConfig({
       ...process.env,
       ...(anthropic ? { ANTHROPIC_BASE_URL: anthropic.url, ANTHROPIC_API_KEY: 'stand-in-key' } : {}),

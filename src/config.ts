@@ -4,6 +4,7 @@
  * the demo and the tests point them at local stand-ins, production leaves the defaults.
  */
 import path from 'node:path';
+import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 
 export const DEFAULT_DATABASE_URL = 'postgresql://bugfix:bugfix@127.0.0.1:5432/bugfix';
@@ -13,6 +14,12 @@ const optionalString = z
   .string()
   .optional()
   .transform((v) => (v === '' ? undefined : v));
+
+const splitList = (v: string) =>
+  v
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean);
 
 const schema = z.object({
   DATABASE_URL: z.string().url().default(DEFAULT_DATABASE_URL),
@@ -57,6 +64,13 @@ const schema = z.object({
   HTTP_TRUST_PROXY: optionalString.transform((v): boolean | number | string =>
     v === undefined || v === 'false' ? false : v === 'true' ? true : /^\d+$/.test(v) ? Number(v) : v,
   ),
+  /**
+   * Failed authentications (401s: intake keys, admin tokens, codec sign-in, /metrics, inbound-mail
+   * token) one client address (req.ip) may make per window before it gets 429 without its token
+   * being checked. In memory per API process.
+   */
+  AUTH_FAILURE_LIMIT: z.coerce.number().int().positive().default(20),
+  AUTH_FAILURE_WINDOW_S: z.coerce.number().int().positive().default(300),
   /** how long a Web UI sign-in at /codec/login lasts (a codec-only session), seconds */
   CODEC_SESSION_TTL_S: z.coerce.number().int().min(60).max(86_400).default(3600),
   PUBLIC_BASE_URL: optionalString,
@@ -106,6 +120,20 @@ const schema = z.object({
   TRIAGE_RETRY_WINDOW_MINUTES: z.coerce.number().positive().default(720),
   /** sender → project, comma-separated: `example.com=shop,ops@acme.io=api` (exact address wins over domain) */
   INTAKE_EMAIL_ROUTES: z.string().default(''),
+  /**
+   * Notification and alert URLs (Slack, webhooks, PagerDuty) may use plain http too, not only
+   * https. Off in production; the local stack and the tests turn it on for their stand-ins.
+   */
+  NOTIFY_ALLOW_HTTP: z.enum(['true', 'false']).default('false'),
+  /**
+   * Non-public networks notifications and alerts may still be sent to, comma-separated CIDRs or
+   * addresses (`127.0.0.1`, `10.20.0.0/16`); empty: public addresses only (no SSRF into the
+   * service's own network). The local stack and the tests allow their stand-ins on 127.0.0.1.
+   */
+  NOTIFY_ALLOW_NETWORKS: z
+    .string()
+    .default('')
+    .refine((v) => splitList(v).every((e) => (e.includes('/') ? ipaddr.isValidCIDR(e) : ipaddr.isValid(e))), 'comma-separated CIDRs or IP addresses'),
   /** bearer token Prometheus sends to GET /metrics (an admin token is accepted too); unset = admin tokens only */
   METRICS_TOKEN: optionalString,
   // Organisation alerts (budget crossings and alert rules, issue #7): channels, then rule thresholds.
@@ -141,6 +169,11 @@ export function githubWebUrl(apiUrl: string): string {
   const url = new URL(apiUrl);
   if (url.pathname.replace(/\/+$/, '') === '' && url.hostname.startsWith('api.')) url.hostname = url.hostname.slice('api.'.length);
   return url.origin;
+}
+
+/** Where notifications and alerts may be sent (src/infra/outbound-http.ts). */
+export function outboundPolicyFrom(c: AppConfig): { allowHttp: boolean; allowNetworks: string[] } {
+  return { allowHttp: c.NOTIFY_ALLOW_HTTP === 'true', allowNetworks: splitList(c.NOTIFY_ALLOW_NETWORKS) };
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {

@@ -10,7 +10,7 @@ import { bundleWorkflowCode, Worker, type NativeConnection, type WorkflowBundleW
 import Docker from 'dockerode';
 import { hostWorkerTuning, taskQueues, workerTuning } from '../temporal.config.js';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
-import type { AppConfig } from './config.js';
+import { outboundPolicyFrom, type AppConfig } from './config.js';
 import { alertConfigFrom } from './alerts/alert-config.js';
 import type { PrismaClient } from './db/prisma.js';
 import { createGitHubAccess, type GitHubAppCredentials } from './infra/github.js';
@@ -63,6 +63,7 @@ export function activityDepsFromConfig(config: AppConfig, prisma: PrismaClient, 
       gitToken: github.gitToken,
       commitIdentity: { name: config.COMMIT_AUTHOR_NAME, email: config.COMMIT_AUTHOR_EMAIL },
       notify: {
+        outbound: outboundPolicyFrom(config),
         smtpUrl: config.SMTP_URL,
         emailFrom: config.EMAIL_FROM,
         twilio:

@@ -3,13 +3,14 @@
  * webhook fix notices use, and PagerDuty's Events API v2. Base URLs are configuration; a refusal
  * that will not change on retry is a non-retryable failure.
  */
-import { IncomingWebhook } from '@slack/webhook';
+import { IncomingWebhook, type FetchFunction } from '@slack/webhook';
 import { ApplicationFailure } from '@temporalio/common';
 import nodemailer from 'nodemailer';
 import { alertText, pagerDutyDedupKey, type AlertChannel, type AlertSeverity } from '../domain/organisation/alert-rules.js';
 import type { AlertConfig } from './alert-config.js';
 import type { Alert } from '../generated/prisma/client.js';
 import { postSignedWebhook } from '../infra/signed-webhook.js';
+import { outboundFetch, refusalIn } from '../infra/outbound-http.js';
 
 export type PagerDutyAction = 'trigger' | 'resolve';
 
@@ -39,7 +40,11 @@ async function pagerDuty(config: AlertConfig, alert: Alert, action: PagerDutyAct
         }
       : {}),
   };
-  const res = await fetch(pd.eventsUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(event) });
+  const res = await outboundFetch(config.outbound)(pd.eventsUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(event),
+  });
   const body = (await res.json().catch(() => ({}))) as { status?: string; message?: string; dedup_key?: string; errors?: string[] };
   if (res.status === 400)
     throw ApplicationFailure.nonRetryable(`PagerDuty refused the event: ${body.message ?? ''} ${(body.errors ?? []).join('; ')}`.trim(), 'AlertRejected');
@@ -55,11 +60,22 @@ export async function sendAlertTo(
   round: number,
   key: string,
 ): Promise<unknown> {
+  try {
+    return await sendOn(config, channel, alert, action, round, key);
+  } catch (err) {
+    // A private or non-https destination stays refused however often it is retried.
+    const refused = refusalIn(err);
+    if (refused) throw ApplicationFailure.nonRetryable(`the ${channel} alert URL is refused: ${refused.message}`, 'DestinationRefused');
+    throw err;
+  }
+}
+
+async function sendOn(config: AlertConfig, channel: AlertChannel, alert: Alert, action: PagerDutyAction, round: number, key: string): Promise<unknown> {
   const text = alertText({ ...alert, status: alert.status }, action, round);
   switch (channel) {
     case 'slack': {
       if (!config.slackWebhookUrl) throw notConfigured('Slack (ALERT_SLACK_WEBHOOK_URL)');
-      const r = await new IncomingWebhook(config.slackWebhookUrl).send({ text });
+      const r = await new IncomingWebhook(config.slackWebhookUrl, { fetch: outboundFetch(config.outbound) as FetchFunction }).send({ text });
       return { text: r.text };
     }
     case 'email': {
@@ -97,7 +113,7 @@ export async function sendAlertTo(
           resolvedAt: alert.resolvedAt?.toISOString() ?? null,
         },
       });
-      return postSignedWebhook(config.webhook.url, config.webhook.secret, body, key);
+      return postSignedWebhook(outboundFetch(config.outbound), config.webhook.url, config.webhook.secret, body, key);
     }
     case 'pagerduty':
       return pagerDuty(config, alert, action, text);

@@ -3,7 +3,8 @@
  * a signed webhook, PagerDuty) and the rule thresholds. Base URLs are settings like any other:
  * tests and the bench point them at local stand-ins.
  */
-import type { AppConfig } from '../config.js';
+import { outboundPolicyFrom, type AppConfig } from '../config.js';
+import type { OutboundPolicy } from '../infra/outbound-http.js';
 import type { AlertRuleSettings, ConfiguredChannels } from '../domain/organisation/alert-rules.js';
 
 export interface AlertConfig {
@@ -13,6 +14,8 @@ export interface AlertConfig {
   emailFrom: string;
   webhook?: { url: string; secret: string };
   pagerDuty?: { routingKey: string; eventsUrl: string };
+  /** where Slack, webhook and PagerDuty alerts may go (SSRF guard); default NOTIFY_ALLOW_HTTP / NOTIFY_ALLOW_NETWORKS */
+  outbound?: OutboundPolicy;
   rules: AlertRuleSettings;
   /** seconds between runs of the alert Schedule */
   evaluateEverySeconds: number;
@@ -32,6 +35,7 @@ export function alertConfigFrom(c: AppConfig): AlertConfig {
     emailFrom: c.EMAIL_FROM,
     webhook: c.ALERT_WEBHOOK_URL ? { url: c.ALERT_WEBHOOK_URL, secret: c.ALERT_WEBHOOK_SECRET! } : undefined,
     pagerDuty: c.PAGERDUTY_ROUTING_KEY ? { routingKey: c.PAGERDUTY_ROUTING_KEY, eventsUrl: c.PAGERDUTY_EVENTS_URL } : undefined,
+    outbound: outboundPolicyFrom(c),
     rules: {
       failureRatePct: c.ALERT_FAILURE_RATE_PCT,
       failureWindowMinutes: c.ALERT_FAILURE_WINDOW_MINUTES,

@@ -99,10 +99,12 @@ program
   .option('--usd <amount>', 'max cost in USD')
   .option('--tokens <n>', 'max tokens')
   .option('--iterations <n>', 'max iterations')
-  .action((bug: string, o: { usd?: string; tokens?: string; iterations?: string }) => {
+  // Whoever runs the CLI holds Temporal credentials (admin-equivalent): the flag says so on purpose.
+  .option('--above-ceiling', "go beyond the project's ceiling for operators (budgets.operatorMax, else its budgets)")
+  .action((bug: string, o: { usd?: string; tokens?: string; iterations?: string; aboveCeiling?: boolean }) => {
     const num = (v?: string) => (v === undefined ? undefined : Number(v));
     const budgets = raiseBudgetSchema.parse({ maxCostUsd: num(o.usd), maxTokens: num(o.tokens), maxIterations: num(o.iterations) });
-    return act(bug, { kind: 'raise-budget', budgets }, 'budget raised');
+    return act(bug, { kind: 'raise-budget', budgets, aboveCeiling: o.aboveCeiling === true }, 'budget raised');
   });
 
 program

@@ -6,7 +6,9 @@
 import { WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError, isGrpcDeadlineError, type Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { z } from 'zod';
-import type { FixBudgets } from '../domain/fix/fix.js';
+import { DEFAULT_BUDGETS, type FixBudgets } from '../domain/fix/fix.js';
+import { raiseAboveCeiling } from '../domain/fix/budgets.js';
+import { budgetsSchema, operatorBudgetCeiling } from '../projects/project-settings.js';
 import type { PrismaClient } from '../db/prisma.js';
 import { hintSignal, killSignal, pauseSignal, raiseBudgetUpdate, resumeSignal } from '../../workflows/bug-fix/messages.js';
 import { FixError } from './fix-errors.js';
@@ -27,7 +29,8 @@ export type FixAction =
   | { kind: 'resume' }
   | { kind: 'cancel'; reason: string }
   | { kind: 'hint'; text: string }
-  | { kind: 'raise-budget'; budgets: Partial<FixBudgets> };
+  /** aboveCeiling: the caller may go beyond the project's operator ceiling (an admin) */
+  | { kind: 'raise-budget'; budgets: Partial<FixBudgets>; aboveCeiling: boolean };
 
 export interface ControlDeps {
   prisma: PrismaClient;
@@ -55,6 +58,10 @@ export async function controlFix(deps: ControlDeps, ref: string, action: FixActi
         await handle.signal(hintSignal, action.text);
         return { workflowId };
       case 'raise-budget': {
+        if (!action.aboveCeiling) {
+          const refused = raiseAboveCeiling(action.budgets, await operatorCeiling(deps.prisma, workflowId));
+          if (refused) throw new FixError('forbidden', `budget refused: ${refused}`);
+        }
         const budgets = await deps.temporal.withDeadline(Date.now() + UPDATE_DEADLINE_MS, () =>
           handle.executeUpdate(raiseBudgetUpdate, { args: [action.budgets] }),
         );
@@ -70,6 +77,15 @@ export async function controlFix(deps: ControlDeps, ref: string, action: FixActi
     }
     throw err;
   }
+}
+
+/**
+ * What an operator may raise the fix to: its project's budgets.operatorMax, else the project's own
+ * per-fix budgets, else the defaults. A fix with no report row (started by hand) has the defaults.
+ */
+async function operatorCeiling(prisma: PrismaClient, workflowId: string): Promise<FixBudgets> {
+  const bug = await prisma.bugReport.findUnique({ where: { workflowId }, select: { project: { select: { budgets: true } } } });
+  return operatorBudgetCeiling(budgetsSchema.safeParse(bug?.project.budgets).data ?? {}, DEFAULT_BUDGETS);
 }
 
 function rootMessage(err: Error): string {

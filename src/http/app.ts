@@ -9,6 +9,7 @@ import { codecRouter } from './codec-routes.js';
 import { codecSessions, sessionSecrets } from './codec-session.js';
 import { payloadCodec, payloadKeys } from '../temporal/payload-keys.js';
 import { errorHandler } from './error-handler.js';
+import { authFailureLimiter } from './auth-failures.js';
 import { bugsRouter } from './bugs-routes.js';
 import { healthRouter } from './health-routes.js';
 import { metricsRouter } from './metrics.js';
@@ -58,6 +59,10 @@ export function createApp(deps: AppDeps): express.Express {
   app.disable('x-powered-by');
   // Whose X-Forwarded-Proto/-For to believe: req.secure (the codec cookie's Secure) behind a TLS proxy.
   app.set('trust proxy', deps.trustProxy ?? loadConfig().HTTP_TRUST_PROXY);
+  // First, ahead of every token check: a client past its failed-authentication limit is answered
+  // 429 before any token is looked at. Probes (/livez, /readyz) need no token and stay open.
+  const failures = deps.authFailures ?? { limit: loadConfig().AUTH_FAILURE_LIMIT, windowSeconds: loadConfig().AUTH_FAILURE_WINDOW_S };
+  app.use(['/api', '/admin', '/codec', '/metrics'], authFailureLimiter(failures));
   // Inbound-mail providers post JSON as large as raw MIME may be (10 MB, attachments included):
   // parsed here first, so the 1 MB parser below leaves it be; only once the provider's token is
   // checked. Token-authenticated, no HMAC, so no raw copy is kept.

@@ -13,6 +13,7 @@ import type { SenderAuthPolicy } from '../intake/sender-auth.js';
 import type { TriageDispatcher } from '../intake/triage-dispatcher.js';
 import type { RateLimitSettings } from '../intake/rate-limit.js';
 import type { GitHubWebhookSettings } from './github-webhook-routes.js';
+import type { AuthFailureSettings } from './auth-failures.js';
 
 export interface IntakeOptions {
   rateLimit: RateLimitSettings;
@@ -47,6 +48,8 @@ export interface AppDeps {
   metricsToken?: string;
   /** Express `trust proxy`; default HTTP_TRUST_PROXY */
   trustProxy?: boolean | number | string;
+  /** failed authentications per client address and window; default AUTH_FAILURE_LIMIT / AUTH_FAILURE_WINDOW_S */
+  authFailures?: AuthFailureSettings;
   /** Web UI codec sessions, seconds; default CODEC_SESSION_TTL_S */
   codecSessionTtlSeconds?: number;
 }
@@ -60,5 +63,6 @@ export function apiDeps(config: AppConfig, prisma: PrismaClient, temporal: Clien
     log: rootLog.child({ component: 'api' }),
     trustProxy: config.HTTP_TRUST_PROXY,
     codecSessionTtlSeconds: config.CODEC_SESSION_TTL_S,
+    authFailures: { limit: config.AUTH_FAILURE_LIMIT, windowSeconds: config.AUTH_FAILURE_WINDOW_S },
   };
 }

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { OVERRIDABLE_FORBIDDEN_PATHS } from '../domain/agent/scope.js';
 import { DELIVERY_MODES, GITHUB_LOGIN, type DeliverySettings } from '../domain/fix/fork.js';
+import type { FixBudgets } from '../domain/fix/fix.js';
 
 const positiveInt = z.number().int().positive();
 
@@ -14,7 +15,30 @@ export const budgetsSchema = z.strictObject({
   maxCostUsd: z.number().positive().max(10_000).optional(),
   maxDurationMs: positiveInt.max(7 * 24 * 3600_000).optional(),
   maxValidationRounds: positiveInt.max(100).optional(),
+  /**
+   * How far an operator may raise a running fix's budgets (admins are not bound by it). A budget
+   * not named here is capped at the project's own value above (or the default).
+   */
+  operatorMax: z
+    .strictObject({
+      maxIterations: positiveInt.max(100_000).optional(),
+      maxTokens: positiveInt.max(1_000_000_000).optional(),
+      maxCostUsd: z.number().positive().max(10_000).optional(),
+    })
+    .optional(),
 });
+
+/** The per-fix budgets a fix of the project starts with (operatorMax only bounds raises). */
+export function fixBudgetsOf(settings: z.infer<typeof budgetsSchema>): Partial<FixBudgets> {
+  const own = { ...settings };
+  delete own.operatorMax;
+  return own;
+}
+
+/** The most an operator may raise a fix of a project with these budget settings to. */
+export function operatorBudgetCeiling(settings: z.infer<typeof budgetsSchema>, defaults: FixBudgets): FixBudgets {
+  return { ...defaults, ...fixBudgetsOf(settings), ...settings.operatorMax };
+}
 
 export const scopeLimitsSchema = z.strictObject({
   maxFilesChanged: positiveInt.optional(),

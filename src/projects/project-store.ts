@@ -1,6 +1,7 @@
 /** Projects and their intake keys (the admin API builds on these). */
 import { z } from 'zod';
 import { cloneUrlProblem, configuredGitPolicy } from '../infra/git.js';
+import { configuredOutboundPolicy, urlRefusal } from '../infra/outbound-http.js';
 import { PROJECT_KEY } from '../domain/fix/ids.js';
 import { VALIDATION_GATES } from '../domain/fix/fix.js';
 import { REPRODUCTION_POLICIES } from '../domain/fix/reproduction.js';
@@ -18,6 +19,24 @@ import { environmentSchema, environmentSecretsSchema, mergeSecrets } from './env
 function allowedCloneUrl(url: string, ctx: z.RefinementCtx) {
   const problem = cloneUrlProblem(url, configuredGitPolicy().allowProtocol);
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
+}
+
+/**
+ * Notices are sent with the worker's network position: a Slack or webhook URL may not point into
+ * it (SSRF). Refused here by scheme and literal address (NOTIFY_ALLOW_HTTP/_NETWORKS); names are
+ * resolved and checked again on every send (src/infra/outbound-http.ts).
+ */
+function allowedNotificationUrls(n: z.infer<typeof notificationsSchema>, ctx: z.RefinementCtx) {
+  const policy = configuredOutboundPolicy();
+  const urls: Array<[string[], string | undefined]> = [
+    [['slack', 'webhookUrl'], n.slack?.webhookUrl],
+    [['webhook', 'url'], n.webhook?.url],
+  ];
+  for (const [path, url] of urls) {
+    // One that is not a URL at all is already reported by the schema.
+    const problem = url === undefined || !URL.canParse(url) ? null : urlRefusal(url, policy);
+    if (problem) ctx.addIssue({ code: 'custom', path, message: problem });
+  }
 }
 
 /** Settings a PATCH may change; all optional and without defaults so absent means "unchanged". */
@@ -40,7 +59,7 @@ export const projectSettingsSchema = z.strictObject({
   budgets: budgetsSchema.optional(),
   scopeLimits: scopeLimitsSchema.optional(),
   sandbox: sandboxSettingsSchema.optional(),
-  notifications: notificationsSchema.optional(),
+  notifications: notificationsSchema.superRefine(allowedNotificationUrls).optional(),
   prDraft: z.boolean().optional(),
   /** reproduction test: required (a fix without a verified one goes back to the agent), preferred (reported), off */
   reproduction: z.enum(REPRODUCTION_POLICIES).optional(),

@@ -71,3 +71,27 @@ test('a trigger of an active alert is sent', async () => {
   expect(await acts.sendAlert({ alertId: alert.id, action: 'trigger', round: 1, channel: 'pagerduty' })).toEqual({ sent: true });
   expect(pdFor(alert.id)).toEqual(['trigger']);
 });
+
+test('an alert webhook outside the allowed networks is refused for good, before anything is sent (SSRF, issue #16)', async () => {
+  const strict = createAlertActivities({
+    prisma,
+    taskQueue: source,
+    config: {
+      emailFrom: 'bugfix@example.com',
+      webhook: { url: `${notif.http.url}/hooks/alerts`, secret: 'a-very-long-secret-value' },
+      outbound: { allowHttp: true, allowNetworks: [] },
+      rules: DEFAULT_RULE_SETTINGS,
+      evaluateEverySeconds: 60,
+    },
+  });
+  const { alert } = await raiseAlert(
+    prisma,
+    { source, dedupeKey: 'rule:daily_spend', rule: 'daily_spend', severity: 'warning', summary: 'spend' },
+    new Date(),
+    0,
+  );
+  const before = notif.hooks.length;
+  const err = await strict.sendAlert({ alertId: alert.id, action: 'trigger', round: 1, channel: 'webhook' }).catch((e: unknown) => e);
+  expect(err).toMatchObject({ nonRetryable: true, type: 'DestinationRefused', message: expect.stringMatching(/127\.0\.0\.1 is a loopback address/) });
+  expect(notif.hooks.length).toBe(before);
+});

@@ -122,3 +122,16 @@ describe('WhatsApp', () => {
     expect(err).toMatchObject({ status: 429 });
   });
 });
+
+describe('SSRF guard (issue #16)', () => {
+  test('a Slack URL outside the allowed networks is refused for good before anything is sent', async () => {
+    // The project's stand-in URL is on 127.0.0.1, allowed in tests by NOTIFY_ALLOW_NETWORKS; a
+    // worker configured without that allowance must not post there.
+    const strict = createNotifyActivities({ prisma, config: { emailFrom: 'bugfix@example.com', outbound: { allowHttp: true, allowNetworks: [] } } });
+    const before = notif.slack.length;
+    const err = await strict.sendNotification({ channel: 'slack', notice: notice() }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApplicationFailure);
+    expect(err).toMatchObject({ nonRetryable: true, type: 'DestinationRefused', message: expect.stringMatching(/127\.0\.0\.1 is a loopback address/) });
+    expect(notif.slack.length).toBe(before);
+  });
+});

@@ -128,7 +128,11 @@ describe('bugfix CLI against a running fix', () => {
     const hint = await cli(['hint', workflowId, 'look', 'at', `src/paginate.js-${suffix}`]);
     expect(hint.code, hint.stderr).toBe(0);
 
-    const budget = await cli(['budget', bugId, '--usd', '1500', '--iterations', '20000']);
+    // Above the project's ceiling for operators only on purpose (the CLI holds Temporal credentials).
+    const capped = await cli(['budget', bugId, '--usd', '1500']);
+    expect(capped.code).toBe(1);
+    expect(capped.stderr).toMatch(/^bugfix: budget refused: maxCostUsd 1500 is above the project's ceiling of \d+/);
+    const budget = await cli(['budget', bugId, '--usd', '1500', '--iterations', '20000', '--above-ceiling']);
     expect(budget.code, budget.stderr).toBe(0);
     expect(budget.stdout).toMatch(/budget raised: .*iterations 20000.*cost \$1500/);
     expect((await status()).budgets).toMatchObject({ maxCostUsd: 1500, maxIterations: 20_000 });

@@ -103,6 +103,24 @@ describe('projects', () => {
     expect((await as(admin).get(`/admin/projects/nope-${suffix}`)).status).toBe(404);
   });
 
+  test('notification URLs may not point into private networks (SSRF, issue #16)', async () => {
+    // The tests allow http and 127.0.0.1 (their stand-ins: test/support/global-setup.ts), nothing else.
+    const bad = await as(admin).patch(`/admin/projects/${key}`, {
+      notifications: {
+        slack: { webhookUrl: 'https://169.254.169.254/latest/meta-data' },
+        webhook: { url: 'http://[fd00::5]:8080/hook', secret: 'a-very-long-secret-value' },
+      },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.problems).toEqual([
+      { path: 'notifications.slack.webhookUrl', message: expect.stringContaining('169.254.169.254 is a linkLocal address') },
+      { path: 'notifications.webhook.url', message: expect.stringContaining('fd00::5 is a uniqueLocal address') },
+    ]);
+    const internal = await as(admin).patch(`/admin/projects/${key}`, { notifications: { slack: { webhookUrl: 'https://10.0.0.8/services/x' } } });
+    expect(internal.body.problems).toEqual([{ path: 'notifications.slack.webhookUrl', message: expect.stringContaining('10.0.0.8 is a private address') }]);
+    expect((await prisma.project.findUniqueOrThrow({ where: { key } })).notifications).not.toMatchObject({ slack: expect.anything() });
+  });
+
   test('environment: validated field by field, secrets write-only, null removes it', async () => {
     const bad = await as(admin).patch(`/admin/projects/${key}`, {
       environment: {
@@ -287,6 +305,27 @@ describe('fixes', () => {
     expect((await as(operator).post(`/admin/fixes/${workflowId}/budget`, {})).status).toBe(400);
     const timeline = (await as(admin).get(`/admin/fixes/${workflowId}`)).body.timeline as Array<{ kind: string; name?: string }>;
     expect(timeline.filter((t) => t.kind === 'signal').map((t) => t.name)).toEqual(['pause', 'hint']);
+  });
+
+  test("operators raise a fix's budgets only up to the project's ceiling; admins beyond (issue #16)", async () => {
+    // The project's budgets are { maxCostUsd: 2.5, maxIterations: 12 } (first test): its ceiling for operators.
+    const above = await as(operator).post(`/admin/fixes/${workflowId}/budget`, { maxCostUsd: 2.6 });
+    expect(above.status).toBe(403);
+    expect(above.body.error).toMatch(/maxCostUsd 2\.6 is above the project's ceiling of 2\.5 for operators/);
+    const raisedCeiling = await as(admin).patch(`/admin/projects/${key}`, {
+      budgets: { maxCostUsd: 2.5, maxIterations: 12, operatorMax: { maxIterations: 40 } },
+    });
+    expect(raisedCeiling.status).toBe(200);
+    const aboveMax = await as(operator).post(`/admin/fixes/${workflowId}/budget`, { maxIterations: 41 });
+    expect(aboveMax.status).toBe(403);
+    expect(aboveMax.body.error).toMatch(/maxIterations 41 is above the project's ceiling of 40/);
+    // Within the ceiling, and an admin above it: past the check, the update goes to the fix, which
+    // no worker runs in this file, so Temporal's deadline answers (504), not the ceiling (403).
+    const [within, byAdmin] = await Promise.all([
+      as(operator).post(`/admin/fixes/${workflowId}/budget`, { maxIterations: 40 }),
+      as(admin).post(`/admin/fixes/${workflowId}/budget`, { maxCostUsd: 50 }),
+    ]);
+    expect([within.status, byAdmin.status]).toEqual([504, 504]);
   });
 
   test('costs by day, model and project', async () => {

@@ -78,6 +78,14 @@ export async function setup(): Promise<void> {
   // Test remotes are local bare repositories (the 'file' transport), which the product default
   // (https only) refuses; tests of that default pass it explicitly.
   process.env.GIT_ALLOW_PROTOCOL = 'file:https';
+  // Every test client is 127.0.0.1, and the auth tests fail on purpose hundreds of times (every
+  // admin route × missing/wrong/revoked token): the product's 20 per 5 minutes would stop them.
+  // test/http/auth-failures.test.ts gives its app a small limit of its own.
+  process.env.AUTH_FAILURE_LIMIT ??= '100000';
+  // Notification and alert stand-ins listen on http://127.0.0.1, which the product refuses (https
+  // and public addresses only, against SSRF); test/infra/outbound-http.test.ts passes its own policy.
+  process.env.NOTIFY_ALLOW_HTTP = 'true';
+  process.env.NOTIFY_ALLOW_NETWORKS = '127.0.0.1';
 }
 
 export async function teardown(): Promise<void> {

@@ -42,6 +42,19 @@ export function validateBudgetRaise(current: FixBudgets, spent: Spent, raise: Pa
   }
 }
 
+/**
+ * The first budget of a raise above the ceiling an operator may raise to, as a readable refusal
+ * that names the ceiling; null when every value is within it.
+ */
+export function raiseAboveCeiling(raise: Partial<FixBudgets>, ceiling: FixBudgets): string | null {
+  for (const key of Object.keys(raise) as Array<keyof FixBudgets>) {
+    const value = raise[key];
+    if (value !== undefined && value > ceiling[key])
+      return `${key} ${value} is above the project's ceiling of ${ceiling[key]} for operators: an admin token may raise beyond it, or an admin may raise the project's budgets.operatorMax`;
+  }
+  return null;
+}
+
 /** What a fix may still spend on model calls: tokens, and cost in 1e-8 USD (pricing's units). */
 export interface CallBudgetLeft {
   tokens: number;

@@ -4,11 +4,17 @@ import { cancelSchema, controlFix, hintSchema, raiseBudgetSchema, type FixAction
 import { fixDetail, fixTranscript } from '../../fixes/fix-detail.js';
 import { fixFiltersSchema, listFixes } from '../../fixes/fix-queries.js';
 import { defineRoute, type AdminRoute } from './route-table.js';
+import { roleAtLeast, type AdminActor } from './admin-tokens.js';
 
 /** A bug id (UUID) or a workflow id. */
 const fixParams = z.object({ fix: z.string().regex(/^[A-Za-z0-9._-]{1,200}$/, 'a bug id or workflow id') });
 
-function action<B extends z.ZodType>(name: string, summary: string, body: B | undefined, toAction: (body: z.output<B>) => FixAction): AdminRoute {
+function action<B extends z.ZodType>(
+  name: string,
+  summary: string,
+  body: B | undefined,
+  toAction: (body: z.output<B>, actor: AdminActor) => FixAction,
+): AdminRoute {
   return defineRoute({
     method: 'post',
     path: `/fixes/:fix/${name}`,
@@ -19,7 +25,7 @@ function action<B extends z.ZodType>(name: string, summary: string, body: B | un
     body,
     handle: async ({ deps, params, body: b, actor }) => ({
       ok: true,
-      ...(await controlFix(deps, params.fix, toAction(b as z.output<B>), `admin:${actor.name}`)),
+      ...(await controlFix(deps, params.fix, toAction(b as z.output<B>, actor), `admin:${actor.name}`)),
     }),
   });
 }
@@ -56,5 +62,10 @@ export const fixRoutes = [
   action('resume', 'Resume a paused fix', undefined, () => ({ kind: 'resume' })),
   action('cancel', 'Stop a fix (it still cleans up and records why)', cancelSchema, (b) => ({ kind: 'cancel', reason: b.reason })),
   action('hint', 'Give the model a hint for its next turn', hintSchema, (b) => ({ kind: 'hint', text: b.text })),
-  action('budget', "Raise a running fix's budgets", raiseBudgetSchema, (b) => ({ kind: 'raise-budget', budgets: b })),
+  // Operators up to the project's ceiling (budgets.operatorMax, else its own budgets); admins beyond.
+  action('budget', "Raise a running fix's budgets (operators up to the project's ceiling, admins beyond)", raiseBudgetSchema, (b, actor) => ({
+    kind: 'raise-budget',
+    budgets: b,
+    aboveCeiling: roleAtLeast(actor.role, 'ADMIN'),
+  })),
 ];
