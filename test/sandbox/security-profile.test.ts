@@ -7,7 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import { PROJECT_ROOT } from '../../src/config.js';
-import { loadSeccompProfile, sandboxSecurity } from '../../src/sandbox/security-profile.js';
+import Docker from 'dockerode';
+import { describeIsolation, engineIsolation, loadSeccompProfile, sandboxSecurity } from '../../src/sandbox/security-profile.js';
 
 interface Rule {
   names: string[];
@@ -67,5 +68,21 @@ describe('sandboxSecurity', () => {
     expect(() => loadSeccompProfile(open)).toThrow(/must deny by default/);
     expect(() => loadSeccompProfile(path.join(dir, 'none.json'))).toThrow(/SANDBOX_SECCOMP_PROFILE: cannot read .*none\.json/);
     fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe('engineIsolation', () => {
+  test('reads what the engine enforces, and whether a configured runtime is registered', async () => {
+    const docker = new Docker();
+    const info = (await docker.info()) as { SecurityOptions: string[] };
+    const e = await engineIsolation(docker);
+    expect(e.seccomp).toBe(info.SecurityOptions.some((o) => o.startsWith('name=seccomp')));
+    expect(e.userns).toBe(info.SecurityOptions.includes('name=userns'));
+    expect(e).toMatchObject({ defaultRuntime: 'runc', runtimeKnown: true });
+    expect(describeIsolation(e)).toMatch(/^userns-remap (on|off), seccomp on \(sandbox profile\), apparmor .+, runtime runc$/);
+    vi.stubEnv('SANDBOX_RUNTIME', 'no-such-runtime');
+    const unknown = await engineIsolation(docker);
+    expect(unknown.runtimeKnown).toBe(false);
+    expect(describeIsolation(unknown)).toMatch(/runtime no-such-runtime \(NOT registered with the engine\)$/);
   });
 });
