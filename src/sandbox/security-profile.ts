@@ -82,7 +82,8 @@ export function describeIsolation(e: EngineIsolation): string {
   const runtime = loadConfig().SANDBOX_RUNTIME;
   return [
     `userns-remap ${e.userns ? 'on' : 'off'}`,
-    `seccomp ${e.seccomp ? 'on (sandbox profile)' : 'NOT SUPPORTED by the engine'}`,
+    // gVisor implements the syscalls itself: runsc does not load an OCI seccomp profile inside.
+    `seccomp ${runtime === 'runsc' ? "gVisor's own (runsc does not apply the profile)" : e.seccomp ? 'on (sandbox profile)' : 'NOT SUPPORTED by the engine'}`,
     `apparmor ${e.apparmor ? (loadConfig().SANDBOX_APPARMOR_PROFILE ?? 'engine default') : 'not on this host'}`,
     `runtime ${runtime ?? e.defaultRuntime}${e.runtimeKnown ? '' : ' (NOT registered with the engine)'}`,
   ].join(', ');
