@@ -106,13 +106,25 @@ step_temporal_cli() {
 
 docker_ok() { timeout 10 docker info >/dev/null 2>&1; }
 
+docker_userns() { timeout 10 docker info --format '{{json .SecurityOptions}}' 2>/dev/null | grep -q 'name=userns'; }
+
+# DOCKER_USERNS_REMAP=default (or user[:group]): an engine this step starts remaps the sandboxes'
+# uids (container root is an unprivileged host uid). A running engine is never restarted for it.
 step_docker() {
-  if docker_ok; then say "Docker engine: reachable"; return; fi
+  if docker_ok; then
+    say "Docker engine: reachable (userns-remap $(docker_userns && echo on || echo off))"
+    if [ -n "${DOCKER_USERNS_REMAP:-}" ] && ! docker_userns; then
+      say "Docker engine: DOCKER_USERNS_REMAP is set but the running engine has no userns-remap; not restarting it (see README, Kernel isolation)"
+    fi
+    return
+  fi
   is_root || fail "no Docker engine is reachable (docker info fails) and we are not root: start dockerd or set DOCKER_HOST"
   command -v dockerd >/dev/null 2>&1 || apt_install docker.io
-  say "Docker engine: starting dockerd (no bridge, no iptables; log in .data/dockerd.log)"
+  local userns=()
+  [ -z "${DOCKER_USERNS_REMAP:-}" ] || userns=(--userns-remap="$DOCKER_USERNS_REMAP")
+  say "Docker engine: starting dockerd (no bridge, no iptables${userns:+, userns-remap $DOCKER_USERNS_REMAP}; log in .data/dockerd.log)"
   # setsid: the engine is machine infrastructure and must outlive this shell and Ctrl-C of a demo.
-  setsid nohup dockerd --bridge=none --iptables=false --ip-masq=false \
+  setsid nohup dockerd --bridge=none --iptables=false --ip-masq=false "${userns[@]}" \
     >"$DATA_DIR/dockerd.log" 2>&1 < /dev/null &
   for _ in $(seq 1 60); do docker_ok && { say "Docker engine: up"; return; }; sleep 1; done
   tail -n 20 "$DATA_DIR/dockerd.log" >&2 || true

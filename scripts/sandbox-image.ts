@@ -95,6 +95,8 @@ async function main(): Promise<void> {
   const tag = loadConfig().SANDBOX_IMAGE;
   const dockerInputs = fs
     .readdirSync(DOCKER_DIR)
+    // Applied when a container is created, not built in: a new profile must not rebuild every image.
+    .filter((f) => f !== 'seccomp-sandbox.json')
     .sort()
     .map((f) => `${f}\n${fs.readFileSync(path.join(DOCKER_DIR, f), 'utf8')}`)
     .join('\n');

@@ -84,6 +84,15 @@ const schema = z.object({
    * Default: the host's own bundle, which holds any gateway or corporate CA the host trusts.
    */
   SANDBOX_CA_BUNDLE: z.string().default('/etc/ssl/certs/ca-certificates.crt'),
+  /**
+   * Kernel isolation of sandbox containers (src/sandbox/security-profile.ts): the seccomp profile
+   * file (default docker/seccomp-sandbox.json), an AppArmor profile name where the host has
+   * AppArmor (unset: the engine's default), and an OCI runtime the engine knows, e.g. `runsc` for
+   * gVisor (unset: the engine's default, runc).
+   */
+  SANDBOX_SECCOMP_PROFILE: z.string().default(path.join(PROJECT_ROOT, 'docker', 'seccomp-sandbox.json')),
+  SANDBOX_APPARMOR_PROFILE: optionalString,
+  SANDBOX_RUNTIME: optionalString,
   /** Prepared environment images kept per host (their own layers), least recently used evicted beyond */
   ENVIRONMENT_CACHE_MB: z.coerce.number().int().positive().default(20_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

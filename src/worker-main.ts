@@ -11,6 +11,7 @@ import { ensureReaperSchedule } from './temporal/reaper-schedule.js';
 import { ensureAlertSchedule } from './temporal/alert-schedule.js';
 import { taskQueues } from '../temporal.config.js';
 import { activityDepsFromConfig, startWorkers } from './worker.js';
+import { describeIsolation, engineIsolation, sandboxSecurity } from './sandbox/security-profile.js';
 
 const config = loadConfig();
 const prisma = createPrisma(config.DATABASE_URL);
@@ -19,6 +20,13 @@ const { connection, namespace } = await untilConnected(connectWorker, retrying);
 // The sandbox reaper asks Temporal whether a sandbox's workflow is still open.
 const client = await untilConnected(connectClient, retrying);
 const deps = { ...activityDepsFromConfig(config, prisma), temporal: client };
+// Kernel isolation of the sandboxes, checked before taking work: a bad seccomp profile or a runtime
+// the engine does not know would otherwise fail every fix at its first container.
+sandboxSecurity();
+const isolation = await engineIsolation(deps.docker);
+if (!isolation.runtimeKnown)
+  throw new Error(`SANDBOX_RUNTIME=${config.SANDBOX_RUNTIME}: the Docker engine has no such runtime (register it in daemon.json "runtimes")`);
+console.log(`[worker] sandbox isolation: ${describeIsolation(isolation)}`);
 const workers = await startWorkers({ connection, namespace, deps });
 await ensureReaperSchedule(client, { hostId: deps.host.id, hostQueue: deps.host.queue, taskQueue: taskQueues.main });
 // Budgets and alert rules, once per deployment whichever worker starts first.

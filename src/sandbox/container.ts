@@ -12,6 +12,7 @@ import { DEFAULT_SANDBOX_LIMITS, type SandboxLimits } from '../domain/fix/sandbo
 import { WORKSPACE } from '../domain/agent/workspace-paths.js';
 import { git } from '../infra/git.js';
 import { PROJECT_ROOT } from '../config.js';
+import { sandboxSecurity } from './security-profile.js';
 
 export { DEFAULT_SANDBOX_LIMITS, type SandboxLimits };
 
@@ -116,7 +117,8 @@ export async function createSandboxContainer(
         '/tmp': `rw,exec,nosuid,nodev,size=${limits.tmpSize},uid=1001,gid=1001,mode=1777`,
       },
       CapDrop: ['ALL'],
-      SecurityOpt: ['no-new-privileges'],
+      // seccomp profile, no-new-privileges, AppArmor and runtime where configured
+      ...sandboxSecurity(),
       Init: true,
       AutoRemove: false,
     },

@@ -14,6 +14,7 @@ import { DEFAULT_SETUP_DISK_MB, DEFAULT_SETUP_TIMEOUT_MINUTES, type EnvironmentS
 import { WORKSPACE } from '../domain/agent/workspace-paths.js';
 import { egressAllowlist, refusedTargets, startEgressProxy, type EgressRecord } from './egress-proxy.js';
 import { execInSandbox } from './exec.js';
+import { sandboxSecurity } from './security-profile.js';
 import { AGENT_HOME, AGENT_UID, SANDBOX_HOSTS_BIND, SANDBOX_LABELS, streamRepoIntoSandbox, type SandboxLimits } from './container.js';
 
 export const ENVIRONMENT_LABELS = {
@@ -153,7 +154,8 @@ export async function runEnvironmentSetup(req: SetupRequest): Promise<SetupResul
       Tmpfs: { '/tmp': `rw,exec,nosuid,nodev,size=${req.limits.tmpSize},uid=1001,gid=1001,mode=1777` },
       Binds: [SANDBOX_HOSTS_BIND, `${socketDir}:/egress`, ...(req.caBundle ? [`${req.caBundle}:${CA_IN_CONTAINER}:ro`] : [])],
       CapDrop: ['ALL'],
-      SecurityOpt: ['no-new-privileges'],
+      // seccomp profile, no-new-privileges, AppArmor and runtime where configured
+      ...sandboxSecurity(),
       Init: true,
     },
   });

@@ -204,3 +204,70 @@ describe('scope limits', () => {
     expect((await run('echo curling is a sport')).content).toMatch(/^Exit code: 0/);
   });
 });
+
+/** Calls syscalls by number from Python (the image has no keyctl or bpf tools): `name:nr:arg...`, `buf` a 256-byte buffer. */
+const SYSCALL_PROBE = `import ctypes, errno, sys
+libc = ctypes.CDLL(None, use_errno=True)
+for spec in sys.argv[1:]:
+    name, nr, *args = spec.split(":")
+    r = libc.syscall(int(nr), *[ctypes.create_string_buffer(256) if a == "buf" else ctypes.c_long(int(a, 0)) for a in args])
+    print(name, "OK" if r >= 0 else errno.errorcode[ctypes.get_errno()])`;
+const py = async (script: string, ...args: string[]) => (await execInSandbox(docker, containerId, ['python3', '-c', script, ...args])).stdout.toString();
+const probe = async (...specs: string[]) =>
+  Object.fromEntries(
+    (await py(SYSCALL_PROBE, ...specs))
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' ')),
+  ) as Record<string, string>;
+
+describe('kernel isolation (seccomp profile docker/seccomp-sandbox.json, no capabilities)', () => {
+  // Docker's default profile already refuses these to a container without capabilities; our profile
+  // must keep refusing them (and does whatever capabilities a container is given).
+  test('new namespaces, mounts, the kernel keyring and bpf are refused', async () => {
+    const out = (await raw('unshare -U true; echo "U=$?"; unshare -m true; echo "m=$?"; mount -t tmpfs x /mnt; echo "mount=$?"')).toString();
+    expect(out).toMatch(/^U=[1-9]\d*\nm=[1-9]\d*\nmount=[1-9]\d*\n$/);
+    // x86_64 numbers: keyctl(KEYCTL_GET_KEYRING_ID, session), add_key, bpf(BPF_MAP_CREATE), userfaultfd, setns, unshare(CLONE_NEWUSER)
+    expect(
+      await probe('keyctl:250:0:-3', 'add_key:248:buf:buf:buf:1:-3', 'bpf:321:0:buf:72', 'userfaultfd:323:0', 'setns:308:0:0', 'unshare:272:0x10000000'),
+    ).toEqual({
+      keyctl: 'EPERM',
+      add_key: 'EPERM',
+      bpf: 'EPERM',
+      userfaultfd: 'EPERM',
+      setns: 'EPERM',
+      unshare: 'EPERM',
+    });
+  });
+
+  // Newly refused by our profile: Docker's default allows all of these (ptrace on kernels >= 4.8).
+  test('ptrace, io_uring, 32-bit personalities and rare socket families are refused', async () => {
+    const traceme = `import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+pid = os.fork()
+if pid == 0: os._exit(0 if libc.ptrace(0, 0, 0, 0) == 0 else ctypes.get_errno())
+print("ptrace", os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))`;
+    expect(await py(traceme)).toBe('ptrace 1\n');
+    // io_uring answers ENOSYS, so runtimes that try it (libuv, liburing) fall back as on an old kernel.
+    expect(await probe('io_uring_setup:425:1:buf', 'personality:135:8')).toEqual({ io_uring_setup: 'ENOSYS', personality: 'EPERM' });
+    const sockets = `import socket
+for fam in (40, 38, 17):
+    try: socket.socket(fam, socket.SOCK_SEQPACKET).close(); print(fam, "OK")
+    except OSError as e: print(fam, e.errno)`;
+    // AF_VSOCK, AF_ALG, AF_PACKET: EPERM (1) from the profile, not the kernel's "unsupported" or "no device".
+    expect(await py(sockets)).toBe('40 1\n38 1\n17 1\n');
+  });
+
+  test('a normal workflow still runs: git, node, python, npm, a JVM, subprocesses, loopback', async () => {
+    const workflow = [
+      'set -e; cd /tmp && rm -rf wf && mkdir wf && cd wf && git init -q && echo x > a && git add a',
+      'git -c user.email=a@b -c user.name=a commit -qm one && git log --format=%s',
+      `node -e 'const c=require("child_process");console.log(c.execFileSync("sh",["-c","echo forked"]).toString().trim());require("net").createServer().listen(0,"127.0.0.1",function(){console.log("listening");this.close()})'`,
+      `python3 -c 'import subprocess; print(subprocess.run(["echo", "py-child"], capture_output=True, text=True).stdout.strip())'`,
+      'npm --version >/dev/null && echo npm',
+      `printf 'class H { public static void main(String[] a) throws Exception { Thread t = new Thread(() -> System.out.println("jvm thread")); t.start(); t.join(); } }' > H.java && java H.java`,
+    ].join('\n');
+    const r = await execInSandbox(docker, containerId, ['bash', '-c', workflow], { timeoutMs: 120_000 });
+    expect(r.stdout.toString() + r.stderr.toString()).toBe('one\nforked\nlistening\npy-child\nnpm\njvm thread\n');
+  });
+});
