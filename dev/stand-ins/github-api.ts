@@ -15,6 +15,32 @@ export interface StandInPull {
   base: string;
   draft: boolean;
   state: 'open' | 'closed';
+  merged?: boolean;
+}
+
+/** An inline review comment (GET /repos/{o}/{r}/pulls/{n}/comments), as stored. */
+export interface StandInReviewComment {
+  id: number;
+  pull: number;
+  reviewId: number | null;
+  inReplyTo?: number;
+  path: string;
+  line: number;
+  diffHunk: string;
+  body: string;
+  user: string;
+  commitId: string;
+  createdAt: string;
+}
+
+export interface StandInReview {
+  id: number;
+  pull: number;
+  user: string;
+  state: 'APPROVED' | 'CHANGES_REQUESTED' | 'COMMENTED';
+  body: string;
+  commitId: string;
+  submittedAt: string;
 }
 
 export interface StandInComment {
@@ -47,6 +73,20 @@ export interface GitHubStandIn extends Listening {
   commentRecords(owner: string, name: string, issue: number): Array<StandInComment & { edits: number }>;
   /** a person's role on the repository (admin, maintain, write, triage, read); others have none */
   setPermission(owner: string, name: string, login: string, role: string): void;
+  /**
+   * A person's review with inline comments on the PR's current head, as GitHub stores it; returns
+   * the review and comments in GitHub's JSON (for the webhook payloads a test sends).
+   */
+  addReview(
+    owner: string,
+    name: string,
+    pull: number,
+    review: { user: string; state: StandInReview['state']; body?: string; comments: Array<{ path: string; line: number; body: string }> },
+  ): { review: Record<string, unknown>; comments: Array<Record<string, unknown>> };
+  /** the review comments of a PR (threads: inReplyTo links a reply to its first comment) */
+  reviewComments(owner: string, name: string, pull: number): StandInReviewComment[];
+  /** closes (or merges) a PR */
+  closePull(owner: string, name: string, pull: number, merged: boolean): void;
   requests: Array<{ method: string; path: string; status: number; authorization?: string }>;
   /** The next `count` requests to paths matching `pathPart` fail with `status`. */
   failNext(pathPart: string, status: number, count?: number): void;
@@ -64,6 +104,21 @@ function branchSha(bareDir: string, branch: string): string | null {
   } catch {
     return null;
   }
+}
+
+/** A diff hunk like GitHub's for a comment on `line`: the lines above it as context (the file at `commit`). */
+function diffHunk(bareDir: string, commit: string, file: string, line: number): string {
+  let lines: string[] = [];
+  try {
+    lines = execFileSync('git', ['show', `${commit}:${file}`], { cwd: bareDir })
+      .toString()
+      .split('\n');
+  } catch {
+    // a path not in the commit: an empty hunk
+  }
+  const from = Math.max(1, line - 3);
+  const shown = lines.slice(from - 1, line);
+  return `@@ -${from},${shown.length} +${from},${shown.length} @@\n${shown.map((l) => ` ${l}`).join('\n')}`;
 }
 
 export interface StandInApp {
@@ -85,7 +140,9 @@ function validAppJwt(jwt: string, app: StandInApp): boolean {
 /** Where a repository the stand-in was not told about lives, if anywhere (local mode: the projects' own remotes). */
 export type RepoResolver = (owner: string, name: string) => Promise<{ bareDir: string; defaultBranch: string } | undefined>;
 
-export async function startGitHubStandIn(opts: { token?: string; app?: StandInApp; port?: number; resolveRepo?: RepoResolver; botLogin?: string } = {}): Promise<GitHubStandIn> {
+export async function startGitHubStandIn(
+  opts: { token?: string; app?: StandInApp; port?: number; resolveRepo?: RepoResolver; botLogin?: string } = {},
+): Promise<GitHubStandIn> {
   const installationTokens = new Set<string>();
   const repos = new Map<
     string,
@@ -96,8 +153,19 @@ export async function startGitHubStandIn(opts: { token?: string; app?: StandInAp
       labels: Map<number, string[]>;
       comments: Map<number, StandInComment[]>;
       permissions: Map<string, string>;
+      reviewComments: StandInReviewComment[];
+      reviews: StandInReview[];
     }
   >();
+  const emptyRepo = () => ({
+    pulls: [] as StandInPull[],
+    labels: new Map<number, string[]>(),
+    comments: new Map<number, StandInComment[]>(),
+    permissions: new Map<string, string>(),
+    reviewComments: [] as StandInReviewComment[],
+    reviews: [] as StandInReview[],
+  });
+  let reviewIds = 5000;
   const requests: GitHubStandIn['requests'] = [];
   let commentIds = 1000;
   const edits = new Map<number, number>();
@@ -159,7 +227,7 @@ export async function startGitHubStandIn(opts: { token?: string; app?: StandInAp
     const key = `${req.params.owner}/${req.params.repo}`;
     if (!repos.has(key) && opts.resolveRepo) {
       const found = await opts.resolveRepo(req.params.owner!, req.params.repo!).catch(() => undefined);
-      if (found && !repos.has(key)) repos.set(key, { ...found, pulls: [], labels: new Map(), comments: new Map() });
+      if (found && !repos.has(key)) repos.set(key, { ...found, ...emptyRepo() });
     }
     next();
   });
@@ -176,6 +244,7 @@ export async function startGitHubStandIn(opts: { token?: string; app?: StandInAp
     title: p.title,
     body: p.body,
     draft: p.draft,
+    merged: !!p.merged,
     html_url: `${base}/${owner}/${name}/pull/${p.number}`,
     url: `${base}/repos/${owner}/${name}/pulls/${p.number}`,
     head: { ref: p.head, sha: branchSha(bareDir, p.head), label: `${owner}:${p.head}` },
@@ -299,6 +368,91 @@ export async function startGitHubStandIn(opts: { token?: string; app?: StandInAp
     res.json(pullJson(req.params.owner, req.params.repo, p, repo.bareDir));
   });
 
+  const userJson = (login: string) => ({ login, type: login === botLogin || login === `${botLogin}[bot]` ? 'Bot' : 'User' });
+  const reviewCommentJson = (owner: string, name: string, c: StandInReviewComment) => ({
+    id: c.id,
+    pull_request_review_id: c.reviewId,
+    ...(c.inReplyTo ? { in_reply_to_id: c.inReplyTo } : {}),
+    path: c.path,
+    line: c.line,
+    original_line: c.line,
+    side: 'RIGHT',
+    diff_hunk: c.diffHunk,
+    body: c.body,
+    user: userJson(c.user),
+    commit_id: c.commitId,
+    original_commit_id: c.commitId,
+    created_at: c.createdAt,
+    updated_at: c.createdAt,
+    html_url: `${base}/${owner}/${name}/pull/${c.pull}#discussion_r${c.id}`,
+    pull_request_url: `${base}/repos/${owner}/${name}/pulls/${c.pull}`,
+  });
+  const reviewJson = (owner: string, name: string, r: StandInReview) => ({
+    id: r.id,
+    user: userJson(r.user),
+    body: r.body,
+    state: r.state,
+    commit_id: r.commitId,
+    submitted_at: r.submittedAt,
+    html_url: `${base}/${owner}/${name}/pull/${r.pull}#pullrequestreview-${r.id}`,
+  });
+  /** Paged like GitHub: per_page (default 30, at most 100), page, and a Link header to the next. */
+  const paged = <T>(req: express.Request, res: express.Response, all: T[]) => {
+    const perPage = Math.min(100, Math.max(1, Number(req.query.per_page) || 30));
+    const page = Math.max(1, Number(req.query.page) || 1);
+    const last = Math.max(1, Math.ceil(all.length / perPage));
+    const at = (n: number) => `<${base}${req.path}?per_page=${perPage}&page=${n}>`;
+    if (page < last) res.setHeader('link', `${at(page + 1)}; rel="next", ${at(last)}; rel="last"`);
+    res.json(all.slice((page - 1) * perPage, page * perPage));
+  };
+
+  app.get('/repos/:owner/:repo/pulls/:number/comments', (req, res) => {
+    const repo = repoOf(req, res);
+    if (!repo) return;
+    const n = Number(req.params.number);
+    paged(
+      req,
+      res,
+      repo.reviewComments.filter((c) => c.pull === n).map((c) => reviewCommentJson(req.params.owner!, req.params.repo!, c)),
+    );
+  });
+
+  app.get('/repos/:owner/:repo/pulls/:number/reviews', (req, res) => {
+    const repo = repoOf(req, res);
+    if (!repo) return;
+    const n = Number(req.params.number);
+    paged(
+      req,
+      res,
+      repo.reviews.filter((r) => r.pull === n).map((r) => reviewJson(req.params.owner!, req.params.repo!, r)),
+    );
+  });
+
+  // GitHub answers a reply to a reply with 422: replies go to the thread's first comment.
+  app.post('/repos/:owner/:repo/pulls/:number/comments/:id/replies', (req, res) => {
+    const repo = repoOf(req, res);
+    if (!repo) return;
+    const n = Number(req.params.number);
+    const parent = repo.reviewComments.find((c) => c.id === Number(req.params.id) && c.pull === n);
+    if (!parent) return void res.status(404).json({ message: 'Not Found' });
+    const body = String((req.body as { body?: string }).body ?? '');
+    if (!body)
+      return void res
+        .status(422)
+        .json({ message: 'Validation Failed', errors: [{ resource: 'PullRequestReviewComment', field: 'body', code: 'missing_field' }] });
+    const reply: StandInReviewComment = {
+      ...parent,
+      id: ++commentIds,
+      reviewId: null,
+      inReplyTo: parent.inReplyTo ?? parent.id,
+      body,
+      user: botLogin,
+      createdAt: new Date().toISOString(),
+    };
+    repo.reviewComments.push(reply);
+    res.status(201).json(reviewCommentJson(req.params.owner!, req.params.repo!, reply));
+  });
+
   app.use((_req, res) => void res.status(404).json({ message: 'Not Found (stand-in does not serve this endpoint)' }));
 
   const server = await listen(app, opts.port ?? 0);
@@ -306,8 +460,7 @@ export async function startGitHubStandIn(opts: { token?: string; app?: StandInAp
   return {
     ...server,
     requests,
-    addRepo: (owner, name, bareDir, defaultBranch = 'main') =>
-      void repos.set(`${owner}/${name}`, { bareDir, defaultBranch, pulls: [], labels: new Map(), comments: new Map(), permissions: new Map() }),
+    addRepo: (owner, name, bareDir, defaultBranch = 'main') => void repos.set(`${owner}/${name}`, { bareDir, defaultBranch, ...emptyRepo() }),
     pulls: (owner, name) => repos.get(`${owner}/${name}`)?.pulls ?? [],
     labels: (owner, name, issue) => repos.get(`${owner}/${name}`)?.labels.get(issue) ?? [],
     comments: (owner, name, issue) => (repos.get(`${owner}/${name}`)?.comments.get(issue) ?? []).map((c) => c.body),
@@ -317,6 +470,35 @@ export async function startGitHubStandIn(opts: { token?: string; app?: StandInAp
       repo.comments.set(issue, [...(repo.comments.get(issue) ?? []), { id: ++commentIds, body, user: 'someone' }]);
     },
     setPermission: (owner, name, login, role) => void repos.get(`${owner}/${name}`)!.permissions.set(login.toLowerCase(), role),
+    addReview: (owner, name, pull, r) => {
+      const repo = repos.get(`${owner}/${name}`)!;
+      const p = repo.pulls.find((x) => x.number === pull)!;
+      const commitId = branchSha(repo.bareDir, p.head) ?? '';
+      const at = new Date().toISOString();
+      const review: StandInReview = { id: ++reviewIds, pull, user: r.user, state: r.state, body: r.body ?? '', commitId, submittedAt: at };
+      repo.reviews.push(review);
+      const comments = r.comments.map((c) => {
+        const comment: StandInReviewComment = {
+          id: ++commentIds,
+          pull,
+          reviewId: review.id,
+          ...c,
+          diffHunk: diffHunk(repo.bareDir, commitId, c.path, c.line),
+          user: r.user,
+          commitId,
+          createdAt: at,
+        };
+        repo.reviewComments.push(comment);
+        return reviewCommentJson(owner, name, comment);
+      });
+      return { review: reviewJson(owner, name, review), comments };
+    },
+    reviewComments: (owner, name, pull) => (repos.get(`${owner}/${name}`)?.reviewComments ?? []).filter((c) => c.pull === pull),
+    closePull: (owner, name, pull, merged) => {
+      const p = repos.get(`${owner}/${name}`)!.pulls.find((x) => x.number === pull)!;
+      p.state = 'closed';
+      p.merged = merged;
+    },
     failNext: (pathPart, status, count = 1) => {
       for (let i = 0; i < count; i++) faults.push({ pathPart, status });
     },
