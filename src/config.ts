@@ -50,7 +50,7 @@ const schema = z.object({
   /** follow-up rounds one pull request may get (a project's github.maxRoundsPerPr wins) */
   GITHUB_MAX_ROUNDS_PER_PR: z.coerce.number().int().min(0).default(5),
   /** quiet time after the last review event before a round starts: a review's inline comments make one round */
-  GITHUB_ROUND_DEBOUNCE_MS: z.coerce.number().int().min(0).default(20_000),
+  GITHUB_ROUND_DEBOUNCE_MS: z.coerce.number().int().min(100).default(20_000),
   HTTP_HOST: z.string().default('127.0.0.1'),
   HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   /**
