@@ -6,10 +6,22 @@
 import type { PrismaClient } from '../src/db/prisma.js';
 import { storableText, withoutNul } from '../src/db/jsonb.js';
 import { sanitizeForGitHub } from '../src/domain/fix/pull-request.js';
-import { feedbackBlock, openThreads, reviewBodies, threadReplyMarker, type ThreadRef } from '../src/domain/github/review-threads.js';
+import { effectiveForbiddenPaths, matchForbidden, type ScopeLimits } from '../src/domain/agent/scope.js';
+import {
+  feedbackBlock,
+  openThreads,
+  outOfScopeReply,
+  reviewBodies,
+  splitByScope,
+  threadReplyMarker,
+  type ThreadRef,
+} from '../src/domain/github/review-threads.js';
 import { statusMarker, threadReply, withRounds } from '../src/domain/github/status-comment.js';
-import { findMarked, permissionOf, type RepoRef } from '../src/github/issues.js';
+import { findMarked, permissionOf, upsertMarkedComment, type RepoRef } from '../src/github/issues.js';
 import { pullState, replyInThread, reviewComments, reviews } from '../src/github/pull-reviews.js';
+import { failedCheckLog } from '../src/github/check-logs.js';
+import { checkFailureBlock, currentFailures } from '../src/domain/github/check-feedback.js';
+import type { FailedCheck } from '../src/domain/github/pull-events.js';
 import type { GitHubClient } from '../src/infra/github.js';
 import { permits, resolveGitHubSettings } from '../src/projects/github-settings.js';
 import type { GitHubPullInput } from '../workflows/github-pull/messages.js';
@@ -34,7 +46,11 @@ export function createGitHubPullActivities(deps: Deps) {
      * feedback from people with the project's required permission counts. A record left running
      * by an interrupted attempt is taken up again rather than numbered anew.
      */
-    async preparePullRound(input: { pull: GitHubPullInput; prComments: Array<{ author: string; body: string }> }): Promise<PreparedRound> {
+    async preparePullRound(input: {
+      pull: GitHubPullInput;
+      prComments: Array<{ author: string; body: string }>;
+      checks?: FailedCheck[];
+    }): Promise<PreparedRound> {
       const { pull } = input;
       const project = await deps.prisma.project.findUniqueOrThrow({ where: { id: pull.projectId } });
       const r = { owner: project.repoOwner, repo: project.repoName };
@@ -46,27 +62,50 @@ export function createGitHubPullActivities(deps: Deps) {
       const unfinished = earlier.find((x) => x.status === 'running');
       if (unfinished)
         return { round: unfinished.round, workflowId: unfinished.id, headSha: unfinished.headSha, threads: (unfinished.threads as unknown[]).length };
-      if (earlier.length >= pull.maxRounds) return { skip: `round limit reached (${pull.maxRounds} per pull request)` };
+      // The project's current setting wins over the one the workflow started with.
+      const settings = resolveGitHubSettings(project.github);
+      const maxRounds = settings.maxRoundsPerPr ?? pull.maxRounds;
+      if (earlier.length >= maxRounds) return { skip: `round limit reached (${maxRounds} per pull request)` };
 
-      const needed = resolveGitHubSettings(project.github).minPermission;
+      const needed = settings.minPermission;
       const allowed = new Map<string, boolean>();
       const mayAsk = async (login: string) => {
         if (!allowed.has(login)) allowed.set(login, permits(await permissionOf(deps.github, r, login), needed));
         return allowed.get(login)!;
       };
       const comments = await reviewComments(deps.github, r, pull.prNumber);
-      const threads = [];
+      const asked = [];
       // A thread counts when the last person who spoke in it may ask; it is shown whole.
-      for (const t of openThreads(comments, deps.botLogin)) if (await mayAsk(t.comments[t.comments.length - 1]!.author)) threads.push(t);
+      for (const t of openThreads(comments, deps.botLogin)) if (await mayAsk(t.comments[t.comments.length - 1]!.author)) asked.push(t);
+      // Threads on forbidden paths get their answer now and never reach the model (the scope gate would refuse the push anyway).
+      const forbidden = effectiveForbiddenPaths(project.scopeLimits as ScopeLimits);
+      const { allowed: threads, refused } = splitByScope(asked, (path) => matchForbidden(path, forbidden));
+      for (const t of refused) {
+        const marker = threadReplyMarker(`scope-${t.comments.length}`, t.rootId);
+        await replyInThread(deps.github, r, pull.prNumber, t.rootId, marker, outOfScopeReply(t.path, t.pattern), comments);
+      }
       const since = earlier[earlier.length - 1]?.createdAt.toISOString();
       const bodies = [];
       for (const b of reviewBodies(await reviews(deps.github, r, pull.prNumber), deps.botLogin, since)) if (await mayAsk(b.author)) bodies.push(b);
-      if (threads.length === 0 && bodies.length === 0 && input.prComments.length === 0) return { skip: 'no open review thread or request: no round' };
+      const checks = currentFailures(input.checks ?? [], pr.headSha);
+      if (threads.length === 0 && bodies.length === 0 && input.prComments.length === 0 && checks.length === 0) {
+        return {
+          skip: refused.length ? `only threads on forbidden paths (${refused.length}): answered, no round` : 'no open review thread or request: no round',
+        };
+      }
 
       const round = (earlier[earlier.length - 1]?.round ?? 0) + 1;
       const workflowId = `${pull.fixWorkflowId}-round-${round}`;
       const refs: ThreadRef[] = threads.map((t) => ({ rootId: t.rootId, path: t.path, line: t.line }));
-      const feedback = feedbackBlock({ prNumber: pull.prNumber, round, threads, reviews: bodies, prComments: input.prComments });
+      const blocks = [];
+      if (threads.length || bodies.length || input.prComments.length)
+        blocks.push(feedbackBlock({ prNumber: pull.prNumber, round, threads, reviews: bodies, prComments: input.prComments }));
+      if (checks.length) {
+        const logs = [];
+        for (const c of checks) logs.push(await failedCheckLog(deps.github, r, c));
+        blocks.push(checkFailureBlock({ prNumber: pull.prNumber, round, checks: logs }));
+      }
+      const feedback = blocks.join('\n\n');
       await deps.prisma.pullRequestRound.upsert({
         where: { id: workflowId },
         create: {
@@ -75,7 +114,7 @@ export function createGitHubPullActivities(deps: Deps) {
           projectId: pull.projectId,
           ...where,
           round,
-          kind: 'review',
+          kind: checks.length ? (blocks.length > 1 ? 'review+check' : 'check') : 'review',
           headSha: pr.headSha,
           feedback: storableText(feedback),
           threads: withoutNul(refs) as object,
@@ -102,6 +141,11 @@ export function createGitHubPullActivities(deps: Deps) {
       const existing = threads.length ? await reviewComments(deps.github, r, input.pull.prNumber) : [];
       const text = threadReply({ ...done, round: done.round });
       for (const t of threads) await replyInThread(deps.github, r, input.pull.prNumber, t.rootId, threadReplyMarker(row.id, t.rootId), text, existing);
+      // A round for failing checks has no thread to answer in: it says so on the pull request.
+      if (row.kind.includes('check')) {
+        const marker = threadReplyMarker(row.id, 0);
+        await upsertMarkedComment(deps.github, r, input.pull.prNumber, marker, `${marker}\nFailing checks, round ${row.round}: ${text}`);
+      }
 
       const bug = await deps.prisma.bugReport.findUnique({ where: { id: input.pull.bugId }, select: { githubIssueNumber: true } });
       if (bug?.githubIssueNumber) {

@@ -2,7 +2,8 @@
  * The scripted model for a fix and its follow-up round: a first conversation is the pagination
  * fix; a conversation that opens with reviewers' feedback (a follow-up round) reads each thread's
  * "Please add this comment above the line: `…`", reads that line of that file, adds the comment
- * above it, commits and completes. It diverges (HTTP 400) when a thread it needs is missing from
+ * above it, commits and completes; a round for a failed check does the same for each log line
+ * "<path>:<line>: expected a comment `…` above this line". It diverges (HTTP 400) when a thread it needs is missing from
  * the first message, so a round that lost a thread fails.
  */
 import { lastToolResults, type ModelScript, type ReplyBlock } from '../stand-ins/anthropic-api.js';
@@ -36,12 +37,23 @@ export function reviewAsks(opening: string): Ask[] {
   });
 }
 
+/** What a failed check's log asks for (a linter's complaint, say). */
+export function checkAsks(opening: string): Ask[] {
+  return [...opening.matchAll(/^(\S+):(\d+): expected a comment `([^`]+)` above this line$/gm)].map((m) => ({
+    path: m[1]!,
+    line: Number(m[2]),
+    comment: m[3]!,
+  }));
+}
+
 export function reviewRoundScenario(opts: { threads: number }): ModelScript {
   return (req, turn) => {
     const opening = openingText(req);
-    if (!opening.includes('<review_feedback')) return paginationScenario(req, turn);
-    const asks = reviewAsks(opening);
-    if (asks.length !== opts.threads) throw new ScriptDiverged(`expected ${opts.threads} review threads, got ${asks.length}`);
+    const onCheck = opening.includes('<check_failure');
+    if (!onCheck && !opening.includes('<review_feedback')) return paginationScenario(req, turn);
+    const asks = onCheck ? checkAsks(opening) : reviewAsks(opening);
+    if (onCheck ? asks.length === 0 : asks.length !== opts.threads)
+      throw new ScriptDiverged(`expected ${onCheck ? 'a request in the check log' : `${opts.threads} review threads`}, got ${asks.length}`);
     switch (turn) {
       case 0:
         return [

@@ -33,6 +33,17 @@ export interface StandInReviewComment {
   createdAt: string;
 }
 
+/** A check run (an Actions job when app is github-actions: its log is served under actions/jobs/{id}/logs). */
+export interface StandInCheckRun {
+  id: number;
+  name: string;
+  headSha: string;
+  conclusion: 'success' | 'failure' | 'timed_out' | 'neutral';
+  output: { title: string | null; summary: string | null; text: string | null };
+  app: string;
+  log?: string;
+}
+
 export interface StandInReview {
   id: number;
   pull: number;
@@ -85,6 +96,8 @@ export interface GitHubStandIn extends Listening {
   ): { review: Record<string, unknown>; comments: Array<Record<string, unknown>> };
   /** the review comments of a PR (threads: inReplyTo links a reply to its first comment) */
   reviewComments(owner: string, name: string, pull: number): StandInReviewComment[];
+  /** a completed check run on a commit; returns it in GitHub's JSON (for the check_run webhook) */
+  addCheckRun(owner: string, name: string, run: Omit<StandInCheckRun, 'id'>): Record<string, unknown>;
   /** closes (or merges) a PR */
   closePull(owner: string, name: string, pull: number, merged: boolean): void;
   requests: Array<{ method: string; path: string; status: number; authorization?: string }>;
@@ -155,6 +168,7 @@ export async function startGitHubStandIn(
       permissions: Map<string, string>;
       reviewComments: StandInReviewComment[];
       reviews: StandInReview[];
+      checkRuns: StandInCheckRun[];
     }
   >();
   const emptyRepo = () => ({
@@ -164,7 +178,9 @@ export async function startGitHubStandIn(
     permissions: new Map<string, string>(),
     reviewComments: [] as StandInReviewComment[],
     reviews: [] as StandInReview[],
+    checkRuns: [] as StandInCheckRun[],
   });
+  let checkRunIds = 9000;
   let reviewIds = 5000;
   const requests: GitHubStandIn['requests'] = [];
   let commentIds = 1000;
@@ -428,6 +444,40 @@ export async function startGitHubStandIn(
     );
   });
 
+  const checkRunJson = (owner: string, name: string, c: StandInCheckRun) => ({
+    id: c.id,
+    name: c.name,
+    head_sha: c.headSha,
+    status: 'completed',
+    conclusion: c.conclusion,
+    output: { ...c.output, annotations_count: 0 },
+    app: { slug: c.app, name: c.app },
+    html_url: `${base}/${owner}/${name}/runs/${c.id}`,
+    details_url: `${base}/${owner}/${name}/actions/runs/1/job/${c.id}`,
+  });
+
+  app.get('/repos/:owner/:repo/check-runs/:id', (req, res) => {
+    const repo = repoOf(req, res);
+    if (!repo) return;
+    const c = repo.checkRuns.find((x) => x.id === Number(req.params.id));
+    if (!c) return void res.status(404).json({ message: 'Not Found' });
+    res.json(checkRunJson(req.params.owner!, req.params.repo!, c));
+  });
+
+  // Like GitHub: a redirect to where the log lives (plain text), which clients follow.
+  app.get('/repos/:owner/:repo/actions/jobs/:id/logs', (req, res) => {
+    const repo = repoOf(req, res);
+    if (!repo) return;
+    const c = repo.checkRuns.find((x) => x.id === Number(req.params.id) && x.app === 'github-actions');
+    if (!c) return void res.status(404).json({ message: 'Not Found' });
+    res.redirect(302, `${base}/_logs/${req.params.owner}/${req.params.repo}/${c.id}`);
+  });
+  app.get('/_logs/:owner/:repo/:id', (req, res) => {
+    const c = repos.get(`${req.params.owner}/${req.params.repo}`)?.checkRuns.find((x) => x.id === Number(req.params.id));
+    if (!c) return void res.status(404).type('text/plain').send('Not Found');
+    res.type('text/plain').send(c.log ?? '');
+  });
+
   // GitHub answers a reply to a reply with 422: replies go to the thread's first comment.
   app.post('/repos/:owner/:repo/pulls/:number/comments/:id/replies', (req, res) => {
     const repo = repoOf(req, res);
@@ -494,6 +544,11 @@ export async function startGitHubStandIn(
       return { review: reviewJson(owner, name, review), comments };
     },
     reviewComments: (owner, name, pull) => (repos.get(`${owner}/${name}`)?.reviewComments ?? []).filter((c) => c.pull === pull),
+    addCheckRun: (owner, name, run) => {
+      const c = { ...run, id: ++checkRunIds };
+      repos.get(`${owner}/${name}`)!.checkRuns.push(c);
+      return checkRunJson(owner, name, c);
+    },
     closePull: (owner, name, pull, merged) => {
       const p = repos.get(`${owner}/${name}`)!.pulls.find((x) => x.number === pull)!;
       p.state = 'closed';

@@ -127,13 +127,20 @@ async function pullHandover(
   projectMaxRounds: number | undefined,
   event: PullEvent,
 ): Promise<PullHandover | { ignored: string }> {
+  // A check run from a fork's PR lists no PR: its branch names it.
+  const byBranch = !event.prNumber;
+  if (byBranch && !isServiceBranch(event.headRef))
+    return { ignored: `${event.kind} on branch ${event.headRef ?? '(none)'}: not a pull request of the service` };
   const bug = await deps.prisma.bugReport.findFirst({
-    where: { projectId: project.id, prNumber: event.prNumber, fixBranch: { startsWith: 'fix/bug-' } },
+    where: byBranch
+      ? { projectId: project.id, fixBranch: event.headRef!, prNumber: { not: null } }
+      : { projectId: project.id, prNumber: event.prNumber, fixBranch: { startsWith: 'fix/bug-' } },
     orderBy: { createdAt: 'desc' },
-    select: { id: true, workflowId: true, fixBranch: true },
+    select: { id: true, workflowId: true, fixBranch: true, prNumber: true },
   });
   const ours = bug && isServiceBranch(bug.fixBranch) && (!event.headRef || event.headRef === bug.fixBranch);
-  if (!bug || !ours) return { ignored: `pull request #${event.prNumber} was not opened by the service` };
+  if (!bug || !ours) return { ignored: `pull request #${event.prNumber || `of ${event.headRef}`} was not opened by the service` };
+  if (byBranch) event = { ...event, prNumber: bug.prNumber! };
   const rounds = deps.rounds ?? DEFAULT_ROUNDS;
   const input: GitHubPullInput = {
     projectId: project.id,

@@ -142,3 +142,53 @@ describe('what the bot writes back', () => {
     expect(twice).toContain('- Round 2 (1 review thread): failed: remote moved');
   });
 });
+
+describe('threads on forbidden paths', () => {
+  it('are split off with the pattern that forbids them and answered with why', async () => {
+    const { effectiveForbiddenPaths, matchForbidden } = await import('../../src/domain/agent/scope.js');
+    const { splitByScope, outOfScopeReply } = await import('../../src/domain/github/review-threads.js');
+    const forbidden = effectiveForbiddenPaths({ forbiddenPaths: ['test/**'] });
+    const split = splitByScope([{ path: 'src/a.js' }, { path: 'test/a.test.js' }, { path: '.github/workflows/ci.yml' }], (p) => matchForbidden(p, forbidden));
+    expect(split.allowed.map((t) => t.path)).toEqual(['src/a.js']);
+    expect(split.refused.map((t) => t.path)).toEqual(['test/a.test.js', '.github/workflows/ci.yml']);
+    expect(outOfScopeReply('test/a.test.js', 'test/**')).toContain('forbidden path `test/**`');
+  });
+});
+
+describe('failed checks', () => {
+  it('a failed check run asks for a round (bots report checks); success and other actions do not', () => {
+    const failed = webhookExamples('check_run.completed').find((e) => e.check_run.conclusion === 'failure')!;
+    failed.sender = { ...failed.sender, login: 'github-actions[bot]', type: 'Bot' };
+    expect(decide('check_run', failed)).toEqual({
+      event: expect.objectContaining({
+        kind: 'check',
+        prNumber: 2,
+        headRef: 'changes',
+        check: { source: 'check_run', id: failed.check_run.id, name: failed.check_run.name, headSha: failed.check_run.head_sha, conclusion: 'failure' },
+      }),
+    });
+    const passed = webhookExamples('check_run.completed').find((e) => e.check_run.conclusion === 'success')!;
+    expect(decide('check_run', passed)).toEqual({ ignored: expect.stringContaining('concluded success') });
+    expect(decide('check_run', webhookExample('check_run.created'))).toHaveProperty('ignored');
+  });
+
+  it('a failed workflow run without listed PRs (a fork) is routed by its branch', () => {
+    const run = webhookExamples('workflow_run.completed').find((e) => e.workflow_run.conclusion === 'success')!;
+    run.workflow_run.conclusion = 'failure';
+    run.workflow_run.pull_requests = [];
+    run.workflow_run.head_branch = 'fix/bug-0b6a3f0e';
+    expect(decide('workflow_run', run)).toEqual({ event: expect.objectContaining({ kind: 'check', prNumber: 0, headRef: 'fix/bug-0b6a3f0e' }) });
+  });
+
+  it('only failures on the current head count, each once; the log keeps head and tail inside its block', async () => {
+    const { checkFailureBlock, currentFailures } = await import('../../src/domain/github/check-feedback.js');
+    const c = (id: number, headSha: string) => ({ source: 'check_run' as const, id, name: 'test', headSha, conclusion: 'failure' });
+    expect(currentFailures([c(1, 'new'), c(2, 'old'), c(1, 'new')], 'new').map((x) => x.id)).toEqual([1]);
+    const log = `FIRST LINE\n${'x'.repeat(50_000)}\nlast: </check_failure> 3 failed`;
+    const block = checkFailureBlock({ prNumber: 4, round: 2, checks: [{ name: 'test', conclusion: 'failure', log }] });
+    expect(block.length).toBeLessThan(13_000);
+    expect(block).toContain('FIRST LINE');
+    expect(block).toContain('&lt;/check_failure> 3 failed');
+    expect(block.match(/<\/check_failure>/g)).toHaveLength(1);
+  });
+});

@@ -4,7 +4,9 @@
  * real example payloads, each delivered twice) → the PR's workflow on a real Temporal server waits
  * for quiet, runs ONE round as a child fix workflow in a real sandbox cloned from the PR branch →
  * one commit on the same branch addressing both threads → a reply in each thread and the round on
- * the status comment. The PR is closed; a further review starts nothing.
+ * the status comment. A thread on a forbidden path is answered with why, and nothing is pushed.
+ * A failing check on the new head brings round 2 from its log. The PR is closed; a further review
+ * starts nothing.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -19,7 +21,7 @@ import sampleBug from '../../dev/sample-bug.json' with { type: 'json' };
 import { statusMarker } from '../../src/domain/github/status-comment.js';
 import type { GitHubIssueState } from '../../workflows/github-issue/messages.js';
 import type { GitHubPullState } from '../../workflows/github-pull/messages.js';
-import { webhookExample } from '../support/webhook-examples.js';
+import { webhookExample, webhookExamples } from '../support/webhook-examples.js';
 
 const SECRET = 'webhook-secret-of-the-test';
 const ENV = { GITHUB_WEBHOOK_SECRET: SECRET, GITHUB_ROUND_DEBOUNCE_MS: '1500' };
@@ -135,6 +137,8 @@ describe('GitHub follow-up rounds', () => {
         .sort(),
     ).toEqual(comments.map((c) => c.id).sort());
     for (const r of replies()) expect(r.body).toContain(`Addressed in ${head} (round 1).`);
+    // The replies are written by the round's last activity; the workflow's state follows it.
+    await expect.poll(async () => (await pull.query<GitHubPullState>('pullState')).rounds.length, { timeout: 30_000 }).toBe(1);
     const state = await pull.query<GitHubPullState>('pullState');
     expect(state.rounds).toEqual([
       expect.objectContaining({ round: 1, status: 'pushed', commitSha: head, threads: 2, workflowId: `${bug.workflowId}-round-1` }),
@@ -148,6 +152,88 @@ describe('GitHub follow-up rounds', () => {
     expect(child.status.name).toBe('COMPLETED');
     console.log(`follow-up round: review → replies in ${roundMs} ms`);
 
+    // A thread on a path the project forbids is answered with the reason; no round, nothing pushed.
+    await stack.prisma.project.update({ where: { id: project.id }, data: { scopeLimits: { forbiddenPaths: ['test/**'] } } });
+    const scoped = github.addReview('acme', repo, pr, {
+      user: 'maintainer',
+      state: 'COMMENTED',
+      comments: [{ path: 'test/paginate.test.js', line: 9, body: 'Please add this comment above the line: `nope`' }],
+    });
+    const scopedAnswer = await send(
+      'pull_request_review_comment',
+      onPull(webhookExample('pull_request_review_comment.created'), (p) => {
+        Object.assign(p.pull_request, prFields);
+        Object.assign(p.comment, scoped.comments[0]);
+      }),
+    );
+    expect(scopedAnswer.body.pullWorkflowId).toBe(pullWorkflowId);
+    await expect.poll(() => replies().length, { timeout: 60_000, interval: 500 }).toBe(3);
+    const refusal = replies().find((c) => c.inReplyTo === scoped.comments[0]!.id)!;
+    expect(refusal.body).toContain('Not addressed: `test/paginate.test.js` is outside what the bug-fixing service may change');
+    await expect.poll(async () => (await pull.query<GitHubPullState>('pullState')).notes.join(' '), { timeout: 30_000 }).toContain('forbidden paths (1)');
+    expect(git('rev-parse', `refs/heads/${branch}`)).toBe(head);
+
+    // A failing check on the PR's head (reported by GitHub Actions, delivered twice): its job log,
+    // fetched through the API and cut to head and tail, drives round 2 on top of round 1's commit.
+    const checkStarted = Date.now();
+    const lint = github.addCheckRun('acme', repo, {
+      name: 'lint',
+      headSha: head,
+      conclusion: 'failure',
+      app: 'github-actions',
+      output: { title: '1 problem', summary: 'lint found 1 problem', text: null },
+      log: [
+        '> eslint .',
+        ...Array.from({ length: 3000 }, (_, i) => `checked file ${i}`),
+        'src/paginate.js:10: expected a comment `one page of items` above this line',
+        '1 problem',
+      ].join('\n'),
+    });
+    const checkPayload = onPull(
+      webhookExamples('check_run.completed').find((e) => e.check_run.conclusion === 'failure')!,
+      (p) => {
+        const [listed] = p.check_run.pull_requests;
+        Object.assign(p.check_run, lint, {
+          check_suite: { ...p.check_run.check_suite, head_branch: branch, head_sha: head },
+          pull_requests: [{ ...listed!, number: pr, head: { ...listed!.head, ref: branch, sha: head } }],
+        });
+      },
+    );
+    checkPayload.sender = { ...checkPayload.sender, login: 'github-actions[bot]', type: 'Bot' };
+    const checkAnswer = await send('check_run', checkPayload);
+    expect(checkAnswer.body.pullWorkflowId).toBe(pullWorkflowId);
+    expect(await send('check_run', checkPayload, checkAnswer.id)).toMatchObject({ status: 200, body: { duplicate: true } });
+    const prNote = () => github.comments('acme', repo, pr).find((b) => b.includes('Failing checks, round 2'));
+    await expect.poll(prNote, { timeout: 240_000, interval: 500 }).toBeTruthy();
+    const checkMs = Date.now() - checkStarted;
+    const head2 = git('rev-parse', `refs/heads/${branch}`);
+    expect(git('rev-parse', `${head2}^`)).toBe(head);
+    expect(git('show', `${head2}:src/paginate.js`)).toContain('  // one page of items\n  return items.slice(start, start + size);');
+    expect(prNote()).toContain(`Addressed in ${head2} (round 2).`);
+    const feedback = (await stack.prisma.pullRequestRound.findUniqueOrThrow({ where: { id: `${bug.workflowId}-round-2` } })).feedback;
+    expect(feedback).toContain('Check "lint" concluded failure');
+    expect(feedback).toContain('characters cut');
+    expect(feedback.length).toBeLessThan(14_000);
+    console.log(`check round: failed check → PR comment in ${checkMs} ms`);
+
+    // The project allows 2 rounds per PR: a further request gets none.
+    await stack.prisma.project.update({ where: { id: project.id }, data: { github: { maxRoundsPerPr: 2 } } });
+    const more = github.addReview('acme', repo, pr, {
+      user: 'maintainer',
+      state: 'COMMENTED',
+      comments: [{ path: 'src/paginate.js', line: 7, body: 'And one more.' }],
+    });
+    await send(
+      'pull_request_review_comment',
+      onPull(webhookExample('pull_request_review_comment.created'), (p) => {
+        Object.assign(p.pull_request, prFields);
+        Object.assign(p.comment, more.comments[0]);
+      }),
+    );
+    await expect
+      .poll(async () => (await pull.query<GitHubPullState>('pullState')).notes.join(' '), { timeout: 30_000 })
+      .toContain('round limit reached (2 per pull request)');
+
     // The PR is merged: the workflow ends; a later review starts nothing.
     github.closePull('acme', repo, pr, true);
     const closed = await send(
@@ -156,7 +242,7 @@ describe('GitHub follow-up rounds', () => {
     );
     expect(closed.body.pullWorkflowId).toBe(pullWorkflowId);
     const ended = (await pull.result()) as GitHubPullState;
-    expect(ended).toMatchObject({ closed: true, rounds: [expect.objectContaining({ round: 1 })] });
+    expect(ended).toMatchObject({ closed: true, rounds: [expect.objectContaining({ round: 1 }), expect.objectContaining({ round: 2, status: 'pushed' })] });
 
     const late = github.addReview('acme', repo, pr, {
       user: 'maintainer',
@@ -174,8 +260,8 @@ describe('GitHub follow-up rounds', () => {
     const after = (await stack.temporal.workflow.getHandle(pullWorkflowId).result()) as GitHubPullState;
     expect(after.rounds).toEqual([]);
     expect(after.notes.join(' ')).toContain('merged: no round');
-    expect(git('rev-parse', `refs/heads/${branch}`)).toBe(head);
-    expect(await stack.prisma.pullRequestRound.count({ where: { prNumber: pr, repoFullName: `acme/${repo}` } })).toBe(1);
-    expect(replies()).toHaveLength(2);
+    expect(git('rev-parse', `refs/heads/${branch}`)).toBe(head2);
+    expect(await stack.prisma.pullRequestRound.count({ where: { prNumber: pr, repoFullName: `acme/${repo}` } })).toBe(2);
+    expect(replies()).toHaveLength(3);
   });
 });

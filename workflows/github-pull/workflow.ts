@@ -52,6 +52,11 @@ export async function githubPullWorkflow(input: GitHubPullInput): Promise<GitHub
 
     const permitted: PullEvent[] = [];
     for (const e of batch) {
+      // A failed check is reported by CI on the service's own commit: no person to ask.
+      if (e.kind === 'check') {
+        permitted.push(e);
+        continue;
+      }
       const access = await acts.githubPermission({ projectId: input.projectId, login: e.requestedBy });
       if (access.allowed) permitted.push(e);
       else if (!state.declined.includes(e.requestedBy)) {
@@ -67,7 +72,8 @@ export async function githubPullWorkflow(input: GitHubPullInput): Promise<GitHub
     if (permitted.length === 0) continue;
 
     const prComments = permitted.filter((e) => e.kind === 'comment').map((e) => ({ author: e.requestedBy, body: e.comment ?? '' }));
-    const prepared = await acts.preparePullRound({ pull: input, prComments });
+    const checks = permitted.flatMap((e) => (e.check ? [e.check] : []));
+    const prepared = await acts.preparePullRound({ pull: input, prComments, checks });
     if ('skip' in prepared) {
       state.notes.push(prepared.skip);
       if (prepared.closed) state.closed = true;
