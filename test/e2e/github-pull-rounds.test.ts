@@ -5,7 +5,8 @@
  * for quiet, runs ONE round as a child fix workflow in a real sandbox cloned from the PR branch →
  * one commit on the same branch addressing both threads → a reply in each thread and the round on
  * the status comment. A thread on a forbidden path is answered with why, and nothing is pushed.
- * A failing check on the new head brings round 2 from its log. The PR is closed; a further review
+ * A failing check on the new head brings round 2 from its log; round 3 is killed through its own
+ * workflow and says so in its threads; the round limit holds. The PR is closed; a further review
  * starts nothing.
  */
 import { execFileSync } from 'node:child_process';
@@ -22,6 +23,7 @@ import { statusMarker } from '../../src/domain/github/status-comment.js';
 import type { GitHubIssueState } from '../../workflows/github-issue/messages.js';
 import type { GitHubPullState } from '../../workflows/github-pull/messages.js';
 import { webhookExample, webhookExamples } from '../support/webhook-examples.js';
+import { killSignal } from '../../workflows/bug-fix/messages.js';
 
 const SECRET = 'webhook-secret-of-the-test';
 const ENV = { GITHUB_WEBHOOK_SECRET: SECRET, GITHUB_ROUND_DEBOUNCE_MS: '1500' };
@@ -216,8 +218,43 @@ describe('GitHub follow-up rounds', () => {
     expect(feedback.length).toBeLessThan(14_000);
     console.log(`check round: failed check → PR comment in ${checkMs} ms`);
 
-    // The project allows 2 rounds per PR: a further request gets none.
-    await stack.prisma.project.update({ where: { id: project.id }, data: { github: { maxRoundsPerPr: 2 } } });
+    // A round is a fix workflow like any other: killed while it runs, it pushes nothing and its threads say why.
+    const third = github.addReview('acme', repo, pr, {
+      user: 'maintainer',
+      state: 'COMMENTED',
+      comments: [
+        { path: 'src/paginate.js', line: 11, body: 'Please add this comment above the line: `end`' },
+        { path: 'src/paginate.js', line: 3, body: 'Please add this comment above the line: `doc`' },
+      ],
+    });
+    for (const c of third.comments) {
+      await send(
+        'pull_request_review_comment',
+        onPull(webhookExample('pull_request_review_comment.created'), (p) => {
+          Object.assign(p.pull_request, prFields);
+          Object.assign(p.comment, c);
+        }),
+      );
+    }
+    const round3 = stack.temporal.workflow.getHandle(`${bug.workflowId}-round-3`);
+    await expect
+      .poll(
+        () =>
+          round3.describe().then(
+            (d) => d.status.name,
+            () => 'none',
+          ),
+        { timeout: 60_000, interval: 200 },
+      )
+      .toBe('RUNNING');
+    await round3.signal(killSignal, { reason: 'stopped by the reviewer', actor: 'ops' });
+    await expect.poll(() => replies().length, { timeout: 60_000, interval: 500 }).toBe(5);
+    for (const c of third.comments)
+      expect(replies().find((x) => x.inReplyTo === c.id)!.body).toContain('Round 3 pushed nothing: killed by ops: stopped by the reviewer');
+    expect(git('rev-parse', `refs/heads/${branch}`)).toBe(head2);
+
+    // The project allows 3 rounds per PR: a further request gets none.
+    await stack.prisma.project.update({ where: { id: project.id }, data: { github: { maxRoundsPerPr: 3 } } });
     const more = github.addReview('acme', repo, pr, {
       user: 'maintainer',
       state: 'COMMENTED',
@@ -232,7 +269,7 @@ describe('GitHub follow-up rounds', () => {
     );
     await expect
       .poll(async () => (await pull.query<GitHubPullState>('pullState')).notes.join(' '), { timeout: 30_000 })
-      .toContain('round limit reached (2 per pull request)');
+      .toContain('round limit reached (3 per pull request)');
 
     // The PR is merged: the workflow ends; a later review starts nothing.
     github.closePull('acme', repo, pr, true);
@@ -242,7 +279,14 @@ describe('GitHub follow-up rounds', () => {
     );
     expect(closed.body.pullWorkflowId).toBe(pullWorkflowId);
     const ended = (await pull.result()) as GitHubPullState;
-    expect(ended).toMatchObject({ closed: true, rounds: [expect.objectContaining({ round: 1 }), expect.objectContaining({ round: 2, status: 'pushed' })] });
+    expect(ended).toMatchObject({
+      closed: true,
+      rounds: [
+        expect.objectContaining({ round: 1 }),
+        expect.objectContaining({ round: 2, status: 'pushed' }),
+        expect.objectContaining({ round: 3, status: 'cancelled' }),
+      ],
+    });
 
     const late = github.addReview('acme', repo, pr, {
       user: 'maintainer',
@@ -261,7 +305,7 @@ describe('GitHub follow-up rounds', () => {
     expect(after.rounds).toEqual([]);
     expect(after.notes.join(' ')).toContain('merged: no round');
     expect(git('rev-parse', `refs/heads/${branch}`)).toBe(head2);
-    expect(await stack.prisma.pullRequestRound.count({ where: { prNumber: pr, repoFullName: `acme/${repo}` } })).toBe(2);
-    expect(replies()).toHaveLength(3);
+    expect(await stack.prisma.pullRequestRound.count({ where: { prNumber: pr, repoFullName: `acme/${repo}` } })).toBe(3);
+    expect(replies()).toHaveLength(5);
   });
 });
