@@ -42,6 +42,8 @@ export interface StandInCheckRun {
   output: { title: string | null; summary: string | null; text: string | null };
   app: string;
   log?: string;
+  /** the Actions workflow run this job belongs to */
+  runId?: number;
 }
 
 export interface StandInReview {
@@ -462,6 +464,16 @@ export async function startGitHubStandIn(
     const c = repo.checkRuns.find((x) => x.id === Number(req.params.id));
     if (!c) return void res.status(404).json({ message: 'Not Found' });
     res.json(checkRunJson(req.params.owner!, req.params.repo!, c));
+  });
+
+  app.get('/repos/:owner/:repo/actions/runs/:id/jobs', (req, res) => {
+    const repo = repoOf(req, res);
+    if (!repo) return;
+    const runId = Number(req.params.id);
+    const jobs = repo.checkRuns
+      .filter((c) => c.runId === runId)
+      .map((c) => ({ id: c.id, run_id: runId, name: c.name, head_sha: c.headSha, status: 'completed', conclusion: c.conclusion }));
+    res.json({ total_count: jobs.length, jobs });
   });
 
   // Like GitHub: a redirect to where the log lives (plain text), which clients follow.

@@ -6,7 +6,7 @@
  * one commit on the same branch addressing both threads → a reply in each thread and the round on
  * the status comment. A thread on a forbidden path is answered with why, and nothing is pushed.
  * A failing check on the new head brings round 2 from its log; round 3 is killed through its own
- * workflow and says so in its threads; the round limit holds. The PR is closed; a further review
+ * workflow and says so in its threads; a reviewer without write access gets a reply and no round; the round limit holds. The PR is closed; a further review
  * starts nothing.
  */
 import { execFileSync } from 'node:child_process';
@@ -174,6 +174,24 @@ describe('GitHub follow-up rounds', () => {
     expect(refusal.body).toContain('Not addressed: `test/paginate.test.js` is outside what the bug-fixing service may change');
     await expect.poll(async () => (await pull.query<GitHubPullState>('pullState')).notes.join(' '), { timeout: 30_000 }).toContain('forbidden paths (1)');
     expect(git('rev-parse', `refs/heads/${branch}`)).toBe(head);
+
+    // A reviewer without write access gets a polite reply on the PR; no round starts.
+    github.setPermission('acme', repo, 'reader', 'read');
+    const unasked = github.addReview('acme', repo, pr, {
+      user: 'reader',
+      state: 'COMMENTED',
+      comments: [{ path: 'src/paginate.js', line: 7, body: 'Please add this comment above the line: `mine`' }],
+    });
+    await send(
+      'pull_request_review_comment',
+      onPull(webhookExample('pull_request_review_comment.created'), (p) => {
+        Object.assign(p.pull_request, prFields);
+        Object.assign(p.comment, unasked.comments[0]);
+        p.sender.login = 'reader';
+      }),
+    );
+    await expect.poll(() => github.comments('acme', repo, pr).join('\n'), { timeout: 30_000 }).toContain('@reader thanks for asking');
+    expect((await pull.query<GitHubPullState>('pullState')).declined).toEqual(['reader']);
 
     // A failing check on the PR's head (reported by GitHub Actions, delivered twice): its job log,
     // fetched through the API and cut to head and tail, drives round 2 on top of round 1's commit.
