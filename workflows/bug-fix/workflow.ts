@@ -52,6 +52,9 @@ export async function bugFixWorkflow(input: FixInput): Promise<FixOutcome> {
     const provisionRequest = { workflowId, bugId: input.bugId, projectKey: input.projectKey, cloneUrl: report.cloneUrl, defaultBranch: cloneBranch };
     const sandbox = new SandboxWork(fix, provisionRequest, report.validation, patches.pauseHoldsEveryStep);
     if (!fix.sandbox) await sandbox.provision();
+    // A person pushed between planning the round and cloning: the round works on their head.
+    if (followUp && !resumed && fix.sandbox!.baseSha !== followUp.headSha)
+      fix.lastActions.push(`${followUp.branch} moved since the round was planned: starting from its head ${fix.sandbox!.baseSha.slice(0, 12)}`);
 
     // Reproduction: the project's validation once, before the agent changes anything.
     // Under patch REPRODUCTION_FIRST its output and the repository's instructions brief the agent.

@@ -88,7 +88,8 @@ export function decideTrigger(event: string, payload: unknown, settings: GitHubT
   const issue = p.issue;
   const repo = p.repository?.full_name;
   if (!issue || !repo || typeof issue.number !== 'number') return { ignored: `unsupported event ${what}` };
-  if (issue.pull_request) return { ignored: `${what} on a pull request: follow-ups on pull requests are not handled yet` };
+  // Comments on pull requests are follow-ups (src/domain/github/pull-events.ts), never a new fix.
+  if (issue.pull_request) return { ignored: `${what} on a pull request is not a new fix` };
   if (issue.state && issue.state !== 'open') return { ignored: `${what} on a ${issue.state} issue` };
 
   const base = {
