@@ -46,6 +46,10 @@ export interface DeliverInput {
   githubIssueNumber?: number | null;
   bugId: string;
   projectId: string;
+  /** the branch the base commit is fetched from (a follow-up round: the PR branch); default defaultBranch */
+  baseBranch?: string;
+  /** a follow-up round: push onto the PR's branch (fast-forward only), open no PR, record the commit on the round */
+  followUp?: { prNumber: number };
 }
 
 export interface DeliverDeps {
@@ -106,7 +110,7 @@ export async function pushBranch(deps: DeliverDeps, input: DeliverInput, bundle:
   await fs.mkdir(dir, { recursive: true });
   await git(['init', '-q', '--bare', dir]);
   // The bundle's prerequisite (the base commit) must exist locally: fetch it from the remote.
-  await git(['fetch', '-q', '--', input.cloneUrl, `refs/heads/${input.defaultBranch}`], { cwd: dir, token });
+  await git(['fetch', '-q', '--', input.cloneUrl, `refs/heads/${input.baseBranch ?? input.defaultBranch}`], { cwd: dir, token });
   const agentTip = await unbundleChecked(dir, bundle);
   const tree = (await git(['rev-parse', `${agentTip}^{tree}`], { cwd: dir })).trim();
   await scopeGate(deps, input, dir, tree);
@@ -116,6 +120,15 @@ export async function pushBranch(deps: DeliverDeps, input: DeliverInput, bundle:
     await git(['fetch', '-q', '--', to.url, `refs/heads/${input.branch}`], { cwd: dir, token });
     const [pushedTree, pushedParent] = (await git(['show', '-s', '--format=%T %P', remoteHead], { cwd: dir })).trim().split(' ');
     if (pushedTree === tree && pushedParent === input.baseSha) return remoteHead;
+    // A round adds to the head it started from; someone else's push since is not overwritten (nor merged blindly).
+    if (input.followUp && remoteHead !== input.baseSha) {
+      throw ApplicationFailure.nonRetryable(
+        `${input.branch} moved to ${remoteHead.slice(0, 12)} while the round ran (it started from ${input.baseSha.slice(0, 12)}): nothing pushed; the next round starts from the new head`,
+        'BranchMoved',
+      );
+    }
+  } else if (input.followUp) {
+    throw ApplicationFailure.nonRetryable(`${input.branch} no longer exists: nothing pushed`, 'BranchMoved');
   }
   const identity = deps.commitIdentity ?? DEFAULT_COMMIT_IDENTITY;
   const commit = (
@@ -305,6 +318,17 @@ async function deliveryOf(prisma: PrismaClient, bugId: string): Promise<Delivery
   return delivery;
 }
 
+/** A follow-up round's push: the commit and the agent's summary go on the round's record (its replies quote them). */
+async function recordRoundCommit(deps: DeliverDeps, input: DeliverInput, prNumber: number, commitSha: string): Promise<PullRequestRef> {
+  const { data } = await deps.github.rest.pulls.get({ owner: input.repoOwner, repo: input.repoName, pull_number: prNumber });
+  await deps.prisma.pullRequestRound.updateMany({
+    where: { id: input.workflowId },
+    data: { commitSha, summary: storableText(sanitizeForGitHub(input.prBody).slice(0, 2000)) },
+  });
+  activityLog({ bugId: input.bugId }).info({ branch: input.branch, commitSha, pr: data.html_url }, 'follow-up round pushed');
+  return { url: data.html_url, number: data.number, branch: input.branch };
+}
+
 export function createDeliveryActivities(deps: DeliverDeps) {
   return {
     async deliverFix(payload: DeliverInput): Promise<PullRequestRef> {
@@ -322,6 +346,7 @@ export function createDeliveryActivities(deps: DeliverDeps) {
             : undefined;
         const { bundle } = await exportCommits(deps.docker, input);
         const headSha = await pushBranch(deps, input, bundle, fork ? { url: fork.cloneUrl } : { url: input.cloneUrl });
+        if (input.followUp) return await recordRoundCommit(deps, input, input.followUp.prNumber, headSha);
         const pr = await findOrCreatePullRequest(deps.github, input, fork ?? { owner: input.repoOwner, name: input.repoName });
         await labelAndLink(deps.github, input, pr);
         activityLog({ bugId: input.bugId }).info({ branch: input.branch, repository: pr.repository, headSha, pr: pr.url }, 'fix delivered');

@@ -38,10 +38,11 @@ export function defaultCloneUrl(owner: string, name: string): string {
 export function createFixRecordActivities(deps: { prisma: PrismaClient }) {
   const { prisma } = deps;
   return {
-    async startFix(input: { bugId: string }): Promise<FixContext> {
+    /** `followUp`: a round on the fix's pull request, which leaves the bug's own status as the fix left it. */
+    async startFix(input: { bugId: string; followUp?: boolean }): Promise<FixContext> {
       const bug = await prisma.bugReport.findUnique({ where: { id: input.bugId }, include: { project: true } });
       if (!bug) throw ApplicationFailure.nonRetryable(`bug ${input.bugId} does not exist`, 'BugNotFound');
-      await prisma.bugReport.update({ where: { id: bug.id }, data: { status: 'IN_PROGRESS' } });
+      if (!input.followUp) await prisma.bugReport.update({ where: { id: bug.id }, data: { status: 'IN_PROGRESS' } });
       const p = bug.project;
       return {
         bugId: bug.id,
@@ -65,8 +66,10 @@ export function createFixRecordActivities(deps: { prisma: PrismaClient }) {
       };
     },
 
-    async recordOutcome(input: { bugId: string; outcome: FixOutcome }): Promise<void> {
+    /** `followUpRound`: the round's PR workflow records it (PullRequestRound); the bug keeps its PR, status and cost. */
+    async recordOutcome(input: { bugId: string; outcome: FixOutcome; followUpRound?: boolean }): Promise<void> {
       const o = input.outcome;
+      if (input.followUpRound) return;
       const bug = await prisma.bugReport.findUniqueOrThrow({ where: { id: input.bugId }, select: { workflowId: true } });
       const status = o.status === 'pr_created' ? 'PR_CREATED' : o.status === 'cancelled' ? 'CANCELLED' : 'FAILED';
       await prisma.bugReport.update({

@@ -28,6 +28,7 @@ import { taskQueues } from '../temporal.config.js';
 import { createEnvironmentActivities } from './environment.js';
 import { environmentBuilds } from '../src/temporal/environment-builds.js';
 import { createGitHubIssueActivities } from './github.js';
+import { createGitHubPullActivities } from './github-pull.js';
 
 export interface ActivityDeps {
   prisma: PrismaClient;
@@ -55,6 +56,8 @@ export interface ActivityDeps {
     alerts: AlertConfig;
     /** Web UI base for links (GitHub status comments); TEMPORAL_UI_URL */
     temporalUiUrl?: string;
+    /** the bot's login (GITHUB_BOT_LOGIN): its own replies close a review thread */
+    githubBotLogin?: string;
   };
   host: { id: string; queue: string };
   /** Temporal client: the sandbox reaper asks it whether a sandbox's workflow is still open; the safety activities read visibility and signal fixes */
@@ -108,6 +111,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createSafetyActivities({ prisma, temporal: deps.temporal }),
     ...createAlertActivities(alertDeps),
     ...createGitHubIssueActivities({ prisma, github: deps.github, temporal: deps.temporal, temporalUiUrl: config.temporalUiUrl ?? 'http://localhost:8233' }),
+    ...createGitHubPullActivities({ prisma, github: deps.github, botLogin: config.githubBotLogin ?? 'bugfix-bot' }),
   });
 }
 

@@ -10,6 +10,7 @@ import { addUsage, COST_UNITS_PER_USD, costUnits, priceFor, totalTokens, unitsTo
 import { outputAllowance, type CallBudgetLeft, type PromptEstimate } from '../src/domain/fix/budgets.js';
 import { billedFields, usageOf } from '../src/model/answer-billing.js';
 import { initialMessage, systemPrompt, type Briefing } from '../src/domain/agent/prompt.js';
+import { followUpMessage } from '../src/domain/github/review-threads.js';
 import { parseEnvironment } from '../src/projects/environment-settings.js';
 import type { ValidationCommands } from '../src/domain/fix/fix.js';
 import { Prisma, type PrismaClient } from '../src/db/prisma.js';
@@ -153,7 +154,9 @@ export function createModelActivities(deps: ModelDeps) {
       }
       // Baseline validation output and repository instructions, read in the sandbox before the first turn.
       const briefing = (await prisma.fixBriefing.findUnique({ where: { workflowId: input.workflowId } })) as Briefing | null;
-      const firstMessage = initialMessage(bug, briefing);
+      // A follow-up round on the fix's pull request starts from the reviewers' feedback instead.
+      const round = await prisma.pullRequestRound.findUnique({ where: { id: input.workflowId }, select: { feedback: true } });
+      const firstMessage = round ? followUpMessage(bug.title, round.feedback) : initialMessage(bug, briefing);
       const system = systemPrompt({
         ...bug.project,
         validation: bug.project.validation as ValidationCommands,

@@ -54,6 +54,10 @@ const schema = z.object({
   /** the bot's login: its own events never trigger, assigning it or @mentioning it does */
   GITHUB_BOT_LOGIN: z.string().default('bugfix-bot'),
   GITHUB_APP_INSTALLATION_ID: z.coerce.number().int().positive().optional(),
+  /** follow-up rounds one pull request may get (a project's github.maxRoundsPerPr wins) */
+  GITHUB_MAX_ROUNDS_PER_PR: z.coerce.number().int().min(0).default(5),
+  /** quiet time after the last review event before a round starts: a review's inline comments make one round */
+  GITHUB_ROUND_DEBOUNCE_MS: z.coerce.number().int().min(100).default(20_000),
   HTTP_HOST: z.string().default('127.0.0.1'),
   HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   /**

@@ -78,6 +78,7 @@ export function activityDepsFromConfig(config: AppConfig, prisma: PrismaClient, 
       },
       alerts: alertConfigFrom(config),
       temporalUiUrl: config.TEMPORAL_UI_URL,
+      githubBotLogin: config.GITHUB_BOT_LOGIN,
     },
     host: { id: hostId, queue: taskQueues.host(hostId) },
   };

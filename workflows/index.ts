@@ -5,3 +5,4 @@ export { safetyControllerWorkflow } from './safety-controller.js';
 export { alertDispatchWorkflow, alertEvaluatorWorkflow } from './alert-evaluator.js';
 export { environmentBuildWorkflow } from './environment-build.js';
 export { githubIssueWorkflow } from './github-issue/workflow.js';
+export { githubPullWorkflow } from './github-pull/workflow.js';

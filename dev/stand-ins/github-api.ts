@@ -9,6 +9,9 @@ import path from 'node:path';
 import { createVerify, randomUUID } from 'node:crypto';
 import express from 'express';
 import { listen, type Listening } from './listen.js';
+import { pullRoutes, type PullHelpers, type StandInCheckRun, type StandInReview, type StandInReviewComment } from './github-pull-api.js';
+
+export type { StandInCheckRun, StandInReview, StandInReviewComment } from './github-pull-api.js';
 
 export interface StandInPull {
   number: number;
@@ -20,6 +23,7 @@ export interface StandInPull {
   base: string;
   draft: boolean;
   state: 'open' | 'closed';
+  merged?: boolean;
 }
 
 export interface StandInComment {
@@ -41,7 +45,8 @@ export interface Fault {
   holdMs?: number;
 }
 
-export interface GitHubStandIn extends Listening {
+/** Reviews, review threads and check runs: PullHelpers (dev/stand-ins/github-pull-api.ts). */
+export interface GitHubStandIn extends Listening, PullHelpers {
   addRepo(owner: string, name: string, bareDir: string, defaultBranch?: string): void;
   pulls(owner: string, name: string): StandInPull[];
   labels(owner: string, name: string, issue: number): string[];
@@ -99,6 +104,9 @@ interface StandInRepo {
   labels: Map<number, string[]>;
   comments: Map<number, StandInComment[]>;
   permissions: Map<string, string>;
+  reviewComments: StandInReviewComment[];
+  reviews: StandInReview[];
+  checkRuns: StandInCheckRun[];
   /** owner/name of the repository this one is a fork of */
   parent?: string;
   /** polls a new fork still answers 404 to */
@@ -113,6 +121,9 @@ const newRepo = (bareDir: string, defaultBranch: string, parent?: string): Stand
   labels: new Map(),
   comments: new Map(),
   permissions: new Map(),
+  reviewComments: [],
+  reviews: [],
+  checkRuns: [],
 });
 
 export async function startGitHubStandIn(
@@ -232,6 +243,7 @@ export async function startGitHubStandIn(
       title: p.title,
       body: p.body,
       draft: p.draft,
+      merged: !!p.merged,
       html_url: `${base}/${owner}/${name}/pull/${p.number}`,
       url: `${base}/repos/${owner}/${name}/pulls/${p.number}`,
       head: { ref: p.head, sha: headRepo ? branchSha(headRepo.bareDir, p.head) : null, label: `${p.headOwner}:${p.head}` },
@@ -380,6 +392,16 @@ export async function startGitHubStandIn(
     res.json(pullJson(req.params.owner, req.params.repo, p));
   });
 
+  // Reviews, review threads and check runs (dev/stand-ins/github-pull-api.ts).
+  const pullApi = pullRoutes({
+    repo: (owner, name) => repos.get(`${owner}/${name}`),
+    base: () => base,
+    botLogin,
+    nextCommentId: () => ++commentIds,
+    branchSha,
+  });
+  app.use(pullApi.router);
+
   app.use((_req, res) => void res.status(404).json({ message: 'Not Found (stand-in does not serve this endpoint)' }));
 
   const server = await listen(app, opts.port ?? 0);
@@ -398,6 +420,7 @@ export async function startGitHubStandIn(
       repo.comments.set(issue, [...(repo.comments.get(issue) ?? []), { id: ++commentIds, body, user: 'someone' }]);
     },
     setPermission: (owner, name, login, role) => void repos.get(`${owner}/${name}`)!.permissions.set(login.toLowerCase(), role),
+    ...pullApi.helpers,
     failNext: (pathPart, status, count = 1) => {
       for (let i = 0; i < count; i++) faults.push({ pathPart, status });
     },

@@ -22,7 +22,7 @@ export async function permissionOf(github: GitHubClient, r: RepoRef, login: stri
   }
 }
 
-async function findMarked(github: GitHubClient, r: RepoRef, issue: number, marker: string): Promise<{ id: number; body: string } | undefined> {
+export async function findMarked(github: GitHubClient, r: RepoRef, issue: number, marker: string): Promise<{ id: number; body: string } | undefined> {
   for await (const page of github.paginate.iterator(github.rest.issues.listComments, { ...r, issue_number: issue, per_page: 100 })) {
     const hit = page.data.find((c) => c.body?.includes(marker));
     if (hit) return { id: hit.id, body: hit.body ?? '' };

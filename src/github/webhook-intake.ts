@@ -7,9 +7,12 @@
 import type { Client } from '@temporalio/client';
 import type { PrismaClient } from '../db/prisma.js';
 import { decideTrigger, type IssueTrigger } from '../domain/github/triggers.js';
+import { decidePullEvent, isServiceBranch, type PullEvent } from '../domain/github/pull-events.js';
 import { resolveGitHubSettings } from '../projects/github-settings.js';
 import { githubIssueWorkflowId, signalIssueWorkflow } from '../temporal/github-issues.js';
+import { githubPullWorkflowId, signalPullWorkflow } from '../temporal/github-pulls.js';
 import type { GitHubIssueInput } from '../../workflows/github-issue/messages.js';
+import type { GitHubPullInput } from '../../workflows/github-pull/messages.js';
 
 export interface WebhookIntakeDeps {
   prisma: PrismaClient;
@@ -18,11 +21,15 @@ export interface WebhookIntakeDeps {
   /** a GitHub App's installation: deliveries of other installations are ignored */
   installationId?: number;
   log: { warn?: (obj: unknown, msg: string) => void };
+  /** follow-up rounds on the service's pull requests (GITHUB_MAX_ROUNDS_PER_PR, GITHUB_ROUND_DEBOUNCE_MS) */
+  rounds?: { maxRounds: number; debounceMs: number };
 }
+
+const DEFAULT_ROUNDS = { maxRounds: 5, debounceMs: 20_000 };
 
 export interface DeliveryAnswer {
   status: 200 | 202;
-  body: { delivery: string; duplicate?: boolean; ignored?: string; issueWorkflowId?: string };
+  body: { delivery: string; duplicate?: boolean; ignored?: string; issueWorkflowId?: string; pullWorkflowId?: string };
 }
 
 interface Envelope {
@@ -30,12 +37,18 @@ interface Envelope {
   repository?: { full_name?: string };
   sender?: { login?: string };
   issue?: { number?: number };
+  pull_request?: { number?: number };
   installation?: { id?: number };
 }
 
+/** What a stored delivery is handed over as: to its issue's workflow, or (`pull`) to its pull request's. */
 interface Handover {
   input: GitHubIssueInput;
   trigger: IssueTrigger;
+  pull?: undefined;
+}
+interface PullHandover {
+  pull: { input: GitHubPullInput; event: PullEvent };
 }
 
 /** PostgreSQL refuses NUL in text and jsonb; a comment can carry one. */
@@ -56,14 +69,21 @@ export async function receiveDelivery(deps: WebhookIntakeDeps, delivery: { id: s
   const project = repoFullName ? await projectOf(deps.prisma, repoFullName) : null;
 
   let ignored: string | undefined;
-  let handover: Handover | undefined;
+  let handover: Handover | PullHandover | undefined;
   if (deps.installationId && env.installation?.id && env.installation.id !== deps.installationId)
     ignored = `installation ${env.installation.id} is not this service's`;
   else if (!repoFullName) ignored = `${delivery.event} has no repository`;
   else if (!project) ignored = `no project for repository ${repoFullName}`;
   else {
-    const decision = decideTrigger(delivery.event, delivery.payload, resolveGitHubSettings(project.github).triggers, deps.botLogin);
-    if ('ignored' in decision) ignored = decision.ignored;
+    const settings = resolveGitHubSettings(project.github);
+    const onPull = decidePullEvent(delivery.event, delivery.payload, settings.triggers, deps.botLogin);
+    const decision = 'notPull' in onPull ? decideTrigger(delivery.event, delivery.payload, settings.triggers, deps.botLogin) : { ignored: '' };
+    if ('ignored' in onPull) ignored = onPull.ignored;
+    else if ('event' in onPull) {
+      const routed = await pullHandover(deps, project, settings.maxRoundsPerPr, withoutNul({ ...onPull.event, deliveryId: delivery.id }));
+      if ('ignored' in routed) ignored = routed.ignored;
+      else handover = routed;
+    } else if ('ignored' in decision) ignored = decision.ignored;
     else {
       const trigger = withoutNul({ ...decision.trigger, deliveryId: delivery.id });
       handover = { input: { projectId: project.id, projectKey: project.key, repoFullName: trigger.repoFullName, issueNumber: trigger.issueNumber }, trigger };
@@ -79,7 +99,7 @@ export async function receiveDelivery(deps: WebhookIntakeDeps, delivery: { id: s
         repoFullName,
         projectId: project?.id ?? null,
         sender: env.sender?.login ?? null,
-        issueNumber: env.issue?.number ?? null,
+        issueNumber: env.issue?.number ?? env.pull_request?.number ?? null,
         outcome: ignored ? 'ignored' : 'pending',
         reason: ignored ?? null,
         trigger: handover ? (handover as object) : undefined,
@@ -95,13 +115,57 @@ export async function receiveDelivery(deps: WebhookIntakeDeps, delivery: { id: s
   // Stored is safe: the answer does not wait for Temporal (GitHub gives up after 10 s, and a slow
   // answer holds its sender). A hand-over that fails here is retried by the dispatcher below.
   void handOver(deps, delivery.id, handover);
-  return { status: 202, body: { delivery: delivery.id, issueWorkflowId: githubIssueWorkflowId(handover.input.repoFullName, handover.input.issueNumber) } };
+  const workflowId = handover.pull
+    ? { pullWorkflowId: githubPullWorkflowId(handover.pull.input.repoFullName, handover.pull.input.prNumber) }
+    : { issueWorkflowId: githubIssueWorkflowId(handover.input.repoFullName, handover.input.issueNumber) };
+  return { status: 202, body: { delivery: delivery.id, ...workflowId } };
 }
 
-/** Signals the issue workflow and marks the delivery dispatched; undefined when Temporal failed. */
-async function handOver(deps: WebhookIntakeDeps, id: string, h: Handover): Promise<string | undefined> {
+/**
+ * A pull request event goes to the PR's workflow only when the service opened that PR (its fix
+ * recorded the number, from a `fix/bug-*` branch); events on anyone else's PRs are ignored.
+ */
+async function pullHandover(
+  deps: WebhookIntakeDeps,
+  project: { id: string; key: string },
+  projectMaxRounds: number | undefined,
+  event: PullEvent,
+): Promise<PullHandover | { ignored: string }> {
+  // A check run from a fork's PR lists no PR: its branch names it.
+  const byBranch = !event.prNumber;
+  if (byBranch && !isServiceBranch(event.headRef))
+    return { ignored: `${event.kind} on branch ${event.headRef ?? '(none)'}: not a pull request of the service` };
+  const bug = await deps.prisma.bugReport.findFirst({
+    where: byBranch
+      ? { projectId: project.id, fixBranch: event.headRef!, prNumber: { not: null } }
+      : { projectId: project.id, prNumber: event.prNumber, fixBranch: { startsWith: 'fix/bug-' } },
+    orderBy: { createdAt: 'desc' },
+    select: { id: true, workflowId: true, fixBranch: true, prNumber: true },
+  });
+  const ours = bug && isServiceBranch(bug.fixBranch) && (!event.headRef || event.headRef === bug.fixBranch);
+  if (!bug || !ours) return { ignored: `pull request #${event.prNumber || `of ${event.headRef}`} was not opened by the service` };
+  if (byBranch) event = { ...event, prNumber: bug.prNumber! };
+  const rounds = deps.rounds ?? DEFAULT_ROUNDS;
+  const input: GitHubPullInput = {
+    projectId: project.id,
+    projectKey: project.key,
+    repoFullName: event.repoFullName,
+    prNumber: event.prNumber,
+    bugId: bug.id,
+    fixWorkflowId: bug.workflowId,
+    branch: bug.fixBranch!,
+    debounceMs: rounds.debounceMs,
+    maxRounds: projectMaxRounds ?? rounds.maxRounds,
+  };
+  return { pull: { input, event } };
+}
+
+/** Signals the issue's (or pull request's) workflow and marks the delivery dispatched; undefined when Temporal failed. */
+async function handOver(deps: WebhookIntakeDeps, id: string, h: Handover | PullHandover): Promise<string | undefined> {
   try {
-    const workflowId = await signalIssueWorkflow(deps.temporal, h.input, h.trigger);
+    const workflowId = h.pull
+      ? await signalPullWorkflow(deps.temporal, h.pull.input, h.pull.event)
+      : await signalIssueWorkflow(deps.temporal, h.input, h.trigger);
     await deps.prisma.gitHubDelivery.update({ where: { id }, data: { outcome: 'dispatched', dispatchedAt: new Date() } });
     return workflowId;
   } catch (err) {
@@ -127,7 +191,7 @@ export function startDeliveryDispatcher(deps: WebhookIntakeDeps, opts: { everyMs
         orderBy: { receivedAt: 'asc' },
         take: 50,
       });
-      for (const r of rows) await handOver(deps, r.id, r.trigger as unknown as Handover);
+      for (const r of rows) await handOver(deps, r.id, r.trigger as unknown as Handover | PullHandover);
     })()
       .catch((err: unknown) => deps.log.warn?.({ err }, 'GitHub delivery dispatcher poll failed'))
       .finally(() => (running = false));

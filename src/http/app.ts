@@ -40,7 +40,12 @@ export function intakeOptionsFromEnv(): IntakeOptions {
 
 export function githubWebhookSettingsFromEnv(): GitHubWebhookSettings {
   const c = loadConfig();
-  return { secret: c.GITHUB_WEBHOOK_SECRET, botLogin: c.GITHUB_BOT_LOGIN, installationId: c.GITHUB_APP_INSTALLATION_ID };
+  return {
+    secret: c.GITHUB_WEBHOOK_SECRET,
+    botLogin: c.GITHUB_BOT_LOGIN,
+    installationId: c.GITHUB_APP_INSTALLATION_ID,
+    rounds: { maxRounds: c.GITHUB_MAX_ROUNDS_PER_PR, debounceMs: c.GITHUB_ROUND_DEBOUNCE_MS },
+  };
 }
 
 /** The Web UI's origin for CORS; none (no cross-origin access) when the URL is not usable. */

@@ -14,16 +14,17 @@ export interface GitHubWebhookSettings {
   secret?: string;
   botLogin: string;
   installationId?: number;
+  rounds?: { maxRounds: number; debounceMs: number };
 }
 
 /** GitHub's own limit on a delivery's payload. */
 const MAX_PAYLOAD = '25mb';
 const DELIVERY_ID = /^[A-Za-z0-9-]{1,100}$/;
 
-export function githubWebhookRouter(deps: Omit<WebhookIntakeDeps, 'botLogin' | 'installationId'>, settings: GitHubWebhookSettings): Router {
+export function githubWebhookRouter(deps: Omit<WebhookIntakeDeps, 'botLogin' | 'installationId' | 'rounds'>, settings: GitHubWebhookSettings): Router {
   const router = Router();
   const webhooks = settings.secret ? new Webhooks({ secret: settings.secret }) : undefined;
-  const intake: WebhookIntakeDeps = { ...deps, botLogin: settings.botLogin, installationId: settings.installationId };
+  const intake: WebhookIntakeDeps = { ...deps, botLogin: settings.botLogin, installationId: settings.installationId, rounds: settings.rounds };
 
   router.post('/webhook', express.raw({ type: () => true, limit: MAX_PAYLOAD }), async (req, res) => {
     if (!webhooks) throw new HttpError(503, 'GitHub webhooks are not configured (GITHUB_WEBHOOK_SECRET)');

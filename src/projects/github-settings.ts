@@ -22,12 +22,16 @@ export const githubSettingsSchema = z.strictObject({
   mention: z.boolean().optional(),
   /** who may ask: write by default; triage or read only where that is intended */
   minPermission: z.enum(['read', 'triage', 'write', 'maintain', 'admin']).optional(),
+  /** follow-up rounds one pull request may get; unset: GITHUB_MAX_ROUNDS_PER_PR */
+  maxRoundsPerPr: z.number().int().min(0).max(50).optional(),
 });
 export type GitHubSettings = z.infer<typeof githubSettingsSchema>;
 
 export interface ResolvedGitHubSettings {
   triggers: GitHubTriggerSettings;
   minPermission: PermissionLevel;
+  /** unset: the deployment's GITHUB_MAX_ROUNDS_PER_PR */
+  maxRoundsPerPr?: number;
 }
 
 export function resolveGitHubSettings(stored: unknown): ResolvedGitHubSettings {
@@ -41,6 +45,7 @@ export function resolveGitHubSettings(stored: unknown): ResolvedGitHubSettings {
       mention: v.mention ?? DEFAULT_GITHUB_TRIGGERS.mention,
     },
     minPermission: v.minPermission ?? 'write',
+    ...(v.maxRoundsPerPr !== undefined ? { maxRoundsPerPr: v.maxRoundsPerPr } : {}),
   };
 }
 

@@ -146,3 +146,41 @@ describe('what delivery pushes', () => {
     expect(r.inRemote('branch', '--list').trim()).toBe('* main');
   });
 });
+
+describe('what a follow-up round pushes', () => {
+  /** The PR branch on the remote at the fix's head, and a round's commit on top of it in the sandbox. */
+  function roundSetup() {
+    const r = setup();
+    const branch = `fix/bug-${r.name}`;
+    r.inRemote('branch', branch, 'main');
+    r.write('src/paginate.js', '// reviewed\n');
+    r.g('commit', '-qam', 'round 1');
+    const input: DeliverInput = { ...r.input(), branch, baseBranch: branch, commitMessage: 'Address review feedback (round 1)', followUp: { prNumber: 1 } };
+    return { ...r, branch, input };
+  }
+
+  test('one commit on the head the round started from (fast-forward); a retry finds it', async () => {
+    const r = roundSetup();
+    const pushed = await pushBranch(deps, r.input, r.bundle());
+    expect(r.inRemote('rev-parse', `${r.branch}^`).trim()).toBe(r.baseSha);
+    expect(r.inRemote('rev-parse', r.branch).trim()).toBe(pushed);
+    expect(r.inRemote('log', '-1', '--format=%s', r.branch).trim()).toBe('Address review feedback (round 1)');
+    expect(await pushBranch(deps, r.input, r.bundle())).toBe(pushed);
+  });
+
+  test('a branch someone pushed to during the round is left alone, with the reason', async () => {
+    const r = roundSetup();
+    // A person's commit on the PR branch after the round cloned it.
+    const tree = r.inRemote('rev-parse', `${r.baseSha}^{tree}`).trim();
+    const theirs = execFileSync('git', ['-c', 'user.name=P', '-c', 'user.email=p@example.invalid', 'commit-tree', tree, '-p', r.baseSha, '-m', 'mine'], {
+      cwd: r.bare,
+    })
+      .toString()
+      .trim();
+    r.inRemote('update-ref', `refs/heads/${r.branch}`, theirs);
+    await expect(pushBranch(deps, r.input, r.bundle())).rejects.toThrow(
+      new RegExp(`${r.branch} moved to ${theirs.slice(0, 12)} while the round ran \\(it started from ${r.baseSha.slice(0, 12)}\\): nothing pushed`),
+    );
+    expect(r.inRemote('rev-parse', r.branch).trim()).toBe(theirs);
+  });
+});

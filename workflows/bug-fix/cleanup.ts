@@ -42,7 +42,7 @@ async function notify(fix: FixRun, input: FixInput, o: FixOutcome, bugTitle: str
  * Removes the sandbox, records the outcome (pr_created unless `failure`) and notifies.
  * `bugTitle` is the report's title, or the bug id when the report never loaded.
  */
-export function closeFix(fix: FixRun, input: FixInput, failure: StopRequest | undefined, bugTitle: string): Promise<void> {
+export function closeFix(fix: FixRun, input: FixInput, failure: StopRequest | undefined, bugTitle: string, followUpRound = false): Promise<void> {
   const { workflowId } = workflowInfo();
   // Cleanup and the record must happen even when the fix was cancelled.
   return CancellationScope.nonCancellable(async () => {
@@ -72,7 +72,7 @@ export function closeFix(fix: FixRun, input: FixInput, failure: StopRequest | un
         ...(fix.reproduction ? { reproduction: fix.reproduction } : {}),
       };
       fix.outcome = outcome;
-      await shortActivities('record the outcome').recordOutcome({ bugId: input.bugId, outcome });
+      await shortActivities('record the outcome').recordOutcome({ bugId: input.bugId, outcome, ...(followUpRound ? { followUpRound } : {}) });
       await notify(fix, input, outcome, bugTitle, channelsFound);
     };
     // The outcome does not depend on the removal, nor the channels on the record: one round

@@ -3,7 +3,7 @@
  * request is built here from the report, the agent's completion and what the fix spent.
  */
 import { workflowInfo } from '@temporalio/workflow';
-import type { FixInput } from '../../src/domain/fix/fix.js';
+import type { FixInput, FollowUpRound } from '../../src/domain/fix/fix.js';
 import { fixBranchName } from '../../src/domain/fix/ids.js';
 import { pullRequestBody, pullRequestTitle } from '../../src/domain/fix/pull-request.js';
 import type { HostActivities } from '../activity-proxies.js';
@@ -22,8 +22,30 @@ export function deliveryRequest(args: {
   fix: FixRun;
   sandbox: SandboxRef;
   completion: Completion;
+  followUp?: FollowUpRound;
 }): DeliveryRequest {
-  const { input, workflowId, report, fix, sandbox, completion } = args;
+  const { input, workflowId, report, fix, sandbox, completion, followUp } = args;
+  if (followUp) {
+    // One more commit on the PR's branch, on the head the round started from; no PR, no labels, no issue link.
+    const subject = `Address review feedback (round ${followUp.round})`;
+    return {
+      baseSha: sandbox.baseSha,
+      branch: followUp.branch,
+      baseBranch: followUp.branch,
+      commitMessage: subject,
+      repoOwner: report.repoOwner,
+      repoName: report.repoName,
+      cloneUrl: report.cloneUrl,
+      defaultBranch: report.defaultBranch,
+      prTitle: subject,
+      prBody: completion.summary,
+      scopeLimits: report.scopeLimits,
+      githubIssueNumber: null,
+      bugId: input.bugId,
+      projectId: input.projectId,
+      followUp: { prNumber: followUp.prNumber },
+    };
+  }
   return {
     baseSha: sandbox.baseSha,
     branch: fixBranchName(input.bugId),
@@ -60,14 +82,14 @@ export function deliveryRequest(args: {
 export async function deliver(
   fix: FixRun,
   sandbox: SandboxWork,
-  what: { input: FixInput; report: LoadedReport; completion: Completion; pauseHolds: boolean },
+  what: { input: FixInput; report: LoadedReport; completion: Completion; pauseHolds: boolean; followUp?: FollowUpRound },
 ): Promise<void> {
   const { input, report, completion } = what;
   // Under patch PAUSE_HOLDS_EVERY_STEP: a paused fix opens no pull request.
   if (what.pauseHolds) await fix.unlessPaused();
   fix.enter('delivering');
   const { workflowId } = workflowInfo();
-  const delivery = deliveryRequest({ input, workflowId, report, fix, sandbox: fix.sandbox!, completion });
+  const delivery = deliveryRequest({ input, workflowId, report, fix, sandbox: fix.sandbox!, completion, followUp: what.followUp });
   fix.pr = await sandbox.run('push the branch and open the pull request', (acts, containerId) => acts.deliverFix({ ...delivery, workflowId, containerId }));
   fix.timings.toPrMs = Date.now() - fix.startedAt;
 }

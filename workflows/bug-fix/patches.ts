@@ -57,6 +57,14 @@ export const RECORD_WHILE_REMOVING = 'record-while-removing';
  */
 export const REPRODUCTION_FIRST = 'reproduction-first';
 
+/**
+ * Follow-up rounds (FixInput.followUp): the sandbox clones the PR branch, the reproduction check
+ * is off (the PR's tests exist already), delivery adds a commit to the same branch and opens no
+ * PR, and the bug's own record is left as the first fix wrote it. Only runs with `followUp` call
+ * it, and no history recorded before it has one. Added with issue #15 item 4.
+ */
+export const FOLLOW_UP_ROUNDS = 'follow-up-rounds';
+
 /** The patches that hold for a whole run, read once at its start (in this order: histories hold their markers). */
 export interface RunPatches {
   pauseHoldsEveryStep: boolean;

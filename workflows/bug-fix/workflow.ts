@@ -16,7 +16,7 @@ import { runAgentLoop } from './agent-loop.js';
 import { closeFix } from './cleanup.js';
 import { deliver } from './delivery.js';
 import { FixStopped, rootCauseMessage } from './errors.js';
-import { KILL_SWITCH_ADMISSION, PROJECT_BUDGETS, runPatches } from './patches.js';
+import { FOLLOW_UP_ROUNDS, KILL_SWITCH_ADMISSION, PROJECT_BUDGETS, runPatches } from './patches.js';
 import { SandboxWork } from './sandbox-work.js';
 import { FixRun, type StopRequest } from './state.js';
 
@@ -28,6 +28,8 @@ export async function bugFixWorkflow(input: FixInput): Promise<FixOutcome> {
   fix.registerHandlers();
   const watchdog = fix.watchTimeBudget();
   const patches = runPatches();
+  // Under patch FOLLOW_UP_ROUNDS: a round on the fix's pull request (never set in older histories).
+  const followUp = input.followUp && patched(FOLLOW_UP_ROUNDS) ? input.followUp : undefined;
 
   let bugTitle = input.bugId; // until the report is loaded
   let failure: StopRequest | undefined;
@@ -40,18 +42,23 @@ export async function bugFixWorkflow(input: FixInput): Promise<FixOutcome> {
       if (!admission.allowed) throw new FixStopped('cancelled', admission.reason ?? 'refused by a kill switch');
     }
 
-    const report = await fix.step(() => shortActivities('load the report').startFix({ bugId: input.bugId }));
+    const report = await fix.step(() => shortActivities('load the report').startFix({ bugId: input.bugId, ...(followUp ? { followUp: true } : {}) }));
     bugTitle = report.title;
     // The project's budgets apply over the defaults; what the starter asked for wins over both.
     if (!resumed && patched(PROJECT_BUDGETS)) fix.applyProjectBudgets(report.budgets, input.budgets);
 
-    const provisionRequest = { workflowId, bugId: input.bugId, projectKey: input.projectKey, cloneUrl: report.cloneUrl, defaultBranch: report.defaultBranch };
+    // A round clones the PR branch: its head (a person's push included) is where the round starts.
+    const cloneBranch = followUp ? followUp.branch : report.defaultBranch;
+    const provisionRequest = { workflowId, bugId: input.bugId, projectKey: input.projectKey, cloneUrl: report.cloneUrl, defaultBranch: cloneBranch };
     const sandbox = new SandboxWork(fix, provisionRequest, report.validation, patches.pauseHoldsEveryStep);
     if (!fix.sandbox) await sandbox.provision();
+    // A person pushed between planning the round and cloning: the round works on their head.
+    if (followUp && !resumed && fix.sandbox!.baseSha !== followUp.headSha)
+      fix.lastActions.push(`${followUp.branch} moved since the round was planned: starting from its head ${fix.sandbox!.baseSha.slice(0, 12)}`);
 
     // Reproduction: the project's validation once, before the agent changes anything.
     // Under patch REPRODUCTION_FIRST its output and the repository's instructions brief the agent.
-    fix.reproductionPolicy = parseReproductionPolicy(report.reproduction);
+    fix.reproductionPolicy = followUp ? 'off' : parseReproductionPolicy(report.reproduction);
     if (!resumed) {
       fix.enter('reproducing');
       await sandbox.validate();
@@ -60,7 +67,7 @@ export async function bugFixWorkflow(input: FixInput): Promise<FixOutcome> {
 
     const end = await runAgentLoop(fix, input, sandbox, patches);
     if (end.carried) carried = end.carried;
-    else await deliver(fix, sandbox, { input, report, completion: end.completion, pauseHolds: patches.pauseHoldsEveryStep });
+    else await deliver(fix, sandbox, { input, report, completion: end.completion, pauseHolds: patches.pauseHoldsEveryStep, followUp });
   } catch (err) {
     if (err instanceof FixStopped) failure = { status: err.status, reason: err.message };
     else if (isCancellation(err)) {
@@ -68,7 +75,7 @@ export async function bugFixWorkflow(input: FixInput): Promise<FixOutcome> {
       cancellation = err;
     } else failure = { status: 'failed', reason: rootCauseMessage(err) };
   } finally {
-    if (!carried || failure) await closeFix(fix, input, failure, bugTitle);
+    if (!carried || failure) await closeFix(fix, input, failure, bugTitle, !!followUp);
   }
 
   fix.finish();

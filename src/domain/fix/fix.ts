@@ -33,6 +33,21 @@ export interface FixInput {
   historyLimit?: number;
   /** state carried over by continue-as-new */
   resume?: CarriedState;
+  /** a follow-up round on the fix's open pull request (workflows/github-pull) */
+  followUp?: FollowUpRound;
+}
+
+/**
+ * A follow-up round: the sandbox starts from the PR branch's head, the model reads the reviewers'
+ * feedback (PullRequestRound row of this workflow id), and delivery adds one commit to the same
+ * branch, fast-forward only, with no new pull request.
+ */
+export interface FollowUpRound {
+  branch: string;
+  /** the head the PR workflow saw when it started the round */
+  headSha: string;
+  prNumber: number;
+  round: number;
 }
 
 /** What a fix carries into its next run when it continues as new (history stays small). */

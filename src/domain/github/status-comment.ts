@@ -68,3 +68,33 @@ export function declinedReply(login: string, permission: string, needed: string)
     'A maintainer can label the issue or comment the command instead.',
   ].join(' ');
 }
+
+/** Marks where the follow-up rounds start in the status comment: everything after it is rewritten per round. */
+export const ROUNDS_MARKER = '<!-- bugfix-rounds -->';
+
+export interface RoundLine {
+  round: number;
+  status: string;
+  reason?: string | null;
+  commitSha?: string | null;
+  threads: number;
+}
+
+/** The status comment with its follow-up rounds section (re)written: what the fix showed stays as it was. */
+export function withRounds(body: string, rounds: readonly RoundLine[]): string {
+  const before = body.split(ROUNDS_MARKER)[0]!.trimEnd();
+  if (rounds.length === 0) return before;
+  const lines = rounds.map((r) => {
+    const what = r.status === 'pushed' ? `pushed ${r.commitSha?.slice(0, 12) ?? ''}` : `${r.status}${r.reason ? `: ${oneLine(r.reason)}` : ''}`;
+    return `- Round ${r.round} (${r.threads} review thread${r.threads === 1 ? '' : 's'}): ${what}`;
+  });
+  return [before, '', ROUNDS_MARKER, '**Follow-up rounds on the pull request**', ...lines].join('\n');
+}
+
+/** The bot's answer in a review thread it worked on: what it did (or why nothing was pushed). */
+export function threadReply(r: { status: string; reason?: string | null; commitSha?: string | null; summary?: string | null; round: number }): string {
+  if (r.status === 'pushed' && r.commitSha) {
+    return `Addressed in ${r.commitSha} (round ${r.round}).${r.summary ? `\n\n${r.summary}` : ''}`;
+  }
+  return `Round ${r.round} pushed nothing: ${oneLine(r.reason ?? r.status)}`;
+}

@@ -62,14 +62,19 @@ interface Payload {
 const sameLogin = (a: string | undefined, b: string) => !!a && a.toLowerCase() === b.toLowerCase();
 
 /** "@bugfix-bot" as a word: not inside an e-mail address or a longer name. */
-function mentions(body: string, botLogin: string): boolean {
+export function mentions(body: string, botLogin: string): boolean {
   const name = botLogin.replace(/\[bot\]$/i, '').replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   return new RegExp(`(^|[^\\w@/.-])@${name}(?![\\w-])`, 'i').test(body);
 }
 
-function startsWithCommand(body: string, command: string): boolean {
+export function startsWithCommand(body: string, command: string): boolean {
   const first = body.trimStart().split(/\s/, 1)[0] ?? '';
   return first.toLowerCase() === command.toLowerCase();
+}
+
+/** The bot itself (as a user or as a GitHub App) or any other app. */
+export function isBotSender(sender: User | undefined, botLogin: string): boolean {
+  return sameLogin(sender?.login, botLogin) || sameLogin(sender?.login, `${botLogin}[bot]`) || sender?.type === 'Bot';
 }
 
 export function decideTrigger(event: string, payload: unknown, settings: GitHubTriggerSettings, botLogin: string): TriggerDecision {
@@ -77,13 +82,14 @@ export function decideTrigger(event: string, payload: unknown, settings: GitHubT
   const what = `${event}${p.action ? `.${p.action}` : ''}`;
   const sender = p.sender?.login;
   // The bot's own comments, labels and assignments (and other apps') never start anything: no loops.
-  if (sameLogin(sender, botLogin) || sameLogin(sender, `${botLogin}[bot]`) || p.sender?.type === 'Bot') {
+  if (isBotSender(p.sender, botLogin)) {
     return { ignored: `${what} by a bot (${sender ?? 'unknown'})` };
   }
   const issue = p.issue;
   const repo = p.repository?.full_name;
   if (!issue || !repo || typeof issue.number !== 'number') return { ignored: `unsupported event ${what}` };
-  if (issue.pull_request) return { ignored: `${what} on a pull request: follow-ups on pull requests are not handled yet` };
+  // Comments on pull requests are follow-ups (src/domain/github/pull-events.ts), never a new fix.
+  if (issue.pull_request) return { ignored: `${what} on a pull request is not a new fix` };
   if (issue.state && issue.state !== 'open') return { ignored: `${what} on a ${issue.state} issue` };
 
   const base = {

@@ -1,0 +1,329 @@
+/**
+ * A follow-up round through real parts: a labelled issue gets its fix and PR (as in
+ * github-issues.test.ts); then a review with two inline comments arrives as signed webhooks (the
+ * real example payloads, each delivered twice) → the PR's workflow on a real Temporal server waits
+ * for quiet, runs ONE round as a child fix workflow in a real sandbox cloned from the PR branch →
+ * one commit on the same branch addressing both threads → a reply in each thread and the round on
+ * the status comment. A thread on a forbidden path is answered with why, and nothing is pushed.
+ * A failing check on the new head brings round 2 from its log; round 3 is killed through its own
+ * workflow and says so in its threads; a reviewer without write access gets a reply and no round; the round limit holds. The PR is closed; a further review
+ * starts nothing.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { startStack, type Stack } from '../../dev/local-stack.js';
+import { createFixtureProject } from '../../dev/fixture-remotes.js';
+import { reviewRoundScenario } from '../../dev/scenarios/review-round.js';
+import { sendGitHubWebhook } from '../../dev/stand-ins/github-webhooks.js';
+import sampleBug from '../../dev/sample-bug.json' with { type: 'json' };
+import { statusMarker } from '../../src/domain/github/status-comment.js';
+import type { GitHubIssueState } from '../../workflows/github-issue/messages.js';
+import type { GitHubPullState } from '../../workflows/github-pull/messages.js';
+import { webhookExample, webhookExamples } from '../../dev/stand-ins/webhook-examples.js';
+import { killSignal } from '../../workflows/bug-fix/messages.js';
+
+const SECRET = 'webhook-secret-of-the-test';
+const ENV = { GITHUB_WEBHOOK_SECRET: SECRET, GITHUB_ROUND_DEBOUNCE_MS: '1500' };
+
+describe('GitHub follow-up rounds', () => {
+  let stack: Stack;
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bugfix-ghpr-'));
+  const saved = Object.fromEntries(Object.keys(ENV).map((k) => [k, process.env[k]]));
+
+  beforeAll(async () => {
+    Object.assign(process.env, ENV);
+    stack = await startStack({ script: reviewRoundScenario({ threads: 2 }), temporal: { address: process.env.TEMPORAL_ADDRESS! }, httpPort: 0 });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  test('a review with two inline comments gets one commit on the PR branch and a reply in each thread; none after close', async () => {
+    const suffix = Math.random().toString(36).slice(2, 8);
+    const repo = `ghpr-${suffix}`;
+    const { project, bare } = await createFixtureProject(stack.prisma, stack.github, { key: `ghpr-${suffix}`, repo, dir: tmp });
+    const github = stack.github!;
+    github.setPermission('acme', repo, 'maintainer', 'write');
+    const url = `${stack.httpUrl}/api/github/webhook`;
+    const send = (event: string, payload: unknown, id?: string) => sendGitHubWebhook({ url, secret: SECRET, event, payload, id });
+    const git = (...args: string[]) => execFileSync('git', args, { cwd: bare }).toString().trim();
+
+    // The fix: a labelled issue → a PR from fix/bug-<id>.
+    const labelled = webhookExample('issues.labeled');
+    labelled.repository.full_name = `acme/${repo}`;
+    Object.assign(labelled.issue, { number: 7, title: sampleBug.title, body: sampleBug.description, state: 'open' });
+    labelled.label!.name = 'bugfix';
+    labelled.sender.login = 'maintainer';
+    const filed = await send('issues', labelled);
+    const issueState = (await stack.temporal.workflow.getHandle(filed.body.issueWorkflowId as string).result()) as GitHubIssueState;
+    expect(issueState.outcome).toBe('pr_created');
+    const bug = await stack.prisma.bugReport.findFirstOrThrow({ where: { projectId: project.id } });
+    const branch = bug.fixBranch!;
+    const pr = bug.prNumber!;
+    const fixHead = git('rev-parse', `refs/heads/${branch}`);
+
+    // The PR's events as GitHub sends them (the example payloads, pointed at this PR).
+    const onPull = <P extends { repository: { full_name: string }; sender: { login: string } }>(p: P, extra: (p: P) => void): P => {
+      p.repository.full_name = `acme/${repo}`;
+      p.sender.login = 'maintainer';
+      extra(p);
+      return p;
+    };
+    const prFields = { number: pr, head: { ...webhookExample('pull_request_review.submitted').pull_request.head, ref: branch } };
+
+    // Someone else's PR (not opened by the service) is ignored, with the reason recorded.
+    const foreign = await send(
+      'pull_request_review',
+      onPull(webhookExample('pull_request_review.submitted'), (p) => Object.assign(p.pull_request, { number: 99 })),
+    );
+    expect(foreign).toMatchObject({ status: 202, body: { ignored: 'pull request #99 was not opened by the service' } });
+
+    // A review with two inline comments; every delivery arrives twice.
+    const started = Date.now();
+    const { review, comments } = github.addReview('acme', repo, pr, {
+      user: 'maintainer',
+      state: 'CHANGES_REQUESTED',
+      body: 'Two small things.',
+      comments: [
+        { path: 'src/paginate.js', line: 8, body: 'Please add this comment above the line: `pages are 1-based`' },
+        { path: 'test/paginate.test.js', line: 8, body: 'Please add this comment above the line: `the first page is page 1`' },
+      ],
+    });
+    const deliveries = [
+      ...comments.map((c) => ({
+        event: 'pull_request_review_comment',
+        payload: onPull(webhookExample('pull_request_review_comment.created'), (p) => {
+          Object.assign(p.pull_request, prFields);
+          Object.assign(p.comment, c);
+        }),
+      })),
+      {
+        event: 'pull_request_review',
+        payload: onPull(webhookExample('pull_request_review.submitted'), (p) => {
+          Object.assign(p.pull_request, prFields);
+          Object.assign(p.review, { ...review, state: 'changes_requested' });
+        }),
+      },
+    ];
+    const pullWorkflowId = `github-pr:acme/${repo}#${pr}`;
+    for (const d of deliveries) {
+      const first = await send(d.event, d.payload);
+      expect(first).toMatchObject({ status: 202, body: { pullWorkflowId } });
+      expect(await send(d.event, d.payload, first.id)).toMatchObject({ status: 200, body: { duplicate: true } });
+    }
+
+    // One round, one commit on top of the fix's head, touching both files.
+    const pull = stack.temporal.workflow.getHandle(pullWorkflowId);
+    const replies = () => github.reviewComments('acme', repo, pr).filter((c) => c.inReplyTo);
+    await expect.poll(() => replies().length, { timeout: 240_000, interval: 500 }).toBe(2);
+    const roundMs = Date.now() - started;
+    const head = git('rev-parse', `refs/heads/${branch}`);
+    expect(git('rev-list', '--count', `${fixHead}..${head}`)).toBe('1');
+    expect(git('rev-parse', `${head}^`)).toBe(fixHead);
+    expect(git('show', `${head}:src/paginate.js`)).toContain('  // pages are 1-based\n  const start = (page - 1) * size;');
+    expect(git('show', `${head}:test/paginate.test.js`)).toContain('// the first page is page 1\ntest(');
+    expect(git('log', '-1', '--format=%s', head)).toBe('Address review feedback (round 1)');
+
+    // A reply in each thread, naming the commit.
+    expect(
+      replies()
+        .map((c) => c.inReplyTo)
+        .sort(),
+    ).toEqual(comments.map((c) => c.id).sort());
+    for (const r of replies()) expect(r.body).toContain(`Addressed in ${head} (round 1).`);
+    // The replies are written by the round's last activity; the workflow's state follows it.
+    await expect.poll(async () => (await pull.query<GitHubPullState>('pullState')).rounds.length, { timeout: 30_000 }).toBe(1);
+    const state = await pull.query<GitHubPullState>('pullState');
+    expect(state.rounds).toEqual([
+      expect.objectContaining({ round: 1, status: 'pushed', commitSha: head, threads: 2, workflowId: `${bug.workflowId}-round-1` }),
+    ]);
+    expect(state.handledDeliveries).toBe(3);
+    const status = github.commentRecords('acme', repo, 7).find((c) => c.body.includes(statusMarker(bug.id)))!;
+    expect(status.body).toContain(`- Round 1 (2 review threads): pushed ${head.slice(0, 12)}`);
+    // The bug keeps its PR and status; the round is the child's own fix workflow.
+    expect(await stack.prisma.bugReport.findUniqueOrThrow({ where: { id: bug.id } })).toMatchObject({ status: 'PR_CREATED', prNumber: pr, fixBranch: branch });
+    const child = await stack.temporal.workflow.getHandle(`${bug.workflowId}-round-1`).describe();
+    expect(child.status.name).toBe('COMPLETED');
+    console.log(`follow-up round: review → replies in ${roundMs} ms`);
+
+    // A thread on a path the project forbids is answered with the reason; no round, nothing pushed.
+    await stack.prisma.project.update({ where: { id: project.id }, data: { scopeLimits: { forbiddenPaths: ['test/**'] } } });
+    const scoped = github.addReview('acme', repo, pr, {
+      user: 'maintainer',
+      state: 'COMMENTED',
+      comments: [{ path: 'test/paginate.test.js', line: 9, body: 'Please add this comment above the line: `nope`' }],
+    });
+    const scopedAnswer = await send(
+      'pull_request_review_comment',
+      onPull(webhookExample('pull_request_review_comment.created'), (p) => {
+        Object.assign(p.pull_request, prFields);
+        Object.assign(p.comment, scoped.comments[0]);
+      }),
+    );
+    expect(scopedAnswer.body.pullWorkflowId).toBe(pullWorkflowId);
+    await expect.poll(() => replies().length, { timeout: 60_000, interval: 500 }).toBe(3);
+    const refusal = replies().find((c) => c.inReplyTo === scoped.comments[0]!.id)!;
+    expect(refusal.body).toContain('Not addressed: `test/paginate.test.js` is outside what the bug-fixing service may change');
+    await expect.poll(async () => (await pull.query<GitHubPullState>('pullState')).notes.join(' '), { timeout: 30_000 }).toContain('forbidden paths (1)');
+    expect(git('rev-parse', `refs/heads/${branch}`)).toBe(head);
+
+    // A reviewer without write access gets a polite reply on the PR; no round starts.
+    github.setPermission('acme', repo, 'reader', 'read');
+    const unasked = github.addReview('acme', repo, pr, {
+      user: 'reader',
+      state: 'COMMENTED',
+      comments: [{ path: 'src/paginate.js', line: 7, body: 'Please add this comment above the line: `mine`' }],
+    });
+    await send(
+      'pull_request_review_comment',
+      onPull(webhookExample('pull_request_review_comment.created'), (p) => {
+        Object.assign(p.pull_request, prFields);
+        Object.assign(p.comment, unasked.comments[0]);
+        p.sender.login = 'reader';
+      }),
+    );
+    await expect.poll(() => github.comments('acme', repo, pr).join('\n'), { timeout: 30_000 }).toContain('@reader thanks for asking');
+    expect((await pull.query<GitHubPullState>('pullState')).declined).toEqual(['reader']);
+
+    // A failing check on the PR's head (reported by GitHub Actions, delivered twice): its job log,
+    // fetched through the API and cut to head and tail, drives round 2 on top of round 1's commit.
+    const checkStarted = Date.now();
+    const lint = github.addCheckRun('acme', repo, {
+      name: 'lint',
+      headSha: head,
+      conclusion: 'failure',
+      app: 'github-actions',
+      output: { title: '1 problem', summary: 'lint found 1 problem', text: null },
+      log: [
+        '> eslint .',
+        ...Array.from({ length: 3000 }, (_, i) => `checked file ${i}`),
+        'src/paginate.js:10: expected a comment `one page of items` above this line',
+        '1 problem',
+      ].join('\n'),
+    });
+    const checkPayload = onPull(
+      webhookExamples('check_run.completed').find((e) => e.check_run.conclusion === 'failure')!,
+      (p) => {
+        const [listed] = p.check_run.pull_requests;
+        Object.assign(p.check_run, lint, {
+          check_suite: { ...p.check_run.check_suite, head_branch: branch, head_sha: head },
+          pull_requests: [{ ...listed!, number: pr, head: { ...listed!.head, ref: branch, sha: head } }],
+        });
+      },
+    );
+    checkPayload.sender = { ...checkPayload.sender, login: 'github-actions[bot]', type: 'Bot' };
+    const checkAnswer = await send('check_run', checkPayload);
+    expect(checkAnswer.body.pullWorkflowId).toBe(pullWorkflowId);
+    expect(await send('check_run', checkPayload, checkAnswer.id)).toMatchObject({ status: 200, body: { duplicate: true } });
+    const prNote = () => github.comments('acme', repo, pr).find((b) => b.includes('Failing checks, round 2'));
+    await expect.poll(prNote, { timeout: 240_000, interval: 500 }).toBeTruthy();
+    const checkMs = Date.now() - checkStarted;
+    const head2 = git('rev-parse', `refs/heads/${branch}`);
+    expect(git('rev-parse', `${head2}^`)).toBe(head);
+    expect(git('show', `${head2}:src/paginate.js`)).toContain('  // one page of items\n  return items.slice(start, start + size);');
+    expect(prNote()).toContain(`Addressed in ${head2} (round 2).`);
+    const feedback = (await stack.prisma.pullRequestRound.findUniqueOrThrow({ where: { id: `${bug.workflowId}-round-2` } })).feedback;
+    expect(feedback).toContain('Check "lint" concluded failure');
+    expect(feedback).toContain('characters cut');
+    expect(feedback.length).toBeLessThan(14_000);
+    console.log(`check round: failed check → PR comment in ${checkMs} ms`);
+
+    // A round is a fix workflow like any other: killed while it runs, it pushes nothing and its threads say why.
+    const third = github.addReview('acme', repo, pr, {
+      user: 'maintainer',
+      state: 'COMMENTED',
+      comments: [
+        { path: 'src/paginate.js', line: 11, body: 'Please add this comment above the line: `end`' },
+        { path: 'src/paginate.js', line: 3, body: 'Please add this comment above the line: `doc`' },
+      ],
+    });
+    for (const c of third.comments) {
+      await send(
+        'pull_request_review_comment',
+        onPull(webhookExample('pull_request_review_comment.created'), (p) => {
+          Object.assign(p.pull_request, prFields);
+          Object.assign(p.comment, c);
+        }),
+      );
+    }
+    const round3 = stack.temporal.workflow.getHandle(`${bug.workflowId}-round-3`);
+    await expect
+      .poll(
+        () =>
+          round3.describe().then(
+            (d) => d.status.name,
+            () => 'none',
+          ),
+        { timeout: 60_000, interval: 200 },
+      )
+      .toBe('RUNNING');
+    await round3.signal(killSignal, { reason: 'stopped by the reviewer', actor: 'ops' });
+    await expect.poll(() => replies().length, { timeout: 60_000, interval: 500 }).toBe(5);
+    for (const c of third.comments)
+      expect(replies().find((x) => x.inReplyTo === c.id)!.body).toContain('Round 3 pushed nothing: killed by ops: stopped by the reviewer');
+    expect(git('rev-parse', `refs/heads/${branch}`)).toBe(head2);
+
+    // The project allows 3 rounds per PR: a further request gets none.
+    await stack.prisma.project.update({ where: { id: project.id }, data: { github: { maxRoundsPerPr: 3 } } });
+    const more = github.addReview('acme', repo, pr, {
+      user: 'maintainer',
+      state: 'COMMENTED',
+      comments: [{ path: 'src/paginate.js', line: 7, body: 'And one more.' }],
+    });
+    await send(
+      'pull_request_review_comment',
+      onPull(webhookExample('pull_request_review_comment.created'), (p) => {
+        Object.assign(p.pull_request, prFields);
+        Object.assign(p.comment, more.comments[0]);
+      }),
+    );
+    await expect
+      .poll(async () => (await pull.query<GitHubPullState>('pullState')).notes.join(' '), { timeout: 30_000 })
+      .toContain('round limit reached (3 per pull request)');
+
+    // The PR is merged: the workflow ends; a later review starts nothing.
+    github.closePull('acme', repo, pr, true);
+    const closed = await send(
+      'pull_request',
+      onPull(webhookExample('pull_request.closed'), (p) => Object.assign(p.pull_request, { ...prFields, merged: true })),
+    );
+    expect(closed.body.pullWorkflowId).toBe(pullWorkflowId);
+    const ended = (await pull.result()) as GitHubPullState;
+    expect(ended).toMatchObject({
+      closed: true,
+      rounds: [
+        expect.objectContaining({ round: 1 }),
+        expect.objectContaining({ round: 2, status: 'pushed' }),
+        expect.objectContaining({ round: 3, status: 'cancelled' }),
+      ],
+    });
+
+    const late = github.addReview('acme', repo, pr, {
+      user: 'maintainer',
+      state: 'COMMENTED',
+      comments: [{ path: 'src/paginate.js', line: 9, body: 'One more?' }],
+    });
+    const lateAnswer = await send(
+      'pull_request_review_comment',
+      onPull(webhookExample('pull_request_review_comment.created'), (p) => {
+        Object.assign(p.pull_request, { ...prFields, state: 'closed' });
+        Object.assign(p.comment, late.comments[0]);
+      }),
+    );
+    expect(lateAnswer.body.pullWorkflowId).toBe(pullWorkflowId);
+    const after = (await stack.temporal.workflow.getHandle(pullWorkflowId).result()) as GitHubPullState;
+    expect(after.rounds).toEqual([]);
+    expect(after.notes.join(' ')).toContain('merged: no round');
+    expect(git('rev-parse', `refs/heads/${branch}`)).toBe(head2);
+    expect(await stack.prisma.pullRequestRound.count({ where: { prNumber: pr, repoFullName: `acme/${repo}` } })).toBe(3);
+    expect(replies()).toHaveLength(5);
+  });
+});
