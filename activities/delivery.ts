@@ -109,8 +109,10 @@ export async function pushBranch(deps: DeliverDeps, input: DeliverInput, bundle:
   await fs.rm(dir, { recursive: true, force: true });
   await fs.mkdir(dir, { recursive: true });
   await git(['init', '-q', '--bare', dir]);
-  // The bundle's prerequisite (the base commit) must exist locally: fetch it from the remote.
-  await git(['fetch', '-q', '--', input.cloneUrl, `refs/heads/${input.baseBranch ?? input.defaultBranch}`], { cwd: dir, token });
+  // The bundle's prerequisite (the base commit) must exist locally: fetch it from the remote (a
+  // round's base is the PR branch, which lives where it is pushed to: a fork in fork delivery).
+  const baseFrom = input.followUp ? to.url : input.cloneUrl;
+  await git(['fetch', '-q', '--', baseFrom, `refs/heads/${input.baseBranch ?? input.defaultBranch}`], { cwd: dir, token });
   const agentTip = await unbundleChecked(dir, bundle);
   const tree = (await git(['rev-parse', `${agentTip}^{tree}`], { cwd: dir })).trim();
   await scopeGate(deps, input, dir, tree);

@@ -19,25 +19,42 @@ import {
 import { statusMarker, threadReply, withRounds } from '../src/domain/github/status-comment.js';
 import { findMarked, permissionOf, upsertMarkedComment, type RepoRef } from '../src/github/issues.js';
 import { pullState, replyInThread, reviewComments, reviews } from '../src/github/pull-reviews.js';
-import { failedCheckLog } from '../src/github/check-logs.js';
+import { expandSuites, failedCheckLog } from '../src/github/check-logs.js';
 import { checkFailureBlock, currentFailures } from '../src/domain/github/check-feedback.js';
 import type { FailedCheck } from '../src/domain/github/pull-events.js';
 import type { GitHubClient } from '../src/infra/github.js';
 import { permits, resolveGitHubSettings } from '../src/projects/github-settings.js';
 import type { GitHubPullInput } from '../workflows/github-pull/messages.js';
+import { roundBudget, type RoundBudget } from '../src/domain/github/pr-budget.js';
+import { DEFAULT_BUDGETS } from '../src/domain/fix/fix.js';
+import { budgetsSchema, fixBudgetsOf } from '../src/projects/project-settings.js';
 
 interface Deps {
   prisma: PrismaClient;
   github: GitHubClient;
   botLogin: string;
+  /** what a pull request may cost in all, fix and rounds, unless its project says otherwise */
+  maxCostUsdPerPr: number;
 }
 
-export type PreparedRound = { skip: string; closed?: boolean } | { round: number; workflowId: string; headSha: string; threads: number };
+/**
+ * `cloneUrl`: the PR's head lives in another repository (a fork the fix was delivered to).
+ * `maxCostUsd`: the round's dollar budget, what the PR has left when that is below the per-fix one.
+ */
+export type PreparedRound =
+  { skip: string; closed?: boolean } | { round: number; workflowId: string; headSha: string; threads: number; cloneUrl?: string; maxCostUsd?: number };
 
 export function createGitHubPullActivities(deps: Deps) {
   const repoOf = async (projectId: string): Promise<RepoRef> => {
     const p = await deps.prisma.project.findUniqueOrThrow({ where: { id: projectId } });
     return { owner: p.repoOwner, repo: p.repoName };
+  };
+
+  /** What the next round may spend: the PR's budget less all its fix and rounds cost (the ledger). */
+  const prBudget = async (project: { budgets: unknown }, bugId: string, maxPerPr: number | undefined): Promise<RoundBudget> => {
+    const spent = await deps.prisma.ledgerEntry.aggregate({ where: { bugId }, _sum: { costUsd: true } });
+    const perFix = fixBudgetsOf(budgetsSchema.safeParse(project.budgets).data ?? {}).maxCostUsd ?? DEFAULT_BUDGETS.maxCostUsd;
+    return roundBudget({ spentUsd: Number(spent._sum.costUsd ?? 0), maxPerPrUsd: maxPerPr ?? deps.maxCostUsdPerPr, perFixUsd: perFix });
   };
 
   return {
@@ -57,13 +74,24 @@ export function createGitHubPullActivities(deps: Deps) {
       const pr = await pullState(deps.github, r, pull.prNumber);
       if (pr.state !== 'open') return { skip: `pull request is ${pr.merged ? 'merged' : 'closed'}: no round`, closed: true };
       if (pr.headRef !== pull.branch) return { skip: `pull request's head is ${pr.headRef}, not the fix's branch`, closed: true };
+      if (!pr.headRepo) return { skip: "the pull request's head repository was deleted: no round", closed: true };
+      const fromFork = pr.headRepo.fullName.toLowerCase() !== `${r.owner}/${r.repo}`.toLowerCase();
       const where = { repoFullName: pull.repoFullName.toLowerCase(), prNumber: pull.prNumber };
       const earlier = await deps.prisma.pullRequestRound.findMany({ where, orderBy: { round: 'asc' } });
       const unfinished = earlier.find((x) => x.status === 'running');
-      if (unfinished)
-        return { round: unfinished.round, workflowId: unfinished.id, headSha: unfinished.headSha, threads: (unfinished.threads as unknown[]).length };
-      // The project's current setting wins over the one the workflow started with.
+      // The project's current settings win over the ones the workflow started with.
       const settings = resolveGitHubSettings(project.github);
+      const budget = await prBudget(project, pull.bugId, settings.maxCostUsdPerPr);
+      if ('skip' in budget && !unfinished) return budget;
+      const cloneFrom = { ...(fromFork ? { cloneUrl: pr.headRepo.cloneUrl } : {}), ...('maxCostUsd' in budget ? budget : {}) };
+      if (unfinished)
+        return {
+          round: unfinished.round,
+          workflowId: unfinished.id,
+          headSha: unfinished.headSha,
+          threads: (unfinished.threads as unknown[]).length,
+          ...cloneFrom,
+        };
       const maxRounds = settings.maxRoundsPerPr ?? pull.maxRounds;
       if (earlier.length >= maxRounds) return { skip: `round limit reached (${maxRounds} per pull request)` };
 
@@ -87,7 +115,7 @@ export function createGitHubPullActivities(deps: Deps) {
       const since = earlier[earlier.length - 1]?.createdAt.toISOString();
       const bodies = [];
       for (const b of reviewBodies(await reviews(deps.github, r, pull.prNumber), deps.botLogin, since)) if (await mayAsk(b.author)) bodies.push(b);
-      const checks = currentFailures(input.checks ?? [], pr.headSha);
+      const checks = currentFailures(await expandSuites(deps.github, r, input.checks ?? []), pr.headSha);
       if (threads.length === 0 && bodies.length === 0 && input.prComments.length === 0 && checks.length === 0) {
         return {
           skip: refused.length ? `only threads on forbidden paths (${refused.length}): answered, no round` : 'no open review thread or request: no round',
@@ -121,7 +149,7 @@ export function createGitHubPullActivities(deps: Deps) {
         },
         update: {},
       });
-      return { round, workflowId, headSha: pr.headSha, threads: refs.length };
+      return { round, workflowId, headSha: pr.headSha, threads: refs.length, ...cloneFrom };
     },
 
     /** Records how the round ended, replies in each of its threads, and shows it on the issue's status comment. */

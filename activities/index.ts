@@ -58,6 +58,8 @@ export interface ActivityDeps {
     temporalUiUrl?: string;
     /** the bot's login (GITHUB_BOT_LOGIN): its own replies close a review thread */
     githubBotLogin?: string;
+    /** what a pull request may cost in all, fix and rounds (GITHUB_MAX_COST_USD_PER_PR) */
+    githubMaxCostUsdPerPr?: number;
   };
   host: { id: string; queue: string };
   /** Temporal client: the sandbox reaper asks it whether a sandbox's workflow is still open; the safety activities read visibility and signal fixes */
@@ -111,7 +113,12 @@ export function createActivities(deps: ActivityDeps) {
     ...createSafetyActivities({ prisma, temporal: deps.temporal }),
     ...createAlertActivities(alertDeps),
     ...createGitHubIssueActivities({ prisma, github: deps.github, temporal: deps.temporal, temporalUiUrl: config.temporalUiUrl ?? 'http://localhost:8233' }),
-    ...createGitHubPullActivities({ prisma, github: deps.github, botLogin: config.githubBotLogin ?? 'bugfix-bot' }),
+    ...createGitHubPullActivities({
+      prisma,
+      github: deps.github,
+      botLogin: config.githubBotLogin ?? 'bugfix-bot',
+      maxCostUsdPerPr: config.githubMaxCostUsdPerPr ?? 20,
+    }),
   });
 }
 

@@ -56,6 +56,8 @@ const schema = z.object({
   GITHUB_APP_INSTALLATION_ID: z.coerce.number().int().positive().optional(),
   /** follow-up rounds one pull request may get (a project's github.maxRoundsPerPr wins) */
   GITHUB_MAX_ROUNDS_PER_PR: z.coerce.number().int().min(0).default(5),
+  /** dollars one pull request may cost in all: its fix and every follow-up round (a project's github.maxCostUsdPerPr wins) */
+  GITHUB_MAX_COST_USD_PER_PR: z.coerce.number().positive().default(20),
   /** quiet time after the last review event before a round starts: a review's inline comments make one round */
   GITHUB_ROUND_DEBOUNCE_MS: z.coerce.number().int().min(100).default(20_000),
   HTTP_HOST: z.string().default('127.0.0.1'),

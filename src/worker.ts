@@ -79,6 +79,7 @@ export function activityDepsFromConfig(config: AppConfig, prisma: PrismaClient, 
       alerts: alertConfigFrom(config),
       temporalUiUrl: config.TEMPORAL_UI_URL,
       githubBotLogin: config.GITHUB_BOT_LOGIN,
+      githubMaxCostUsdPerPr: config.GITHUB_MAX_COST_USD_PER_PR,
     },
     host: { id: hostId, queue: taskQueues.host(hostId) },
   };

@@ -211,14 +211,16 @@ export async function startGitHubStandIn(
     return repo && !repo.pendingPolls ? repo : undefined;
   };
   /** The repository a PR's head lives in: the base itself, or the head owner's fork of it. */
-  const headRepoOf = (baseKey: string, headOwner: string, headRepoName?: string) => {
+  const headEntryOf = (baseKey: string, headOwner: string, headRepoName?: string): [string, StandInRepo] | undefined => {
     const [baseOwner] = baseKey.split('/');
-    if (headOwner.toLowerCase() === baseOwner!.toLowerCase()) return repos.get(baseKey);
+    const own = repos.get(baseKey);
+    if (headOwner.toLowerCase() === baseOwner!.toLowerCase()) return own && [baseKey, own];
     return [...repos.entries()].find(
       ([key, r]) =>
         r.parent === baseKey && key.split('/')[0]!.toLowerCase() === headOwner.toLowerCase() && (!headRepoName || key.split('/')[1] === headRepoName),
-    )?.[1];
+    );
   };
+  const headRepoOf = (baseKey: string, headOwner: string, headRepoName?: string) => headEntryOf(baseKey, headOwner, headRepoName)?.[1];
   const repoJson = (key: string, repo: StandInRepo): Record<string, unknown> => {
     const [owner, name] = key.split('/') as [string, string];
     return {
@@ -236,7 +238,7 @@ export async function startGitHubStandIn(
   };
   const commentJson = (c: StandInComment) => ({ id: c.id, body: c.body, user: { login: c.user, type: c.user === botLogin ? 'Bot' : 'User' } });
   const pullJson = (owner: string, name: string, p: StandInPull) => {
-    const headRepo = headRepoOf(`${owner}/${name}`, p.headOwner);
+    const [headKey, headRepo] = headEntryOf(`${owner}/${name}`, p.headOwner) ?? [];
     return {
       number: p.number,
       state: p.state,
@@ -246,7 +248,12 @@ export async function startGitHubStandIn(
       merged: !!p.merged,
       html_url: `${base}/${owner}/${name}/pull/${p.number}`,
       url: `${base}/repos/${owner}/${name}/pulls/${p.number}`,
-      head: { ref: p.head, sha: headRepo ? branchSha(headRepo.bareDir, p.head) : null, label: `${p.headOwner}:${p.head}` },
+      head: {
+        ref: p.head,
+        sha: headRepo ? branchSha(headRepo.bareDir, p.head) : null,
+        label: `${p.headOwner}:${p.head}`,
+        repo: headRepo ? repoJson(headKey!, headRepo) : null,
+      },
       base: { ref: p.base, label: `${owner}:${p.base}` },
     };
   };

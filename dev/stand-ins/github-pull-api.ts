@@ -33,6 +33,8 @@ export interface StandInCheckRun {
   log?: string;
   /** the Actions workflow run this job belongs to */
   runId?: number;
+  /** the check suite it belongs to (each app's runs on a commit form one) */
+  suiteId?: number;
 }
 
 export interface StandInReview {
@@ -171,6 +173,7 @@ export function pullRoutes(ctx: PullRoutesContext): { router: Router; helpers: P
     conclusion: c.conclusion,
     output: { ...c.output, annotations_count: 0 },
     app: { slug: c.app, name: c.app },
+    check_suite: c.suiteId ? { id: c.suiteId } : null,
     html_url: `${ctx.base()}/${owner}/${name}/runs/${c.id}`,
     details_url: `${ctx.base()}/${owner}/${name}/actions/runs/1/job/${c.id}`,
   });
@@ -181,6 +184,13 @@ export function pullRoutes(ctx: PullRoutesContext): { router: Router; helpers: P
     const c = repo.checkRuns.find((x) => x.id === Number(req.params.id));
     if (!c) return void res.status(404).json({ message: 'Not Found' });
     res.json(checkRunJson(req.params.owner!, req.params.repo!, c));
+  });
+
+  router.get('/repos/:owner/:repo/check-suites/:id/check-runs', (req, res) => {
+    const repo = ctx.repo(req.params.owner!, req.params.repo!);
+    if (!repo) return void res.status(404).json({ message: 'Not Found' });
+    const runs = repo.checkRuns.filter((c) => c.suiteId === Number(req.params.id)).map((c) => checkRunJson(req.params.owner!, req.params.repo!, c));
+    res.json({ total_count: runs.length, check_runs: runs });
   });
 
   router.get('/repos/:owner/:repo/actions/runs/:id/jobs', (req, res) => {

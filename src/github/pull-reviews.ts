@@ -9,7 +9,8 @@ import type { RepoRef } from './issues.js';
 
 export async function pullState(github: GitHubClient, r: RepoRef, prNumber: number) {
   const { data } = await github.rest.pulls.get({ ...r, pull_number: prNumber });
-  return { state: data.state, merged: !!data.merged, headSha: data.head.sha, headRef: data.head.ref };
+  const headRepo = data.head.repo ? { fullName: data.head.repo.full_name, cloneUrl: data.head.repo.clone_url } : null;
+  return { state: data.state, merged: !!data.merged, headSha: data.head.sha, headRef: data.head.ref, headRepo };
 }
 
 export async function reviewComments(github: GitHubClient, r: RepoRef, prNumber: number): Promise<ReviewComment[]> {

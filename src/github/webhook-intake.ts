@@ -6,6 +6,7 @@
  */
 import type { Client } from '@temporalio/client';
 import type { PrismaClient } from '../db/prisma.js';
+import { storableText, withoutNul } from '../db/jsonb.js';
 import { decideTrigger, type IssueTrigger } from '../domain/github/triggers.js';
 import { decidePullEvent, isServiceBranch, type PullEvent } from '../domain/github/pull-events.js';
 import { resolveGitHubSettings } from '../projects/github-settings.js';
@@ -51,9 +52,6 @@ interface PullHandover {
   pull: { input: GitHubPullInput; event: PullEvent };
 }
 
-/** PostgreSQL refuses NUL in text and jsonb; a comment can carry one. */
-const withoutNul = <T>(v: T): T => JSON.parse(JSON.stringify(v).replace(/\\u0000/g, '')) as T;
-
 async function projectOf(prisma: PrismaClient, fullName: string) {
   const [owner, name] = fullName.split('/');
   if (!owner || !name) return null;
@@ -65,7 +63,8 @@ async function projectOf(prisma: PrismaClient, fullName: string) {
 
 export async function receiveDelivery(deps: WebhookIntakeDeps, delivery: { id: string; event: string; payload: unknown }): Promise<DeliveryAnswer> {
   const env = (delivery.payload ?? {}) as Envelope;
-  const repoFullName = env.repository?.full_name ?? null;
+  // A name PostgreSQL cannot take (NUL) is looked up and stored as shown (U+2400): no project has it.
+  const repoFullName = env.repository?.full_name ? storableText(env.repository.full_name) : null;
   const project = repoFullName ? await projectOf(deps.prisma, repoFullName) : null;
 
   let ignored: string | undefined;
@@ -90,8 +89,10 @@ export async function receiveDelivery(deps: WebhookIntakeDeps, delivery: { id: s
     }
   }
 
+  if (ignored) ignored = storableText(ignored);
   const stored = await deps.prisma.gitHubDelivery.createMany({
-    data: [
+    // Any name in the payload can hold what PostgreSQL refuses (NUL, a lone surrogate).
+    data: withoutNul([
       {
         id: delivery.id,
         event: delivery.event,
@@ -104,7 +105,7 @@ export async function receiveDelivery(deps: WebhookIntakeDeps, delivery: { id: s
         reason: ignored ?? null,
         trigger: handover ? (handover as object) : undefined,
       },
-    ],
+    ]),
     skipDuplicates: true,
   });
   if (stored.count === 0) {

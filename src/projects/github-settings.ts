@@ -24,6 +24,8 @@ export const githubSettingsSchema = z.strictObject({
   minPermission: z.enum(['read', 'triage', 'write', 'maintain', 'admin']).optional(),
   /** follow-up rounds one pull request may get; unset: GITHUB_MAX_ROUNDS_PER_PR */
   maxRoundsPerPr: z.number().int().min(0).max(50).optional(),
+  /** dollars the pull request may cost in all (its fix and every round); unset: GITHUB_MAX_COST_USD_PER_PR */
+  maxCostUsdPerPr: z.number().positive().max(10_000).optional(),
 });
 export type GitHubSettings = z.infer<typeof githubSettingsSchema>;
 
@@ -32,6 +34,8 @@ export interface ResolvedGitHubSettings {
   minPermission: PermissionLevel;
   /** unset: the deployment's GITHUB_MAX_ROUNDS_PER_PR */
   maxRoundsPerPr?: number;
+  /** unset: the deployment's GITHUB_MAX_COST_USD_PER_PR */
+  maxCostUsdPerPr?: number;
 }
 
 export function resolveGitHubSettings(stored: unknown): ResolvedGitHubSettings {
@@ -46,6 +50,7 @@ export function resolveGitHubSettings(stored: unknown): ResolvedGitHubSettings {
     },
     minPermission: v.minPermission ?? 'write',
     ...(v.maxRoundsPerPr !== undefined ? { maxRoundsPerPr: v.maxRoundsPerPr } : {}),
+    ...(v.maxCostUsdPerPr !== undefined ? { maxCostUsdPerPr: v.maxCostUsdPerPr } : {}),
   };
 }
 

@@ -4,7 +4,8 @@
  * workflow run's failed jobs only.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { failedCheckLog } from '../../src/github/check-logs.js';
+import { expandSuites, failedCheckLog } from '../../src/github/check-logs.js';
+import { currentFailures } from '../../src/domain/github/check-feedback.js';
 import { createGitHubAccess, type GitHubClient } from '../../src/infra/github.js';
 import { startGitHubStandIn, type GitHubStandIn } from '../../dev/stand-ins/github-api.js';
 
@@ -40,6 +41,20 @@ describe('failed check logs', () => {
     const { id } = run({ app: 'codecov', output: { title: 'coverage dropped', summary: null, text: '-2%' }, log: 'never fetched' });
     const log = await failedCheckLog(client, r, { source: 'check_run', id, name: 'test', headSha: 'a'.repeat(40), conclusion: 'failure' });
     expect(log.log).toBe('coverage dropped\n\n-2%');
+  });
+
+  test('a check suite is read as its failed runs, so a run reported on its own as well is read once', async () => {
+    const head = 'b'.repeat(40);
+    run({ suiteId: 9, name: 'lint', conclusion: 'success', headSha: head });
+    const { id } = run({ suiteId: 9, name: 'unit', headSha: head, log: 'AssertionError: expected 3' });
+    const asRun = { source: 'check_run' as const, id, name: 'unit', headSha: head, conclusion: 'failure' };
+    const suite = { source: 'check_suite' as const, id: 9, name: 'GitHub Actions', headSha: head, conclusion: 'failure' };
+    expect(await expandSuites(client, r, [suite])).toEqual([asRun]);
+    expect(currentFailures(await expandSuites(client, r, [asRun, suite]), head)).toEqual([asRun]);
+    // A suite whose runs GitHub will not list stays, and says so in place of a log.
+    const unknown = { ...suite, id: 404 };
+    expect(await expandSuites(client, { owner: 'acme', repo: 'missing' }, [unknown])).toEqual([unknown]);
+    expect((await failedCheckLog(client, r, unknown)).log).toContain('could not be read');
   });
 
   test("a workflow run: each failed job's log, not the passing ones'", async () => {

@@ -22,6 +22,7 @@ import type { TriageInput } from '../../src/domain/organisation/triage-verdict.j
 import { upsertProject } from '../../src/projects/project-store.js';
 import { recordBuilding, recordBuilt, recordFailed } from '../../src/sandbox/environment-images.js';
 import { connectClient } from '../../src/temporal/connect.js';
+import { receiveDelivery } from '../../src/github/webhook-intake.js';
 
 const prisma = createPrisma(loadConfig().DATABASE_URL);
 let temporal: Client;
@@ -134,5 +135,16 @@ describe('stored despite NUL and unpaired surrogates', () => {
       ['built', 'ready', 'npm before\u2400after', [{ host: 'before\u2400after' }]],
       ['failed', 'failed', 'setup failed: half \ufffd of an emoji', [{ 'before\u2400after': true }]],
     ]);
+  });
+
+  test('a GitHub delivery whose names and reason hold NUL is stored and answered (ignored, with the reason)', async () => {
+    const id = `storable-${suffix}-delivery`;
+    const payload = { action: 'opened', repository: { full_name: `acme/${NUL}` }, sender: { login: LONE }, issue: { number: 1 } };
+    const deps = { prisma, temporal, botLogin: 'bugfix-bot', log: {} };
+    const answer = await receiveDelivery(deps, { id, event: 'issues', payload });
+    expect(answer).toEqual({ status: 202, body: { delivery: id, ignored: 'no project for repository acme/before\u2400after' } });
+    const row = await prisma.gitHubDelivery.findUniqueOrThrow({ where: { id } });
+    expect(row).toMatchObject({ repoFullName: 'acme/before\u2400after', sender: 'half \ufffd of an emoji', outcome: 'ignored' });
+    await prisma.gitHubDelivery.delete({ where: { id } });
   });
 });

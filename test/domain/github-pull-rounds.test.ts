@@ -180,6 +180,27 @@ describe('failed checks', () => {
     expect(decide('workflow_run', run)).toEqual({ event: expect.objectContaining({ kind: 'check', prNumber: 0, headRef: 'fix/bug-0b6a3f0e' }) });
   });
 
+  it('a failed check suite asks for a round named by its app; a passing one does not', () => {
+    const suite = webhookExample('check_suite.completed');
+    expect(decide('check_suite', suite)).toEqual({ ignored: expect.stringContaining('concluded success') });
+    suite.check_suite.conclusion = 'failure';
+    expect(decide('check_suite', suite)).toEqual({
+      event: expect.objectContaining({
+        kind: 'check',
+        prNumber: 2,
+        headRef: 'changes',
+        check: {
+          source: 'check_suite',
+          id: suite.check_suite.id,
+          name: suite.check_suite.app.name,
+          headSha: suite.check_suite.head_sha,
+          conclusion: 'failure',
+        },
+      }),
+    });
+    expect(decide('check_suite', webhookExample('check_suite.requested'))).toHaveProperty('ignored');
+  });
+
   it('only failures on the current head count, each once; the log keeps head and tail inside its block', async () => {
     const { checkFailureBlock, currentFailures } = await import('../../src/domain/github/check-feedback.js');
     const c = (id: number, headSha: string) => ({ source: 'check_run' as const, id, name: 'test', headSha, conclusion: 'failure' });
@@ -190,5 +211,15 @@ describe('failed checks', () => {
     expect(block).toContain('FIRST LINE');
     expect(block).toContain('&lt;/check_failure> 3 failed');
     expect(block.match(/<\/check_failure>/g)).toHaveLength(1);
+  });
+});
+
+describe("a pull request's budget over its fix and rounds", () => {
+  it('a round gets the per-fix budget or what the PR has left, whichever is less; none once it is spent', async () => {
+    const { roundBudget } = await import('../../src/domain/github/pr-budget.js');
+    expect(roundBudget({ spentUsd: 2, maxPerPrUsd: 20, perFixUsd: 8 })).toEqual({ maxCostUsd: 8 });
+    expect(roundBudget({ spentUsd: 15.456, maxPerPrUsd: 20, perFixUsd: 8 })).toEqual({ maxCostUsd: 4.54 });
+    expect(roundBudget({ spentUsd: 19.995, maxPerPrUsd: 20, perFixUsd: 8 })).toEqual({ skip: 'pull request budget spent ($20.00 of $20.00): no round' });
+    expect(roundBudget({ spentUsd: 25, maxPerPrUsd: 20, perFixUsd: 8 })).toHaveProperty('skip');
   });
 });

@@ -22,8 +22,10 @@ import sampleBug from '../../dev/sample-bug.json' with { type: 'json' };
 import { statusMarker } from '../../src/domain/github/status-comment.js';
 import type { GitHubIssueState } from '../../workflows/github-issue/messages.js';
 import type { GitHubPullState } from '../../workflows/github-pull/messages.js';
+import { updateProject } from '../../src/projects/project-store.js';
 import { webhookExample, webhookExamples } from '../../dev/stand-ins/webhook-examples.js';
 import { killSignal } from '../../workflows/bug-fix/messages.js';
+import type { FixStatus } from '../../src/domain/fix/fix.js';
 
 const SECRET = 'webhook-secret-of-the-test';
 const ENV = { GITHUB_WEBHOOK_SECRET: SECRET, GITHUB_ROUND_DEBOUNCE_MS: '1500' };
@@ -46,17 +48,22 @@ describe('GitHub follow-up rounds', () => {
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
-  test('a review with two inline comments gets one commit on the PR branch and a reply in each thread; none after close', async () => {
-    const suffix = Math.random().toString(36).slice(2, 8);
-    const repo = `ghpr-${suffix}`;
-    const { project, bare } = await createFixtureProject(stack.prisma, stack.github, { key: `ghpr-${suffix}`, repo, dir: tmp });
+  /** A project whose labelled issue got its fix and PR (as in github-issues.test.ts). */
+  async function fixedIssue(repo: string, opts: { fork?: boolean } = {}) {
+    const { project, bare } = await createFixtureProject(stack.prisma, stack.github, { key: repo, repo, dir: tmp });
+    if (opts.fork) await updateProject(stack.prisma, repo, { delivery: { mode: 'fork' } });
     const github = stack.github!;
     github.setPermission('acme', repo, 'maintainer', 'write');
     const url = `${stack.httpUrl}/api/github/webhook`;
-    const send = (event: string, payload: unknown, id?: string) => sendGitHubWebhook({ url, secret: SECRET, event, payload, id });
-    const git = (...args: string[]) => execFileSync('git', args, { cwd: bare }).toString().trim();
-
-    // The fix: a labelled issue → a PR from fix/bug-<id>.
+    // The webhook answers once the delivery is stored; the test goes on once it is handed over.
+    const send = async (event: string, payload: unknown, id?: string) => {
+      const answer = await sendGitHubWebhook({ url, secret: SECRET, event, payload, id });
+      if (answer.status === 202 && !answer.body.ignored)
+        await expect
+          .poll(async () => (await stack.prisma.gitHubDelivery.findUnique({ where: { id: answer.id } }))?.outcome, { timeout: 30_000 })
+          .toBe('dispatched');
+      return answer;
+    };
     const labelled = webhookExample('issues.labeled');
     labelled.repository.full_name = `acme/${repo}`;
     Object.assign(labelled.issue, { number: 7, title: sampleBug.title, body: sampleBug.description, state: 'open' });
@@ -66,10 +73,6 @@ describe('GitHub follow-up rounds', () => {
     const issueState = (await stack.temporal.workflow.getHandle(filed.body.issueWorkflowId as string).result()) as GitHubIssueState;
     expect(issueState.outcome).toBe('pr_created');
     const bug = await stack.prisma.bugReport.findFirstOrThrow({ where: { projectId: project.id } });
-    const branch = bug.fixBranch!;
-    const pr = bug.prNumber!;
-    const fixHead = git('rev-parse', `refs/heads/${branch}`);
-
     // The PR's events as GitHub sends them (the example payloads, pointed at this PR).
     const onPull = <P extends { repository: { full_name: string }; sender: { login: string } }>(p: P, extra: (p: P) => void): P => {
       p.repository.full_name = `acme/${repo}`;
@@ -77,27 +80,9 @@ describe('GitHub follow-up rounds', () => {
       extra(p);
       return p;
     };
-    const prFields = { number: pr, head: { ...webhookExample('pull_request_review.submitted').pull_request.head, ref: branch } };
-
-    // Someone else's PR (not opened by the service) is ignored, with the reason recorded.
-    const foreign = await send(
-      'pull_request_review',
-      onPull(webhookExample('pull_request_review.submitted'), (p) => Object.assign(p.pull_request, { number: 99 })),
-    );
-    expect(foreign).toMatchObject({ status: 202, body: { ignored: 'pull request #99 was not opened by the service' } });
-
-    // A review with two inline comments; every delivery arrives twice.
-    const started = Date.now();
-    const { review, comments } = github.addReview('acme', repo, pr, {
-      user: 'maintainer',
-      state: 'CHANGES_REQUESTED',
-      body: 'Two small things.',
-      comments: [
-        { path: 'src/paginate.js', line: 8, body: 'Please add this comment above the line: `pages are 1-based`' },
-        { path: 'test/paginate.test.js', line: 8, body: 'Please add this comment above the line: `the first page is page 1`' },
-      ],
-    });
-    const deliveries = [
+    const prFields = { number: bug.prNumber!, head: { ...webhookExample('pull_request_review.submitted').pull_request.head, ref: bug.fixBranch! } };
+    /** A review's inline comments and the review itself, as the webhooks GitHub sends for them. */
+    const reviewDeliveries = (review: Record<string, unknown>, comments: Array<Record<string, unknown>>) => [
       ...comments.map((c) => ({
         event: 'pull_request_review_comment',
         payload: onPull(webhookExample('pull_request_review_comment.created'), (p) => {
@@ -113,6 +98,37 @@ describe('GitHub follow-up rounds', () => {
         }),
       },
     ];
+    return { project, bare, github, send, bug, branch: bug.fixBranch!, pr: bug.prNumber!, onPull, prFields, reviewDeliveries };
+  }
+
+  /** The two inline comments the scripted round answers. */
+  const twoComments = [
+    { path: 'src/paginate.js', line: 8, body: 'Please add this comment above the line: `pages are 1-based`' },
+    { path: 'test/paginate.test.js', line: 8, body: 'Please add this comment above the line: `the first page is page 1`' },
+  ];
+
+  test('a review with two inline comments gets one commit on the PR branch and a reply in each thread; none after close', async () => {
+    const repo = `ghpr-${Math.random().toString(36).slice(2, 8)}`;
+    const { project, bare, github, send, bug, branch, pr, onPull, prFields, reviewDeliveries } = await fixedIssue(repo);
+    const git = (...args: string[]) => execFileSync('git', args, { cwd: bare }).toString().trim();
+    const fixHead = git('rev-parse', `refs/heads/${branch}`);
+
+    // Someone else's PR (not opened by the service) is ignored, with the reason recorded.
+    const foreign = await send(
+      'pull_request_review',
+      onPull(webhookExample('pull_request_review.submitted'), (p) => Object.assign(p.pull_request, { number: 99 })),
+    );
+    expect(foreign).toMatchObject({ status: 202, body: { ignored: 'pull request #99 was not opened by the service' } });
+
+    // A review with two inline comments; every delivery arrives twice.
+    const started = Date.now();
+    const { review, comments } = github.addReview('acme', repo, pr, {
+      user: 'maintainer',
+      state: 'CHANGES_REQUESTED',
+      body: 'Two small things.',
+      comments: twoComments,
+    });
+    const deliveries = reviewDeliveries(review, comments);
     const pullWorkflowId = `github-pr:acme/${repo}#${pr}`;
     for (const d of deliveries) {
       const first = await send(d.event, d.payload);
@@ -325,5 +341,79 @@ describe('GitHub follow-up rounds', () => {
     expect(git('rev-parse', `refs/heads/${branch}`)).toBe(head2);
     expect(await stack.prisma.pullRequestRound.count({ where: { prNumber: pr, repoFullName: `acme/${repo}` } })).toBe(3);
     expect(replies()).toHaveLength(5);
+  });
+
+  test('with fork delivery, rounds clone the bot fork and push there; a failed check suite is routed by branch; budget and merge end them', async () => {
+    const repo = `ghpr-fork-${Math.random().toString(36).slice(2, 8)}`;
+    const { project, bare, github, send, bug, branch, pr, onPull, prFields, reviewDeliveries } = await fixedIssue(repo, { fork: true });
+    const fork = github.bareDir('bugfix-bot', repo)!;
+    const gitIn = (dir: string, ...args: string[]) => execFileSync('git', args, { cwd: dir }).toString().trim();
+    const fixHead = gitIn(fork, 'rev-parse', `refs/heads/${branch}`);
+    const spent = async () => Number((await stack.prisma.ledgerEntry.aggregate({ where: { bugId: bug.id }, _sum: { costUsd: true } }))._sum.costUsd);
+    const setGitHub = (github: object) => stack.prisma.project.update({ where: { id: project.id }, data: { github } });
+    // The PR may cost $1.50 more than its fix did: round 1 gets that, not the per-fix $8.
+    await setGitHub({ maxCostUsdPerPr: (await spent()) + 1.5 });
+
+    const { review, comments } = github.addReview('acme', repo, pr, { user: 'maintainer', state: 'CHANGES_REQUESTED', comments: twoComments });
+    for (const d of reviewDeliveries(review, comments)) expect(await send(d.event, d.payload)).toMatchObject({ status: 202 });
+    const replies = () => github.reviewComments('acme', repo, pr).filter((c) => c.inReplyTo);
+    await expect.poll(() => replies().length, { timeout: 240_000, interval: 500 }).toBe(2);
+
+    // One commit on the fork's branch, on the fix's head; the upstream never gets a branch.
+    const head = gitIn(fork, 'rev-parse', `refs/heads/${branch}`);
+    expect(gitIn(fork, 'rev-parse', `${head}^`)).toBe(fixHead);
+    expect(gitIn(fork, 'show', `${head}:src/paginate.js`)).toContain('// pages are 1-based');
+    expect(gitIn(bare, 'for-each-ref', '--format=%(refname)', 'refs/heads')).toBe('refs/heads/main');
+    for (const r of replies()) expect(r.body).toContain(`Addressed in ${head} (round 1).`);
+    expect(await stack.prisma.pullRequestRound.findFirstOrThrow({ where: { bugId: bug.id } })).toMatchObject({
+      status: 'pushed',
+      commitSha: head,
+      headSha: fixHead,
+    });
+    const round1 = await stack.temporal.workflow.getHandle(`${bug.workflowId}-round-1`).query<FixStatus>('status');
+    expect(round1.budgets.maxCostUsd).toBeLessThanOrEqual(1.5);
+    expect(round1.budgets.maxCostUsd).toBeGreaterThan(1.4);
+
+    // A failed check suite on the fork's branch lists no PR (GitHub leaves fork PRs out): the
+    // branch finds it, and the suite is read as its failed run's log.
+    await setGitHub({});
+    const suiteId = 900 + pr;
+    github.addCheckRun('acme', repo, {
+      name: 'lint',
+      headSha: head,
+      conclusion: 'failure',
+      app: 'github-actions',
+      suiteId,
+      output: { title: '1 problem', summary: null, text: null },
+      log: 'src/paginate.js:10: expected a comment `one page of items` above this line',
+    });
+    const suite = webhookExample('check_suite.completed');
+    suite.repository.full_name = `acme/${repo}`;
+    suite.sender = { ...suite.sender, login: 'github-actions[bot]', type: 'Bot' };
+    Object.assign(suite.check_suite, { id: suiteId, conclusion: 'failure', head_branch: branch, head_sha: head, pull_requests: [] });
+    expect(await send('check_suite', suite)).toMatchObject({ status: 202, body: { pullWorkflowId: `github-pr:acme/${repo}#${pr}` } });
+    await expect
+      .poll(() => github.comments('acme', repo, pr).some((b) => b.includes('Failing checks, round 2')), { timeout: 240_000, interval: 500 })
+      .toBe(true);
+    const head2 = gitIn(fork, 'rev-parse', `refs/heads/${branch}`);
+    expect(gitIn(fork, 'rev-parse', `${head2}^`)).toBe(head);
+    expect(gitIn(fork, 'show', `${head2}:src/paginate.js`)).toContain('// one page of items');
+
+    // The PR's budget spent: a further review gets no round.
+    await setGitHub({ maxCostUsdPerPr: await spent() });
+    const pull = stack.temporal.workflow.getHandle(`github-pr:acme/${repo}#${pr}`);
+    const more = github.addReview('acme', repo, pr, { user: 'maintainer', state: 'COMMENTED', comments: [twoComments[0]!] });
+    for (const d of reviewDeliveries(more.review, more.comments)) await send(d.event, d.payload);
+    await expect.poll(async () => (await pull.query<GitHubPullState>('pullState')).notes.join(' '), { timeout: 30_000 }).toContain('pull request budget spent');
+
+    // Merged: the PR's workflow ends with two rounds, and the fork's branch is where round 2 left it.
+    github.closePull('acme', repo, pr, true);
+    await send(
+      'pull_request',
+      onPull(webhookExample('pull_request.closed'), (p) => Object.assign(p.pull_request, { ...prFields, merged: true })),
+    );
+    const ended = (await pull.result()) as GitHubPullState;
+    expect(ended).toMatchObject({ closed: true, rounds: [expect.objectContaining({ round: 1 }), expect.objectContaining({ round: 2, status: 'pushed' })] });
+    expect(gitIn(fork, 'rev-parse', `refs/heads/${branch}`)).toBe(head2);
   });
 });

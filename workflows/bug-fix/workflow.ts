@@ -47,9 +47,11 @@ export async function bugFixWorkflow(input: FixInput): Promise<FixOutcome> {
     // The project's budgets apply over the defaults; what the starter asked for wins over both.
     if (!resumed && patched(PROJECT_BUDGETS)) fix.applyProjectBudgets(report.budgets, input.budgets);
 
-    // A round clones the PR branch: its head (a person's push included) is where the round starts.
+    // A round clones the PR branch: its head (a person's push included) is where the round starts,
+    // in the fork when the fix was delivered to one.
     const cloneBranch = followUp ? followUp.branch : report.defaultBranch;
-    const provisionRequest = { workflowId, bugId: input.bugId, projectKey: input.projectKey, cloneUrl: report.cloneUrl, defaultBranch: cloneBranch };
+    const cloneUrl = followUp?.cloneUrl ?? report.cloneUrl;
+    const provisionRequest = { workflowId, bugId: input.bugId, projectKey: input.projectKey, cloneUrl, defaultBranch: cloneBranch };
     const sandbox = new SandboxWork(fix, provisionRequest, report.validation, patches.pauseHoldsEveryStep);
     if (!fix.sandbox) await sandbox.provision();
     // A person pushed between planning the round and cloning: the round works on their head.

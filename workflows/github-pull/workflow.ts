@@ -89,7 +89,15 @@ export async function githubPullWorkflow(input: GitHubPullInput): Promise<GitHub
             bugId: input.bugId,
             projectId: input.projectId,
             projectKey: input.projectKey,
-            followUp: { branch: input.branch, headSha: prepared.headSha, prNumber: input.prNumber, round: prepared.round },
+            followUp: {
+              branch: input.branch,
+              headSha: prepared.headSha,
+              prNumber: input.prNumber,
+              round: prepared.round,
+              ...(prepared.cloneUrl ? { cloneUrl: prepared.cloneUrl } : {}),
+            },
+            // The PR's budget over all its rounds: this round may spend only what is left of it.
+            ...(prepared.maxCostUsd !== undefined ? { budgets: { maxCostUsd: prepared.maxCostUsd } } : {}),
           },
         ],
         staticSummary: `Round ${prepared.round} on ${input.repoFullName} pull request #${input.prNumber}`.slice(0, 200),

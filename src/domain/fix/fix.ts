@@ -48,6 +48,8 @@ export interface FollowUpRound {
   headSha: string;
   prNumber: number;
   round: number;
+  /** where the PR's branch lives when it is not the project's repository (fork delivery) */
+  cloneUrl?: string;
 }
 
 /** What a fix carries into its next run when it continues as new (history stays small). */

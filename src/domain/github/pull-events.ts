@@ -9,9 +9,12 @@ import { isBotSender, mentions, startsWithCommand, type GitHubTriggerSettings } 
 
 export type PullEventKind = 'review' | 'review_comment' | 'comment' | 'closed' | 'check';
 
-/** A failed check on a PR's head: a check run (its output, or its Actions job's log) or a whole Actions workflow run. */
+/**
+ * A failed check on a PR's head: a check run (its output, or its Actions job's log), a whole
+ * Actions workflow run, or a check suite (an app's check runs on a commit: read as its failed runs).
+ */
 export interface FailedCheck {
-  source: 'check_run' | 'workflow_run';
+  source: 'check_run' | 'workflow_run' | 'check_suite';
   id: number;
   name: string;
   headSha: string;
@@ -43,11 +46,13 @@ interface CheckPayload {
   conclusion?: string | null;
   check_suite?: { head_branch?: string | null };
   pull_requests?: Array<{ number?: number }>;
+  app?: { name?: string } | null;
 }
 
 interface Payload {
   check_run?: CheckPayload;
   workflow_run?: CheckPayload;
+  check_suite?: CheckPayload;
   action?: string;
   sender?: { login?: string; type?: string };
   repository?: { full_name?: string };
@@ -58,7 +63,7 @@ interface Payload {
 }
 
 const PULL_EVENTS = new Set(['pull_request', 'pull_request_review', 'pull_request_review_comment']);
-const CHECK_EVENTS = new Set(['check_run', 'workflow_run']);
+const CHECK_EVENTS = new Set(['check_run', 'workflow_run', 'check_suite']);
 /** Conclusions that mean the fix's code broke something (not cancelled, skipped or neutral). */
 const FAILED = new Set(['failure', 'timed_out']);
 
@@ -69,11 +74,13 @@ const FAILED = new Set(['failure', 'timed_out']);
  */
 function decideCheck(event: string, p: Payload): PullDecision {
   const what = `${event}${p.action ? `.${p.action}` : ''}`;
-  const run = event === 'check_run' ? p.check_run : p.workflow_run;
+  const run = event === 'check_run' ? p.check_run : event === 'check_suite' ? p.check_suite : p.workflow_run;
   const repoFullName = p.repository?.full_name;
   if (p.action !== 'completed' || !run || !repoFullName || typeof run.id !== 'number' || !run.head_sha) return { ignored: `unsupported event ${what}` };
   const conclusion = run.conclusion ?? 'none';
-  if (!FAILED.has(conclusion)) return { ignored: `${event} ${run.name ?? run.id} concluded ${conclusion}: nothing to fix` };
+  // A suite has no name of its own: the app that reports it names it.
+  const name = run.name ?? run.app?.name ?? String(run.id);
+  if (!FAILED.has(conclusion)) return { ignored: `${event} ${name} concluded ${conclusion}: nothing to fix` };
   const headRef = (event === 'check_run' ? run.check_suite?.head_branch : run.head_branch) ?? null;
   return {
     event: {
@@ -82,7 +89,7 @@ function decideCheck(event: string, p: Payload): PullDecision {
       prNumber: run.pull_requests?.[0]?.number ?? 0,
       headRef,
       requestedBy: p.sender?.login ?? 'unknown',
-      check: { source: event as FailedCheck['source'], id: run.id, name: (run.name ?? String(run.id)).slice(0, 200), headSha: run.head_sha, conclusion },
+      check: { source: event as FailedCheck['source'], id: run.id, name: name.slice(0, 200), headSha: run.head_sha, conclusion },
     },
   };
 }
