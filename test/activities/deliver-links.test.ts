@@ -4,7 +4,8 @@
  * comment is posted once even when GitHub's answer is lost or the issue has many pages.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { labelAndLink, type DeliverInput } from '../../activities/delivery.js';
+import { labelAndLink } from '../../src/github/pull-request-delivery.js';
+import type { DeliverInput } from '../../src/delivery/deliver-input.js';
 import { createGitHubAccess, type GitHubClient } from '../../src/infra/github.js';
 import { startGitHubStandIn, type GitHubStandIn } from '../../dev/stand-ins/github-api.js';
 

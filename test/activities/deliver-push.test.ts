@@ -9,7 +9,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeEach, describe, expect, test, vi } from 'vitest';
-import { pushBranch, type DeliverDeps, type DeliverInput } from '../../activities/delivery.js';
+import { pushBranch } from '../../src/delivery/push-branch.js';
+import type { DeliverDeps, DeliverInput } from '../../src/delivery/deliver-input.js';
 import type { ScopeLimits } from '../../src/domain/agent/scope.js';
 import { createBareRemote } from '../../dev/fixture-remotes.js';
 
