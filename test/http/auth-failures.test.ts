@@ -77,6 +77,14 @@ describe('failed authentications per client address', () => {
     expect((await from('203.0.113.7').admin(admin)).status).toBe(429);
   });
 
+  test('many valid requests in flight at once from one address are all answered (only answered 401s count)', async () => {
+    const busy = from('203.0.113.9');
+    const answers = await Promise.all(Array.from({ length: LIMIT * 5 }, () => busy.admin(admin)));
+    expect(answers.map((r) => r.status)).toEqual(Array(LIMIT * 5).fill(200));
+    for (let i = 0; i < LIMIT; i++) expect((await busy.admin('wrong')).status).toBe(401);
+    expect((await busy.admin(admin)).status).toBe(429);
+  });
+
   test('probes need no token and are never limited', async () => {
     expect((await request(app).get('/livez').set('x-forwarded-for', '203.0.113.7')).status).toBe(200);
   });
