@@ -10,6 +10,7 @@ import os from 'node:os';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { NativeConnectionOptions } from '@temporalio/worker';
 import { ALL_SEARCH_ATTRIBUTE_KEYS } from './src/domain/fix/search-attributes.js';
+import { githubQueueOf } from './src/domain/github/task-queue.js';
 
 const CLI_TYPE_NAMES: Record<string, string> = {
   TEXT: 'Text',
@@ -47,6 +48,14 @@ export const taskQueues = {
    * and provisioning returns that queue name to the workflow.
    */
   host: (hostId: string = process.env.BUGFIX_HOST_ID ?? os.hostname()) => `${process.env.BUGFIX_TASK_QUEUE ?? 'bugfix'}-host-${hostId}`,
+  /**
+   * The GitHub conversation (permission checks, replies, status comments, review rounds' threads):
+   * its writes wait in Octokit's throttle (GitHub asks for seconds between content-creating
+   * requests) and a status comment's watcher lasts as long as its fix, so on the shared queue a
+   * burst of comments took every slot and fixes' own activities waited minutes. Its own queue
+   * and slots keep fixes moving. Workflows derive it from their own queue (githubQueueOf).
+   */
+  github: githubQueueOf(process.env.BUGFIX_TASK_QUEUE ?? 'bugfix'),
 } as const;
 
 /** Custom search attributes (`Name=Type` as the Temporal CLI takes them), registered on the dev server at start. */
@@ -73,6 +82,12 @@ export const workerTuning = {
 export const hostWorkerTuning = {
   ...workerTuning,
   maxConcurrentActivityTaskExecutions: Number(process.env.BUGFIX_MAX_HOST_ACTIVITIES ?? 50),
+} as const;
+
+/** The GitHub conversation's worker: its activities mostly wait (throttled writes, status watchers). */
+export const githubWorkerTuning = {
+  ...workerTuning,
+  maxConcurrentActivityTaskExecutions: Number(process.env.BUGFIX_MAX_GITHUB_ACTIVITIES ?? 200),
 } as const;
 
 /** Dev server used by `npm run demo`, `npm start` and the tests when no cluster is configured. */

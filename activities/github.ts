@@ -9,6 +9,7 @@ import type { PrismaClient } from '../src/db/prisma.js';
 import type { IssueTrigger } from '../src/domain/github/triggers.js';
 import { statusCommentBody, statusDigest, statusMarker } from '../src/domain/github/status-comment.js';
 import { queryStatus } from '../src/fixes/fix-queries.js';
+import { ReplyThrottle } from '../src/domain/github/reply-throttle.js';
 import { permissionOf, upsertMarkedComment, type RepoRef } from '../src/github/issues.js';
 import type { GitHubClient } from '../src/infra/github.js';
 import { fileBug } from '../src/intake/file-bug.js';
@@ -26,6 +27,7 @@ interface Deps {
 const WATCH_EVERY_MS = 2000;
 
 export function createGitHubIssueActivities(deps: Deps) {
+  const declineReplies = new ReplyThrottle();
   const project = async (projectId: string) => deps.prisma.project.findUniqueOrThrow({ where: { id: projectId } });
   const repoOf = (p: { repoOwner: string; repoName: string }): RepoRef => ({ owner: p.repoOwner, repo: p.repoName });
   const temporal = () => {
@@ -41,10 +43,22 @@ export function createGitHubIssueActivities(deps: Deps) {
       return { allowed: permits(permission, needed), permission, needed };
     },
 
-    /** One reply per marker (e.g. per delivery): a retried call edits instead of posting again. */
-    async replyOnIssue(input: { projectId: string; issueNumber: number; marker: string; body: string }): Promise<void> {
+    /**
+     * One reply per marker (e.g. per delivery): a retried call edits instead of posting again.
+     * `declined`: a reply to someone who may not ask, at most one per person and project in ten
+     * minutes in this worker (ReplyThrottle); `replied: false` when this one was left out.
+     */
+    async replyOnIssue(input: { projectId: string; issueNumber: number; marker: string; body: string; declined?: string }): Promise<{ replied: boolean }> {
       const p = await project(input.projectId);
-      await upsertMarkedComment(deps.github, repoOf(p), input.issueNumber, input.marker, `${input.marker}\n${input.body}`);
+      const key = input.declined && `${input.projectId}:${input.declined.toLowerCase()}`;
+      if (key && !declineReplies.reserve(key, input.marker, Date.now())) return { replied: false };
+      try {
+        await upsertMarkedComment(deps.github, repoOf(p), input.issueNumber, input.marker, `${input.marker}\n${input.body}`);
+      } catch (err) {
+        if (key) declineReplies.release(key, input.marker);
+        throw err;
+      }
+      return { replied: true };
     },
 
     /** Files the issue as a report of the project (its fix starts now); idempotent per delivery. */

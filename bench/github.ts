@@ -9,14 +9,19 @@
  *    read access only): the answer's latency is measured at the sender, p50/p99.
  * 2. Issue → PR: BENCH_ISSUES (default 3) labelled issues, one after another, each delivery sent
  *    twice: time from the first delivery to the issue workflow's `pr_created`.
- * `duplicateRounds` counts fixes started beyond one per asked-for issue: it must be 0.
+ * 3. Review → commit: on each of those PRs a review with two inline comments (three deliveries,
+ *    each sent twice): time from the first delivery to the round's commit on the PR branch. It
+ *    includes the PR workflow's quiet wait, GITHUB_ROUND_DEBOUNCE_MS (2000 here unless set).
+ * `duplicateRounds` counts fixes beyond one per asked-for issue and rounds beyond one per review:
+ * it must be 0.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startStack } from '../dev/local-stack.js';
 import { createFixtureProject } from '../dev/fixture-remotes.js';
-import { paginationScenario } from '../dev/scenarios/pagination.js';
+import { execFileSync } from 'node:child_process';
+import { reviewRoundScenario } from '../dev/scenarios/review-round.js';
 import { sendGitHubWebhook } from '../dev/stand-ins/github-webhooks.js';
 import { webhookExample } from '../dev/stand-ins/webhook-examples.js';
 import sampleBug from '../dev/sample-bug.json' with { type: 'json' };
@@ -26,16 +31,17 @@ import { quantile, runMain, writeResult } from './support.js';
 const DELIVERIES = Number(process.env.BENCH_DELIVERIES ?? 300);
 const RATE = Number(process.env.BENCH_RATE ?? 60);
 const ISSUES = Number(process.env.BENCH_ISSUES ?? 3);
+process.env.GITHUB_ROUND_DEBOUNCE_MS ??= '2000';
 const SECRET = 'bench-webhook-secret';
 const TARGET = { webhookAckP99Ms: 250 };
 
 async function main(): Promise<void> {
   process.env.GITHUB_WEBHOOK_SECRET = SECRET;
-  const stack = await startStack({ script: paginationScenario, temporal: 'ephemeral', httpPort: 0 });
+  const stack = await startStack({ script: reviewRoundScenario({ threads: 2 }), temporal: 'ephemeral', httpPort: 0 });
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bugfix-bench-gh-'));
   const suffix = Date.now().toString(36);
   const repo = `bench-gh-${suffix}`;
-  const { project } = await createFixtureProject(stack.prisma, stack.github, { key: repo, repo, dir: tmp });
+  const { project, bare } = await createFixtureProject(stack.prisma, stack.github, { key: repo, repo, dir: tmp });
   const github = stack.github!;
   github.setPermission('acme', repo, 'maintainer', 'write');
   github.setPermission('acme', repo, 'reader', 'read');
@@ -58,6 +64,33 @@ async function main(): Promise<void> {
     p.label!.name = 'bugfix';
     p.sender.login = 'maintainer';
     return p;
+  };
+
+  /** A review with two inline comments as GitHub delivers it: each comment, then the review. */
+  const reviewDeliveries = (pr: number, branch: string) => {
+    const { review, comments } = github.addReview('acme', repo, pr, {
+      user: 'maintainer',
+      state: 'CHANGES_REQUESTED',
+      comments: [
+        { path: 'src/paginate.js', line: 8, body: 'Please add this comment above the line: `pages are 1-based`' },
+        { path: 'test/paginate.test.js', line: 8, body: 'Please add this comment above the line: `the first page is page 1`' },
+      ],
+    });
+    const onPull = <P extends { repository: { full_name: string; name: string }; sender: { login: string }; pull_request: object }>(p: P) => {
+      p.repository.full_name = `acme/${repo}`;
+      p.repository.name = repo;
+      p.sender.login = 'maintainer';
+      Object.assign(p.pull_request, { number: pr, head: { ...(p.pull_request as { head: object }).head, ref: branch } });
+      return p;
+    };
+    const commentDeliveries = comments.map((c) => {
+      const payload = onPull(webhookExample('pull_request_review_comment.created'));
+      Object.assign(payload.comment, c);
+      return { event: 'pull_request_review_comment', payload };
+    });
+    const submitted = onPull(webhookExample('pull_request_review.submitted'));
+    Object.assign(submitted.review, { ...review, state: 'changes_requested' });
+    return [...commentDeliveries, { event: 'pull_request_review', payload: submitted }];
   };
 
   try {
@@ -107,7 +140,31 @@ async function main(): Promise<void> {
       console.log(`issue ${1 + i}: PR after ${issueToPr.at(-1)!.toFixed(0)} ms`);
     }
 
+    // 3. Review → commit on each PR: one round per review, whatever arrives twice.
+    const reviewToCommit: number[] = [];
+    const headOf = (branch: string) =>
+      execFileSync('git', ['rev-parse', `refs/heads/${branch}`], { cwd: bare })
+        .toString()
+        .trim();
+    const bugs = await stack.prisma.bugReport.findMany({ where: { projectId: project.id }, orderBy: { createdAt: 'asc' } });
+    for (const bug of bugs) {
+      const branch = bug.fixBranch!;
+      const before = headOf(branch);
+      const t0 = performance.now();
+      for (const d of reviewDeliveries(bug.prNumber!, branch)) {
+        const first = await sendGitHubWebhook({ url, secret: SECRET, ...d });
+        await sendGitHubWebhook({ url, secret: SECRET, ...d, id: first.id });
+      }
+      while (headOf(branch) === before) await new Promise((r) => setTimeout(r, 100));
+      reviewToCommit.push(performance.now() - t0);
+      console.log(`PR #${bug.prNumber}: review → commit in ${reviewToCommit.at(-1)!.toFixed(0)} ms`);
+    }
+    // The replies follow the push; the round's record is final once they are written.
+    while ((await stack.prisma.pullRequestRound.count({ where: { projectId: project.id, status: 'running' } })) > 0)
+      await new Promise((r) => setTimeout(r, 100));
+
     const fixes = await stack.prisma.bugReport.count({ where: { projectId: project.id } });
+    const rounds = await stack.prisma.pullRequestRound.count({ where: { projectId: project.id } });
     const result = {
       deliveries: DELIVERIES * 2,
       deliveriesPerSecond: Number(sentPerSecond.toFixed(1)),
@@ -116,8 +173,11 @@ async function main(): Promise<void> {
       duplicatesAnswered,
       issues: ISSUES,
       issueToPrP50Ms: Math.round(quantile(issueToPr, 0.5)),
-      rounds: fixes,
-      duplicateRounds: fixes - ISSUES,
+      reviewToCommitP50Ms: Math.round(quantile(reviewToCommit, 0.5)),
+      roundDebounceMs: Number(process.env.GITHUB_ROUND_DEBOUNCE_MS),
+      fixes,
+      rounds,
+      duplicateRounds: fixes - ISSUES + (rounds - bugs.length),
       targetWebhookAckP99Ms: TARGET.webhookAckP99Ms,
       p99ToTargetRatio: Number((quantile(latencies, 0.99) / TARGET.webhookAckP99Ms).toFixed(3)),
     };

@@ -8,7 +8,7 @@ import os from 'node:os';
 import Anthropic from '@anthropic-ai/sdk';
 import { bundleWorkflowCode, Worker, type NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import Docker from 'dockerode';
-import { hostWorkerTuning, taskQueues, workerTuning } from '../temporal.config.js';
+import { githubWorkerTuning, hostWorkerTuning, taskQueues, workerTuning } from '../temporal.config.js';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
 import { outboundPolicyFrom, type AppConfig } from './config.js';
 import { alertConfigFrom } from './alerts/alert-config.js';
@@ -96,7 +96,8 @@ export async function startWorkers(opts: { connection: NativeConnection; namespa
   const common = { connection: opts.connection, namespace: opts.namespace, activities, dataConverter: dataConverter() };
   const main = await Worker.create({ ...common, ...workerTuning, taskQueue: taskQueues.main, workflowBundle: bundle });
   const host = await Worker.create({ ...common, ...hostWorkerTuning, taskQueue: opts.deps.host.queue });
-  const workers = [main, host];
+  const github = await Worker.create({ ...common, ...githubWorkerTuning, taskQueue: taskQueues.github });
+  const workers = [main, host, github];
   const run = Promise.all(workers.map((w) => w.run())).then(() => undefined);
   return {
     run,

@@ -7,7 +7,8 @@
  * starts from the PR branch's head and adds a commit to it; then the bot replies in each thread
  * it answered. Once the PR is closed or merged no further round starts.
  */
-import { ChildWorkflowFailure, condition, executeChild, proxyActivities, setHandler } from '@temporalio/workflow';
+import { ChildWorkflowFailure, condition, executeChild, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { githubQueueOf } from '../../src/domain/github/task-queue.js';
 import type { Activities } from '../../activities/index.js';
 import type { PullEvent } from '../../src/domain/github/pull-events.js';
 import { declinedReply } from '../../src/domain/github/status-comment.js';
@@ -15,11 +16,14 @@ import type { FixOutcome } from '../../src/domain/fix/fix.js';
 import { bugFixWorkflow } from '../bug-fix/workflow.js';
 import { pullEventSignal, pullStateQuery, type GitHubPullInput, type GitHubPullState } from './messages.js';
 
-const acts = proxyActivities<Activities>({
-  startToCloseTimeout: '2 minutes',
-  scheduleToCloseTimeout: '30 minutes',
-  retry: { initialInterval: '2 seconds', maximumInterval: '1 minute' },
-});
+/** Every activity here talks to GitHub: they run on the GitHub queue, next to the workflow's own. */
+const githubActivities = () =>
+  proxyActivities<Activities>({
+    taskQueue: githubQueueOf(workflowInfo().taskQueue),
+    startToCloseTimeout: '2 minutes',
+    scheduleToCloseTimeout: '30 minutes',
+    retry: { initialInterval: '2 seconds', maximumInterval: '1 minute' },
+  });
 
 /** With nothing asked for this long, the workflow ends (the next event starts a new one). */
 const IDLE = '1 day';
@@ -29,6 +33,7 @@ export async function githubPullWorkflow(input: GitHubPullInput): Promise<GitHub
   const seen = new Set<string>();
   let received = 0;
   const state: GitHubPullState = { rounds: [], declined: [], handledDeliveries: 0, closed: false, notes: [] };
+  const acts = githubActivities();
   setHandler(pullEventSignal, (e) => {
     // A redelivered webhook (same delivery id) is handled once.
     if (seen.has(e.deliveryId)) return;
@@ -66,6 +71,7 @@ export async function githubPullWorkflow(input: GitHubPullInput): Promise<GitHub
           issueNumber: input.prNumber,
           marker: `<!-- bugfix-reply:${e.deliveryId} -->`,
           body: declinedReply(e.requestedBy, access.permission, access.needed),
+          declined: e.requestedBy,
         });
       }
     }
