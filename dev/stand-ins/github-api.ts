@@ -11,7 +11,10 @@ import express from 'express';
 import { listen, type Listening } from './listen.js';
 import { pullRoutes, type PullHelpers, type StandInCheckRun, type StandInReview, type StandInReviewComment } from './github-pull-api.js';
 
+import { issueRoutes, type IssueHelpers, type StandInComment } from './github-issues-api.js';
+
 export type { StandInCheckRun, StandInReview, StandInReviewComment } from './github-pull-api.js';
+export type { StandInComment } from './github-issues-api.js';
 
 export interface StandInPull {
   number: number;
@@ -24,12 +27,6 @@ export interface StandInPull {
   draft: boolean;
   state: 'open' | 'closed';
   merged?: boolean;
-}
-
-export interface StandInComment {
-  id: number;
-  body: string;
-  user: string;
 }
 
 export interface Fault {
@@ -45,18 +42,10 @@ export interface Fault {
   holdMs?: number;
 }
 
-/** Reviews, review threads and check runs: PullHelpers (dev/stand-ins/github-pull-api.ts). */
-export interface GitHubStandIn extends Listening, PullHelpers {
+/** Issues: IssueHelpers (github-issues-api.ts); reviews, review threads and check runs: PullHelpers (github-pull-api.ts). */
+export interface GitHubStandIn extends Listening, PullHelpers, IssueHelpers {
   addRepo(owner: string, name: string, bareDir: string, defaultBranch?: string): void;
   pulls(owner: string, name: string): StandInPull[];
-  labels(owner: string, name: string, issue: number): string[];
-  comments(owner: string, name: string, issue: number): string[];
-  /** comments already on an issue (someone else's, or an earlier attempt's) */
-  addComment(owner: string, name: string, issue: number, body: string): void;
-  /** comments with their ids and authors, and how often each was edited */
-  commentRecords(owner: string, name: string, issue: number): Array<StandInComment & { edits: number }>;
-  /** a person's role on the repository (admin, maintain, write, triage, read); others have none */
-  setPermission(owner: string, name: string, login: string, role: string): void;
   /** where a repository (a fork included) lives on disk, if the stand-in has it */
   bareDir(owner: string, name: string): string | undefined;
   requests: Array<{ method: string; path: string; status: number; authorization?: string }>;
@@ -141,7 +130,6 @@ export async function startGitHubStandIn(
   const repos = new Map<string, StandInRepo>();
   const requests: GitHubStandIn['requests'] = [];
   let commentIds = 1000;
-  const edits = new Map<number, number>();
   /** whoever the stand-in's token belongs to (GitHub answers with the bot's login) */
   const botLogin = opts.botLogin ?? 'bugfix-bot';
   const faults: Fault[] = [];
@@ -236,7 +224,6 @@ export async function startGitHubStandIn(
       ...(repo.parent ? { parent: repoJson(repo.parent, repos.get(repo.parent)!), source: repoJson(repo.parent, repos.get(repo.parent)!) } : {}),
     };
   };
-  const commentJson = (c: StandInComment) => ({ id: c.id, body: c.body, user: { login: c.user, type: c.user === botLogin ? 'Bot' : 'User' } });
   const pullJson = (owner: string, name: string, p: StandInPull) => {
     const [headKey, headRepo] = headEntryOf(`${owner}/${name}`, p.headOwner) ?? [];
     return {
@@ -336,60 +323,9 @@ export async function startGitHubStandIn(
     res.status(201).json(pullJson(owner, name, pull));
   });
 
-  app.post('/repos/:owner/:repo/issues/:number/labels', (req, res) => {
-    const repo = repoOf(req, res);
-    if (!repo) return;
-    const n = Number(req.params.number);
-    const added = ((req.body as { labels?: string[] }).labels ?? []).map(String);
-    const now = [...new Set([...(repo.labels.get(n) ?? []), ...added])];
-    repo.labels.set(n, now);
-    res.json(now.map((name) => ({ name })));
-  });
-
-  // Paged like GitHub: per_page (default 30, at most 100), page, and a Link header to the next.
-  app.get('/repos/:owner/:repo/issues/:number/comments', (req, res) => {
-    const repo = repoOf(req, res);
-    if (!repo) return;
-    const all = (repo.comments.get(Number(req.params.number)) ?? []).map(commentJson);
-    const perPage = Math.min(100, Math.max(1, Number(req.query.per_page) || 30));
-    const page = Math.max(1, Number(req.query.page) || 1);
-    const last = Math.max(1, Math.ceil(all.length / perPage));
-    const at = (n: number) => `<${base}${req.path}?per_page=${perPage}&page=${n}>`;
-    if (page < last) res.setHeader('link', `${at(page + 1)}; rel="next", ${at(last)}; rel="last"`);
-    res.json(all.slice((page - 1) * perPage, page * perPage));
-  });
-
-  app.post('/repos/:owner/:repo/issues/:number/comments', (req, res) => {
-    const repo = repoOf(req, res);
-    if (!repo) return;
-    const n = Number(req.params.number);
-    const list = repo.comments.get(n) ?? [];
-    const comment = { id: ++commentIds, body: String((req.body as { body?: string }).body ?? ''), user: botLogin };
-    list.push(comment);
-    repo.comments.set(n, list);
-    res.status(201).json(commentJson(comment));
-  });
-
-  app.patch('/repos/:owner/:repo/issues/comments/:id', (req, res) => {
-    const repo = repoOf(req, res);
-    if (!repo) return;
-    const id = Number(req.params.id);
-    const comment = [...repo.comments.values()].flat().find((c) => c.id === id);
-    if (!comment) return void res.status(404).json({ message: 'Not Found' });
-    comment.body = String((req.body as { body?: string }).body ?? '');
-    edits.set(id, (edits.get(id) ?? 0) + 1);
-    res.json(commentJson(comment));
-  });
-
-  // What GitHub answers for a collaborator, and 404 for someone who is not one.
-  app.get('/repos/:owner/:repo/collaborators/:user/permission', (req, res) => {
-    const repo = repoOf(req, res);
-    if (!repo) return;
-    const role = repo.permissions.get(req.params.user.toLowerCase());
-    if (!role) return void res.status(404).json({ message: `${req.params.user} is not a user` });
-    const permission = role === 'maintain' ? 'write' : role === 'triage' ? 'read' : role;
-    res.json({ permission, role_name: role, user: { login: req.params.user, type: 'User' } });
-  });
+  // Labels, issue comments and collaborator permissions (dev/stand-ins/github-issues-api.ts).
+  const issueApi = issueRoutes({ repo: (owner, name) => repos.get(`${owner}/${name}`), base: () => base, botLogin, nextCommentId: () => ++commentIds });
+  app.use(issueApi.router);
 
   app.get('/repos/:owner/:repo/pulls/:number', (req, res) => {
     const repo = repoOf(req, res);
@@ -419,14 +355,7 @@ export async function startGitHubStandIn(
     addRepo: (owner, name, bareDir, defaultBranch = 'main') => void repos.set(`${owner}/${name}`, newRepo(bareDir, defaultBranch)),
     bareDir: (owner, name) => repos.get(`${owner}/${name}`)?.bareDir,
     pulls: (owner, name) => repos.get(`${owner}/${name}`)?.pulls ?? [],
-    labels: (owner, name, issue) => repos.get(`${owner}/${name}`)?.labels.get(issue) ?? [],
-    comments: (owner, name, issue) => (repos.get(`${owner}/${name}`)?.comments.get(issue) ?? []).map((c) => c.body),
-    commentRecords: (owner, name, issue) => (repos.get(`${owner}/${name}`)?.comments.get(issue) ?? []).map((c) => ({ ...c, edits: edits.get(c.id) ?? 0 })),
-    addComment: (owner, name, issue, body) => {
-      const repo = repos.get(`${owner}/${name}`)!;
-      repo.comments.set(issue, [...(repo.comments.get(issue) ?? []), { id: ++commentIds, body, user: 'someone' }]);
-    },
-    setPermission: (owner, name, login, role) => void repos.get(`${owner}/${name}`)!.permissions.set(login.toLowerCase(), role),
+    ...issueApi.helpers,
     ...pullApi.helpers,
     failNext: (pathPart, status, count = 1) => {
       for (let i = 0; i < count; i++) faults.push({ pathPart, status });
