@@ -3,6 +3,8 @@
  * PostgreSQL and git with the scripted model and the GitHub stand-in. Writes
  * bench/results/github.json.
  *
+ * Deliveries go to an API process of its own (`npm run api`), as deployed; the workers and the
+ * stand-ins run in this process.
  * 1. Webhook answer: BENCH_DELIVERIES (default 300) signed `/bugfix` comments, each on its own
  *    issue, sent at BENCH_RATE per second (default 60), every one delivered twice. Each is stored,
  *    handed to its issue's workflow (signal-with-start), and the workflow replies (the sender has
@@ -27,6 +29,7 @@ import { webhookExample } from '../dev/stand-ins/webhook-examples.js';
 import sampleBug from '../dev/sample-bug.json' with { type: 'json' };
 import type { GitHubIssueState } from '../workflows/github-issue/messages.js';
 import { quantile, runMain, writeResult } from './support.js';
+import { spawnApiProcess } from './api-process.js';
 
 const DELIVERIES = Number(process.env.BENCH_DELIVERIES ?? 300);
 const RATE = Number(process.env.BENCH_RATE ?? 60);
@@ -45,7 +48,9 @@ async function main(): Promise<void> {
   const github = stack.github!;
   github.setPermission('acme', repo, 'maintainer', 'write');
   github.setPermission('acme', repo, 'reader', 'read');
-  const url = `${stack.httpUrl}/api/github/webhook`;
+  // Deliveries go to an API process of their own, as deployed (the stack's workers run here).
+  const api = await spawnApiProcess(path.join(tmp, 'api.log'));
+  const url = `${api.url}/api/github/webhook`;
 
   const comment = (issue: number) => {
     const p = webhookExample('issue_comment.created');
@@ -183,6 +188,7 @@ async function main(): Promise<void> {
     };
     writeResult('github', result);
   } finally {
+    await api.stop();
     await stack.stop();
     fs.rmSync(tmp, { recursive: true, force: true });
   }
