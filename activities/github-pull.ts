@@ -83,14 +83,14 @@ export function createGitHubPullActivities(deps: Deps) {
       const settings = resolveGitHubSettings(project.github);
       const budget = await prBudget(project, pull.bugId, settings.maxCostUsdPerPr);
       if ('skip' in budget && !unfinished) return budget;
-      const cloneFrom = { ...(fromFork ? { cloneUrl: pr.headRepo.cloneUrl } : {}), ...('maxCostUsd' in budget ? budget : {}) };
+      const roundExtras = { ...(fromFork ? { cloneUrl: pr.headRepo.cloneUrl } : {}), ...('maxCostUsd' in budget ? budget : {}) };
       if (unfinished)
         return {
           round: unfinished.round,
           workflowId: unfinished.id,
           headSha: unfinished.headSha,
           threads: (unfinished.threads as unknown[]).length,
-          ...cloneFrom,
+          ...roundExtras,
         };
       const maxRounds = settings.maxRoundsPerPr ?? pull.maxRounds;
       if (earlier.length >= maxRounds) return { skip: `round limit reached (${maxRounds} per pull request)` };
@@ -149,7 +149,7 @@ export function createGitHubPullActivities(deps: Deps) {
         },
         update: {},
       });
-      return { round, workflowId, headSha: pr.headSha, threads: refs.length, ...cloneFrom };
+      return { round, workflowId, headSha: pr.headSha, threads: refs.length, ...roundExtras };
     },
 
     /** Records how the round ended, replies in each of its threads, and shows it on the issue's status comment. */
