@@ -5,7 +5,7 @@
 import type { Request } from 'express';
 import { hashKey } from '../intake/keys.js';
 import { HMAC_HEADERS, KEY_ID_LENGTH, verifyIntakeSignature } from '../intake/hmac.js';
-import type { RateLimiter } from '../intake/rate-limit.js';
+import type { KeyRateLimiter } from '../intake/shared-rate-limit.js';
 import type { PrismaClient } from '../db/prisma.js';
 import { HttpError } from './error-handler.js';
 
@@ -14,7 +14,8 @@ export const rawBodies = new WeakMap<object, Buffer>();
 export const keepRawBody = (req: object, _res: unknown, buf: Buffer) => void rawBodies.set(req, buf);
 
 export interface IntakeAuthSettings {
-  limiter: RateLimiter;
+  /** per intake key, shared by every API process (src/intake/shared-rate-limit.ts) */
+  limiter: KeyRateLimiter;
   hmacMaxSkewSeconds: number;
 }
 
@@ -50,7 +51,7 @@ export async function authenticateIntake(prisma: PrismaClient, req: Request, set
     ? await signedKey(prisma, req, settings.hmacMaxSkewSeconds)
     : await bearerKey(prisma, req);
   if (row.revokedAt) throw new HttpError(401, 'unknown or revoked API key');
-  const limited = settings.limiter.take(row.id);
+  const limited = await settings.limiter.take(row.id);
   if (!limited.ok)
     throw new HttpError(
       429,

@@ -9,7 +9,7 @@ import express, { Router, type RequestHandler } from 'express';
 import { projectForSender, type EmailRoute } from '../intake/email-senders.js';
 import { InboundMessageError, parseProviderJson, parseRawEmail, parseWebhook, type InboundMessage } from '../intake/inbound-message.js';
 import { startStoredTriage, storeInbound, type InboundRow } from '../intake/inbound-store.js';
-import type { RateLimiter } from '../intake/rate-limit.js';
+import type { KeyRateLimiter } from '../intake/shared-rate-limit.js';
 import { emptyEvidence, senderVerdict, type SenderAuthPolicy } from '../intake/sender-auth.js';
 import type { AppDeps } from './deps.js';
 import { HttpError } from './error-handler.js';
@@ -22,7 +22,7 @@ export interface EmailIntakeSettings {
   routes: readonly EmailRoute[];
   senderAuth: SenderAuthPolicy;
   /** per sender address */
-  senderLimiter: RateLimiter;
+  senderLimiter: KeyRateLimiter;
 }
 
 /** Without an outbox (an app built without the server), the start is tried here; the row stays stored either way. */
@@ -86,7 +86,7 @@ export function intakeRouter(deps: AppDeps, auth: IntakeAuthSettings, email: Ema
       const verdict = senderVerdict(message.auth ?? emptyEvidence(), message.from, email.senderAuth);
       if (!verdict.authenticated) throw new HttpError(403, `sender not authenticated: ${verdict.reason}`);
     }
-    const limited = email.senderLimiter.take(message.from);
+    const limited = await email.senderLimiter.take(message.from);
     if (!limited.ok)
       throw new HttpError(
         429,
