@@ -62,9 +62,10 @@ function accepted(res: express.Response, project: string, m: InboundMessage, row
 
 /** Stored first, answered after: the triage outbox starts it (now, or at its next poll). */
 async function take(deps: AppDeps, project: { id: string; key: string }, m: InboundMessage): Promise<InboundRow> {
-  const { row } = await storeInbound(deps.prisma, project, m);
+  const { row, created } = await storeInbound(deps.prisma, project, m, !!deps.triageDispatcher?.claimsOnInsert());
   if (row.workflowStartedAt === null) {
-    if (deps.triageDispatcher) deps.triageDispatcher.enqueue(row);
+    // Only a row this request stored is claimed for this process; any other is claimed first.
+    if (deps.triageDispatcher) deps.triageDispatcher.enqueue(row, created ? row.claimedUntil : null);
     else
       await deps.temporal
         .withDeadline(Date.now() + START_DEADLINE_MS, () => startStoredTriage(deps, row))
