@@ -13,12 +13,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import type autocannon from 'autocannon';
 import { loadConfig, PROJECT_ROOT } from '../src/config.js';
 import { createPrisma } from '../src/db/prisma.js';
 import { startHttpServer } from '../src/http/server.js';
+import { FixDispatcher } from '../src/intake/fix-dispatcher.js';
 import { issueIntakeKey, upsertProject } from '../src/projects/project-store.js';
 import { connectClient } from '../src/temporal/connect.js';
 import { startDevServer } from '../src/temporal/dev-server.js';
@@ -28,6 +30,32 @@ import type { Client } from '@temporalio/client';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const TARGET = { ratio: 0.8, p99AtSixtyPctMs: 100 };
+
+/** CPU time so far, ms: this process (HTTP server, dispatcher, reference clients) and another by pid (/proc). */
+const ownCpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+function pidCpuMs(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10; // utime + stime, clock ticks of 10 ms
+}
+
+/** CPU of this database's PostgreSQL backends (the pool's connections), ms, by backend pid. */
+async function backendCpuMs(prisma: ReturnType<typeof createPrisma>): Promise<Map<number, number>> {
+  const rows = await prisma.$queryRaw<Array<{ pid: number }>>`SELECT pid FROM pg_stat_activity WHERE datname = current_database()`;
+  const cpu = new Map<number, number>();
+  for (const { pid } of rows) {
+    try {
+      cpu.set(pid, pidCpuMs(pid));
+    } catch {
+      // PostgreSQL on another host (or gone): not counted
+    }
+  }
+  return cpu;
+}
+const spentSince = (before: Map<number, number>, after: Map<number, number>) => [...after].reduce((sum, [pid, ms]) => sum + ms - (before.get(pid) ?? 0), 0);
 
 /**
  * The reference: `concurrency` clients each starting one fix workflow after the other for
@@ -57,15 +85,19 @@ async function main(): Promise<void> {
   process.env.TEMPORAL_ADDRESS = temporalServer.address;
   const prisma = createPrisma(loadConfig().DATABASE_URL);
   const temporal = await connectClient();
+  const deps = {
+    prisma,
+    temporal,
+    temporalUiUrl: 'http://localhost:8233',
+    log: { error: (o: unknown) => console.error(o), warn: (o: unknown) => console.error(o) },
+    // One key sends everything here: lift its limit so the bench measures intake, not the limiter
+    // (it still takes a token from PostgreSQL on every request).
+    intake: { rateLimit: { perSecond: 1e9, burst: 1e9 }, hmacMaxSkewSeconds: 300, emailRoutes: [] },
+  };
   const http = await startHttpServer(
-    {
-      prisma,
-      temporal,
-      temporalUiUrl: 'http://localhost:8233',
-      log: { error: (o) => console.error(o), warn: (o) => console.error(o) },
-      // One key sends everything here: lift its limit so the bench measures intake, not the limiter.
-      intake: { rateLimit: { perSecond: 1e9, burst: 1e9 }, hmacMaxSkewSeconds: 300, emailRoutes: [] },
-    },
+    // Starts as concurrent as the reference's clients (INTAKE_START_CONCURRENCY, default 4, keeps
+    // a burst's starts behind its answers).
+    { ...deps, dispatcher: new FixDispatcher(deps, { concurrency: CONNECTIONS }) },
     '127.0.0.1',
     0,
   );
@@ -111,6 +143,7 @@ async function main(): Promise<void> {
   /** A load run, then until its last workflow is started: what was answered, stored and started. */
   const measured = async (tag: string, overallRate?: number) => {
     const before = await prisma.bugReport.count({ where: { projectId: project.id } });
+    const cpu = { own: ownCpuMs(), temporal: pidCpuMs(temporalServer.pid), postgres: await backendCpuMs(prisma) };
     const r = await run(SECONDS, tag, overallRate);
     const stored = (await prisma.bugReport.count({ where: { projectId: project.id } })) - before;
     if (r.non2xx > 0 || r.errors > 0) throw new Error(`${tag}: ${r.non2xx} non-2xx answers and ${r.errors} errors`);
@@ -121,14 +154,25 @@ async function main(): Promise<void> {
     const backlogMs = Date.now() - loadEnded;
     const notStarted = await prisma.bugReport.count({ where: { projectId: project.id, workflowStartedAt: null } });
     if (notStarted > 0) throw new Error(`${tag}: ${notStarted} reports not started`);
-    return { r, stored, backlogMs, startedPerSec: stored / (r.duration + backlogMs / 1000) };
+    // Where the time goes, per request: robust where throughput is not on a shared machine.
+    const cpuPerRequest = {
+      apiProcessMs: Number(((ownCpuMs() - cpu.own) / stored).toFixed(2)),
+      temporalServerMs: Number(((pidCpuMs(temporalServer.pid) - cpu.temporal) / stored).toFixed(2)),
+      postgresMs: Number((spentSince(cpu.postgres, await backendCpuMs(prisma)) / stored).toFixed(2)),
+    };
+    return { r, stored, backlogMs, startedPerSec: stored / (r.duration + backlogMs / 1000), cpuPerRequest };
   };
   try {
     await run(2, 'warm'); // JIT, connection pools, the task queue's first writes
     await http.dispatcher.idle();
     await bareStarts(temporal, project, 2, CONNECTIONS, `warm-${suffix}`);
     // The reference between warm-up and load: the same server, as loaded with workflows as the runs find it.
+    const cpu = { own: ownCpuMs(), temporal: pidCpuMs(temporalServer.pid) };
     const reference = await bareStarts(temporal, project, SECONDS, CONNECTIONS, suffix);
+    const referenceCpuPerStart = {
+      clientMs: Number(((ownCpuMs() - cpu.own) / reference.starts).toFixed(2)),
+      temporalServerMs: Number(((pidCpuMs(temporalServer.pid) - cpu.temporal) / reference.starts).toFixed(2)),
+    };
     const full = await measured('run');
     const sixtyPct = 0.6 * reference.startsPerSec;
     const paced = await measured('paced', sixtyPct);
@@ -154,6 +198,10 @@ async function main(): Promise<void> {
         sixtyPctP50Ms: paced.r.latency.p50,
         sixtyPctStartsTrailedByMs: paced.backlogMs,
         workflowsStartedIncludingWarmupAndReference: started.count,
+        cpuPerRequest: full.cpuPerRequest,
+        referenceCpuPerStart,
+        loadAverageAtEnd: os.loadavg().map((l) => Number(l.toFixed(2))),
+        cpus: os.cpus().length,
       },
       connections: CONNECTIONS,
       seconds: SECONDS,
