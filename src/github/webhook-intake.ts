@@ -5,7 +5,8 @@
  * A hand-over Temporal could not take stays pending and is retried by the dispatcher below.
  */
 import type { Client } from '@temporalio/client';
-import type { PrismaClient } from '../db/prisma.js';
+import { Prisma, type PrismaClient } from '../db/prisma.js';
+import { CLAIM_MS, claimBatch, releaseClaim } from '../intake/outbox-claim.js';
 import { storableText, withoutNul } from '../db/jsonb.js';
 import { decideTrigger, type IssueTrigger } from '../domain/github/triggers.js';
 import { decidePullEvent, isServiceBranch, type PullEvent } from '../domain/github/pull-events.js';
@@ -90,6 +91,7 @@ export async function receiveDelivery(deps: WebhookIntakeDeps, delivery: { id: s
   }
 
   if (ignored) ignored = storableText(ignored);
+  const claim = new Date(Date.now() + CLAIM_MS);
   const stored = await deps.prisma.gitHubDelivery.createMany({
     // Any name in the payload can hold what PostgreSQL refuses (NUL, a lone surrogate).
     data: withoutNul([
@@ -104,6 +106,8 @@ export async function receiveDelivery(deps: WebhookIntakeDeps, delivery: { id: s
         outcome: ignored ? 'ignored' : 'pending',
         reason: ignored ?? null,
         trigger: handover ? (handover as object) : undefined,
+        // This process hands it over right after the answer: no other process's dispatcher may meanwhile.
+        claimedUntil: handover ? claim : null,
       },
     ]),
     skipDuplicates: true,
@@ -115,7 +119,7 @@ export async function receiveDelivery(deps: WebhookIntakeDeps, delivery: { id: s
   if (!handover) return { status: 202, body: { delivery: delivery.id, ignored } };
   // Stored is safe: the answer does not wait for Temporal (GitHub gives up after 10 s, and a slow
   // answer holds its sender). A hand-over that fails here is retried by the dispatcher below.
-  void handOver(deps, delivery.id, handover);
+  void handOver(deps, delivery.id, handover, claim);
   const workflowId = handover.pull
     ? { pullWorkflowId: githubPullWorkflowId(handover.pull.input.repoFullName, handover.pull.input.prNumber) }
     : { issueWorkflowId: githubIssueWorkflowId(handover.input.repoFullName, handover.input.issueNumber) };
@@ -161,8 +165,11 @@ async function pullHandover(
   return { pull: { input, event } };
 }
 
-/** Signals the issue's (or pull request's) workflow and marks the delivery dispatched; undefined when Temporal failed. */
-async function handOver(deps: WebhookIntakeDeps, id: string, h: Handover | PullHandover): Promise<string | undefined> {
+/**
+ * Signals the issue's (or pull request's) workflow and marks the delivery dispatched, under this
+ * process's claim on the row; undefined when Temporal failed (the claim is given back).
+ */
+async function handOver(deps: WebhookIntakeDeps, id: string, h: Handover | PullHandover, claim: Date): Promise<string | undefined> {
   try {
     const workflowId = h.pull
       ? await signalPullWorkflow(deps.temporal, h.pull.input, h.pull.event)
@@ -171,14 +178,26 @@ async function handOver(deps: WebhookIntakeDeps, id: string, h: Handover | PullH
     return workflowId;
   } catch (err) {
     deps.log.warn?.({ err, delivery: id }, 'GitHub delivery stored; handing it to its issue workflow failed (retried by the dispatcher)');
+    await releaseClaim(deps.prisma, 'GitHubDelivery', id, claim).catch(() => undefined); // else it expires
     return undefined;
   }
 }
 
 /**
- * Hands over deliveries left pending (Temporal was down, or the process died after storing).
- * The issue workflow ignores a delivery id it has seen, so two dispatchers racing are harmless.
+ * Hands over deliveries left pending (Temporal was down, or the process died after storing),
+ * each by the one process that claimed it (outbox-claim.ts: a poll of another process skips it).
+ * (The issue workflow also ignores a delivery id it has seen.) How many were handed over.
  */
+export async function dispatchPendingDeliveries(deps: WebhookIntakeDeps, graceMs: number): Promise<number> {
+  const claims = await claimBatch(deps.prisma, 'GitHubDelivery', { where: Prisma.sql`TRUE`, agedBy: 'receivedAt', graceMs, limit: 50 });
+  const claimOf = new Map(claims.map((c) => [c.id, c.claimedUntil]));
+  const rows = await deps.prisma.gitHubDelivery.findMany({ where: { id: { in: [...claimOf.keys()] } }, orderBy: { receivedAt: 'asc' } });
+  let handed = 0;
+  for (const r of rows) if (await handOver(deps, r.id, r.trigger as unknown as Handover | PullHandover, claimOf.get(r.id)!)) handed += 1;
+  return handed;
+}
+
+/** Polls for pending deliveries (dispatchPendingDeliveries) every `everyMs`. */
 export function startDeliveryDispatcher(deps: WebhookIntakeDeps, opts: { everyMs?: number; graceMs?: number } = {}): { stop(): void } {
   const every = opts.everyMs ?? 5000;
   const grace = opts.graceMs ?? 5000;
@@ -186,14 +205,7 @@ export function startDeliveryDispatcher(deps: WebhookIntakeDeps, opts: { everyMs
   const timer = setInterval(() => {
     if (running) return;
     running = true;
-    void (async () => {
-      const rows = await deps.prisma.gitHubDelivery.findMany({
-        where: { outcome: 'pending', receivedAt: { lt: new Date(Date.now() - grace) } },
-        orderBy: { receivedAt: 'asc' },
-        take: 50,
-      });
-      for (const r of rows) await handOver(deps, r.id, r.trigger as unknown as Handover | PullHandover);
-    })()
+    dispatchPendingDeliveries(deps, grace)
       .catch((err: unknown) => deps.log.warn?.({ err }, 'GitHub delivery dispatcher poll failed'))
       .finally(() => (running = false));
   }, every);

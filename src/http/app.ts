@@ -3,7 +3,7 @@ import express from 'express';
 import Docker from 'dockerode';
 import { loadConfig } from '../config.js';
 import { parseEmailRoutes } from '../intake/email-senders.js';
-import { RateLimiter } from '../intake/rate-limit.js';
+import { SharedRateLimiter } from '../intake/shared-rate-limit.js';
 import { adminRouter } from './admin/router.js';
 import { codecRouter } from './codec-routes.js';
 import { codecSessions, sessionSecrets } from './codec-session.js';
@@ -59,7 +59,7 @@ function uiOrigin(url: string): string {
 
 export function createApp(deps: AppDeps): express.Express {
   const intake = deps.intake ?? intakeOptionsFromEnv();
-  const auth = { limiter: new RateLimiter(intake.rateLimit), hmacMaxSkewSeconds: intake.hmacMaxSkewSeconds };
+  const auth = { limiter: new SharedRateLimiter(deps.prisma, 'intake-key', intake.rateLimit), hmacMaxSkewSeconds: intake.hmacMaxSkewSeconds };
   const app = express();
   app.disable('x-powered-by');
   // Whose X-Forwarded-Proto/-For to believe: req.secure (the codec cookie's Secure) behind a TLS proxy.
@@ -87,7 +87,7 @@ export function createApp(deps: AppDeps): express.Express {
       token: intake.emailToken,
       routes: intake.emailRoutes,
       senderAuth: intake.emailSenderAuth ?? { required: true, authservIds: [] },
-      senderLimiter: new RateLimiter({
+      senderLimiter: new SharedRateLimiter(deps.prisma, 'email-sender', {
         perSecond: (intake.emailPerSenderPerMinute ?? 10) / 60,
         burst: Math.max(1, Math.ceil(intake.emailPerSenderPerMinute ?? 10)),
       }),

@@ -9,7 +9,7 @@ import express, { Router, type RequestHandler } from 'express';
 import { projectForSender, type EmailRoute } from '../intake/email-senders.js';
 import { InboundMessageError, parseProviderJson, parseRawEmail, parseWebhook, type InboundMessage } from '../intake/inbound-message.js';
 import { startStoredTriage, storeInbound, type InboundRow } from '../intake/inbound-store.js';
-import type { RateLimiter } from '../intake/rate-limit.js';
+import type { KeyRateLimiter } from '../intake/shared-rate-limit.js';
 import { emptyEvidence, senderVerdict, type SenderAuthPolicy } from '../intake/sender-auth.js';
 import type { AppDeps } from './deps.js';
 import { HttpError } from './error-handler.js';
@@ -22,7 +22,7 @@ export interface EmailIntakeSettings {
   routes: readonly EmailRoute[];
   senderAuth: SenderAuthPolicy;
   /** per sender address */
-  senderLimiter: RateLimiter;
+  senderLimiter: KeyRateLimiter;
 }
 
 /** Without an outbox (an app built without the server), the start is tried here; the row stays stored either way. */
@@ -62,9 +62,10 @@ function accepted(res: express.Response, project: string, m: InboundMessage, row
 
 /** Stored first, answered after: the triage outbox starts it (now, or at its next poll). */
 async function take(deps: AppDeps, project: { id: string; key: string }, m: InboundMessage): Promise<InboundRow> {
-  const { row } = await storeInbound(deps.prisma, project, m);
+  const { row, created } = await storeInbound(deps.prisma, project, m, !!deps.triageDispatcher?.claimsOnInsert());
   if (row.workflowStartedAt === null) {
-    if (deps.triageDispatcher) deps.triageDispatcher.enqueue(row);
+    // Only a row this request stored is claimed for this process; any other is claimed first.
+    if (deps.triageDispatcher) deps.triageDispatcher.enqueue(row, created ? row.claimedUntil : null);
     else
       await deps.temporal
         .withDeadline(Date.now() + START_DEADLINE_MS, () => startStoredTriage(deps, row))
@@ -86,7 +87,7 @@ export function intakeRouter(deps: AppDeps, auth: IntakeAuthSettings, email: Ema
       const verdict = senderVerdict(message.auth ?? emptyEvidence(), message.from, email.senderAuth);
       if (!verdict.authenticated) throw new HttpError(403, `sender not authenticated: ${verdict.reason}`);
     }
-    const limited = email.senderLimiter.take(message.from);
+    const limited = await email.senderLimiter.take(message.from);
     if (!limited.ok)
       throw new HttpError(
         429,

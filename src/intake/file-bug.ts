@@ -10,6 +10,7 @@ import { taskQueues } from '../../temporal.config.js';
 import { fixWorkflowId } from '../domain/fix/ids.js';
 import { Prisma, type BugPriority, type PrismaClient } from '../db/prisma.js';
 import type { FixDispatcher } from './fix-dispatcher.js';
+import { claimOnInsert } from './outbox-claim.js';
 import { fixUiUrl, startFixWorkflow, type StartableBug } from './start-fix.js';
 
 export const bugReportSchema = z.object({
@@ -52,6 +53,7 @@ interface StoredBug {
   priority: BugPriority;
   title: string;
   workflowStartedAt: Date | null;
+  claimedUntil: Date | null;
 }
 
 /** The client's own queries report a Prisma code; raw queries report PostgreSQL's SQLSTATE. */
@@ -97,12 +99,13 @@ export async function fileBug(
   try {
     [bug] = await deps.prisma.$queryRaw<StoredBug[]>`
       INSERT INTO "BugReport" ("id", "projectId", "externalId", "workflowId", "title", "description", "reproductionSteps",
-                               "errorLogs", "priority", "reporter", "source", "githubIssueNumber", "taskQueue", "updatedAt")
+                               "errorLogs", "priority", "reporter", "source", "githubIssueNumber", "taskQueue", "claimedUntil", "updatedAt")
       VALUES (${randomUUID()}::uuid, ${project.id}::uuid, ${externalId}, ${workflowId}, ${report.title}, ${report.description},
               ${report.reproductionSteps ?? null}, ${report.errorLogs ?? null}, ${report.priority}::"BugPriority",
-              ${report.reporter ?? null}, ${report.source}, ${links.githubIssueNumber ?? null}, ${taskQueues.main}, now())
+              ${report.reporter ?? null}, ${report.source}, ${links.githubIssueNumber ?? null}, ${taskQueues.main},
+              ${claimOnInsert(!!deps.dispatcher?.claimsOnInsert())}, now())
       ON CONFLICT ("projectId", "externalId") DO NOTHING
-      RETURNING "id", "workflowId", "priority", "title", "workflowStartedAt"`;
+      RETURNING "id", "workflowId", "priority", "title", "workflowStartedAt", "claimedUntil"`;
   } catch (err) {
     // The project was deleted between authentication and this insert.
     if (isForeignKeyViolation(err)) throw new ProjectGoneError(project.key);
@@ -115,7 +118,7 @@ export async function fileBug(
     // A retry (or a concurrent twin) of a report already filed: answer with that one.
     const twin = await deps.prisma.bugReport.findUnique({
       where: { projectId_externalId: { projectId: project.id, externalId } },
-      select: { id: true, workflowId: true, priority: true, title: true, workflowStartedAt: true },
+      select: { id: true, workflowId: true, priority: true, title: true, workflowStartedAt: true, claimedUntil: true },
     });
     // No twin after a unique violation: the workflow id belongs to another report.
     if (!twin && workflowIdTaken) throw new WorkflowIdTakenError(workflowId);
@@ -132,8 +135,9 @@ export async function fileBug(
     projectKey: project.key,
   };
   if (deps.dispatcher) {
-    // A retry of a report whose start was lost goes back in the queue too (harmless if started).
-    if (!bug.workflowStartedAt) deps.dispatcher.enqueue(startable);
+    // A retry of a report whose start was lost goes back in the queue too, to be claimed first:
+    // only a report this call stored is claimed by its INSERT for this process.
+    if (!bug.workflowStartedAt) deps.dispatcher.enqueue(startable, created ? bug.claimedUntil : null);
   } else if (!bug.workflowStartedAt) {
     await startFixWorkflow(deps, startable);
     await deps.prisma.bugReport.update({ where: { id: bug.id }, data: { workflowStartedAt: new Date() } });

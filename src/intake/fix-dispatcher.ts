@@ -3,12 +3,14 @@
  * workflowStartedAt is null) is started here. The HTTP intake answers 202 once the row is stored
  * and hands the report over (enqueue); a poll picks up whatever an enqueue missed: a start that
  * failed while Temporal was down or slow, or a process that died between the insert and the start.
- * Starting is idempotent (fixed workflow id, USE_EXISTING), so two dispatchers (two API processes)
- * racing for a row start one workflow.
+ * Of several API processes exactly one starts each report: a row is started only under a claim
+ * (outbox-claim.ts) — the one its INSERT took, or one a poll or a conditional update took. (Starting
+ * is idempotent too: fixed workflow id, USE_EXISTING.)
  */
 import type { Client } from '@temporalio/client';
 import { taskQueues } from '../../temporal.config.js';
-import type { BugPriority, PrismaClient } from '../db/prisma.js';
+import { Prisma, type BugPriority, type PrismaClient } from '../db/prisma.js';
+import { claimBatch, claimRow, holds, releaseClaim } from './outbox-claim.js';
 import { RateLimiter } from './rate-limit.js';
 import { startFixWorkflow, type StartableBug } from './start-fix.js';
 
@@ -40,10 +42,16 @@ export interface DispatcherOptions {
 const PRIORITY_ORDER: Record<BugPriority, number> = { CRITICAL: 0, HIGH: 1, MEDIUM: 2, LOW: 3 };
 const POLL_BATCH = 200;
 
+/** A report handed to this dispatcher, with the claim this process holds on its row (null: none yet). */
+interface Entry {
+  bug: StartableBug;
+  claim: Date | null;
+}
+
 export class FixDispatcher {
-  private readonly queue: StartableBug[] = [];
-  /** bug ids queued or in flight: a poll does not hand them out twice */
-  private readonly pending = new Set<string>();
+  private readonly queue: Entry[] = [];
+  /** queued or in flight, by bug id: a poll does not hand them out twice */
+  private readonly pending = new Map<string, Entry>();
   private readonly started: string[] = [];
   private inFlight = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -88,27 +96,50 @@ export class FixDispatcher {
     return this;
   }
 
-  /** Starts this report's fix as soon as a slot is free. */
-  enqueue(bug: StartableBug): void {
+  /** Whether a report stored now is claimed for this dispatcher in its INSERT (not when stopped). */
+  claimsOnInsert(): boolean {
+    return !this.stopped;
+  }
+
+  /**
+   * Starts this report's fix as soon as a slot is free. `claim`: the lease this process holds on
+   * the row (its INSERT's); without one, the row is claimed first and left alone if someone else
+   * holds it.
+   */
+  enqueue(bug: StartableBug, claim: Date | null = null): void {
     // Stopped: the row stays unstarted in the database, for the next poll of a running dispatcher.
     if (this.stopped || this.pending.has(bug.bugId)) return;
-    this.pending.add(bug.bugId);
-    this.queue.push(bug);
+    const entry = { bug, claim };
+    this.pending.set(bug.bugId, entry);
+    this.queue.push(entry);
     this.pump();
   }
 
   /** Stored reports not started after the grace period, most urgent and oldest first. */
   async poll(graceMs = this.graceMs): Promise<number> {
-    const rows = await this.deps.prisma.bugReport.findMany({
+    if (this.stopped) return 0;
+    // Claimed in one statement: a row another process's poll claims at the same moment is skipped.
+    const claims = await claimBatch(this.deps.prisma, 'BugReport', {
       // This deployment's reports only (its task queue): others sharing the database start their own.
-      where: { taskQueue: taskQueues.main, workflowStartedAt: null, createdAt: { lt: new Date(Date.now() - graceMs) } },
-      select: { id: true, workflowId: true, priority: true, title: true, projectId: true, project: { select: { key: true } } },
-      orderBy: { createdAt: 'asc' },
-      take: POLL_BATCH,
+      where: Prisma.sql`"taskQueue" = ${taskQueues.main}`,
+      agedBy: 'createdAt',
+      graceMs,
+      limit: POLL_BATCH,
     });
+    const claimOf = new Map(claims.map((c) => [c.id, c.claimedUntil]));
+    const rows = await this.deps.prisma.bugReport.findMany({
+      where: { id: { in: claims.map((c) => c.id) } },
+      select: { id: true, workflowId: true, priority: true, title: true, projectId: true, createdAt: true, project: { select: { key: true } } },
+      orderBy: { createdAt: 'asc' },
+    });
+    // Still queued here under a claim that ran out: the new claim is this process's now.
+    for (const r of rows) if (this.pending.has(r.id)) this.pending.get(r.id)!.claim = claimOf.get(r.id)!;
     const fresh = rows.filter((r) => !this.pending.has(r.id)).sort((a, b) => PRIORITY_ORDER[a.priority] - PRIORITY_ORDER[b.priority]);
     for (const r of fresh) {
-      this.enqueue({ bugId: r.id, workflowId: r.workflowId, priority: r.priority, title: r.title, projectId: r.projectId, projectKey: r.project.key });
+      this.enqueue(
+        { bugId: r.id, workflowId: r.workflowId, priority: r.priority, title: r.title, projectId: r.projectId, projectKey: r.project.key },
+        claimOf.get(r.id)!,
+      );
     }
     return fresh.length;
   }
@@ -126,8 +157,11 @@ export class FixDispatcher {
     clearTimeout(this.pumpTimer);
     this.pumpTimer = undefined;
     this.stopped = true;
-    // Dropped from the queue, so no longer pending: a later start() must hand them out again.
-    for (const bug of this.queue.splice(0)) this.pending.delete(bug.bugId);
+    // Dropped from the queue, so no longer pending: a later start() must hand them out again, and
+    // their claims are given back so that another process's poll need not wait for them to expire.
+    const dropped = this.queue.splice(0);
+    for (const e of dropped) this.pending.delete(e.bug.bugId);
+    await Promise.all(dropped.map((e) => this.giveBack(e)));
     if (this.inFlight > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
     // Waiters on a queue that was just dropped (rate-limited, nothing in flight) are done too.
     for (const w of this.idleWaiters.splice(0)) w();
@@ -143,13 +177,10 @@ export class FixDispatcher {
         }, this.startSpacingMs);
         return;
       }
-      const bug = this.queue.shift()!;
+      const entry = this.queue.shift()!;
+      const bug = entry.bug;
       this.inFlight += 1;
-      // The deadline ends the SDK's retries too: with Temporal down, slots free up for the poll.
-      this.deps.temporal
-        .withDeadline(Date.now() + this.startDeadlineMs, () => startFixWorkflow(this.deps, bug))
-        .then(() => this.started.push(bug.bugId))
-        // Left for the next poll: Temporal may be down, and the row is safe in PostgreSQL.
+      this.startClaimed(entry)
         .catch((err: unknown) => this.deps.log.warn?.({ err, bugId: bug.bugId, workflowId: bug.workflowId }, 'fix dispatcher: start failed; the poll retries'))
         .finally(() => {
           this.inFlight -= 1;
@@ -160,6 +191,30 @@ export class FixDispatcher {
           if (this.inFlight === 0 && this.queue.length === 0) for (const w of this.idleWaiters.splice(0)) w();
         });
     }
+  }
+
+  /** Starts the fix under this process's claim on the row (taken first if it has none that lasts). */
+  private async startClaimed(entry: Entry): Promise<void> {
+    const { bug } = entry;
+    if (!holds(entry.claim, this.startDeadlineMs)) entry.claim = await claimRow(this.deps.prisma, 'BugReport', bug.bugId, entry.claim);
+    // Another process holds the row (and starts it), or it is started already.
+    if (!entry.claim) return;
+    try {
+      // The deadline ends the SDK's retries too: with Temporal down, slots free up for the poll.
+      await this.deps.temporal.withDeadline(Date.now() + this.startDeadlineMs, () => startFixWorkflow(this.deps, bug));
+      this.started.push(bug.bugId);
+    } catch (err) {
+      // Left for the next poll (of any process): Temporal may be down, and the row is safe in PostgreSQL.
+      await this.giveBack(entry);
+      throw err;
+    }
+  }
+
+  private async giveBack(entry: Entry): Promise<void> {
+    if (!entry.claim) return;
+    await releaseClaim(this.deps.prisma, 'BugReport', entry.bug.bugId, entry.claim).catch((err: unknown) =>
+      this.deps.log.warn?.({ err, bugId: entry.bug.bugId }, 'fix dispatcher: could not give a claim back; it expires'),
+    );
   }
 
   /** Records the starts made so far (serialised, so a mark is never lost between two flushes). */

@@ -14,6 +14,7 @@ import { triageWorkflowId, type InboundStatus, type TriageInput } from '../domai
 import type { InboundMessage as InboundRow } from '../generated/prisma/client.js';
 import { isUniqueViolation } from './file-bug.js';
 import type { InboundMessage } from './inbound-message.js';
+import { CLAIM_MS } from './outbox-claim.js';
 import { startTriage } from './start-triage.js';
 
 export type { InboundRow };
@@ -43,11 +44,13 @@ export const configuredRetryWindowMs = () => loadConfig().TRIAGE_RETRY_WINDOW_MI
 /**
  * Stores the message once per (project, external id). A redelivery of a message whose triage
  * FAILED puts it back to PENDING, so it is triaged again; any other redelivery changes nothing.
+ * `claim`: a new row is claimed for the storing process's triage outbox (outbox-claim.ts).
  */
 export async function storeInbound(
   prisma: PrismaClient,
   project: { id: string; key: string },
   m: InboundMessage,
+  claim = false,
 ): Promise<{ row: InboundRow; created: boolean }> {
   const externalId = inboundExternalId(m);
   const data = {
@@ -59,6 +62,7 @@ export async function storeInbound(
     externalId,
     triageWorkflowId: triageWorkflowId(project.key, externalId),
     taskQueue: taskQueues.main,
+    claimedUntil: claim ? new Date(Date.now() + CLAIM_MS) : null,
   };
   try {
     return { row: await prisma.inboundMessage.create({ data }), created: true };

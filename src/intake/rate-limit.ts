@@ -1,7 +1,6 @@
 /**
- * Token bucket per intake key, in memory: each process enforces its own limit, so N server
- * replicas allow N× the rate. Good enough against a runaway integration; a shared limit would
- * need Redis or a PostgreSQL counter.
+ * Token bucket in memory: each process enforces its own. Paces one process's own work (the fix
+ * dispatcher's starts); limits on clients are shared by every API process (shared-rate-limit.ts).
  */
 export interface RateLimitSettings {
   perSecond: number;

@@ -137,8 +137,10 @@ export async function readSwitchesMemo(temporal: Client, taskQueue: string): Pro
  * KillSwitchStateUnreadable when no source of switches answers: a caller never admits then.
  */
 export async function admission(c: SafetyClients, taskQueue: string, projectKey: string): Promise<Admission> {
-  // Intake asks on every report: one indexed read and one describe, no workflow task.
-  const switches = await readActiveSwitches(c, taskQueue);
+  // Intake asks on every report: one indexed read. The table holds every switch the controller
+  // does (stored before it is told, deleted after it lifted them), so the controller's memo (a
+  // describe on the Temporal server the intake's starts wait for) is read only without the table.
+  const switches = await readStoredSwitches(c.prisma, taskQueue).catch(() => readActiveSwitches(c, taskQueue));
   const blocking = blockingSwitch(switches, projectKey);
   return blocking ? { allowed: false, reason: refusalReason(blocking) } : { allowed: true };
 }
