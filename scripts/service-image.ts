@@ -74,9 +74,10 @@ function prepareContext(ctx: string): void {
   fs.rmSync(path.join(app, 'node_modules', '@temporalio', 'core-bridge', 'sdk-core'), { recursive: true, force: true });
 }
 
-async function imageInputs(docker: Docker, tag: string): Promise<string | undefined> {
+async function existingImage(docker: Docker, tag: string): Promise<{ id: string; inputs?: string } | undefined> {
   try {
-    return (await docker.getImage(tag).inspect()).Config?.Labels?.[INPUTS_LABEL];
+    const info = await docker.getImage(tag).inspect();
+    return { id: info.Id, inputs: info.Config?.Labels?.[INPUTS_LABEL] };
   } catch {
     return undefined;
   }
@@ -87,7 +88,8 @@ export async function buildServiceImage(docker = new Docker(), tag = SERVICE_IMA
   const major = Number(process.versions.node.split('.')[0]);
   if (major !== 22 && major !== 24) throw new Error(`Node ${process.version} is not a supported LTS for the image (22 or 24): run through scripts/node-env.sh`);
   const inputs = serviceInputs();
-  if ((await imageInputs(docker, tag)) === inputs) {
+  const previous = await existingImage(docker, tag);
+  if (previous?.inputs === inputs) {
     say(`${tag} up to date (inputs ${inputs})`);
     return tag;
   }
@@ -109,6 +111,12 @@ export async function buildServiceImage(docker = new Docker(), tag = SERVICE_IMA
   } finally {
     fs.rmSync(ctx, { recursive: true, force: true });
   }
+  // The image it replaces is untagged now: remove it (kept while a container still uses it).
+  if (previous)
+    await docker
+      .getImage(previous.id)
+      .remove()
+      .catch(() => undefined);
   say(`${tag} built (inputs ${inputs})`);
   return tag;
 }
