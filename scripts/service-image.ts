@@ -112,7 +112,7 @@ export async function buildServiceImage(docker = new Docker(), tag = SERVICE_IMA
     fs.rmSync(ctx, { recursive: true, force: true });
   }
   // The image it replaces is untagged now: remove it (kept while a container still uses it).
-  if (previous)
+  if (previous && previous.id !== (await existingImage(docker, tag))?.id)
     await docker
       .getImage(previous.id)
       .remove()
