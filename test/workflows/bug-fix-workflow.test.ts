@@ -352,6 +352,8 @@ describe('a lost sandbox', () => {
     expect(outcome).toMatchObject({ status: 'pr_created', iterations: 6 });
     expect(callsTo(s, 'provisionSandbox')).toHaveLength(6);
     expect(callsTo(s, 'runTools')).toHaveLength(11);
+    // The patch marker, recorded at the first loss, replays (test/histories holds a fix of the code before it).
+    await Worker.runReplayHistory({ workflowsPath: WORKFLOWS_PATH, dataConverter: dataConverter() }, await handle.fetchHistory());
   });
 
   test('fails the fix with its reason when lost 4 times in a row with no step completed in between', async () => {
