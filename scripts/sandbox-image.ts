@@ -4,32 +4,19 @@
  *  2. the sandbox image from docker/Dockerfile FROM that base, labelled with the hash of its inputs.
  * `--base-tag` prints the base tag (the bootstrap uses it to decide whether debootstrap is needed).
  */
-import { createHash } from 'node:crypto';
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Docker from 'dockerode';
-import { loadConfig, PROJECT_ROOT } from '../src/config.js';
+import { loadConfig } from '../src/config.js';
 import { buildImageFromDir } from '../src/sandbox/docker-build.js';
+import { basePackages, baseTag, DOCKER_DIR, isServiceImageFile, sha, SUITE } from './sandbox-base.js';
 
-const DOCKER_DIR = path.join(PROJECT_ROOT, 'docker');
 const INPUTS_LABEL = 'bugfix.inputs';
 const MIRROR = process.env.SANDBOX_DEBIAN_MIRROR ?? 'http://deb.debian.org/debian';
-const SUITE = process.env.SANDBOX_DEBIAN_SUITE ?? 'bookworm';
 
 const say = (msg: string) => console.log(`[bootstrap] ${msg}`);
-const sha = (data: string) => createHash('sha256').update(data).digest('hex').slice(0, 16);
-
-function basePackages(): string[] {
-  return fs
-    .readFileSync(path.join(DOCKER_DIR, 'base-packages.txt'), 'utf8')
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l && !l.startsWith('#'));
-}
-
-const baseTag = `bugfix-sandbox-base:${sha(`${SUITE}\n${basePackages().join('\n')}`)}`;
 
 async function imageLabels(docker: Docker, tag: string): Promise<Record<string, string> | null> {
   try {
@@ -96,7 +83,7 @@ async function main(): Promise<void> {
   const dockerInputs = fs
     .readdirSync(DOCKER_DIR)
     // Applied when a container is created, not built in: a new profile must not rebuild every image.
-    .filter((f) => f !== 'seccomp-sandbox.json')
+    .filter((f) => f !== 'seccomp-sandbox.json' && !isServiceImageFile(f))
     .sort()
     .map((f) => `${f}\n${fs.readFileSync(path.join(DOCKER_DIR, f), 'utf8')}`)
     .join('\n');

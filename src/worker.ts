@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import { bundleWorkflowCode, Worker, type NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import Docker from 'dockerode';
@@ -16,7 +17,8 @@ import type { PrismaClient } from './db/prisma.js';
 import { createGitHubAccess, type GitHubAppCredentials } from './infra/github.js';
 import { dataConverter, FAILURE_CONVERTER_PATH } from './temporal/payload-keys.js';
 
-export const WORKFLOWS_PATH = new URL('../workflows/index.ts', import.meta.url).pathname;
+/** workflows/index.ts, or its compiled .js in the service image (same extension as this module) */
+export const WORKFLOWS_PATH = new URL(`../workflows/index${path.extname(import.meta.url)}`, import.meta.url).pathname;
 
 /** GitHub App credentials when all three settings are given (the key inline or from a file). */
 function githubApp(config: AppConfig): GitHubAppCredentials | undefined {

@@ -19,7 +19,7 @@ export function progressLine(s: FixStatus): string {
   const bar = `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${Math.round(share * 100)}% of budget`;
   const last = s.lastActions[s.lastActions.length - 1];
   return [
-    `phase=${s.phase}${s.paused ? ' (paused)' : ''}`,
+    `phase=${s.phase}${s.phaseDetail ? ` (${s.phaseDetail})` : ''}${s.paused ? ' (paused)' : ''}`,
     `iteration=${s.iteration}/${s.budgets.maxIterations}`,
     `tokens=${totalTokens(s.usage)}`,
     `cost=${usd(s.costUsd)}/${usd(s.budgets.maxCostUsd)}`,

@@ -4,12 +4,13 @@
  * calls and the outcome it records. One worker serves both the shared queue and the "host" queue
  * (provisionSandbox answers with this file's own task queue).
  */
-import { Context } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import { WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import type { Activities } from '../../activities/index.js';
 import type { FixBudgets, FixInput, FixOutcome, ValidationGateResult } from '../../src/domain/fix/fix.js';
+import { SANDBOX_GONE } from '../../src/domain/fix/sandbox-errors.js';
 import { connectClient, connectWorker } from '../../src/temporal/connect.js';
 import { dataConverter } from '../../src/temporal/payload-keys.js';
 import { taskQueues } from '../../temporal.config.js';
@@ -30,6 +31,11 @@ interface Script {
   toollessAt?: number[];
   /** the model call of this iteration finds the budgets too low for a useful call and makes none */
   budgetStopAt?: number;
+  /** the first attempts of these iterations' tools find their sandbox gone: iteration → losses */
+  loseSandboxAt?: Record<number, number>;
+  /** this call of provisionSandbox (1 = the first) waits until the test calls releaseProvision */
+  holdProvisionAt?: number;
+  releaseProvision?: () => void;
   calls: Array<{ name: string; input: unknown }>;
   modelCancelled: boolean;
   holds: Map<number, { held: Promise<void>; release: () => void }>;
@@ -74,7 +80,8 @@ const standIns: Partial<Activities> = {
     };
   },
   async provisionSandbox(req) {
-    seen('provisionSandbox', req);
+    const s = seen('provisionSandbox', req);
+    if (callsTo(s, 'provisionSandbox').length === s.holdProvisionAt) await new Promise<void>((resolve) => (s.releaseProvision = resolve));
     return { containerId: `container-${req.workflowId}`, hostQueue: taskQueues.main, baseSha: 'base-sha' };
   },
   async runValidation(input) {
@@ -130,6 +137,9 @@ const standIns: Partial<Activities> = {
   },
   async runTools(input) {
     const s = seen('runTools', input);
+    const attempts = s.calls.filter((c) => c.name === 'runTools' && (c.input as { iteration: number }).iteration === input.iteration).length;
+    if (attempts <= (s.loseSandboxAt?.[input.iteration] ?? 0))
+      throw ApplicationFailure.nonRetryable(`sandbox container ${input.containerId} is gone (removed)`, SANDBOX_GONE);
     const done = input.iteration === s.completeAt;
     return {
       actions: [`iteration ${input.iteration}: edited`],
@@ -332,4 +342,38 @@ test('a long fix continues as new with its state and finishes in a later run', a
   expect(callsTo(s, 'provisionSandbox')).toHaveLength(1);
   expect(callsTo(s, 'runValidation')).toHaveLength(2);
   expect(callsTo(s, 'removeSandbox')).toHaveLength(1);
+});
+
+describe('a lost sandbox', () => {
+  test('is provisioned again as often as it is lost while the fix makes progress between losses', async () => {
+    // Five losses over the fix (more than the 3 recoveries a whole fix used to get), one per iteration.
+    const { handle, s } = await startFix('lost-with-progress', { completeAt: 6, loseSandboxAt: { 1: 1, 2: 1, 3: 1, 4: 1, 5: 1 } });
+    const outcome = await handle.result();
+    expect(outcome).toMatchObject({ status: 'pr_created', iterations: 6 });
+    expect(callsTo(s, 'provisionSandbox')).toHaveLength(6);
+    expect(callsTo(s, 'runTools')).toHaveLength(11);
+    // The patch marker, recorded at the first loss, replays (test/histories holds a fix of the code before it).
+    await Worker.runReplayHistory({ workflowsPath: WORKFLOWS_PATH, dataConverter: dataConverter() }, await handle.fetchHistory());
+  });
+
+  test('fails the fix with its reason when lost 4 times in a row with no step completed in between', async () => {
+    const { handle, s } = await startFix('lost-in-a-row', { completeAt: 3, loseSandboxAt: { 2: 4 } });
+    const outcome = await handle.result();
+    expect(outcome).toMatchObject({ status: 'failed', reason: 'sandbox lost 4 times in a row with no sandbox step completed in between', iterations: 2 });
+    // The first sandbox and three more; the fourth loss provisions nothing.
+    expect(callsTo(s, 'provisionSandbox')).toHaveLength(4);
+    expect(callsTo(s, 'deliverFix')).toHaveLength(0);
+    expect(recorded(s)).toEqual([outcome]);
+  });
+
+  test('the status says why the fix is provisioning again', async () => {
+    const { handle, s } = await startFix('lost-status', { completeAt: 2, loseSandboxAt: { 1: 2 }, holdProvisionAt: 3 });
+    await expect.poll(() => s.releaseProvision, { timeout: 10_000, interval: 20 }).toBeDefined();
+    const status = await handle.query(statusQuery);
+    expect(status).toMatchObject({ phase: 'fixing', phaseDetail: 're-provisioning: sandbox lost (2 in a row)' });
+    expect(status.lastActions.at(-1)).toBe('sandbox lost (2 in a row): provisioning again from the last checkpoint');
+    s.releaseProvision!();
+    expect(await handle.result()).toMatchObject({ status: 'pr_created' });
+    expect((await handle.query(statusQuery)).phaseDetail).toBeUndefined();
+  });
 });

@@ -1,5 +1,7 @@
 /**
- * Saved histories of real fixes (test/histories, recorded by scripts/record-histories.ts) must
+ * Saved histories of real fixes (test/histories, recorded by scripts/record-histories.ts; and
+ * sandbox-lost-four-times, a fix of the stand-ins in bug-fix-workflow.test.ts failed by its fourth
+ * lost sandbox under the code before patch SANDBOX_LOSSES_IN_A_ROW, which no script can re-record) must
  * replay against the current workflow code: a change that is not deterministic for runs already
  * in flight fails here, not in production.
  */

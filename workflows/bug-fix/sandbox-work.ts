@@ -1,20 +1,30 @@
 /**
  * Work inside the fix's sandbox. Sandbox activities run on the task queue of the host that holds
  * the container; when the container or its whole host is gone, the sandbox is provisioned again
- * (restored from the last checkpoint) and the work retried, a bounded number of times.
+ * (restored from the last checkpoint) and the work retried: under patch SANDBOX_LOSSES_IN_A_ROW
+ * until it is lost too many times in a row without progress (src/domain/fix/sandbox-losses.ts),
+ * before it a bounded number of times over the whole fix.
  */
+import { patched } from '@temporalio/workflow';
 import type { ValidationCommands, ValidationGateResult } from '../../src/domain/fix/fix.js';
 import { completeEvidence, reproductionFeedback, type ReproductionEvidence } from '../../src/domain/fix/reproduction.js';
 import { hostActivities, provisionActivities, type HostActivities } from '../activity-proxies.js';
+import { reprovisioningDetail, sandboxLossStop } from '../../src/domain/fix/sandbox-losses.js';
 import { FixStopped, isSandboxLost } from './errors.js';
+import { SANDBOX_LOSSES_IN_A_ROW } from './patches.js';
 import type { FixRun } from './state.js';
 
+/** Before patch SANDBOX_LOSSES_IN_A_ROW: recoveries over the whole fix. */
 const MAX_SANDBOX_RECOVERIES = 3;
 
 export type ProvisionRequest = Parameters<HostActivities['provisionSandbox']>[0];
 
 export class SandboxWork {
   private recoveries = 0;
+  /** losses since the last sandbox step that completed */
+  private lossesInARow = 0;
+  /** patch SANDBOX_LOSSES_IN_A_ROW, read at the run's first loss and kept for the run */
+  private countsLossesInARow: boolean | undefined;
 
   constructor(
     private readonly fix: FixRun,
@@ -37,13 +47,34 @@ export class SandboxWork {
     for (;;) {
       try {
         const current = fix.sandbox!;
-        return await fix.step(() => work(hostActivities(current.hostQueue, summary), current.containerId));
+        const done = await fix.step(() => work(hostActivities(current.hostQueue, summary), current.containerId));
+        this.lossesInARow = 0; // progress: the next loss starts a new count
+        return done;
       } catch (err) {
         if (!isSandboxLost(err)) throw err;
-        if (++this.recoveries > MAX_SANDBOX_RECOVERIES) throw new FixStopped('failed', `sandbox lost ${this.recoveries} times`);
-        fix.lastActions.push('sandbox lost: provisioning again from the last checkpoint');
-        fix.sandbox = await fix.step(() => provisionActivities('provision the sandbox again').provisionSandbox(this.request));
+        this.countsLossesInARow ??= patched(SANDBOX_LOSSES_IN_A_ROW);
+        if (this.countsLossesInARow) await this.provisionAfterLoss();
+        else {
+          if (++this.recoveries > MAX_SANDBOX_RECOVERIES) throw new FixStopped('failed', `sandbox lost ${this.recoveries} times`);
+          fix.lastActions.push('sandbox lost: provisioning again from the last checkpoint');
+          fix.sandbox = await fix.step(() => provisionActivities('provision the sandbox again').provisionSandbox(this.request));
+        }
       }
+    }
+  }
+
+  /** Under patch SANDBOX_LOSSES_IN_A_ROW: provisions again (restored), saying why, or fails the fix after too many losses in a row. */
+  private async provisionAfterLoss(): Promise<void> {
+    const fix = this.fix;
+    this.lossesInARow += 1;
+    const stop = sandboxLossStop(this.lossesInARow);
+    if (stop) throw new FixStopped('failed', stop);
+    fix.phaseDetail = reprovisioningDetail(this.lossesInARow);
+    fix.lastActions.push(`sandbox lost (${this.lossesInARow} in a row): provisioning again from the last checkpoint`);
+    try {
+      fix.sandbox = await fix.step(() => provisionActivities('provision the sandbox again').provisionSandbox(this.request));
+    } finally {
+      fix.phaseDetail = undefined;
     }
   }
 

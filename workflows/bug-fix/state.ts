@@ -42,6 +42,8 @@ export class FixRun {
   /** what raiseBudget changed: kept over the project's budgets when those arrive after a raise */
   raised: Partial<FixBudgets> = {};
   phase: Phase = 'queued';
+  /** the status query's phaseDetail (set while a lost sandbox is provisioned again) */
+  phaseDetail: string | undefined;
   iteration: number;
   usage: TokenUsage;
   costUnits: number;
@@ -103,6 +105,7 @@ export class FixRun {
     return {
       bugId: this.bugId,
       phase: this.phase,
+      ...(this.phaseDetail ? { phaseDetail: this.phaseDetail } : {}),
       iteration: this.iteration,
       paused: this.paused,
       usage,

@@ -115,6 +115,8 @@ export interface FixOutcome {
 export interface FixStatus {
   bugId: string;
   phase: Phase;
+  /** what the phase is waiting on when it is not the usual, e.g. "re-provisioning: sandbox lost (2 in a row)" */
+  phaseDetail?: string;
   iteration: number;
   paused: boolean;
   usage: TokenUsage;
