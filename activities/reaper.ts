@@ -15,6 +15,11 @@ import { evictEnvironmentImages, type EvictionResult } from '../src/sandbox/envi
 export interface ReapInput {
   /** containers younger than this are left alone (a provisioning may still be reporting back) */
   minAgeMs?: number;
+  /**
+   * Only containers created before this time (ms since the epoch). The startup sweep passes its
+   * worker's start with minAgeMs 0: nothing older can be a provisioning of this worker.
+   */
+  createdBeforeMs?: number;
 }
 
 export interface ReapResult {
@@ -61,6 +66,8 @@ export function createReaperActivities(deps: ReaperDeps) {
       const removed: ReapResult['removed'] = [];
       for (const c of found) {
         if (Date.now() - c.Created * 1000 < minAgeMs) continue;
+        // Docker gives seconds: a container of the start's own second is left to the reaper.
+        if (input.createdBeforeMs !== undefined && c.Created * 1000 >= Math.floor(input.createdBeforeMs / 1000) * 1000) continue;
         const workflowId = c.Labels[SANDBOX_LABELS.workflowId];
         const why = await verdict(workflowId);
         if (!why) continue;

@@ -65,6 +65,13 @@ export const REPRODUCTION_FIRST = 'reproduction-first';
  */
 export const FOLLOW_UP_ROUNDS = 'follow-up-rounds';
 
+/**
+ * When a lost sandbox is provisioned again (maybe on another host), the old container is removed
+ * on the queue of the host that held it, without waiting (best effort: that host may be gone).
+ * Before: it stayed until that host's reaper found its workflow closed. Added with issue #17.
+ */
+export const REMOVE_MOVED_SANDBOX = 'remove-moved-sandbox';
+
 /** The patches that hold for a whole run, read once at its start (in this order: histories hold their markers). */
 export interface RunPatches {
   pauseHoldsEveryStep: boolean;

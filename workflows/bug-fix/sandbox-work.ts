@@ -5,8 +5,10 @@
  */
 import type { ValidationCommands, ValidationGateResult } from '../../src/domain/fix/fix.js';
 import { completeEvidence, reproductionFeedback, type ReproductionEvidence } from '../../src/domain/fix/reproduction.js';
-import { hostActivities, provisionActivities, type HostActivities } from '../activity-proxies.js';
-import { FixStopped, isSandboxLost } from './errors.js';
+import { patched, workflowInfo } from '@temporalio/workflow';
+import { formerHostActivities, hostActivities, provisionActivities, type HostActivities } from '../activity-proxies.js';
+import { FixStopped, isSandboxLost, rootCauseMessage } from './errors.js';
+import { REMOVE_MOVED_SANDBOX } from './patches.js';
 import type { FixRun } from './state.js';
 
 const MAX_SANDBOX_RECOVERIES = 3;
@@ -42,9 +44,22 @@ export class SandboxWork {
         if (!isSandboxLost(err)) throw err;
         if (++this.recoveries > MAX_SANDBOX_RECOVERIES) throw new FixStopped('failed', `sandbox lost ${this.recoveries} times`);
         fix.lastActions.push('sandbox lost: provisioning again from the last checkpoint');
+        const lost = fix.sandbox!;
         fix.sandbox = await fix.step(() => provisionActivities('provision the sandbox again').provisionSandbox(this.request));
+        if (patched(REMOVE_MOVED_SANDBOX)) this.removeLost(lost);
       }
     }
+  }
+
+  /**
+   * The container left behind (its host may be down, or only its worker) is removed on its own
+   * host's queue while the fix goes on; not awaited, so a dead host never holds the fix up.
+   */
+  private removeLost(lost: NonNullable<FixRun['sandbox']>): void {
+    const { workflowId } = workflowInfo();
+    formerHostActivities(lost.hostQueue, 'remove the lost sandbox')
+      .removeSandbox({ containerId: lost.containerId, workflowId })
+      .catch((err: unknown) => this.fix.lastActions.push(`lost sandbox not removed (its host's sweep will): ${rootCauseMessage(err)}`));
   }
 
   /** Runs the project's validation gates; their results become the fix's validation. */
