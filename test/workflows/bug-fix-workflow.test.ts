@@ -5,12 +5,14 @@
  * (provisionSandbox answers with this file's own task queue).
  */
 import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
 import { WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import type { Activities } from '../../activities/index.js';
 import type { FixBudgets, FixInput, FixOutcome, ValidationGateResult } from '../../src/domain/fix/fix.js';
 import { connectClient, connectWorker } from '../../src/temporal/connect.js';
+import { SANDBOX_GONE } from '../../src/domain/fix/sandbox-errors.js';
 import { dataConverter } from '../../src/temporal/payload-keys.js';
 import { taskQueues } from '../../temporal.config.js';
 import { hintSignal, killSignal, pauseSignal, raiseBudgetUpdate, resumeSignal, statusQuery } from '../../workflows/bug-fix/messages.js';
@@ -30,6 +32,8 @@ interface Script {
   toollessAt?: number[];
   /** the model call of this iteration finds the budgets too low for a useful call and makes none */
   budgetStopAt?: number;
+  /** the first validation finds its container gone (the sandbox is provisioned again) */
+  loseSandboxOnce?: boolean;
   calls: Array<{ name: string; input: unknown }>;
   modelCancelled: boolean;
   holds: Map<number, { held: Promise<void>; release: () => void }>;
@@ -74,11 +78,12 @@ const standIns: Partial<Activities> = {
     };
   },
   async provisionSandbox(req) {
-    seen('provisionSandbox', req);
-    return { containerId: `container-${req.workflowId}`, hostQueue: taskQueues.main, baseSha: 'base-sha' };
+    const n = callsTo(seen('provisionSandbox', req), 'provisionSandbox').length;
+    return { containerId: `container-${req.workflowId}${n > 1 ? `-${n}` : ''}`, hostQueue: taskQueues.main, baseSha: 'base-sha' };
   },
   async runValidation(input) {
-    seen('runValidation', input);
+    const s = seen('runValidation', input);
+    if (s.loseSandboxOnce && callsTo(s, 'runValidation').length === 1) throw ApplicationFailure.nonRetryable('no such container', SANDBOX_GONE);
     return PASSED;
   },
   async prepareBriefing(input) {
@@ -308,6 +313,24 @@ test('kill cancels the model call in flight, ends the fix cancelled with its rea
   expect(callsTo(s, 'removeSandbox').map((c) => c.input)).toEqual([{ containerId: `container-${handle.workflowId}`, workflowId: handle.workflowId }]);
   expect(recorded(s)).toEqual([outcome]);
   expect(callsTo(s, 'sendNotification')).toHaveLength(1);
+});
+
+test('a lost sandbox is provisioned again and the container left behind is removed while the fix goes on', async () => {
+  const { handle, s } = await startFix('lost', { completeAt: 1, loseSandboxOnce: true });
+  const outcome = await handle.result();
+  expect(outcome).toMatchObject({ status: 'pr_created' });
+  const workflowId = handle.workflowId;
+  expect(callsTo(s, 'provisionSandbox')).toHaveLength(2);
+  // The old one (on the queue of the host that held it), and the new one at the end.
+  await expect
+    .poll(() => callsTo(s, 'removeSandbox').map((c) => c.input), { timeout: 10_000, interval: 50 })
+    .toEqual(
+      expect.arrayContaining([
+        { containerId: `container-${workflowId}`, workflowId },
+        { containerId: `container-${workflowId}-2`, workflowId },
+      ]),
+    );
+  expect(callsTo(s, 'removeSandbox')).toHaveLength(2);
 });
 
 test('a hint reaches the next model call, once', async () => {
