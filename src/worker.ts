@@ -94,14 +94,15 @@ export interface RunningWorkers {
 }
 
 /**
- * Removes this host's sandboxes whose workflow is closed or unknown, once, as the worker starts:
- * a host that was down (its worker killed, its engine stopped) comes back with containers of
- * fixes that finished elsewhere meanwhile, and its reaper would leave them for 10 minutes. Only
- * containers created before `startedAt`: nothing older is a provisioning of this worker.
+ * Removes this host's sandboxes whose workflow is closed or unknown, or whose fix works on
+ * another host now, once, as the worker starts: a host that was down (its worker killed, its
+ * engine stopped) comes back with containers of fixes that moved away or finished meanwhile, and
+ * its reaper would leave them for 10 minutes or more. Only containers created before
+ * `startedAt`: nothing older is a provisioning of this worker.
  */
 export function sweepOrphans(deps: ActivityDeps, startedAt: number): Promise<ReapResult> {
-  const reaper = createReaperActivities({ docker: deps.docker, temporal: deps.temporal, hostId: deps.host.id });
-  return reaper.reapSandboxes({ minAgeMs: 0, createdBeforeMs: startedAt });
+  const reaper = createReaperActivities({ docker: deps.docker, temporal: deps.temporal, hostId: deps.host.id, hostQueue: deps.host.queue });
+  return reaper.reapSandboxes({ minAgeMs: 0, createdBeforeMs: startedAt, moved: true });
 }
 
 export async function startWorkers(opts: {

@@ -103,23 +103,52 @@ describe('several worker hosts', () => {
     let hostA: WorkerHost | undefined; // eslint-disable-line prefer-const -- read by the script before it is set
     const answeredBefore = stack.anthropic!.answered.length;
     let lost: Promise<void> | undefined;
-    const plan = new Map<number, number | 'stall'>(); // model turn -> scenario turn (a retried call gets the same)
+    // B comes back while the fix still works on A: its engine still holds the fix's old container
+    // (stopped with the engine), and its worker removes it as it starts, not 10 minutes later.
+    let heldOnReturn = -1;
+    let cleanOnB = false;
+    let returned: Promise<void> | undefined;
+    let movedToA = false;
+    const returnB = async () => {
+      await lost;
+      // B's queue unpolled for a minute: the sandbox is lost and provisioned again, on A.
+      await until("the fix's new sandbox on host A", async () => (await sandboxesOf(defaultEngine, workflowId)).length > 0, 150_000);
+      movedToA = true;
+      engineB = await startDockerEngine({ name: engineName });
+      heldOnReturn = (await sandboxesOf(engineB.docker, workflowId)).length;
+      await startHost('b');
+      await until('host B to remove what it held of the fix', async () => (await sandboxesOf(engineB!.docker, workflowId)).length === 0, 30_000);
+      cleanOnB = true;
+    };
+    const plan = new Map<number, number | 'list' | 'test'>(); // model turn -> scenario turn (a retried call gets the same)
     let next = 0;
     script = (req, turn) => {
-      if (!plan.has(turn)) plan.set(turn, next === 1 && !hostA ? 'stall' : next++);
+      if (!plan.has(turn)) {
+        if (next === 1 && !hostA) plan.set(turn, 'list');
+        // Scenario turn 6 reads a passing test run: more of them hold the fix on A until B is back.
+        else if (next === 6 && !cleanOnB && returned) plan.set(turn, 'test');
+        else plan.set(turn, next++);
+      }
       const step = plan.get(turn)!;
-      if (step === 'stall') return [{ type: 'tool_use', name: 'list_files', input: {} } satisfies ReplyBlock];
+      if (step === 'list') return [{ type: 'tool_use', name: 'list_files', input: {} } satisfies ReplyBlock];
+      if (step === 'test') return [{ type: 'tool_use', name: 'run_command', input: { command: 'npm test', timeout_seconds: 60 } } satisfies ReplyBlock];
       // After the edit was checkpointed (scenario turn 5 asks for the tests): B's worker and engine go.
-      if (step === 5 && !lost) lost = hostB!.kill().then(() => engineB!.stop());
+      if (step === 5 && !lost) {
+        lost = hostB!.kill().then(() => engineB!.stop());
+        returned = returnB();
+      }
       return paginationScenario(req, step);
     };
-    const handle = await startFix(stack, project, { workflowId, externalId: `loss-${suffix}`, budgets: { maxIterations: 200 } });
+    const budgets = { maxIterations: 300, maxCostUsd: 100, maxTokens: 100_000_000 };
+    const handle = await startFix(stack, project, { workflowId, externalId: `loss-${suffix}`, budgets });
     await until('the sandbox on host B', async () => (await sandboxesOf(engineB!.docker, workflowId)).length > 0, 60_000);
     hostA = await startHost('a');
 
     const outcome = (await handle.result()) as FixOutcome;
-    expect(lost).toBeDefined();
-    await lost;
+    expect(returned).toBeDefined();
+    await returned;
+    expect(movedToA).toBe(true);
+    expect(heldOnReturn).toBeGreaterThan(0);
     expect(outcome.reason).toBeUndefined();
     expect(outcome.status).toBe('pr_created');
     // The fix moved: provisioned on B, then on A.
@@ -137,12 +166,6 @@ describe('several worker hosts', () => {
     expect(ledger.filter((l) => l.kind !== 'answered' && l.kind !== 'lost')).toEqual([]);
     expect(answeredHere.length - rows.length).toBeLessThanOrEqual(ledger.filter((l) => l.kind === 'lost').length);
     expect(await sandboxesOf(defaultEngine, workflowId)).toEqual([]);
-
-    // B comes back: its engine still holds the stopped container of the fix, and its worker's
-    // startup sweep removes it (the reaper would wait 10 minutes).
-    engineB = await startDockerEngine({ name: engineName });
-    expect((await sandboxesOf(engineB.docker, workflowId)).length).toBeGreaterThan(0);
-    await startHost('b');
-    await until('host B to remove what it held of the fix', async () => (await sandboxesOf(engineB!.docker, workflowId)).length === 0, 30_000);
+    expect(await sandboxesOf(engineB!.docker, workflowId)).toEqual([]);
   });
 });
