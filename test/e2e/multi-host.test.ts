@@ -106,7 +106,7 @@ describe('several worker hosts', () => {
     // B comes back while the fix still works on A: its engine still holds the fix's old container
     // (stopped with the engine), and its worker removes it as it starts, not 10 minutes later.
     let heldOnReturn = -1;
-    let cleanOnB = false;
+    let returnSettled = false;
     let returned: Promise<void> | undefined;
     let movedToA = false;
     const returnB = async () => {
@@ -118,7 +118,6 @@ describe('several worker hosts', () => {
       heldOnReturn = (await sandboxesOf(engineB.docker, workflowId)).length;
       await startHost('b');
       await until('host B to remove what it held of the fix', async () => (await sandboxesOf(engineB!.docker, workflowId)).length === 0, 30_000);
-      cleanOnB = true;
     };
     const plan = new Map<number, number | 'list' | 'test'>(); // model turn -> scenario turn (a retried call gets the same)
     let next = 0;
@@ -126,7 +125,7 @@ describe('several worker hosts', () => {
       if (!plan.has(turn)) {
         if (next === 1 && !hostA) plan.set(turn, 'list');
         // Scenario turn 6 reads a passing test run: more of them hold the fix on A until B is back.
-        else if (next === 6 && !cleanOnB && returned) plan.set(turn, 'test');
+        else if (next === 6 && returned && !returnSettled) plan.set(turn, 'test');
         else plan.set(turn, next++);
       }
       const step = plan.get(turn)!;
@@ -135,7 +134,8 @@ describe('several worker hosts', () => {
       // After the edit was checkpointed (scenario turn 5 asks for the tests): B's worker and engine go.
       if (step === 5 && !lost) {
         lost = hostB!.kill().then(() => engineB!.stop());
-        returned = returnB();
+        returned = returnB().finally(() => (returnSettled = true));
+        returned.catch(() => undefined); // awaited by the test below
       }
       return paginationScenario(req, step);
     };
