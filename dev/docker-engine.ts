@@ -25,6 +25,8 @@ export interface DockerEngine {
   stop(): Promise<void>;
   /** SIGKILL to dockerd and its containerd: the host is lost */
   kill(): Promise<void>;
+  /** stops the engine and deletes its data root and exec root (images included: a test's throwaway host) */
+  remove(): Promise<void>;
 }
 
 export interface EngineOptions {
@@ -144,7 +146,7 @@ export async function startDockerEngine(opts: EngineOptions): Promise<DockerEngi
   if (opts.images?.length) await loadImages(new Docker(), docker, opts.images, log);
 
   const containerdPid = () => readPid(path.join(execRoot, 'exec', 'containerd', 'containerd.pid'));
-  return {
+  const engine: DockerEngine = {
     name: opts.name,
     socketPath,
     dockerHost: `unix://${socketPath}`,
@@ -170,5 +172,11 @@ export async function startDockerEngine(opts: EngineOptions): Promise<DockerEngi
         await waitForExit(containerd, 5_000);
       }
     },
+    async remove() {
+      await engine.stop();
+      fs.rmSync(root, { recursive: true, force: true });
+      fs.rmSync(execRoot, { recursive: true, force: true });
+    },
   };
+  return engine;
 }

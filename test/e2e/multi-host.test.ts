@@ -73,7 +73,8 @@ describe('several worker hosts', () => {
     // This run's sandboxes on B (a failed test may leave some), then the engine.
     for (const c of (await engineB?.docker.listContainers({ all: true, filters: { label: [`${SANDBOX_LABELS.managed}=true`] } }).catch(() => [])) ?? [])
       if (c.Labels[SANDBOX_LABELS.host]?.startsWith(hostId)) await engineB!.docker.getContainer(c.Id).remove({ force: true });
-    await engineB?.stop();
+    // Each run's engine is its own (two runs on one machine must not share one): its data goes too.
+    await engineB?.remove();
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
