@@ -1,8 +1,11 @@
 /**
  * `npm run bench:kill`: the big red button under load. 50 fixes run mid-iteration (the scripted
- * model answers slowly), the global kill switch is activated, and the clock runs until no fix is
- * running, the model stand-in receives no further request and no sandbox container remains.
- * Repeated BENCH_RUNS times (default 5); writes bench/results/kill.json.
+ * model answers slowly) spread over BENCH_HOSTS worker hosts (default 2: this process's worker on
+ * the default Docker engine, and a worker process on a second engine, dev/docker-engine.ts), the
+ * global kill switch is activated, and the clock runs until no fix is running, the model stand-in
+ * receives no further request and no sandbox container remains on any engine. In the same run,
+ * the reference: killing and removing as many idle containers (spread the same way) in parallel
+ * through the same Docker API. Repeated BENCH_RUNS times (default 5); writes bench/results/kill.json.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -15,21 +18,79 @@ import { startStack } from '../dev/local-stack.js';
 import { taskQueues } from '../temporal.config.js';
 import { createFixtureProject } from '../dev/fixture-remotes.js';
 import type { ModelScript } from '../dev/stand-ins/anthropic-api.js';
-import { quantile, runMain, writeResult } from './support.js';
+import { startDockerEngine, type DockerEngine } from '../dev/docker-engine.js';
+import { startWorkerHost, type WorkerHost } from '../dev/worker-host.js';
+import { quantile, round2, runMain, writeResult } from './support.js';
 
 const FIXES = Number(process.env.BENCH_FIXES ?? 50);
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const HOSTS = Number(process.env.BENCH_HOSTS ?? 2);
+const REFERENCE_LABEL = 'bugfix.bench-kill-reference';
 const MODEL_DELAY_MS = 1500;
 const wandering: ModelScript = () => [{ type: 'tool_use', name: 'list_files', input: {} }];
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The bare reference: `count` idle containers of the sandbox image, spread over the engines, killed and removed in parallel. */
+async function referenceKillMs(engines: Docker[], image: string, count: number): Promise<number> {
+  const created = await Promise.all(
+    Array.from({ length: count }, async (_, i) => {
+      const docker = engines[i % engines.length]!;
+      const c = await docker.createContainer({
+        Image: image,
+        Cmd: ['sleep', 'infinity'],
+        Labels: { [REFERENCE_LABEL]: 'true' },
+        HostConfig: { NetworkMode: 'none', Init: true },
+      });
+      await c.start();
+      return c;
+    }),
+  );
+  const started = performance.now();
+  await Promise.all(created.map((c) => c.remove({ force: true })));
+  return performance.now() - started;
+}
+
+/** Records when the model was last asked or last answering: the switch stops spending once neither happens again. */
+function watchSpend(anthropic: { received: unknown[]; inFlight(): number }, from: number) {
+  let seen = anthropic.received.length;
+  let last = from;
+  const timer = setInterval(() => {
+    if (anthropic.inFlight() > 0 || anthropic.received.length !== seen) last = performance.now();
+    seen = anthropic.received.length;
+  }, 5);
+  return () => {
+    clearInterval(timer);
+    return last - from;
+  };
+}
 
 async function main(): Promise<void> {
   const stack = await startStack({ script: wandering, temporal: 'ephemeral', httpPort: 0 });
   const docker = new Docker();
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bugfix-bench-kill-'));
   const times: number[] = [];
+  const references: number[] = [];
+  const spendStops: number[] = [];
+  const spread: Array<Record<string, number>> = [];
+  const engines: DockerEngine[] = [];
+  const workers: WorkerHost[] = [];
   try {
+    const image = stack.config.SANDBOX_IMAGE;
+    // Host 1 is this process's worker; each further host gets its own engine and worker process.
+    for (let h = 2; h <= HOSTS; h++) {
+      const engine = await startDockerEngine({ name: `bench-kill-${h}`, images: [image], log: console.log });
+      engines.push(engine);
+      workers.push(
+        await startWorkerHost({
+          hostId: `bench-kill-${process.pid}-${h}`,
+          dockerHost: engine.dockerHost,
+          logFile: path.join(tmp, `worker-${h}.log`),
+          env: { ANTHROPIC_BASE_URL: stack.anthropic!.url, ANTHROPIC_API_KEY: 'stand-in-key', GITHUB_API_URL: stack.github!.url },
+        }),
+      );
+    }
+    const allEngines = [docker, ...engines.map((e) => e.docker)];
     stack.anthropic!.setDelay(MODEL_DELAY_MS);
     const { project } = await createFixtureProject(stack.prisma, stack.github, {
       key: `kill-${Date.now().toString(36)}`,
@@ -38,8 +99,17 @@ async function main(): Promise<void> {
       validation: {},
     });
     const running = async () => (await stack.temporal.workflow.count(`WorkflowType = 'bugFixWorkflow' AND ExecutionStatus = 'Running'`)).count;
-    const sandboxes = async () =>
-      (await docker.listContainers({ all: true, filters: { label: [`${SANDBOX_LABELS.managed}=true`, `${SANDBOX_LABELS.project}=${project.key}`] } })).length;
+    const sandboxesByHost = async () => {
+      const lists = await Promise.all(
+        allEngines.map((d) =>
+          d.listContainers({ all: true, filters: { label: [`${SANDBOX_LABELS.managed}=true`, `${SANDBOX_LABELS.project}=${project.key}`] } }),
+        ),
+      );
+      const byHost: Record<string, number> = {};
+      for (const c of lists.flat()) byHost[c.Labels[SANDBOX_LABELS.host] ?? '?'] = (byHost[c.Labels[SANDBOX_LABELS.host] ?? '?'] ?? 0) + 1;
+      return byHost;
+    };
+    const sandboxes = async () => Object.values(await sandboxesByHost()).reduce((a, b) => a + b, 0);
 
     for (let run = 1; run <= RUNS; run++) {
       const filed = await Promise.all(
@@ -56,29 +126,51 @@ async function main(): Promise<void> {
       // Wait until every fix is mid-iteration: a model call in flight or done for each.
       while ((await stack.prisma.ledgerEntry.groupBy({ by: ['workflowId'], where: { workflowId: { in: filed.map((f) => f.workflowId) } } })).length < FIXES)
         await sleep(250);
+      spread.push(await sandboxesByHost());
       const started = performance.now();
+      const spendStopped = watchSpend(stack.anthropic!, started);
       await activateKillSwitch(stack, taskQueues.main, { scope: 'global', reason: `bench run ${run}`, actor: 'bench' });
       while ((await running()) > 0 || (await sandboxes()) > 0) await sleep(50);
       const requestsAtStop = stack.anthropic!.received.length;
       const elapsed = performance.now() - started;
       await sleep(2000);
+      const spendStopMs = spendStopped();
       const lateRequests = stack.anthropic!.received.length - requestsAtStop;
       times.push(elapsed);
-      console.log(`run ${run}: ${FIXES} fixes stopped and cleaned up in ${elapsed.toFixed(0)} ms; model requests after the stop: ${lateRequests}`);
+      spendStops.push(spendStopMs);
+      // The same number of containers, spread over the same engines, killed and removed bare.
+      const reference = await referenceKillMs(allEngines, image, FIXES);
+      references.push(reference);
+      console.log(
+        `run ${run}: ${FIXES} fixes on ${JSON.stringify(spread.at(-1))} stopped and cleaned up in ${elapsed.toFixed(0)} ms (spending stopped after ${spendStopMs.toFixed(0)} ms; bare kill+remove ${reference.toFixed(0)} ms); model requests after the stop: ${lateRequests}`,
+      );
       if (lateRequests > 0) throw new Error(`the model stand-in received ${lateRequests} requests after every fix had stopped`);
       await deactivateKillSwitch(stack, taskQueues.main, { scope: 'global', reason: 'next run', actor: 'bench' });
     }
   } finally {
+    for (const w of workers) await w.stop();
     await stack.stop();
+    for (const d of [docker, ...engines.map((e) => e.docker)])
+      for (const c of await d.listContainers({ all: true, filters: { label: [REFERENCE_LABEL] } }).catch(() => []))
+        await d.getContainer(c.Id).remove({ force: true });
+    for (const e of engines) await e.stop();
     fs.rmSync(tmp, { recursive: true, force: true });
   }
+  const p95Ms = quantile(times, 0.95);
+  const referenceP95Ms = quantile(references, 0.95);
   writeResult('kill', {
     fixes: FIXES,
     runs: times.length,
+    hosts: HOSTS,
+    spread,
     p50Ms: Math.round(quantile(times, 0.5)),
-    p95Ms: Math.round(quantile(times, 0.95)),
+    p95Ms: Math.round(p95Ms),
     maxMs: Math.round(Math.max(...times)),
-    targetP95Ms: 2000,
+    referenceP95Ms: Math.round(referenceP95Ms),
+    ratio: round2(p95Ms / referenceP95Ms),
+    targetRatio: 1.3,
+    spendStopP95Ms: Math.round(quantile(spendStops, 0.95)),
+    targetSpendStopP95Ms: 500,
     cpus: os.cpus().length,
   });
 }

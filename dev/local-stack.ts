@@ -36,6 +36,11 @@ export interface StackOptions {
    * budget would press budget kill switches on each other's controllers; a test that wants it asks.
    */
   alertSchedule?: boolean;
+  /**
+   * Run a worker in this process (default). Without: no worker at all, for runs that start their
+   * worker hosts as processes of their own (dev/worker-host.ts); `workers` then does nothing.
+   */
+  inProcessWorker?: boolean;
 }
 
 export interface Stack {
@@ -144,12 +149,17 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const { connection, namespace } = await connectWorker();
     stops.push(() => connection.close());
     const deps = { ...activityDepsFromConfig(config, prisma), temporal: client };
-    const workers = await startWorkers({ connection, namespace, deps });
+    // Not on a throwaway in-memory server (see the reaper Schedule below).
+    const inProcess = opts.inProcessWorker ?? true;
+    const workers: RunningWorkers = inProcess
+      ? await startWorkers({ connection, namespace, deps, sweepAtStart: opts.temporal !== 'ephemeral' })
+      : { run: Promise.resolve(), shutdown: () => Promise.resolve() };
     stops.push(() => workers.shutdown());
     // Idempotent: each start refreshes this host's reaper Schedule (sandboxes of closed fixes).
     // Not on a throwaway in-memory server: it would judge this host's containers by a Temporal
     // that never heard of their workflows.
-    if (opts.temporal !== 'ephemeral') await ensureReaperSchedule(client, { hostId: deps.host.id, hostQueue: deps.host.queue, taskQueue: taskQueues.main });
+    if (inProcess && opts.temporal !== 'ephemeral')
+      await ensureReaperSchedule(client, { hostId: deps.host.id, hostQueue: deps.host.queue, taskQueue: taskQueues.main });
     if (opts.alertSchedule ?? opts.temporal === 'persistent') {
       await ensureAlertSchedule(client, { taskQueue: taskQueues.main, everySeconds: deps.config.alerts.evaluateEverySeconds });
     }

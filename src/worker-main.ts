@@ -27,7 +27,15 @@ const isolation = await engineIsolation(deps.docker);
 if (!isolation.runtimeKnown)
   throw new Error(`SANDBOX_RUNTIME=${config.SANDBOX_RUNTIME}: the Docker engine has no such runtime (register it in daemon.json "runtimes")`);
 console.log(`[worker] sandbox isolation: ${describeIsolation(isolation)}`);
-const workers = await startWorkers({ connection, namespace, deps });
+// A host that comes back removes the sandboxes of fixes that ended meanwhile at once, not at its reaper's next run.
+const workers = await startWorkers({ connection, namespace, deps, sweepAtStart: true });
+void workers.swept?.then((r) =>
+  console.log(
+    r instanceof Error
+      ? `[worker] startup sweep failed: ${r.message}`
+      : `[worker] startup sweep: removed ${r.removed.length} of ${r.checked} sandboxes on this host`,
+  ),
+);
 await ensureReaperSchedule(client, { hostId: deps.host.id, hostQueue: deps.host.queue, taskQueue: taskQueues.main });
 // Budgets and alert rules, once per deployment whichever worker starts first.
 await ensureAlertSchedule(client, { taskQueue: taskQueues.main, everySeconds: deps.config.alerts.evaluateEverySeconds });

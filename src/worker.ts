@@ -11,6 +11,7 @@ import { bundleWorkflowCode, Worker, type NativeConnection, type WorkflowBundleW
 import Docker from 'dockerode';
 import { githubWorkerTuning, hostWorkerTuning, taskQueues, workerTuning } from '../temporal.config.js';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
+import { createReaperActivities, type ReapResult } from '../activities/reaper.js';
 import { outboundPolicyFrom, type AppConfig } from './config.js';
 import { alertConfigFrom } from './alerts/alert-config.js';
 import type { PrismaClient } from './db/prisma.js';
@@ -89,10 +90,31 @@ export function activityDepsFromConfig(config: AppConfig, prisma: PrismaClient, 
 
 export interface RunningWorkers {
   run: Promise<void>;
+  /** the startup sweep of this host's orphaned sandboxes, when asked for (never rejects) */
+  swept?: Promise<ReapResult | Error>;
   shutdown(): Promise<void>;
 }
 
-export async function startWorkers(opts: { connection: NativeConnection; namespace: string; deps: ActivityDeps }): Promise<RunningWorkers> {
+/**
+ * Removes this host's sandboxes whose workflow is closed or unknown, or whose fix works on
+ * another host now, once, as the worker starts: a host that was down (its worker killed, its
+ * engine stopped) comes back with containers of fixes that moved away or finished meanwhile, and
+ * its reaper would leave them for 10 minutes or more. Only containers created before
+ * `startedAt`: nothing older is a provisioning of this worker.
+ */
+export function sweepOrphans(deps: ActivityDeps, startedAt: number): Promise<ReapResult> {
+  const reaper = createReaperActivities({ docker: deps.docker, temporal: deps.temporal, hostId: deps.host.id, hostQueue: deps.host.queue });
+  return reaper.reapSandboxes({ minAgeMs: 0, createdBeforeMs: startedAt, moved: true });
+}
+
+export async function startWorkers(opts: {
+  connection: NativeConnection;
+  namespace: string;
+  deps: ActivityDeps;
+  /** sweep this host's orphaned sandboxes once the workers poll (needs deps.temporal) */
+  sweepAtStart?: boolean;
+}): Promise<RunningWorkers> {
+  const startedAt = Date.now();
   const activities = createActivities(opts.deps);
   const bundle = await workflowBundle();
   const common = { connection: opts.connection, namespace: opts.namespace, activities, dataConverter: dataConverter() };
@@ -101,8 +123,12 @@ export async function startWorkers(opts: { connection: NativeConnection; namespa
   const github = await Worker.create({ ...common, ...githubWorkerTuning, taskQueue: taskQueues.github });
   const workers = [main, host, github];
   const run = Promise.all(workers.map((w) => w.run())).then(() => undefined);
+  const swept = opts.sweepAtStart
+    ? sweepOrphans(opts.deps, startedAt).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))))
+    : undefined;
   return {
     run,
+    swept,
     async shutdown() {
       for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
       await run;

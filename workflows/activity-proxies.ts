@@ -38,9 +38,15 @@ const HOST = base({
   retry: { maximumInterval: '30 seconds', maximumAttempts: 10 },
 });
 
+// Removing a container left on a host the fix moved away from: best effort, so a dead host (no
+// worker polls its queue) gives up within the minute and never holds up the fix. The host's
+// startup sweep and its reaper remove what this could not.
+const FORMER_HOST = base({ scheduleToCloseTimeout: '1 minute', startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 3 } });
+
 /** Proxies carry a summary the Web UI shows next to each activity (which iteration, which tools). */
 export const shortActivities = (summary?: string) => proxyActivities<Activities>({ ...SHORT, summary });
 export const modelActivities = (summary?: string) => proxyActivities<Activities>({ ...MODEL, summary });
 export const provisionActivities = (summary?: string) => proxyActivities<Activities>({ ...PROVISION, summary });
 export const hostActivities = (taskQueue: string, summary?: string) => proxyActivities<Activities>({ ...HOST, taskQueue, summary });
 export type HostActivities = ReturnType<typeof hostActivities>;
+export const formerHostActivities = (taskQueue: string, summary?: string) => proxyActivities<Activities>({ ...FORMER_HOST, taskQueue, summary });

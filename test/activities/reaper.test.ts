@@ -82,6 +82,16 @@ describe('sandbox reaper', () => {
     await running.terminate('test done');
   });
 
+  test("the startup sweep's cutoff: a sandbox created after the worker started is left alone", async () => {
+    const workerStarted = Date.now() - 5_000;
+    const young = await sandbox(`reaper-unknown-young-${id}`, `${hostId}-sweep`);
+    const { reapSandboxes } = createReaperActivities({ docker, temporal: client, hostId: `${hostId}-sweep` });
+    expect(await reapSandboxes({ minAgeMs: 0, createdBeforeMs: workerStarted })).toEqual({ checked: 1, removed: [] });
+    expect(await exists(young)).toBe(true);
+    const r = await reapSandboxes({ minAgeMs: 0, createdBeforeMs: Date.now() + 2_000 });
+    expect(r.removed.map((x) => x.containerId)).toEqual([young]);
+  });
+
   test('the reaper Schedule is created once and updated in place', async () => {
     const opts = { hostId, hostQueue: `q-host-${hostId}`, taskQueue: `q-${id}` };
     expect(await ensureReaperSchedule(client, { ...opts, every: '10 minutes' })).toBe(reaperScheduleId(hostId));

@@ -36,6 +36,8 @@ interface Script {
   /** this call of provisionSandbox (1 = the first) waits until the test calls releaseProvision */
   holdProvisionAt?: number;
   releaseProvision?: () => void;
+  /** the first validation finds its container gone (the sandbox is provisioned again) */
+  loseSandboxOnce?: boolean;
   calls: Array<{ name: string; input: unknown }>;
   modelCancelled: boolean;
   holds: Map<number, { held: Promise<void>; release: () => void }>;
@@ -81,11 +83,13 @@ const standIns: Partial<Activities> = {
   },
   async provisionSandbox(req) {
     const s = seen('provisionSandbox', req);
-    if (callsTo(s, 'provisionSandbox').length === s.holdProvisionAt) await new Promise<void>((resolve) => (s.releaseProvision = resolve));
-    return { containerId: `container-${req.workflowId}`, hostQueue: taskQueues.main, baseSha: 'base-sha' };
+    const n = callsTo(s, 'provisionSandbox').length;
+    if (n === s.holdProvisionAt) await new Promise<void>((resolve) => (s.releaseProvision = resolve));
+    return { containerId: `container-${req.workflowId}${n > 1 ? `-${n}` : ''}`, hostQueue: taskQueues.main, baseSha: 'base-sha' };
   },
   async runValidation(input) {
-    seen('runValidation', input);
+    const s = seen('runValidation', input);
+    if (s.loseSandboxOnce && callsTo(s, 'runValidation').length === 1) throw ApplicationFailure.nonRetryable('no such container', SANDBOX_GONE);
     return PASSED;
   },
   async prepareBriefing(input) {
@@ -318,6 +322,24 @@ test('kill cancels the model call in flight, ends the fix cancelled with its rea
   expect(callsTo(s, 'removeSandbox').map((c) => c.input)).toEqual([{ containerId: `container-${handle.workflowId}`, workflowId: handle.workflowId }]);
   expect(recorded(s)).toEqual([outcome]);
   expect(callsTo(s, 'sendNotification')).toHaveLength(1);
+});
+
+test('a lost sandbox is provisioned again and the container left behind is removed while the fix goes on', async () => {
+  const { handle, s } = await startFix('lost', { completeAt: 1, loseSandboxOnce: true });
+  const outcome = await handle.result();
+  expect(outcome).toMatchObject({ status: 'pr_created' });
+  const workflowId = handle.workflowId;
+  expect(callsTo(s, 'provisionSandbox')).toHaveLength(2);
+  // The old one (on the queue of the host that held it), and the new one at the end.
+  await expect
+    .poll(() => callsTo(s, 'removeSandbox').map((c) => c.input), { timeout: 10_000, interval: 50 })
+    .toEqual(
+      expect.arrayContaining([
+        { containerId: `container-${workflowId}`, workflowId },
+        { containerId: `container-${workflowId}-2`, workflowId },
+      ]),
+    );
+  expect(callsTo(s, 'removeSandbox')).toHaveLength(2);
 });
 
 test('a hint reaches the next model call, once', async () => {

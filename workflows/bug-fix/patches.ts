@@ -66,12 +66,20 @@ export const REPRODUCTION_FIRST = 'reproduction-first';
 export const FOLLOW_UP_ROUNDS = 'follow-up-rounds';
 
 /**
+/**
  * A lost sandbox fails the fix after MAX_SANDBOX_LOSSES_IN_A_ROW losses with no sandbox step
  * completed in between (src/domain/fix/sandbox-losses.ts), not after 3 recoveries over the whole
  * fix; the status query says why the fix is provisioning again. Read at a run's first loss (and
  * kept for the run), so runs without a loss hold no marker. Added with issue #17.
  */
 export const SANDBOX_LOSSES_IN_A_ROW = 'sandbox-losses-in-a-row';
+
+/**
+ * When a lost sandbox is provisioned again (maybe on another host), the old container is removed
+ * on the queue of the host that held it, without waiting (best effort: that host may be gone).
+ * Before: it stayed until that host's reaper found its workflow closed. Added with issue #17.
+ */
+export const REMOVE_MOVED_SANDBOX = 'remove-moved-sandbox';
 
 /** The patches that hold for a whole run, read once at its start (in this order: histories hold their markers). */
 export interface RunPatches {

@@ -5,13 +5,13 @@
  * until it is lost too many times in a row without progress (src/domain/fix/sandbox-losses.ts),
  * before it a bounded number of times over the whole fix.
  */
-import { patched } from '@temporalio/workflow';
+import { patched, workflowInfo } from '@temporalio/workflow';
 import type { ValidationCommands, ValidationGateResult } from '../../src/domain/fix/fix.js';
 import { completeEvidence, reproductionFeedback, type ReproductionEvidence } from '../../src/domain/fix/reproduction.js';
-import { hostActivities, provisionActivities, type HostActivities } from '../activity-proxies.js';
+import { formerHostActivities, hostActivities, provisionActivities, type HostActivities } from '../activity-proxies.js';
 import { reprovisioningDetail, sandboxLossStop } from '../../src/domain/fix/sandbox-losses.js';
-import { FixStopped, isSandboxLost } from './errors.js';
-import { SANDBOX_LOSSES_IN_A_ROW } from './patches.js';
+import { FixStopped, isSandboxLost, rootCauseMessage } from './errors.js';
+import { REMOVE_MOVED_SANDBOX, SANDBOX_LOSSES_IN_A_ROW } from './patches.js';
 import type { FixRun } from './state.js';
 
 /** Before patch SANDBOX_LOSSES_IN_A_ROW: recoveries over the whole fix. */
@@ -53,12 +53,14 @@ export class SandboxWork {
       } catch (err) {
         if (!isSandboxLost(err)) throw err;
         this.countsLossesInARow ??= patched(SANDBOX_LOSSES_IN_A_ROW);
+        const lost = fix.sandbox!;
         if (this.countsLossesInARow) await this.provisionAfterLoss();
         else {
           if (++this.recoveries > MAX_SANDBOX_RECOVERIES) throw new FixStopped('failed', `sandbox lost ${this.recoveries} times`);
           fix.lastActions.push('sandbox lost: provisioning again from the last checkpoint');
           fix.sandbox = await fix.step(() => provisionActivities('provision the sandbox again').provisionSandbox(this.request));
         }
+        if (patched(REMOVE_MOVED_SANDBOX)) this.removeLost(lost);
       }
     }
   }
@@ -76,6 +78,17 @@ export class SandboxWork {
     } finally {
       fix.phaseDetail = undefined;
     }
+  }
+
+  /**
+   * The container left behind (its host may be down, or only its worker) is removed on its own
+   * host's queue while the fix goes on; not awaited, so a dead host never holds the fix up.
+   */
+  private removeLost(lost: NonNullable<FixRun['sandbox']>): void {
+    const { workflowId } = workflowInfo();
+    formerHostActivities(lost.hostQueue, 'remove the lost sandbox')
+      .removeSandbox({ containerId: lost.containerId, workflowId })
+      .catch((err: unknown) => this.fix.lastActions.push(`lost sandbox not removed (its host's sweep will): ${rootCauseMessage(err)}`));
   }
 
   /** Runs the project's validation gates; their results become the fix's validation. */

@@ -123,6 +123,7 @@ export class FixRun {
       outcome: this.outcome,
       ...(this.sandbox?.environment ? { environment: this.sandbox.environment } : {}),
       ...(this.reproduction ? { reproduction: this.reproduction } : {}),
+      ...(this.sandbox ? { sandbox: { containerId: this.sandbox.containerId, hostQueue: this.sandbox.hostQueue } } : {}),
     };
   }
 

@@ -132,6 +132,8 @@ export interface FixStatus {
   environment?: FixEnvironment;
   /** the service's check of the fix's reproduction test, once done */
   reproduction?: ReproductionEvidence;
+  /** the sandbox the fix works in now, and the task queue of the host holding it */
+  sandbox?: { containerId: string; hostQueue: string };
 }
 
 export interface FixEnvironment {
