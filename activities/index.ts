@@ -25,6 +25,7 @@ import { createAlertActivities, createSpendCheck } from './alerts.js';
 import type { AlertConfig } from '../src/alerts/alert-config.js';
 import type { CondenseSettings } from '../src/domain/agent/condense.js';
 import { taskQueues } from '../temporal.config.js';
+import type { SpendGuard } from '../src/safety/spend-guard.js';
 import { createEnvironmentActivities } from './environment.js';
 import { environmentBuilds } from '../src/temporal/environment-builds.js';
 import { createGitHubIssueActivities } from './github.js';
@@ -62,6 +63,10 @@ export interface ActivityDeps {
     githubMaxCostUsdPerPr?: number;
   };
   host: { id: string; queue: string };
+  /** kill switches heard over PostgreSQL NOTIFY: model calls they cover stop at once (src/safety/spend-guard.ts) */
+  spendGuard?: SpendGuard;
+  /** where the spend guard listens (DATABASE_URL) */
+  databaseUrl?: string;
   /** Temporal client: the sandbox reaper asks it whether a sandbox's workflow is still open; the safety activities read visibility and signal fixes */
   temporal?: Client;
 }
@@ -74,7 +79,15 @@ export function createActivities(deps: ActivityDeps) {
   const onSpend = createSpendCheck(alertDeps);
   return withHeartbeats({
     ...createFixRecordActivities({ prisma }),
-    ...createModelActivities({ prisma, anthropic: deps.anthropic, model: config.model, maxTokens: config.maxTokens, condense: config.condense, onSpend }),
+    ...createModelActivities({
+      prisma,
+      anthropic: deps.anthropic,
+      model: config.model,
+      maxTokens: config.maxTokens,
+      condense: config.condense,
+      onSpend,
+      spendGuard: deps.spendGuard,
+    }),
     ...createSandboxActivities({
       docker,
       image: config.sandboxImage,

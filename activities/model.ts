@@ -16,7 +16,8 @@ import type { ValidationCommands } from '../src/domain/fix/fix.js';
 import { Prisma, type PrismaClient } from '../src/db/prisma.js';
 import { withoutNul } from '../src/db/jsonb.js';
 import { callReservations } from '../src/model/call-reservations.js';
-import { cancellationSignal, currentAttempt } from '../src/temporal/activity-heartbeat.js';
+import { cancellationSignal, currentAttempt, untilCancelled } from '../src/temporal/activity-heartbeat.js';
+import { SpendStopped, type SpendGuard } from '../src/safety/spend-guard.js';
 import { activityLog } from '../src/infra/log.js';
 import { condensationFor, conversationMessages, turnsBefore } from '../src/model/conversation.js';
 import { condenseIfDue } from '../src/model/condensation.js';
@@ -61,6 +62,8 @@ export interface ModelDeps {
   condense?: CondenseSettings;
   /** budgets and the spend rule, checked after each new ledger row; must not throw (see activities/alerts.ts) */
   onSpend?: (e: { projectId: string }) => Promise<void>;
+  /** kill switches as this worker hears of them: calls they cover are aborted or refused at once */
+  spendGuard?: SpendGuard;
 }
 
 /** `alsoUsed`: a condensing call the iteration made before its turn. */
@@ -132,42 +135,59 @@ export function createModelActivities(deps: ModelDeps) {
   }
 
   return {
+    /**
+     * One iteration's model call. A kill switch this worker hears of aborts it (or refuses it) at
+     * once; the activity then waits for the kill to cancel it through Temporal (untilCancelled).
+     */
     async callModel(input: CallModelInput): Promise<CallModelResult> {
-      const stored = await storedTurn(input);
-      if (stored) return stored;
+      try {
+        return await callModelOnce(input);
+      } catch (err) {
+        if (err instanceof SpendStopped) await untilCancelled(err);
+        throw err;
+      }
+    },
+  };
 
-      const bug = await prisma.bugReport.findUniqueOrThrow({ where: { id: input.bugId }, include: { project: true } });
-      if (input.iteration > 1 && input.notes.length > 0) {
-        // Set, not append: a retried attempt writes the same notes again.
-        await prisma.agentTurn.update({
-          where: { workflowId_iteration: { workflowId: input.workflowId, iteration: input.iteration - 1 } },
-          data: { notes: withoutNul(input.notes) }, // hints sent straight to Temporal (CLI) are not checked by the API
-        });
-      }
-      // A call may not overshoot what the fix has left: its answer is capped, or it is not made.
-      const allowance = input.budgetLeft
-        ? outputAllowance(deps.maxTokens, input.budgetLeft, priceFor(deps.model), await promptEstimate(prisma, input, deps.model))
-        : { maxTokens: deps.maxTokens };
-      if ('stop' in allowance) {
-        const nothing = { toolCallCount: 0, toolNames: [], stopReason: null, usage: ZERO_USAGE, costUnits: 0, model: deps.model, text: '' };
-        return { ...nothing, budgetStop: allowance.stop };
-      }
-      // Baseline validation output and repository instructions, read in the sandbox before the first turn.
-      const briefing = (await prisma.fixBriefing.findUnique({ where: { workflowId: input.workflowId } })) as Briefing | null;
-      // A follow-up round on the fix's pull request starts from the reviewers' feedback instead.
-      const round = await prisma.pullRequestRound.findUnique({ where: { id: input.workflowId }, select: { feedback: true } });
-      const firstMessage = round ? followUpMessage(bug.title, round.feedback) : initialMessage(bug, briefing);
-      const system = systemPrompt({
-        ...bug.project,
-        validation: bug.project.validation as ValidationCommands,
-        environment: parseEnvironment(bug.project.environment),
+  async function callModelOnce(input: CallModelInput): Promise<CallModelResult> {
+    const stored = await storedTurn(input);
+    if (stored) return stored;
+
+    const bug = await prisma.bugReport.findUniqueOrThrow({ where: { id: input.bugId }, include: { project: true } });
+    const guarded = <T>(call: (signal: AbortSignal | undefined) => Promise<T>): Promise<T> =>
+      deps.spendGuard ? deps.spendGuard.run(bug.project.key, cancellationSignal(), call) : call(cancellationSignal());
+    if (input.iteration > 1 && input.notes.length > 0) {
+      // Set, not append: a retried attempt writes the same notes again.
+      await prisma.agentTurn.update({
+        where: { workflowId_iteration: { workflowId: input.workflowId, iteration: input.iteration - 1 } },
+        data: { notes: withoutNul(input.notes) }, // hints sent straight to Temporal (CLI) are not checked by the API
       });
-      const tools = AGENT_TOOLS.map((t, i) => (i === AGENT_TOOLS.length - 1 ? { ...t, cache_control: { type: 'ephemeral' as const } } : t));
-      const systemBlocks: Anthropic.TextBlockParam[] = [{ type: 'text', text: system, cache_control: { type: 'ephemeral' } }];
+    }
+    // A call may not overshoot what the fix has left: its answer is capped, or it is not made.
+    const allowance = input.budgetLeft
+      ? outputAllowance(deps.maxTokens, input.budgetLeft, priceFor(deps.model), await promptEstimate(prisma, input, deps.model))
+      : { maxTokens: deps.maxTokens };
+    if ('stop' in allowance) {
+      const nothing = { toolCallCount: 0, toolNames: [], stopReason: null, usage: ZERO_USAGE, costUnits: 0, model: deps.model, text: '' };
+      return { ...nothing, budgetStop: allowance.stop };
+    }
+    // Baseline validation output and repository instructions, read in the sandbox before the first turn.
+    const briefing = (await prisma.fixBriefing.findUnique({ where: { workflowId: input.workflowId } })) as Briefing | null;
+    // A follow-up round on the fix's pull request starts from the reviewers' feedback instead.
+    const round = await prisma.pullRequestRound.findUnique({ where: { id: input.workflowId }, select: { feedback: true } });
+    const firstMessage = round ? followUpMessage(bug.title, round.feedback) : initialMessage(bug, briefing);
+    const system = systemPrompt({
+      ...bug.project,
+      validation: bug.project.validation as ValidationCommands,
+      environment: parseEnvironment(bug.project.environment),
+    });
+    const tools = AGENT_TOOLS.map((t, i) => (i === AGENT_TOOLS.length - 1 ? { ...t, cache_control: { type: 'ephemeral' as const } } : t));
+    const systemBlocks: Anthropic.TextBlockParam[] = [{ type: 'text', text: system, cache_control: { type: 'ephemeral' } }];
 
-      const attempt = currentAttempt();
-      // A prompt nearing its share of the context window: older turns are summarised first.
-      const condensed = await condenseIfDue({
+    const attempt = currentAttempt();
+    // A prompt nearing its share of the context window: older turns are summarised first.
+    const condensed = await guarded((signal) =>
+      condenseIfDue({
         prisma,
         anthropic,
         model: deps.model,
@@ -181,19 +201,21 @@ export function createModelActivities(deps: ModelDeps) {
         tools: tools as Anthropic.Tool[],
         firstMessage,
         attempt,
-        signal: cancellationSignal(),
-      });
-      if (condensed) await deps.onSpend?.({ projectId: bug.projectId });
-      const messages = await buildMessages(prisma, input, firstMessage);
-      const reservations = callReservations(prisma, {
-        workflowId: input.workflowId,
-        iteration: input.iteration,
-        bugId: bug.id,
-        projectId: bug.projectId,
-        model: deps.model,
-      });
-      await reservations.reserve(attempt);
-      const response = await anthropic.messages
+        signal,
+      }),
+    );
+    if (condensed) await deps.onSpend?.({ projectId: bug.projectId });
+    const messages = await buildMessages(prisma, input, firstMessage);
+    const reservations = callReservations(prisma, {
+      workflowId: input.workflowId,
+      iteration: input.iteration,
+      bugId: bug.id,
+      projectId: bug.projectId,
+      model: deps.model,
+    });
+    await reservations.reserve(attempt);
+    const response = await guarded((signal) =>
+      anthropic.messages
         .create(
           {
             model: deps.model,
@@ -202,72 +224,72 @@ export function createModelActivities(deps: ModelDeps) {
             tools: tools as Anthropic.Tool[],
             messages,
           },
-          { signal: cancellationSignal() },
+          { signal },
         )
         .catch(async (err: unknown) => {
           // An error answer is not billed; an abort or a lost connection may have been.
           const answered = err instanceof Anthropic.APIError && err.status !== undefined;
           await (answered ? reservations.release(attempt) : reservations.lose(attempt)).catch(() => undefined);
           throw rejectedForGood(err) ?? err;
-        });
-      const { units, row: billed } = billedFields(response);
-      const usage = usageOf(response.usage);
-      const ledgerRow = (callKey: string) => ({
-        callKey,
-        workflowId: input.workflowId,
-        projectId: bug.projectId,
-        bugId: bug.id,
-        iteration: input.iteration,
-        ...billed,
-      });
-      try {
-        // The answer is paid for and only in memory: a dropped connection must not lose it.
-        await withDbRetry(() =>
-          prisma.$transaction([
-            reservations.release(attempt),
-            prisma.agentTurn.create({
-              data: {
-                workflowId: input.workflowId,
-                iteration: input.iteration,
-                response: withoutNul(response) as unknown as Prisma.InputJsonValue,
-                stopReason: response.stop_reason,
-              },
-            }),
-            prisma.ledgerEntry.create({ data: ledgerRow(`${input.workflowId}#${input.iteration}`) }),
-          ]),
-        );
-      } catch (err) {
-        // Another attempt of this same call stored its turn first: that one is the truth. This
-        // answer was billed all the same, so it goes in the ledger on its own row (found by chaos:
-        // an attempt timed out across a Temporal restart while it still ran).
-        if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') {
-          const won = await prisma.agentTurn.count({ where: { workflowId: input.workflowId, iteration: input.iteration } });
-          if (won > 0) {
-            await withDbRetry(() =>
-              prisma.$transaction([
-                reservations.release(attempt),
-                prisma.ledgerEntry.createMany({
-                  data: [ledgerRow(`${input.workflowId}#${input.iteration}#${billed.providerRequestId ?? response.id}`)],
-                  skipDuplicates: true,
-                }),
-              ]),
-            );
-            await deps.onSpend?.({ projectId: bug.projectId });
-            // The winner's turn, priced with this row too.
-            return (await storedTurn(input))!;
-          }
-        }
-        throw err;
-      }
-      activityLog({ bugId: bug.id }).info(
-        { iteration: input.iteration, model: response.model, ...usage, costUsd: unitsToUsdString(units), stopReason: response.stop_reason },
-        'model call answered',
+        }),
+    );
+    const { units, row: billed } = billedFields(response);
+    const usage = usageOf(response.usage);
+    const ledgerRow = (callKey: string) => ({
+      callKey,
+      workflowId: input.workflowId,
+      projectId: bug.projectId,
+      bugId: bug.id,
+      iteration: input.iteration,
+      ...billed,
+    });
+    try {
+      // The answer is paid for and only in memory: a dropped connection must not lose it.
+      await withDbRetry(() =>
+        prisma.$transaction([
+          reservations.release(attempt),
+          prisma.agentTurn.create({
+            data: {
+              workflowId: input.workflowId,
+              iteration: input.iteration,
+              response: withoutNul(response) as unknown as Prisma.InputJsonValue,
+              stopReason: response.stop_reason,
+            },
+          }),
+          prisma.ledgerEntry.create({ data: ledgerRow(`${input.workflowId}#${input.iteration}`) }),
+        ]),
       );
-      // Only after a row this attempt wrote: a budget crossing is judged on the ledger, once.
-      await deps.onSpend?.({ projectId: bug.projectId });
-      // A first attempt that did not condense is the iteration's only row; a retry may have found lost ones.
-      if (attempt === 1 && !condensed) return summarize(response, response.model, units);
-      return summarize(response, response.model, await iterationUnits(input), await condensingUsage(input));
-    },
-  };
+    } catch (err) {
+      // Another attempt of this same call stored its turn first: that one is the truth. This
+      // answer was billed all the same, so it goes in the ledger on its own row (found by chaos:
+      // an attempt timed out across a Temporal restart while it still ran).
+      if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') {
+        const won = await prisma.agentTurn.count({ where: { workflowId: input.workflowId, iteration: input.iteration } });
+        if (won > 0) {
+          await withDbRetry(() =>
+            prisma.$transaction([
+              reservations.release(attempt),
+              prisma.ledgerEntry.createMany({
+                data: [ledgerRow(`${input.workflowId}#${input.iteration}#${billed.providerRequestId ?? response.id}`)],
+                skipDuplicates: true,
+              }),
+            ]),
+          );
+          await deps.onSpend?.({ projectId: bug.projectId });
+          // The winner's turn, priced with this row too.
+          return (await storedTurn(input))!;
+        }
+      }
+      throw err;
+    }
+    activityLog({ bugId: bug.id }).info(
+      { iteration: input.iteration, model: response.model, ...usage, costUsd: unitsToUsdString(units), stopReason: response.stop_reason },
+      'model call answered',
+    );
+    // Only after a row this attempt wrote: a budget crossing is judged on the ledger, once.
+    await deps.onSpend?.({ projectId: bug.projectId });
+    // A first attempt that did not condense is the iteration's only row; a retry may have found lost ones.
+    if (attempt === 1 && !condensed) return summarize(response, response.model, units);
+    return summarize(response, response.model, await iterationUnits(input), await condensingUsage(input));
+  }
 }

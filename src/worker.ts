@@ -17,6 +17,8 @@ import { alertConfigFrom } from './alerts/alert-config.js';
 import type { PrismaClient } from './db/prisma.js';
 import { createGitHubAccess, type GitHubAppCredentials } from './infra/github.js';
 import { dataConverter, FAILURE_CONVERTER_PATH } from './temporal/payload-keys.js';
+import { listenForSwitches, SpendGuard } from './safety/spend-guard.js';
+import { rootLog } from './infra/log.js';
 
 /** workflows/index.ts, or its compiled .js in the service image (same extension as this module) */
 export const WORKFLOWS_PATH = new URL(`../workflows/index${path.extname(import.meta.url)}`, import.meta.url).pathname;
@@ -48,6 +50,8 @@ export function activityDepsFromConfig(config: AppConfig, prisma: PrismaClient, 
   const github = createGitHubAccess({ token: config.GITHUB_TOKEN, app: githubApp(config), baseUrl: config.GITHUB_API_URL });
   return {
     prisma,
+    databaseUrl: config.DATABASE_URL,
+    spendGuard: new SpendGuard(taskQueues.main),
     docker: new Docker(),
     // Without ANTHROPIC_API_KEY the SDK still needs a value; the call fails at the API instead.
     anthropic: new Anthropic({ apiKey: config.ANTHROPIC_API_KEY ?? 'missing-key', baseURL: config.ANTHROPIC_BASE_URL, maxRetries: 2 }),
@@ -122,6 +126,9 @@ export async function startWorkers(opts: {
   const host = await Worker.create({ ...common, ...hostWorkerTuning, taskQueue: opts.deps.host.queue });
   const github = await Worker.create({ ...common, ...githubWorkerTuning, taskQueue: taskQueues.github });
   const workers = [main, host, github];
+  // Kill switches reach this worker's model calls over PostgreSQL at once, not only through Temporal.
+  const { spendGuard, databaseUrl } = opts.deps;
+  const listening = spendGuard && databaseUrl ? listenForSwitches(databaseUrl, opts.deps.prisma, spendGuard, rootLog) : undefined;
   const run = Promise.all(workers.map((w) => w.run())).then(() => undefined);
   const swept = opts.sweepAtStart
     ? sweepOrphans(opts.deps, startedAt).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))))
@@ -132,6 +139,7 @@ export async function startWorkers(opts: {
     async shutdown() {
       for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
       await run;
+      await listening?.stop();
     },
   };
 }

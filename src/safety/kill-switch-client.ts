@@ -9,6 +9,7 @@
  * a fix that a stored switch covers. The controller still fans the kill out and sweeps. When
  * neither the table nor a running controller's memo can be read, admission refuses (fails closed).
  */
+import { notifySwitch } from './spend-guard.js';
 import {
   WithStartWorkflowOperation,
   WorkflowNotFoundError,
@@ -163,6 +164,8 @@ export async function activateKillSwitch(c: SafetyClients, taskQueue: string, re
     create: { taskQueue, scope: req.scope, ...stored },
     update: stored,
   });
+  // Every worker stops the model calls this switch covers now; the controller's fan-out ends the fixes.
+  await notifySwitch(prisma, { action: 'on', taskQueue, scope: req.scope as KillSwitchScope, reason: stored.reason });
   // A controller started now (the last one gone) starts with every stored switch, so it sweeps them all.
   const carried = { ...EMPTY_STATE, switches: await readStoredSwitches(prisma, taskQueue) };
   const start = new WithStartWorkflowOperation<typeof safetyControllerWorkflow>('safetyControllerWorkflow', {
@@ -192,6 +195,7 @@ export async function deactivateKillSwitch(c: SafetyClients, taskQueue: string, 
     if (!notActiveThere) throw err;
   }
   const row = await prisma.activeKillSwitch.delete({ where }).catch(() => null);
+  await notifySwitch(prisma, { action: 'off', taskQueue, scope: req.scope as KillSwitchScope });
   if (lifted) return lifted;
   if (!row) throw new FixError('rejected', `no kill switch ${req.scope} is active`);
   return { scope: row.scope as KillSwitchScope, reason: row.reason, actor: row.actor, activatedAt: row.activatedAt.toISOString() };

@@ -4,7 +4,7 @@
  * an in-flight model call or command within about a second (the worker's heartbeat throttle is
  * set in temporal.config.ts). The SDK throttles what actually goes to the server.
  */
-import { Context } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import { asRemovedSandbox } from '../sandbox/exec.js';
 
 const BEAT_MS = 250;
@@ -47,6 +47,24 @@ export function cancellationSignal(): AbortSignal | undefined {
  */
 export function throwIfCancelled(): void {
   cancellationSignal()?.throwIfAborted();
+}
+
+/**
+ * After `stopped` (a kill switch stopped this activity's spending on this worker): waits for
+ * Temporal's cancellation, which the switch's fan-out brings, and throws it; past `waitMs`
+ * without one (this fix was not signalled), a retryable failure — the next attempt is refused
+ * again while the switch holds, so nothing is spent either way.
+ */
+export async function untilCancelled(stopped: Error, waitMs = 60_000): Promise<never> {
+  const signal = cancellationSignal();
+  if (signal && !signal.aborted) {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, waitMs);
+      signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+    });
+  }
+  signal?.throwIfAborted();
+  throw ApplicationFailure.retryable(stopped.message, 'SpendStopped');
 }
 
 /** This activity's attempt number (1 outside an activity, e.g. when a test calls it directly). */
