@@ -1,7 +1,7 @@
 /** Database reads and writes of a fix's report row. */
 import { ApplicationFailure } from '@temporalio/common';
 import type { FixBudgets, FixOutcome, ValidationCommands } from '../src/domain/fix/fix.js';
-import { budgetsSchema, fixBudgetsOf } from '../src/projects/project-settings.js';
+import { storedFixBudgets } from '../src/projects/project-settings.js';
 import { parseReproductionPolicy, type ReproductionPolicy } from '../src/domain/fix/reproduction.js';
 import { configuredGitPolicy } from '../src/infra/git.js';
 import { withoutCredentials } from '../src/projects/clone-url.js';
@@ -61,7 +61,7 @@ export function createFixRecordActivities(deps: { prisma: PrismaClient }) {
         githubIssueNumber: bug.githubIssueNumber,
         // Validated when stored (admin API); a row edited by hand into nonsense falls back to defaults.
         // Without operatorMax: that bounds raises (src/fixes/fix-control.ts), it is not a budget.
-        budgets: fixBudgetsOf(budgetsSchema.safeParse(p.budgets).data ?? {}),
+        budgets: storedFixBudgets(p.budgets),
         reproduction: parseReproductionPolicy(p.reproduction),
       };
     },

@@ -27,7 +27,7 @@ import { permits, resolveGitHubSettings } from '../src/projects/github-settings.
 import type { GitHubPullInput } from '../workflows/github-pull/messages.js';
 import { roundBudget, type RoundBudget } from '../src/domain/github/pr-budget.js';
 import { DEFAULT_BUDGETS } from '../src/domain/fix/fix.js';
-import { budgetsSchema, fixBudgetsOf } from '../src/projects/project-settings.js';
+import { storedFixBudgets } from '../src/projects/project-settings.js';
 
 interface Deps {
   prisma: PrismaClient;
@@ -53,7 +53,7 @@ export function createGitHubPullActivities(deps: Deps) {
   /** What the next round may spend: the PR's budget less all its fix and rounds cost (the ledger). */
   const prBudget = async (project: { budgets: unknown }, bugId: string, maxPerPr: number | undefined): Promise<RoundBudget> => {
     const spent = await deps.prisma.ledgerEntry.aggregate({ where: { bugId }, _sum: { costUsd: true } });
-    const perFix = fixBudgetsOf(budgetsSchema.safeParse(project.budgets).data ?? {}).maxCostUsd ?? DEFAULT_BUDGETS.maxCostUsd;
+    const perFix = storedFixBudgets(project.budgets).maxCostUsd ?? DEFAULT_BUDGETS.maxCostUsd;
     return roundBudget({ spentUsd: Number(spent._sum.costUsd ?? 0), maxPerPrUsd: maxPerPr ?? deps.maxCostUsdPerPr, perFixUsd: perFix });
   };
 

@@ -1,7 +1,7 @@
 /** Runs the project's configured validation gates in the sandbox, in a fixed order. */
 import type Docker from 'dockerode';
 import { VALIDATION_GATES, type ValidationCommands, type ValidationGateResult } from '../src/domain/fix/fix.js';
-import { formatCommandResult } from '../src/sandbox/tool-executor.js';
+import { formatCommandResult } from '../src/sandbox/command-result.js';
 import { execInSandbox } from '../src/sandbox/exec.js';
 import { truncateMiddle } from '../src/domain/agent/truncate.js';
 

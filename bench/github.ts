@@ -25,7 +25,7 @@ import { createFixtureProject } from '../dev/fixture-remotes.js';
 import { execFileSync } from 'node:child_process';
 import { reviewRoundScenario } from '../dev/scenarios/review-round.js';
 import { sendGitHubWebhook } from '../dev/stand-ins/github-webhooks.js';
-import { webhookExample } from '../dev/stand-ins/webhook-examples.js';
+import { reviewWebhooks, webhookExample } from '../dev/stand-ins/webhook-examples.js';
 import sampleBug from '../dev/sample-bug.json' with { type: 'json' };
 import type { GitHubIssueState } from '../workflows/github-issue/messages.js';
 import { quantile, runMain, writeResult } from './support.js';
@@ -81,21 +81,7 @@ async function main(): Promise<void> {
         { path: 'test/paginate.test.js', line: 8, body: 'Please add this comment above the line: `the first page is page 1`' },
       ],
     });
-    const onPull = <P extends { repository: { full_name: string; name: string }; sender: { login: string }; pull_request: object }>(p: P) => {
-      p.repository.full_name = `acme/${repo}`;
-      p.repository.name = repo;
-      p.sender.login = 'maintainer';
-      Object.assign(p.pull_request, { number: pr, head: { ...(p.pull_request as { head: object }).head, ref: branch } });
-      return p;
-    };
-    const commentDeliveries = comments.map((c) => {
-      const payload = onPull(webhookExample('pull_request_review_comment.created'));
-      Object.assign(payload.comment, c);
-      return { event: 'pull_request_review_comment', payload };
-    });
-    const submitted = onPull(webhookExample('pull_request_review.submitted'));
-    Object.assign(submitted.review, { ...review, state: 'changes_requested' });
-    return [...commentDeliveries, { event: 'pull_request_review', payload: submitted }];
+    return reviewWebhooks({ repoFullName: `acme/${repo}`, prNumber: pr, branch, sender: 'maintainer' }, review, comments);
   };
 
   try {

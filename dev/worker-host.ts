@@ -3,10 +3,8 @@
  * engine and host id, sharing the caller's Temporal, PostgreSQL and stand-ins through the
  * environment. With dev/docker-engine.ts: several hosts on one machine for tests, chaos and benches.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
-import { once } from 'node:events';
-import { PROJECT_ROOT } from '../src/config.js';
+import type { ChildProcess } from 'node:child_process';
+import { spawnEntry } from './entry-process.js';
 import { taskQueues } from '../temporal.config.js';
 
 export interface WorkerHostOptions {
@@ -32,54 +30,22 @@ export interface WorkerHost {
   stop(): Promise<void>;
 }
 
-const READY_LINE = '[worker] polling';
-
 export async function startWorkerHost(opts: WorkerHostOptions): Promise<WorkerHost> {
   const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env, BUGFIX_HOST_ID: opts.hostId };
   if (opts.dockerHost) env.DOCKER_HOST = opts.dockerHost;
   else delete env.DOCKER_HOST;
-  const log = fs.createWriteStream(opts.logFile, { flags: 'a' });
-  // node itself with tsx's loader, not the tsx wrapper: a SIGKILL must hit the worker.
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker-main.ts'], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = once(child, 'exit');
-  child.stderr!.pipe(log, { end: false });
-  let seen = '';
-  const ready = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`worker ${opts.hostId} did not poll within the timeout: see ${opts.logFile}`)),
-      opts.readyTimeoutMs ?? 120_000,
-    );
-    child.stdout!.on('data', (chunk: Buffer) => {
-      log.write(chunk);
-      if (seen.length < 1e5) seen += chunk.toString();
-      if (seen.includes(READY_LINE)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    void exited.then(([code, signal]) => {
-      clearTimeout(timer);
-      reject(new Error(`worker ${opts.hostId} exited (${String(code ?? signal)}) before polling: see ${opts.logFile}`));
-    });
+  const worker = await spawnEntry({
+    entry: 'src/worker-main.ts',
+    env,
+    logFile: opts.logFile,
+    ready: /\[worker\] polling/,
+    readyTimeoutMs: opts.readyTimeoutMs,
   });
-  const end = async (signal: NodeJS.Signals) => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill(signal);
-      await exited;
-    }
-    log.end();
-  };
-  try {
-    await ready;
-  } catch (err) {
-    await end('SIGKILL');
-    throw err;
-  }
   return {
     hostId: opts.hostId,
     hostQueue: `${env.BUGFIX_TASK_QUEUE ?? taskQueues.main}-host-${opts.hostId}`,
-    process: child,
-    kill: () => end('SIGKILL'),
-    stop: () => end('SIGTERM'),
+    process: worker.process,
+    kill: worker.kill,
+    stop: worker.stop,
   };
 }

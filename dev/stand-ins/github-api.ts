@@ -6,15 +6,16 @@
  */
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { createVerify, randomUUID } from 'node:crypto';
 import express from 'express';
 import { listen, type Listening } from './listen.js';
 import { pullRoutes, type PullHelpers, type StandInCheckRun, type StandInReview, type StandInReviewComment } from './github-pull-api.js';
 
+import { credentials, faultInjector, type Fault, type StandInApp } from './github-auth-faults.js';
 import { issueRoutes, type IssueHelpers, type StandInComment } from './github-issues-api.js';
 
 export type { StandInCheckRun, StandInReview, StandInReviewComment } from './github-pull-api.js';
 export type { StandInComment } from './github-issues-api.js';
+export type { Fault, StandInApp } from './github-auth-faults.js';
 
 export interface StandInPull {
   number: number;
@@ -27,19 +28,6 @@ export interface StandInPull {
   draft: boolean;
   state: 'open' | 'closed';
   merged?: boolean;
-}
-
-export interface Fault {
-  pathPart: string;
-  method?: string;
-  /** answer with this status instead of serving */
-  status?: number;
-  retryAfterSeconds?: number;
-  message?: string;
-  /** serve the request (e.g. create the PR) but answer `status` anyway: a lost response */
-  serveThenFail?: boolean;
-  /** hold the request this long; a client that goes away meanwhile is never served */
-  holdMs?: number;
 }
 
 /** Issues: IssueHelpers (github-issues-api.ts); reviews, review threads and check runs: PullHelpers (github-pull-api.ts). */
@@ -65,22 +53,6 @@ function branchSha(bareDir: string, branch: string): string | null {
   } catch {
     return null;
   }
-}
-
-export interface StandInApp {
-  appId: string;
-  /** PEM public key: the app's JWT (RS256) is verified with it, like GitHub does */
-  publicKey: string;
-  installationId: number;
-}
-
-/** Verifies an RS256 JWT the way GitHub checks an app's: signature, issuer, expiry. */
-function validAppJwt(jwt: string, app: StandInApp): boolean {
-  const [header, payload, signature] = jwt.split('.');
-  if (!header || !payload || !signature) return false;
-  const ok = createVerify('RSA-SHA256').update(`${header}.${payload}`).verify(app.publicKey, Buffer.from(signature, 'base64url'));
-  const claims = JSON.parse(Buffer.from(payload, 'base64url').toString()) as { iss?: string | number; exp?: number };
-  return ok && String(claims.iss) === app.appId && (claims.exp ?? 0) * 1000 > Date.now();
 }
 
 /** Where a repository the stand-in was not told about lives, if anywhere (local mode: the projects' own remotes). */
@@ -126,62 +98,23 @@ export async function startGitHubStandIn(
     forkPendingPolls?: number;
   } = {},
 ): Promise<GitHubStandIn> {
-  const installationTokens = new Set<string>();
   const repos = new Map<string, StandInRepo>();
   const requests: GitHubStandIn['requests'] = [];
   let commentIds = 1000;
   /** whoever the stand-in's token belongs to (GitHub answers with the bot's login) */
   const botLogin = opts.botLogin ?? 'bugfix-bot';
-  const faults: Fault[] = [];
-  let held = 0;
+  const faults = faultInjector();
   const app = express();
   app.use(express.json({ limit: '5mb' }));
   let base = '';
 
-  app.use(async (req, res, next) => {
+  // Every request is logged with its answer; then credentials, then any injected fault.
+  app.use((req, res, next) => {
     res.on('finish', () => requests.push({ method: req.method, path: req.path, status: res.statusCode, authorization: req.header('authorization') }));
-    const presented = (req.header('authorization') ?? '').replace(/^(token|bearer) /i, '');
-    if (opts.app && req.method === 'POST' && req.path === `/app/installations/${opts.app.installationId}/access_tokens`) {
-      if (!validAppJwt(presented, opts.app)) return void res.status(401).json({ message: 'A JSON web token could not be decoded' });
-      const token = `ghs_installation_${randomUUID().replace(/-/g, '')}`;
-      installationTokens.add(token);
-      return void res.status(201).json({
-        token,
-        expires_at: new Date(Date.now() + 3600_000).toISOString(),
-        permissions: { contents: 'write', pull_requests: 'write' },
-        repository_selection: 'all',
-      });
-    }
-    if ((opts.token || opts.app) && presented !== opts.token && !installationTokens.has(presented)) {
-      return void res.status(401).json({ message: 'Bad credentials' });
-    }
-    const i = faults.findIndex((f) => req.path.includes(f.pathPart) && (!f.method || f.method === req.method));
-    if (i < 0) return next();
-    const [f] = faults.splice(i, 1) as [Fault];
-    if (f.holdMs) {
-      held += 1;
-      const outcome = await new Promise<'serve' | 'gone'>((resolve) => {
-        const timer = setTimeout(() => resolve('serve'), f.holdMs);
-        req.socket.once('close', () => {
-          clearTimeout(timer);
-          resolve('gone');
-        });
-      });
-      held -= 1;
-      if (outcome === 'gone') return;
-    }
-    if (!f.status) return next();
-    if (f.retryAfterSeconds !== undefined) res.setHeader('retry-after', String(f.retryAfterSeconds));
-    const body = { message: f.message ?? `stand-in injected ${f.status}`, documentation_url: 'https://docs.github.com/rest' };
-    if (!f.serveThenFail) return void res.status(f.status).json(body);
-    // Serve for real, then replace the answer: what a response lost on the way looks like.
-    const json = res.json.bind(res);
-    res.json = () => {
-      res.statusCode = f.status!;
-      return json(body);
-    };
     next();
   });
+  app.use(credentials(opts));
+  app.use(faults.middleware);
 
   // A repository added since start (a project created through the admin API) is looked up on first use.
   app.use('/repos/:owner/:repo', async (req, _res, next) => {
@@ -358,9 +291,9 @@ export async function startGitHubStandIn(
     ...issueApi.helpers,
     ...pullApi.helpers,
     failNext: (pathPart, status, count = 1) => {
-      for (let i = 0; i < count; i++) faults.push({ pathPart, status });
+      for (let i = 0; i < count; i++) faults.add({ pathPart, status });
     },
-    fault: (f) => void faults.push(f),
-    held: () => held,
+    fault: (f) => faults.add(f),
+    held: () => faults.held(),
   };
 }

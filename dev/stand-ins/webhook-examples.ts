@@ -35,3 +35,39 @@ export function webhookExample<E extends EmitterWebhookEventName>(name: E): Payl
 export function allWebhookExamples(): Array<{ event: string; payload: { action?: string } }> {
   return specs.flatMap((s) => s.examples.map((payload) => ({ event: s.name, payload: structuredClone(payload) })));
 }
+
+/** Where a pull request's events happen, and who sends them. */
+export interface PullTarget {
+  repoFullName: string;
+  prNumber: number;
+  /** the PR's head branch */
+  branch: string;
+  sender: string;
+}
+
+/**
+ * A review as GitHub delivers it: one `pull_request_review_comment` per inline comment, then the
+ * `pull_request_review` (the examples, pointed at the PR; `review` and `comments` in GitHub's JSON,
+ * e.g. from the stand-in's addReview).
+ */
+export function reviewWebhooks(
+  at: PullTarget,
+  review: Record<string, unknown>,
+  comments: Array<Record<string, unknown>>,
+): Array<{ event: string; payload: unknown }> {
+  const onPull = <P extends { repository: { full_name: string; name: string }; sender: { login: string }; pull_request: { head: object } }>(p: P): P => {
+    p.repository.full_name = at.repoFullName;
+    p.repository.name = at.repoFullName.split('/')[1]!;
+    p.sender.login = at.sender;
+    Object.assign(p.pull_request, { number: at.prNumber, head: { ...p.pull_request.head, ref: at.branch } });
+    return p;
+  };
+  const inline = comments.map((c) => {
+    const payload = onPull(webhookExample('pull_request_review_comment.created'));
+    Object.assign(payload.comment, c);
+    return { event: 'pull_request_review_comment', payload };
+  });
+  const submitted = onPull(webhookExample('pull_request_review.submitted'));
+  Object.assign(submitted.review, { ...review, state: 'changes_requested' });
+  return [...inline, { event: 'pull_request_review', payload: submitted }];
+}

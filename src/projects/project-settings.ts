@@ -35,6 +35,11 @@ export function fixBudgetsOf(settings: z.infer<typeof budgetsSchema>): Partial<F
   return own;
 }
 
+/** fixBudgetsOf for the stored column as it is (unreadable settings: no budgets of its own). */
+export function storedFixBudgets(stored: unknown): Partial<FixBudgets> {
+  return fixBudgetsOf(budgetsSchema.safeParse(stored).data ?? {});
+}
+
 /** The most an operator may raise a fix of a project with these budget settings to. */
 export function operatorBudgetCeiling(settings: z.infer<typeof budgetsSchema>, defaults: FixBudgets): FixBudgets {
   return { ...defaults, ...fixBudgetsOf(settings), ...settings.operatorMax };

@@ -9,7 +9,7 @@ import { INSTRUCTION_FILES, INSTRUCTIONS_FILE_CAP, capInstructions, type Instruc
 import { truncateMiddle } from '../domain/agent/truncate.js';
 import { outputTail, splitTestFiles, type ReproductionEvidence } from '../domain/fix/reproduction.js';
 import { execInSandbox } from './exec.js';
-import { formatCommandResult } from './tool-executor.js';
+import { formatCommandResult } from './command-result.js';
 
 async function gitOut(docker: Docker, containerId: string, args: string[]): Promise<string> {
   const r = await execInSandbox(docker, containerId, ['git', ...args], { timeoutMs: 60_000 });

@@ -7,7 +7,11 @@
  * stdin/stdout, never inside a shell string. Every path is confined to the workspace, symlinks
  * included (realpath inside the container), and every write passes the scope limits.
  * The scope limits and the denied-command list are guard rails, not the security boundary:
- * the sandbox is (see src/domain/scope.ts).
+ * the sandbox is (see src/domain/agent/scope.ts).
+ *
+ * Reading order: run() validates a call and turns refusals into readable results; dispatch() has
+ * one case per tool; the private helpers between them are the byte-exact file read and write
+ * (confined, scope-checked, syntax-guarded) and the shell calls the cases share.
  */
 import type Docker from 'dockerode';
 import { applyExactEdit, isToolName, numberLines, toolInputSchemas, type ToolName } from '../domain/agent/agent-tools.js';
@@ -21,9 +25,6 @@ import { NulInArgumentError, ShellDiedError, type ShellResult } from './shell.js
 import type { ShellPool } from './shell-pool.js';
 import { LIST_FIRST_LINES, SEARCH_FIRST_LINES } from './search-output.js';
 import { checkEditSyntax, type Before } from './syntax-check.js';
-
-export { formatCommandResult, MAX_TOOL_OUTPUT_CHARS };
-export { MAX_LISTED_FILES, MAX_SEARCH_MATCHES } from './search-output.js';
 
 export interface ToolCall {
   id: string;
@@ -63,6 +64,14 @@ class NoSuchFileError extends ToolError {}
 
 /** Resolves symlinks in the container and refuses anything that lands outside the workspace. */
 const CONFINED = `p=$(realpath -m -- "$1") || exit 3; case "$p" in ${WORKSPACE}|${WORKSPACE}/*) ;; *) echo "path resolves outside the repository" >&2; exit 3;; esac`;
+
+/**
+ * git_diff: new files are part of the change too. Untracked, non-ignored files are marked
+ * intent-to-add (`git add -N`) in a throwaway copy of the index, so the real one stays as it was.
+ */
+const DIFF_WITH_NEW_FILES =
+  'x=$(git rev-parse --git-path index) && d=$(mktemp -d) || exit 1; { [ ! -f "$x" ] || cp -- "$x" "$d/index"; } && ' +
+  'GIT_INDEX_FILE="$d/index" git add -N -- . && GIT_INDEX_FILE="$d/index" git diff HEAD; r=$?; rm -rf -- "$d"; exit $r';
 
 export class ToolExecutor {
   constructor(
@@ -264,12 +273,7 @@ export class ToolExecutor {
       case 'git_status':
         return { content: (await this.gitOk(['status', '--short', '--branch'])) || '(clean)' };
       case 'git_diff': {
-        // New files are part of the change too: untracked, non-ignored files are marked
-        // intent-to-add (`git add -N`) in a throwaway copy of the index, so the real one stays as it was.
-        const diff =
-          'x=$(git rev-parse --git-path index) && d=$(mktemp -d) || exit 1; { [ ! -f "$x" ] || cp -- "$x" "$d/index"; } && ' +
-          'GIT_INDEX_FILE="$d/index" git add -N -- . && GIT_INDEX_FILE="$d/index" git diff HEAD; r=$?; rm -rf -- "$d"; exit $r';
-        const r = await this.cmd(['sh', '-c', diff]);
+        const r = await this.cmd(['sh', '-c', DIFF_WITH_NEW_FILES]);
         if (r.exitCode !== 0) throw new ToolError(`git diff failed: ${r.stderr.text().trim()}`);
         return { content: r.stdout.text() || '(no changes)' };
       }

@@ -15,6 +15,7 @@ import { COST_UNITS_PER_USD, costUnits, priceFor } from '../../src/domain/fix/pr
 import { createPrisma, type Prisma } from '../../src/db/prisma.js';
 import { upsertProject } from '../../src/projects/project-store.js';
 import { startAnthropicStandIn, type AnthropicStandIn } from '../../dev/stand-ins/anthropic-api.js';
+import { listenForSwitches, notifySwitch, SpendGuard } from '../../src/safety/spend-guard.js';
 
 const prisma = createPrisma(loadConfig().DATABASE_URL);
 const suffix = randomUUID().slice(0, 8);
@@ -273,4 +274,38 @@ test('a prompt nearing half the context window is condensed first: a summary cal
   } finally {
     standIn.setScript(() => [{ type: 'tool_use', name: 'list_files', input: {} }]);
   }
+});
+
+test('a kill switch heard over PostgreSQL aborts the call in flight (counted as lost); the activity then ends with its cancellation', async () => {
+  const anthropic = new Anthropic({ apiKey: 'stand-in-key', baseURL: standIn.url, maxRetries: 0 });
+  const queue = `model-ledger-${suffix}`;
+  const guard = new SpendGuard(queue);
+  const listener = listenForSwitches(loadConfig().DATABASE_URL, prisma, guard, { warn: () => undefined });
+  await listener.ready;
+  const { callModel } = createModelActivities({ prisma, anthropic, model: 'claude-sonnet-5-5', maxTokens: 1024, spendGuard: guard });
+  standIn.setDelay(60_000); // answered only if nothing stops it
+  const abortedBefore = standIn.aborted;
+  const env = new MockActivityEnvironment();
+  const call = env.run(callModel, { workflowId, bugId, iteration: 40, notes: [] });
+  const outcome = call.then(
+    () => 'answered',
+    (err: Error) => err.name,
+  );
+  await expect.poll(() => standIn.inFlight()).toBe(1);
+  await notifySwitch(prisma, { action: 'on', taskQueue: queue, scope: `project:ml-${suffix}`, reason: 'runaway' });
+  await expect.poll(() => standIn.aborted).toBe(abortedBefore + 1);
+  // The call is stopped and billed as lost, but the activity waits for Temporal's kill to cancel it.
+  expect((await prisma.ledgerEntry.findMany({ where: { workflowId, iteration: 40 } })).map((r) => r.kind)).toEqual(['lost']);
+  env.cancel();
+  expect(await outcome).toBe('CancelledFailure');
+  // While the switch holds, a new call is refused before any request.
+  const requests = standIn.received.length;
+  const refused = new MockActivityEnvironment();
+  const again = refused.run(callModel, { workflowId, bugId, iteration: 41, notes: [] }).catch((err: Error) => err.name);
+  await new Promise((r) => setTimeout(r, 200));
+  refused.cancel();
+  expect(await again).toBe('CancelledFailure');
+  expect(standIn.received.length).toBe(requests);
+  standIn.setDelay(0);
+  await listener.stop();
 });

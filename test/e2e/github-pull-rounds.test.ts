@@ -23,7 +23,7 @@ import { statusMarker } from '../../src/domain/github/status-comment.js';
 import type { GitHubIssueState } from '../../workflows/github-issue/messages.js';
 import type { GitHubPullState } from '../../workflows/github-pull/messages.js';
 import { updateProject } from '../../src/projects/project-store.js';
-import { webhookExample, webhookExamples } from '../../dev/stand-ins/webhook-examples.js';
+import { reviewWebhooks, webhookExample, webhookExamples } from '../../dev/stand-ins/webhook-examples.js';
 import { killSignal } from '../../workflows/bug-fix/messages.js';
 import type { FixStatus } from '../../src/domain/fix/fix.js';
 
@@ -82,22 +82,8 @@ describe('GitHub follow-up rounds', () => {
     };
     const prFields = { number: bug.prNumber!, head: { ...webhookExample('pull_request_review.submitted').pull_request.head, ref: bug.fixBranch! } };
     /** A review's inline comments and the review itself, as the webhooks GitHub sends for them. */
-    const reviewDeliveries = (review: Record<string, unknown>, comments: Array<Record<string, unknown>>) => [
-      ...comments.map((c) => ({
-        event: 'pull_request_review_comment',
-        payload: onPull(webhookExample('pull_request_review_comment.created'), (p) => {
-          Object.assign(p.pull_request, prFields);
-          Object.assign(p.comment, c);
-        }),
-      })),
-      {
-        event: 'pull_request_review',
-        payload: onPull(webhookExample('pull_request_review.submitted'), (p) => {
-          Object.assign(p.pull_request, prFields);
-          Object.assign(p.review, { ...review, state: 'changes_requested' });
-        }),
-      },
-    ];
+    const reviewDeliveries = (review: Record<string, unknown>, comments: Array<Record<string, unknown>>) =>
+      reviewWebhooks({ repoFullName: `acme/${repo}`, prNumber: bug.prNumber!, branch: bug.fixBranch!, sender: 'maintainer' }, review, comments);
     return { project, bare, github, send, bug, branch: bug.fixBranch!, pr: bug.prNumber!, onPull, prFields, reviewDeliveries };
   }
 
