@@ -224,7 +224,7 @@ export function createModelActivities(deps: ModelDeps) {
             tools: tools as Anthropic.Tool[],
             messages,
           },
-          { signal },
+          { signal, headers: reservations.requestHeaders(attempt) },
         )
         .catch(async (err: unknown) => {
           // An error answer is not billed; an abort or a lost connection may have been.

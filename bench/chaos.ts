@@ -1,15 +1,17 @@
 /**
- * `npm run chaos`: CHAOS_FIXES fixes (default 20) on the scripted model while a seeded driver
- * injects faults at random moments: SIGKILL of the worker (a supervisor starts a new one), a
- * restart of the Temporal dev server on the same database file, removal of a sandbox container,
- * a drop of the worker's PostgreSQL connections, GitHub 5xx and rate limits, slow model answers;
- * and the Anthropic stand-in fails ~30% of requests (429/529/500) throughout. Then it checks every
- * fix opened exactly one PR, the ledger equals the stand-in's own log of answered calls row for
- * row, and no sandbox is left. Writes bench/results/chaos.json; exits 1 when a target is missed.
- * Repeat a run with CHAOS_SEED=<the seed it printed>.
+ * `npm run chaos`: CHAOS_FIXES fixes (default 20) on the scripted model, over two worker hosts
+ * each with its own Docker engine (bench/chaos-hosts.ts), while a seeded driver injects faults at
+ * random moments: SIGKILL of a host's worker (a supervisor starts a new one), loss of a whole host
+ * (worker SIGKILLed, engine killed or stopped; it comes back 20-60 s later), a restart of the
+ * Temporal dev server on the same database file, removal of a sandbox container, a drop of the
+ * workers' PostgreSQL connections, GitHub 5xx and rate limits, slow model answers; and the
+ * Anthropic stand-in fails ~30% of requests (429/529/500) throughout. Then it checks every fix
+ * opened exactly one PR, every call the stand-in answered is covered by exactly one ledger row
+ * (bench/ledger-match.ts), and no sandbox is left on any engine once every host is back.
+ * Writes bench/results/chaos.json; exits 1 when a target is missed. Repeat a run with
+ * CHAOS_SEED=<the seed it printed>.
  */
 import { SEED } from './chaos-env.js';
-import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,10 +28,11 @@ import { paginationScenario } from '../dev/scenarios/pagination.js';
 import { seeded, startAnthropicStandIn } from '../dev/stand-ins/anthropic-api.js';
 import { startGitHubStandIn } from '../dev/stand-ins/github-api.js';
 import { runMain, writeResult } from './support.js';
-import { spawnWorkerProcess } from './worker-process.js';
+import { startChaosHosts } from './chaos-hosts.js';
+import { matchLedger } from './ledger-match.js';
 
 const FIXES = Number(process.env.CHAOS_FIXES ?? 20);
-const DEADLINE_MS = Number(process.env.CHAOS_DEADLINE_S ?? 900) * 1000;
+const DEADLINE_MS = Number(process.env.CHAOS_DEADLINE_S ?? 1500) * 1000;
 const TOKEN = 'ghs_chaos0123456789abcdefghijklmnopqrstu';
 const WORKER_APP = 'bugfix-chaos-worker';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -47,8 +50,6 @@ async function main(): Promise<void> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bugfix-chaos-'));
   const log = (line: string) => console.log(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${line}`);
   const t0 = Date.now();
-  const docker = new Docker();
-  const hostId = process.env.BUGFIX_HOST_ID!;
 
   // Temporal on a fixed port and database file, so a restart is the same server to its clients.
   const port = await freePort();
@@ -64,33 +65,31 @@ async function main(): Promise<void> {
   const suffix = `${SEED}-${Date.now().toString(36)}`;
   const { project } = await createFixtureProject(prisma, github, { key: `chaos-${suffix}`, repo: `chaos-${suffix}`, dir: tmp });
 
-  // A supervisor like systemd's: whenever the worker is gone, a new one starts.
-  let worker: ChildProcess | undefined;
-  let workerNo = 0;
-  let unexpectedExits = 0;
-  let supervising = true;
-  const startWorker = () => {
-    workerNo += 1;
-    const child = spawnWorkerProcess({ anthropic: anthropic.url, github: github.url, githubToken: TOKEN }, path.join(tmp, `worker-${workerNo}.log`), {
+  // Two worker hosts, each on its own Docker engine, supervised (bench/chaos-hosts.ts).
+  const hosts = await startChaosHosts({
+    names: ['a', 'b'],
+    seed: SEED,
+    image: config.SANDBOX_IMAGE,
+    dir: tmp,
+    env: {
+      ANTHROPIC_BASE_URL: anthropic.url,
+      ANTHROPIC_API_KEY: 'stand-in-key',
+      GITHUB_API_URL: github.url,
+      GITHUB_TOKEN: TOKEN,
       DATABASE_URL: withAppName(config.DATABASE_URL, WORKER_APP),
-    });
-    child.once('exit', (code, signal) => {
-      if (worker === child) worker = undefined;
-      if (signal !== 'SIGKILL' && supervising) {
-        unexpectedExits += 1;
-        log(`worker ${workerNo} exited on its own (${code ?? signal}); see ${tmp}/worker-${workerNo}.log`);
-      }
-      if (supervising)
-        setTimeout(
-          () => {
-            if (!worker && supervising) worker = startWorker();
-          },
-          300 + rnd() * 1200,
-        );
-    });
-    return child;
-  };
-  worker = startWorker();
+    },
+    rnd,
+    log,
+  });
+  const sandboxesOn = (engines: Docker[]) =>
+    Promise.all(
+      engines.map((d) =>
+        d
+          .listContainers({ all: true, filters: { label: [`${SANDBOX_LABELS.managed}=true`, `${SANDBOX_LABELS.project}=${project.key}`] } })
+          .then((l) => l.map((c) => ({ docker: d, c })))
+          .catch(() => []),
+      ),
+    ).then((l) => l.flat());
 
   const filed = await Promise.all(
     Array.from({ length: FIXES }, (_, i) =>
@@ -107,7 +106,7 @@ async function main(): Promise<void> {
   log(`${FIXES} fixes filed; faults begin`);
   anthropic.failRandomly({ rate: 0.3, statuses: [429, 500, 529], seed: SEED });
 
-  const faults = { workerKills: 0, temporalRestarts: 0, containersRemoved: 0, pgDrops: 0, githubFaults: 0, slowModel: 0 };
+  const faults = { workerKills: 0, hostLosses: 0, temporalRestarts: 0, containersRemoved: 0, pgDrops: 0, githubFaults: 0, slowModel: 0 };
   const stillRunning = async (): Promise<number> => {
     try {
       return (await temporal.workflow.count(`BugId IS NOT NULL AND ProjectKey = '${project.key}' AND ExecutionStatus = 'Running'`)).count;
@@ -123,11 +122,17 @@ async function main(): Promise<void> {
     running = await stillRunning();
     if (running === 0) break;
     const pick = rnd();
-    if (pick < 0.25) {
-      if (worker) {
+    if (pick < 0.2) {
+      const host = await hosts.killWorker();
+      if (host) {
         faults.workerKills += 1;
-        log(`fault: SIGKILL worker ${workerNo}`);
-        worker.kill('SIGKILL');
+        log(`fault: SIGKILL the worker of host ${host}`);
+      }
+    } else if (pick < 0.27) {
+      const lost = await hosts.loseHost(20_000 + rnd() * 40_000);
+      if (lost) {
+        faults.hostLosses += 1;
+        log(`fault: host ${lost} lost`);
       }
     } else if (pick < 0.4) {
       faults.temporalRestarts += 1;
@@ -136,13 +141,13 @@ async function main(): Promise<void> {
       await sleep(rnd() * 2000);
       server = await startDevServer(serverOpts);
     } else if (pick < 0.6) {
-      const boxes = await docker.listContainers({ all: true, filters: { label: [`${SANDBOX_LABELS.managed}=true`, `${SANDBOX_LABELS.host}=${hostId}`] } });
+      const boxes = await sandboxesOn(hosts.liveEngines());
       if (boxes.length > 0) {
         const victim = boxes[Math.floor(rnd() * boxes.length)]!;
         faults.containersRemoved += 1;
-        log(`fault: removing sandbox ${victim.Names[0]}`);
-        await docker
-          .getContainer(victim.Id)
+        log(`fault: removing sandbox ${victim.c.Names[0]} (host ${victim.c.Labels[SANDBOX_LABELS.host]})`);
+        await victim.docker
+          .getContainer(victim.c.Id)
           .remove({ force: true })
           .catch(() => undefined);
       }
@@ -187,57 +192,47 @@ async function main(): Promise<void> {
   for (const p of pulls) perHead.set(p.head, (perHead.get(p.head) ?? 0) + 1);
   const duplicatePRs = [...perHead.values()].reduce((n, c) => n + c - 1, 0);
 
-  // The ledger against the provider's own record, row by row (its request ids).
-  // A call answered while its worker died (before the commit) cannot carry the provider's request
-  // id; it must be covered by a `lost` row (estimated cost) instead of missing from the ledger.
-  const rows = await prisma.ledgerEntry.findMany({ where: { workflowId: { in: ids } }, select: { providerRequestId: true, kind: true } });
-  const ledger = rows.filter((l) => l.kind === 'answered');
-  const lostCalls = rows.filter((l) => l.kind === 'lost').length;
-  const pendingLeft = rows.filter((l) => l.kind === 'pending').length;
-  const billed = new Set(ledger.map((l) => l.providerRequestId));
-  const answered = new Set(anthropic.answered.map((a) => a.requestId));
-  const unbilled = anthropic.answered.filter((a) => !billed.has(a.requestId));
-  const ledgerMismatches =
-    [...billed].filter((r) => !answered.has(r!)).length + Math.max(0, unbilled.length - lostCalls) + (ledger.length - billed.size) + pendingLeft;
-  for (const a of unbilled) log(`answered but not in the ledger: ${a.requestId} (turn ${a.turn}) answered at ${((a.at - t0) / 1000).toFixed(1)} s`);
+  // The ledger against the provider's own record, one to one (bench/ledger-match.ts).
+  const rows = await prisma.ledgerEntry.findMany({ where: { workflowId: { in: ids } }, select: { providerRequestId: true, kind: true, callKey: true } });
+  const ledger = matchLedger(anthropic.answered, rows);
+  for (const a of ledger.unbilled)
+    log(`answered but in no ledger row: ${a.requestId} (${a.callKey ?? 'no call key'}) at ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  for (const r of ledger.phantomRows) log(`ledger row with no answered call of its own: ${r.callKey} (${r.providerRequestId ?? 'no request id'})`);
 
-  // Sandboxes: a closed fix removes its own; give the last cleanups a moment.
-  supervising = false;
-  if (worker) {
-    const w = worker;
-    const exited = new Promise((r) => w.once('exit', r));
-    w.kill('SIGTERM');
-    await Promise.race([exited, sleep(30_000)]);
-  }
-  const orphans = await docker.listContainers({ all: true, filters: { label: [`${SANDBOX_LABELS.managed}=true`, `${SANDBOX_LABELS.host}=${hostId}`] } });
+  // Sandboxes: every host back and swept, the workers drained, then nothing may be left on any engine.
+  await hosts.settle();
+  const orphans = await sandboxesOn([new Docker(), ...hosts.hosts.map((h) => h.engine.docker)]);
+  for (const o of orphans) log(`left behind: ${o.c.Names[0]} on host ${o.c.Labels[SANDBOX_LABELS.host]} (${o.c.State})`);
 
   const result = {
     seed: SEED,
     fixes: FIXES,
     completed,
     duplicatePRs,
-    ledgerMismatches,
+    ledgerMismatches: ledger.mismatches,
     orphanContainers: orphans.length,
     pullRequests: pulls.length,
     modelRequests: anthropic.received.length,
     modelAnswered: anthropic.answered.length,
-    ledgerRows: ledger.length,
-    answeredButUncommitted: unbilled.length,
-    lostCallRows: lostCalls,
+    ledgerRows: rows.length,
+    answeredButUncommitted: ledger.coveredByLost + ledger.unbilled.length,
+    coveredByLostRows: ledger.coveredByLost,
+    lostRowsNeverAnswered: ledger.unansweredLost,
     faults,
-    unexpectedWorkerExits: unexpectedExits,
-    workersStarted: workerNo,
+    unexpectedWorkerExits: hosts.unexpectedExits,
+    workersStarted: Object.fromEntries(hosts.hosts.map((h) => [h.name, h.workersStarted])),
     durationMs: Date.now() - t0,
     target: { completed: FIXES, duplicatePRs: 0, ledgerMismatches: 0, orphanContainers: 0 },
-    meetsTarget: completed === FIXES && duplicatePRs === 0 && ledgerMismatches === 0 && orphans.length === 0,
+    meetsTarget: completed === FIXES && duplicatePRs === 0 && ledger.mismatches === 0 && orphans.length === 0,
   };
   writeResult('chaos', result);
 
-  for (const c of orphans)
-    await docker
-      .getContainer(c.Id)
+  for (const o of orphans)
+    await o.docker
+      .getContainer(o.c.Id)
       .remove({ force: true })
       .catch(() => undefined);
+  await hosts.stopEngines();
   await prisma.project.delete({ where: { id: project.id } }).catch(() => undefined);
   await temporal.connection.close().catch(() => undefined);
   await prisma.$disconnect();

@@ -10,6 +10,7 @@ import express from 'express';
 import { listen, type Listening } from './listen.js';
 import { approxTokens, PromptCache } from './prompt-cache.js';
 import { CONDENSE_REQUEST_TAG } from '../../src/domain/agent/condense.js';
+import { CALL_KEY_HEADER } from '../../src/model/call-reservations.js';
 
 export interface MessagesRequest {
   model: string;
@@ -45,6 +46,8 @@ export interface AnsweredCall {
   turn: number;
   /** agent: a turn the script answered; condense: a request to summarise the conversation */
   purpose: 'agent' | 'condense';
+  /** the client's reservation key (CALL_KEY_HEADER), when it sent one */
+  callKey?: string;
   usage: { input_tokens: number; output_tokens: number; cache_creation_input_tokens: number; cache_read_input_tokens: number };
 }
 
@@ -195,7 +198,7 @@ export async function startAnthropicStandIn(initial: ReplyScript, port = 0): Pro
     const usage = { ...cache.usageFor(body), output_tokens: stopReason === 'max_tokens' ? body.max_tokens : approxTokens(content) };
     const id = `msg_${randomUUID().replace(/-/g, '').slice(0, 24)}`;
     const requestId = `req_${randomUUID().replace(/-/g, '').slice(0, 24)}`;
-    answered.push({ id, requestId, at: Date.now(), model: body.model, turn, purpose, usage });
+    answered.push({ id, requestId, at: Date.now(), model: body.model, turn, purpose, callKey: req.header(CALL_KEY_HEADER), usage });
     res.setHeader('request-id', requestId);
     res.json({
       id,

@@ -9,6 +9,13 @@
  */
 import { Prisma, type PrismaClient } from '../db/prisma.js';
 
+/**
+ * Sent with each model request: the key of its reservation, so a call answered but never stored
+ * can be matched to the `lost` row that stands for it (the provider ignores unknown headers; a
+ * proxy or the stand-in can log it).
+ */
+export const CALL_KEY_HEADER = 'x-bugfix-call-key';
+
 export interface ReservedCall {
   workflowId: string;
   iteration: number;
@@ -42,6 +49,8 @@ export function callReservations(prisma: PrismaClient | Prisma.TransactionClient
 
   return {
     key,
+    /** request options of this attempt's call: its reservation key as a header */
+    requestHeaders: (attempt: number) => ({ [CALL_KEY_HEADER]: key(attempt) }),
     /**
      * Before the request: earlier attempts of this call that died in flight become lost calls (only
      * a retry can find one, so a first attempt skips the look), and this one is reserved.

@@ -9,6 +9,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { callReservations } from '../../src/model/call-reservations.js';
+import { matchLedger } from '../../bench/ledger-match.js';
 import { createModelActivities, EMPTY_REPLY_TEXT, type CallModelResult } from '../../activities/model.js';
 import { loadConfig } from '../../src/config.js';
 import { COST_UNITS_PER_USD, costUnits, priceFor } from '../../src/domain/fix/pricing.js';
@@ -73,6 +74,37 @@ test('an attempt that died in flight is counted: the next attempt turns its rese
   const lost = rows.find((r) => r.kind === 'lost')!;
   expect(lost.costUsd.toString()).toBe(previous.costUsd.toString());
   expect(rows.find((r) => r.kind === 'answered')!.providerRequestId).toBe(standIn.answered.at(-1)!.requestId);
+});
+
+test('a call answered but never stored is matched one to one to the lost row of the reservation it carried', async () => {
+  const anthropic = new Anthropic({ apiKey: 'stand-in-key', baseURL: standIn.url, maxRetries: 0 });
+  const { callModel } = createModelActivities({ prisma, anthropic, model: 'claude-sonnet-5-5', maxTokens: 1024 });
+  standIn.setDelay(0);
+  const project = await prisma.bugReport.findUniqueOrThrow({ where: { id: bugId }, select: { projectId: true } });
+  const reservations = callReservations(prisma, { workflowId, iteration: 5, bugId, projectId: project.projectId, model: 'claude-sonnet-5-5' });
+  // Attempt 1 reserved, was answered, and its worker died before the commit.
+  await reservations.reserve(1);
+  const before = standIn.answered.length;
+  await anthropic.messages.create(
+    { model: 'claude-sonnet-5-5', max_tokens: 64, messages: [{ role: 'user', content: 'hello' }] },
+    { headers: reservations.requestHeaders(1) },
+  );
+  await new MockActivityEnvironment({ attempt: 2 }).run(callModel, { workflowId, bugId, iteration: 5, notes: [] });
+
+  const calls = standIn.answered.slice(before);
+  expect(calls.map((c) => c.callKey)).toEqual([reservations.key(1), reservations.key(2)]);
+  const rows = await prisma.ledgerEntry.findMany({ where: { workflowId, iteration: 5 } });
+  const match = matchLedger(calls, rows);
+  expect(match).toMatchObject({ mismatches: 0, coveredByLost: 1, unansweredLost: 0 });
+  // Without the lost row, the answered call would be unbilled: the matcher can fail.
+  expect(
+    matchLedger(
+      calls,
+      rows.filter((r) => r.kind !== 'lost'),
+    ).unbilled.map((c) => c.requestId),
+  ).toEqual([calls[0]!.requestId]);
+  // A second answer carrying the same reservation key is not covered twice.
+  expect(matchLedger([...calls, { ...calls[0]!, requestId: 'req_again' }], rows).mismatches).toBe(1);
 });
 
 test('an error answer is not billed, and an aborted call is counted as lost', async () => {
