@@ -116,12 +116,14 @@ async function main(): Promise<void> {
   };
 
   const deadline = t0 + DEADLINE_MS;
+  // Every run loses a host at least once, early enough that fixes are mid-way on it.
+  const firstLossAt = Date.now() + 10_000 + rnd() * 30_000;
   let running = FIXES;
   while (Date.now() < deadline) {
     await sleep(2000 + rnd() * 3000);
     running = await stillRunning();
     if (running === 0) break;
-    const pick = rnd();
+    const pick = faults.hostLosses === 0 && Date.now() >= firstLossAt ? 0.25 : rnd();
     if (pick < 0.2) {
       const host = await hosts.killWorker();
       if (host) {
