@@ -87,7 +87,10 @@ export async function condenseIfDue(c: CondenseCall): Promise<boolean> {
   const reservations = callReservations(c.prisma, { ...call, purpose: 'condense' });
   await reservations.reserve(c.attempt);
   const response = await c.anthropic.messages
-    .create({ model: c.model, max_tokens: Math.min(c.maxTokens, SUMMARY_MAX_TOKENS), system: c.system, tools: c.tools, messages }, { signal: c.signal, headers: reservations.requestHeaders(c.attempt) })
+    .create(
+      { model: c.model, max_tokens: Math.min(c.maxTokens, SUMMARY_MAX_TOKENS), system: c.system, tools: c.tools, messages },
+      { signal: c.signal, headers: reservations.requestHeaders(c.attempt) },
+    )
     .catch(async (err: unknown) => {
       // An error answer is not billed; an abort or a lost connection may have been.
       const answered = err instanceof Anthropic.APIError && err.status !== undefined;
