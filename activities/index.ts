@@ -100,6 +100,7 @@ export function createActivities(deps: ActivityDeps) {
       shells,
       installNetwork: config.sandboxInstallNetwork,
       buildEnvironment: deps.temporal ? environmentBuilds(deps.temporal, taskQueues.main) : undefined,
+      spendGuard: deps.spendGuard,
     }),
     ...createEnvironmentActivities({
       prisma,

@@ -17,7 +17,8 @@ import {
   type SandboxLimits,
 } from '../src/sandbox/container.js';
 import type { ShellPool } from '../src/sandbox/shell-pool.js';
-import { throwIfCancelled } from '../src/temporal/activity-heartbeat.js';
+import { throwIfCancelled, untilCancelled } from '../src/temporal/activity-heartbeat.js';
+import { SpendStopped, type SpendGuard } from '../src/safety/spend-guard.js';
 import { offlineEnv } from '../src/domain/environment/environment-spec.js';
 import { withStoredCredentials } from '../src/projects/clone-url.js';
 import { applyRepositoryDelta, environmentTarget, projectEnvironment, type ProjectEnvironment } from '../src/sandbox/environment-provision.js';
@@ -42,6 +43,8 @@ export interface SandboxDeps {
   installNetwork?: string;
   /** starts or joins the build of an environment image (src/temporal/environment-builds.ts) */
   buildEnvironment?: (input: EnvironmentBuildInput) => Promise<ReadyEnvironment>;
+  /** kill switches as this worker hears of them: no sandbox is created for a project one covers */
+  spendGuard?: SpendGuard;
 }
 
 export interface SandboxRef {
@@ -59,6 +62,16 @@ async function projectSettings(prisma: PrismaClient | undefined, bugId: string):
 }
 
 export function createSandboxActivities(deps: SandboxDeps) {
+  /**
+   * Before and after a container is created: a fix stopped meanwhile (its cleanup may have looked
+   * before the container existed) or a kill switch over its project (its sweep may have run
+   * before) gets no sandbox.
+   */
+  const mayHaveSandbox = (req: ProvisionRequest) => {
+    throwIfCancelled();
+    const stopped = deps.spendGuard?.stoppedFor(req.projectKey);
+    if (stopped) throw stopped;
+  };
   /** A sandbox from the project's prepared image (built first if this host lacks it), at the fix's commit. */
   const provisionInEnvironment = async (req: ProvisionRequest, env: ProjectEnvironment): Promise<SandboxRef> => {
     const prisma = deps.prisma!;
@@ -76,7 +89,7 @@ export function createSandboxActivities(deps: SandboxDeps) {
         spec: env.spec,
       }));
     const baseSha = checkpoint?.baseSha ?? target.head;
-    throwIfCancelled();
+    mayHaveSandbox(req);
     const variables = [...Object.entries(env.spec.env ?? {}), ...Object.entries(offlineEnv(env.spec))].map(([k, v]) => `${k}=${v}`);
     const container = await createSandboxContainer(deps.docker, ready.tag, req, deps.hostId, sandboxLimitsFor(env.sandbox, deps.limits), baseSha, {
       kind: 'image',
@@ -85,7 +98,7 @@ export function createSandboxActivities(deps: SandboxDeps) {
     try {
       await applyRepositoryDelta(deps.docker, container.id, target.mirror, ready.baseSha, baseSha);
       if (checkpoint) await restoreWorkspace(deps.docker, container.id, checkpoint);
-      throwIfCancelled();
+      mayHaveSandbox(req);
     } catch (err) {
       await removeSandboxContainer(deps.docker, container.id);
       throw err;
@@ -98,38 +111,48 @@ export function createSandboxActivities(deps: SandboxDeps) {
     };
   };
 
+  const provision = async (payload: ProvisionRequest): Promise<SandboxRef> => {
+    const req = { ...payload, cloneUrl: await withStoredCredentials(deps.prisma, payload.bugId, payload.cloneUrl) };
+    const env = deps.prisma && deps.buildEnvironment ? await projectEnvironment(deps.prisma, req.bugId) : null;
+    if (env) return provisionInEnvironment(req, env);
+    const settings = await projectSettings(deps.prisma, req.bugId);
+    // A lost sandbox comes back at its last checkpoint, relative to the same base commit.
+    const checkpoint = deps.prisma ? await latestCheckpoint(deps.prisma, req.workflowId) : null;
+    const { dir, baseSha: cloned } = await cloneOnHost(deps.workDir, req, await deps.gitToken?.());
+    const baseSha = checkpoint?.baseSha ?? cloned;
+    const limits = sandboxLimitsFor(settings, deps.limits);
+    // A fix stopped while this cloned would find no container to remove if one appeared now.
+    mayHaveSandbox(req);
+    const container = await createSandboxContainer(deps.docker, deps.image, req, deps.hostId, limits, baseSha);
+    try {
+      await streamRepoIntoSandbox(deps.docker, container.id, dir);
+      // Install on the pristine checkout, then restore: the step may have a network, and the
+      // checkpoint is agent-written code (a preinstall script, say) that must never run with one.
+      // A fresh sandbox also installs the base commit's dependencies, so nothing else changes.
+      if (settings.installCommand) {
+        await runInstallStep(deps.docker, container.id, settings.installCommand, settings.installNetwork ? deps.installNetwork : undefined);
+      }
+      if (checkpoint) await restoreWorkspace(deps.docker, container.id, checkpoint);
+      mayHaveSandbox(req);
+    } catch (err) {
+      await removeSandboxContainer(deps.docker, container.id);
+      throw err;
+    } finally {
+      await fs.rm(path.dirname(dir), { recursive: true, force: true });
+    }
+    return { containerId: container.id, hostQueue: deps.hostQueue, baseSha };
+  };
+
   return {
     async provisionSandbox(payload: ProvisionRequest): Promise<SandboxRef> {
-      const req = { ...payload, cloneUrl: await withStoredCredentials(deps.prisma, payload.bugId, payload.cloneUrl) };
-      const env = deps.prisma && deps.buildEnvironment ? await projectEnvironment(deps.prisma, req.bugId) : null;
-      if (env) return provisionInEnvironment(req, env);
-      const settings = await projectSettings(deps.prisma, req.bugId);
-      // A lost sandbox comes back at its last checkpoint, relative to the same base commit.
-      const checkpoint = deps.prisma ? await latestCheckpoint(deps.prisma, req.workflowId) : null;
-      const { dir, baseSha: cloned } = await cloneOnHost(deps.workDir, req, await deps.gitToken?.());
-      const baseSha = checkpoint?.baseSha ?? cloned;
-      const limits = sandboxLimitsFor(settings, deps.limits);
-      // A fix stopped while this cloned would find no container to remove if one appeared now.
-      throwIfCancelled();
-      const container = await createSandboxContainer(deps.docker, deps.image, req, deps.hostId, limits, baseSha);
       try {
-        await streamRepoIntoSandbox(deps.docker, container.id, dir);
-        // Install on the pristine checkout, then restore: the step may have a network, and the
-        // checkpoint is agent-written code (a preinstall script, say) that must never run with one.
-        // A fresh sandbox also installs the base commit's dependencies, so nothing else changes.
-        if (settings.installCommand) {
-          await runInstallStep(deps.docker, container.id, settings.installCommand, settings.installNetwork ? deps.installNetwork : undefined);
-        }
-        if (checkpoint) await restoreWorkspace(deps.docker, container.id, checkpoint);
-        // Stopped meanwhile: the workflow's cleanup may have looked before the container existed.
-        throwIfCancelled();
+        mayHaveSandbox(payload);
+        return await provision(payload);
       } catch (err) {
-        await removeSandboxContainer(deps.docker, container.id);
+        // Refused under a kill switch: wait for the fix's kill (as a stopped model call does).
+        if (err instanceof SpendStopped) await untilCancelled(err);
         throw err;
-      } finally {
-        await fs.rm(path.dirname(dir), { recursive: true, force: true });
       }
-      return { containerId: container.id, hostQueue: deps.hostQueue, baseSha };
     },
 
     async removeSandboxesOf(input: { workflowId: string }): Promise<{ removed: number }> {

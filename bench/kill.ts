@@ -73,6 +73,7 @@ async function main(): Promise<void> {
   const references: number[] = [];
   const spendStops: number[] = [];
   const spread: Array<Record<string, number>> = [];
+  const phases: Array<Record<string, number>> = [];
   const engines: DockerEngine[] = [];
   const workers: WorkerHost[] = [];
   try {
@@ -129,10 +130,23 @@ async function main(): Promise<void> {
       spread.push(await sandboxesByHost());
       const started = performance.now();
       const spendStopped = watchSpend(stack.anthropic!, started);
-      await activateKillSwitch(stack, taskQueues.main, { scope: 'global', reason: `bench run ${run}`, actor: 'bench' });
-      while ((await running()) > 0 || (await sandboxes()) > 0) await sleep(50);
+      const activated = activateKillSwitch(stack, taskQueues.main, { scope: 'global', reason: `bench run ${run}`, actor: 'bench' }).then(
+        () => performance.now() - started,
+      );
+      // Where the time goes: the controller's fan-out answered, no sandbox left, no fix running.
+      let noSandboxMs: number | undefined;
+      let noneRunningMs: number | undefined;
+      for (;;) {
+        const [r, s] = await Promise.all([running(), sandboxes()]);
+        const at = performance.now() - started;
+        if (s === 0) noSandboxMs ??= at;
+        if (r === 0) noneRunningMs ??= at;
+        if (r === 0 && s === 0) break;
+        await sleep(50);
+      }
       const requestsAtStop = stack.anthropic!.received.length;
       const elapsed = performance.now() - started;
+      phases.push({ fanOutAnsweredMs: Math.round(await activated), noSandboxMs: Math.round(noSandboxMs!), noneRunningMs: Math.round(noneRunningMs!) });
       await sleep(2000);
       const spendStopMs = spendStopped();
       const lateRequests = stack.anthropic!.received.length - requestsAtStop;
@@ -142,7 +156,7 @@ async function main(): Promise<void> {
       const reference = await referenceKillMs(allEngines, image, FIXES);
       references.push(reference);
       console.log(
-        `run ${run}: ${FIXES} fixes on ${JSON.stringify(spread.at(-1))} stopped and cleaned up in ${elapsed.toFixed(0)} ms (spending stopped after ${spendStopMs.toFixed(0)} ms; bare kill+remove ${reference.toFixed(0)} ms); model requests after the stop: ${lateRequests}`,
+        `run ${run}: ${FIXES} fixes on ${JSON.stringify(spread.at(-1))} stopped and cleaned up in ${elapsed.toFixed(0)} ms (${JSON.stringify(phases.at(-1))}; spending stopped after ${spendStopMs.toFixed(0)} ms; bare kill+remove ${reference.toFixed(0)} ms); model requests after the stop: ${lateRequests}`,
       );
       if (lateRequests > 0) throw new Error(`the model stand-in received ${lateRequests} requests after every fix had stopped`);
       await deactivateKillSwitch(stack, taskQueues.main, { scope: 'global', reason: 'next run', actor: 'bench' });
@@ -163,6 +177,7 @@ async function main(): Promise<void> {
     runs: times.length,
     hosts: HOSTS,
     spread,
+    phases,
     p50Ms: Math.round(quantile(times, 0.5)),
     p95Ms: Math.round(p95Ms),
     maxMs: Math.round(Math.max(...times)),

@@ -17,7 +17,8 @@ import { alertConfigFrom } from './alerts/alert-config.js';
 import type { PrismaClient } from './db/prisma.js';
 import { createGitHubAccess, type GitHubAppCredentials } from './infra/github.js';
 import { dataConverter, FAILURE_CONVERTER_PATH } from './temporal/payload-keys.js';
-import { listenForSwitches, SpendGuard } from './safety/spend-guard.js';
+import { listenForSwitches, SpendGuard, type SwitchNotice } from './safety/spend-guard.js';
+import { removeSandboxesInScope } from './safety/switch-sweep.js';
 import { rootLog } from './infra/log.js';
 
 /** workflows/index.ts, or its compiled .js in the service image (same extension as this module) */
@@ -111,6 +112,15 @@ export function sweepOrphans(deps: ActivityDeps, startedAt: number): Promise<Rea
   return reaper.reapSandboxes({ minAgeMs: 0, createdBeforeMs: startedAt, moved: true });
 }
 
+/** A switch pressed: this host's sandboxes it covers go at once, before Temporal's kill reaches their fixes. */
+function sweepOnSwitch(deps: ActivityDeps): (notice: SwitchNotice) => void {
+  return (notice) =>
+    void removeSandboxesInScope(deps.docker, deps.host.id, notice.scope).then(({ removed, failed }) => {
+      if (removed.length > 0) rootLog.info({ scope: notice.scope, removed: removed.length }, 'kill switch: removed the sandboxes it covers on this host');
+      if (failed.length > 0) rootLog.warn({ scope: notice.scope, failed }, "kill switch: some sandboxes could not be removed; the fixes' cleanup retries");
+    });
+}
+
 export async function startWorkers(opts: {
   connection: NativeConnection;
   namespace: string;
@@ -128,7 +138,7 @@ export async function startWorkers(opts: {
   const workers = [main, host, github];
   // Kill switches reach this worker's model calls over PostgreSQL at once, not only through Temporal.
   const { spendGuard, databaseUrl } = opts.deps;
-  const listening = spendGuard && databaseUrl ? listenForSwitches(databaseUrl, opts.deps.prisma, spendGuard, rootLog) : undefined;
+  const listening = spendGuard && databaseUrl ? listenForSwitches(databaseUrl, opts.deps.prisma, spendGuard, rootLog, sweepOnSwitch(opts.deps)) : undefined;
   const run = Promise.all(workers.map((w) => w.run())).then(() => undefined);
   const swept = opts.sweepAtStart
     ? sweepOrphans(opts.deps, startedAt).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))))

@@ -103,6 +103,8 @@ export function listenForSwitches(
   prisma: PrismaClient,
   guard: SpendGuard,
   log: { warn: (obj: unknown, msg: string) => void },
+  /** told of each switch pressed for this guard's task queue, once the guard applied it */
+  onPressed?: (notice: SwitchNotice) => void,
 ): { ready: Promise<void>; stop(): Promise<void> } {
   let stopped = false;
   let markReady: () => void = () => undefined;
@@ -130,7 +132,9 @@ export function listenForSwitches(
     c.on('notification', (msg) => {
       if (msg.channel !== SWITCH_CHANNEL || !msg.payload) return;
       try {
-        guard.apply(JSON.parse(msg.payload) as SwitchNotice);
+        const notice = JSON.parse(msg.payload) as SwitchNotice;
+        guard.apply(notice);
+        if (notice.action === 'on' && notice.taskQueue === guard.taskQueue) onPressed?.(notice);
       } catch (err) {
         log.warn({ err }, 'kill switch notification not understood');
       }

@@ -156,12 +156,24 @@ export async function streamRepoIntoSandbox(docker: Docker, containerId: string,
   if (ExitCode !== 0) throw new Error(`tar -x in sandbox exited ${ExitCode}: ${Buffer.concat(errors).toString().slice(0, 500)}`);
 }
 
+/**
+ * Removes the container (false: it was not there). Another removal already under way (a kill
+ * switch's sweep, the reaper) is waited for rather than failed: the caller wants it gone.
+ */
 export async function removeSandboxContainer(docker: Docker, containerId: string): Promise<boolean> {
+  const container = docker.getContainer(containerId);
   try {
-    await docker.getContainer(containerId).remove({ force: true });
+    await container.remove({ force: true });
     return true;
   } catch (err) {
-    if ((err as { statusCode?: number }).statusCode === 404) return false;
+    const { statusCode, message } = err as { statusCode?: number; message?: string };
+    if (statusCode === 404) return false;
+    if (statusCode === 409 && /already in progress/.test(message ?? '')) {
+      await container.wait({ condition: 'removed' }).catch((e: { statusCode?: number }) => {
+        if (e.statusCode !== 404) throw e;
+      });
+      return true;
+    }
     throw err;
   }
 }
