@@ -10,6 +10,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Session } from 'node:inspector/promises';
 import Docker from 'dockerode';
 import { SANDBOX_LABELS } from '../src/sandbox/container.js';
 import { fileBug } from '../src/intake/file-bug.js';
@@ -20,7 +21,7 @@ import { createFixtureProject } from '../dev/fixture-remotes.js';
 import type { ModelScript } from '../dev/stand-ins/anthropic-api.js';
 import { startDockerEngine, type DockerEngine } from '../dev/docker-engine.js';
 import { startWorkerHost, type WorkerHost } from '../dev/worker-host.js';
-import { quantile, round2, runMain, writeResult } from './support.js';
+import { cpuByCommand, quantile, round2, runMain, topCpu, writeResult } from './support.js';
 
 const FIXES = Number(process.env.BENCH_FIXES ?? 50);
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
@@ -28,6 +29,24 @@ const HOSTS = Number(process.env.BENCH_HOSTS ?? 2);
 const REFERENCE_LABEL = 'bugfix.bench-kill-reference';
 const MODEL_DELAY_MS = 1500;
 const wandering: ModelScript = () => [{ type: 'tool_use', name: 'list_files', input: {} }];
+
+/** BENCH_PROFILE=<dir>: a CPU profile of this process (its worker included) while each switch takes effect. */
+const PROFILE_DIR = process.env.BENCH_PROFILE;
+
+async function startProfile() {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return {
+    async stop(file: string) {
+      const { profile } = await session.post('Profiler.stop');
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      fs.writeFileSync(file, JSON.stringify(profile));
+      session.disconnect();
+    },
+  };
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -74,6 +93,9 @@ async function main(): Promise<void> {
   const spendStops: number[] = [];
   const spread: Array<Record<string, number>> = [];
   const phases: Array<Record<string, number>> = [];
+  // CPU ms by command while the switch took effect, and during the reference (includes creating its containers).
+  const cpu: Array<Record<string, number>> = [];
+  const referenceCpu: Array<Record<string, number>> = [];
   const engines: DockerEngine[] = [];
   const workers: WorkerHost[] = [];
   try {
@@ -128,6 +150,8 @@ async function main(): Promise<void> {
       while ((await stack.prisma.ledgerEntry.groupBy({ by: ['workflowId'], where: { workflowId: { in: filed.map((f) => f.workflowId) } } })).length < FIXES)
         await sleep(250);
       spread.push(await sandboxesByHost());
+      const profiler = PROFILE_DIR ? await startProfile() : undefined;
+      const cpuBefore = cpuByCommand();
       const started = performance.now();
       const spendStopped = watchSpend(stack.anthropic!, started);
       const activated = activateKillSwitch(stack, taskQueues.main, { scope: 'global', reason: `bench run ${run}`, actor: 'bench' }).then(
@@ -146,6 +170,8 @@ async function main(): Promise<void> {
       }
       const requestsAtStop = stack.anthropic!.received.length;
       const elapsed = performance.now() - started;
+      cpu.push(topCpu(cpuBefore, cpuByCommand()));
+      if (profiler) await profiler.stop(path.join(PROFILE_DIR!, `kill-run-${run}.cpuprofile`));
       phases.push({ fanOutAnsweredMs: Math.round(await activated), noSandboxMs: Math.round(noSandboxMs!), noneRunningMs: Math.round(noneRunningMs!) });
       await sleep(2000);
       const spendStopMs = spendStopped();
@@ -153,10 +179,12 @@ async function main(): Promise<void> {
       times.push(elapsed);
       spendStops.push(spendStopMs);
       // The same number of containers, spread over the same engines, killed and removed bare.
+      const referenceCpuBefore = cpuByCommand();
       const reference = await referenceKillMs(allEngines, image, FIXES);
       references.push(reference);
+      referenceCpu.push(topCpu(referenceCpuBefore, cpuByCommand()));
       console.log(
-        `run ${run}: ${FIXES} fixes on ${JSON.stringify(spread.at(-1))} stopped and cleaned up in ${elapsed.toFixed(0)} ms (${JSON.stringify(phases.at(-1))}; spending stopped after ${spendStopMs.toFixed(0)} ms; bare kill+remove ${reference.toFixed(0)} ms); model requests after the stop: ${lateRequests}`,
+        `run ${run}: ${FIXES} fixes on ${JSON.stringify(spread.at(-1))} stopped and cleaned up in ${elapsed.toFixed(0)} ms (${JSON.stringify(phases.at(-1))}; spending stopped after ${spendStopMs.toFixed(0)} ms; bare kill+remove ${reference.toFixed(0)} ms); model requests after the stop: ${lateRequests}; CPU ms ${JSON.stringify(cpu.at(-1))}, reference ${JSON.stringify(referenceCpu.at(-1))}`,
       );
       if (lateRequests > 0) throw new Error(`the model stand-in received ${lateRequests} requests after every fix had stopped`);
       await deactivateKillSwitch(stack, taskQueues.main, { scope: 'global', reason: 'next run', actor: 'bench' });
@@ -178,6 +206,8 @@ async function main(): Promise<void> {
     hosts: HOSTS,
     spread,
     phases,
+    cpuMs: cpu,
+    referenceCpuMs: referenceCpu,
     p50Ms: Math.round(quantile(times, 0.5)),
     p95Ms: Math.round(p95Ms),
     maxMs: Math.round(Math.max(...times)),

@@ -26,3 +26,52 @@ export function writeResult(name: string, result: Record<string, unknown>): void
 }
 
 export { runMain } from '../dev/run-main.js';
+
+/**
+ * CPU time (ms) of every thread on the machine, summed by "process command/thread name" (Linux
+ * /proc). The difference of two readings says where a window's CPU went; threads that exit within
+ * it (a removed container's shim) are not counted.
+ */
+export function cpuByCommand(): Map<string, number> {
+  const msPerTick = 1000 / 100; // USER_HZ is 100 on Linux
+  const byCommand = new Map<string, number>();
+  const statOf = (file: string) => {
+    try {
+      const stat = fs.readFileSync(file, 'utf8');
+      const close = stat.lastIndexOf(')');
+      const fields = stat.slice(close + 2).split(' ');
+      return { name: stat.slice(stat.indexOf('(') + 1, close), ms: (Number(fields[11]) + Number(fields[12])) * msPerTick };
+    } catch {
+      return null; // exited meanwhile
+    }
+  };
+  for (const pid of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    const proc = statOf(`/proc/${pid}/stat`);
+    if (!proc) continue;
+    let tasks: string[] = [];
+    try {
+      tasks = fs.readdirSync(`/proc/${pid}/task`);
+    } catch {
+      continue;
+    }
+    for (const tid of tasks) {
+      const t = statOf(`/proc/${pid}/task/${tid}/stat`);
+      if (!t) continue;
+      const key = `${proc.name}/${t.name.replace(/[-:]\d+$/, '')}`;
+      byCommand.set(key, (byCommand.get(key) ?? 0) + t.ms);
+    }
+  }
+  return byCommand;
+}
+
+/** The commands that used the most CPU between two readings of cpuByCommand, in ms. */
+export function topCpu(before: Map<string, number>, after: Map<string, number>, n = 8): Record<string, number> {
+  const spent = [...after].map(([c, ms]) => [c, ms - (before.get(c) ?? 0)] as const).filter(([, ms]) => ms > 0);
+  return Object.fromEntries(
+    spent
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, n)
+      .map(([c, ms]) => [c, Math.round(ms)]),
+  );
+}
