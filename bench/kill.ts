@@ -17,11 +17,12 @@ import { fileBug } from '../src/intake/file-bug.js';
 import { activateKillSwitch, deactivateKillSwitch } from '../src/safety/kill-switch-client.js';
 import { startStack } from '../dev/local-stack.js';
 import { taskQueues } from '../temporal.config.js';
+import { safetyControllerId } from '../src/domain/organisation/kill-switch.js';
 import { createFixtureProject } from '../dev/fixture-remotes.js';
 import type { ModelScript } from '../dev/stand-ins/anthropic-api.js';
 import { startDockerEngine, type DockerEngine } from '../dev/docker-engine.js';
 import { startWorkerHost, type WorkerHost } from '../dev/worker-host.js';
-import { cpuByCommand, quantile, round2, runMain, topCpu, writeResult } from './support.js';
+import { cpuByCommand, quantile, round2, runMain, cpuSpent, writeResult } from './support.js';
 
 const FIXES = Number(process.env.BENCH_FIXES ?? 50);
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
@@ -48,10 +49,24 @@ async function startProfile() {
   };
 }
 
+/** BENCH_TRACE=1: the controller's and one fix's history events after the press, in ms from it. */
+async function traceController(stack: Awaited<ReturnType<typeof startStack>>, pressedAt: number, fixId: string): Promise<void> {
+  for (const id of [safetyControllerId(taskQueues.main), fixId]) {
+    const history = await stack.temporal.workflow.getHandle(id).fetchHistory();
+    const events = (history.events ?? [])
+      .map((e) => ({
+        at: Number(e.eventTime!.seconds) * 1000 + Math.round((e.eventTime!.nanos ?? 0) / 1e6) - pressedAt,
+        type: Object.keys(e).find((k) => k.endsWith('Attributes')),
+      }))
+      .filter((e) => e.at >= 0);
+    console.log(`trace ${id}: ${events.map((e) => `${e.at} ${e.type?.replace(/EventAttributes$/, '')}`).join(' | ')}`);
+  }
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The bare reference: `count` idle containers of the sandbox image, spread over the engines, killed and removed in parallel. */
-async function referenceKillMs(engines: Docker[], image: string, count: number): Promise<number> {
+async function referenceKill(engines: Docker[], image: string, count: number): Promise<{ ms: number; cpu: ReturnType<typeof cpuSpent> }> {
   const created = await Promise.all(
     Array.from({ length: count }, async (_, i) => {
       const docker = engines[i % engines.length]!;
@@ -65,9 +80,10 @@ async function referenceKillMs(engines: Docker[], image: string, count: number):
       return c;
     }),
   );
+  const cpuBefore = cpuByCommand();
   const started = performance.now();
   await Promise.all(created.map((c) => c.remove({ force: true })));
-  return performance.now() - started;
+  return { ms: performance.now() - started, cpu: cpuSpent(cpuBefore, cpuByCommand()) };
 }
 
 /** Records when the model was last asked or last answering: the switch stops spending once neither happens again. */
@@ -93,9 +109,9 @@ async function main(): Promise<void> {
   const spendStops: number[] = [];
   const spread: Array<Record<string, number>> = [];
   const phases: Array<Record<string, number>> = [];
-  // CPU ms by command while the switch took effect, and during the reference (includes creating its containers).
-  const cpu: Array<Record<string, number>> = [];
-  const referenceCpu: Array<Record<string, number>> = [];
+  // CPU of the whole machine while the switch took effect, and while the reference removed its containers.
+  const cpu: Array<ReturnType<typeof cpuSpent>> = [];
+  const referenceCpu: Array<ReturnType<typeof cpuSpent>> = [];
   const engines: DockerEngine[] = [];
   const workers: WorkerHost[] = [];
   try {
@@ -152,6 +168,7 @@ async function main(): Promise<void> {
       spread.push(await sandboxesByHost());
       const profiler = PROFILE_DIR ? await startProfile() : undefined;
       const cpuBefore = cpuByCommand();
+      const pressedAt = Date.now();
       const started = performance.now();
       const spendStopped = watchSpend(stack.anthropic!, started);
       const activated = activateKillSwitch(stack, taskQueues.main, { scope: 'global', reason: `bench run ${run}`, actor: 'bench' }).then(
@@ -170,19 +187,30 @@ async function main(): Promise<void> {
       }
       const requestsAtStop = stack.anthropic!.received.length;
       const elapsed = performance.now() - started;
-      cpu.push(topCpu(cpuBefore, cpuByCommand()));
+      cpu.push(cpuSpent(cpuBefore, cpuByCommand()));
       if (profiler) await profiler.stop(path.join(PROFILE_DIR!, `kill-run-${run}.cpuprofile`));
-      phases.push({ fanOutAnsweredMs: Math.round(await activated), noSandboxMs: Math.round(noSandboxMs!), noneRunningMs: Math.round(noneRunningMs!) });
+      // When each fix's outcome was recorded (its close under way): spread out, or all late?
+      const recorded = (await stack.prisma.bugReport.findMany({ where: { workflowId: { in: filed.map((f) => f.workflowId) } }, select: { completedAt: true } }))
+        .map((b) => (b.completedAt?.getTime() ?? Number.NaN) - pressedAt)
+        .filter((ms) => ms >= 0);
+      if (process.env.BENCH_TRACE) await traceController(stack, pressedAt, filed[0]!.workflowId);
+      phases.push({
+        fanOutAnsweredMs: Math.round(await activated),
+        firstRecordedMs: Math.round(Math.min(...recorded)),
+        halfRecordedMs: Math.round(quantile(recorded, 0.5)),
+        allRecordedMs: Math.round(Math.max(...recorded)),
+        noSandboxMs: Math.round(noSandboxMs!),
+        noneRunningMs: Math.round(noneRunningMs!),
+      });
       await sleep(2000);
       const spendStopMs = spendStopped();
       const lateRequests = stack.anthropic!.received.length - requestsAtStop;
       times.push(elapsed);
       spendStops.push(spendStopMs);
       // The same number of containers, spread over the same engines, killed and removed bare.
-      const referenceCpuBefore = cpuByCommand();
-      const reference = await referenceKillMs(allEngines, image, FIXES);
+      const { ms: reference, cpu: bareCpu } = await referenceKill(allEngines, image, FIXES);
       references.push(reference);
-      referenceCpu.push(topCpu(referenceCpuBefore, cpuByCommand()));
+      referenceCpu.push(bareCpu);
       console.log(
         `run ${run}: ${FIXES} fixes on ${JSON.stringify(spread.at(-1))} stopped and cleaned up in ${elapsed.toFixed(0)} ms (${JSON.stringify(phases.at(-1))}; spending stopped after ${spendStopMs.toFixed(0)} ms; bare kill+remove ${reference.toFixed(0)} ms); model requests after the stop: ${lateRequests}; CPU ms ${JSON.stringify(cpu.at(-1))}, reference ${JSON.stringify(referenceCpu.at(-1))}`,
       );
@@ -208,6 +236,33 @@ async function main(): Promise<void> {
     phases,
     cpuMs: cpu,
     referenceCpuMs: referenceCpu,
+    // What the machine can do at best: the window's CPU spread over every core, beside the bare removal's.
+    cpuTotals: {
+      windowCpuP50Ms: Math.round(
+        quantile(
+          cpu.map((c) => c.totalMs),
+          0.5,
+        ),
+      ),
+      referenceCpuP50Ms: Math.round(
+        quantile(
+          referenceCpu.map((c) => c.totalMs),
+          0.5,
+        ),
+      ),
+      floorP50Ms: Math.round(
+        quantile(
+          cpu.map((c) => c.totalMs),
+          0.5,
+        ) / os.cpus().length,
+      ),
+      cpuBeyondReferencePerFixMs: Math.round(
+        quantile(
+          cpu.map((c, i) => (c.totalMs - referenceCpu[i]!.totalMs) / FIXES),
+          0.5,
+        ),
+      ),
+    },
     p50Ms: Math.round(quantile(times, 0.5)),
     p95Ms: Math.round(p95Ms),
     maxMs: Math.round(Math.max(...times)),

@@ -65,13 +65,12 @@ export function cpuByCommand(): Map<string, number> {
   return byCommand;
 }
 
-/** The commands that used the most CPU between two readings of cpuByCommand, in ms. */
-export function topCpu(before: Map<string, number>, after: Map<string, number>, n = 8): Record<string, number> {
+/** CPU spent between two readings of cpuByCommand: all of it, and the threads that used most, in ms. */
+export function cpuSpent(before: Map<string, number>, after: Map<string, number>, n = 6): { totalMs: number; top: Record<string, number> } {
   const spent = [...after].map(([c, ms]) => [c, ms - (before.get(c) ?? 0)] as const).filter(([, ms]) => ms > 0);
-  return Object.fromEntries(
-    spent
-      .sort((a, b) => b[1] - a[1])
-      .slice(0, n)
-      .map(([c, ms]) => [c, Math.round(ms)]),
-  );
+  const top = spent
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, n)
+    .map(([c, ms]) => [c, Math.round(ms)]);
+  return { totalMs: Math.round(spent.reduce((sum, [, ms]) => sum + ms, 0)), top: Object.fromEntries(top) };
 }
