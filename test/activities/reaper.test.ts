@@ -8,46 +8,24 @@ import type { Client } from '@temporalio/client';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createReaperActivities } from '../../activities/reaper.js';
-import { SANDBOX_LABELS } from '../../src/sandbox/container.js';
-import { loadConfig } from '../../src/config.js';
+import { idleSandboxes } from '../support/idle-sandboxes.js';
 import { connectClient } from '../../src/temporal/connect.js';
 import { ensureReaperSchedule, reaperScheduleId } from '../../src/temporal/reaper-schedule.js';
 
 const docker = new Docker();
 const id = randomUUID().slice(0, 8);
 const hostId = `test-reaper-${id}`;
-const created: string[] = [];
 let client: Client;
 
-async function sandbox(workflowId: string, host = hostId): Promise<string> {
-  const c = await docker.createContainer({
-    Image: loadConfig().SANDBOX_IMAGE,
-    Cmd: ['sleep', '600'],
-    Labels: { [SANDBOX_LABELS.managed]: 'true', [SANDBOX_LABELS.workflowId]: workflowId, [SANDBOX_LABELS.host]: host },
-    HostConfig: { NetworkMode: 'none', Init: true },
-  });
-  await c.start();
-  created.push(c.id);
-  return c.id;
-}
-const exists = (cid: string) =>
-  docker
-    .getContainer(cid)
-    .inspect()
-    .then(
-      () => true,
-      () => false,
-    );
+const sandboxes = idleSandboxes(docker);
+const sandbox = (workflowId: string, host = hostId) => sandboxes.start({ workflowId, host });
+const exists = sandboxes.exists;
 
 beforeAll(async () => {
   client = await connectClient();
 });
 afterAll(async () => {
-  for (const cid of created)
-    await docker
-      .getContainer(cid)
-      .remove({ force: true })
-      .catch(() => undefined);
+  await sandboxes.removeAll();
   await client.schedule
     .getHandle(reaperScheduleId(hostId))
     .delete()

@@ -14,6 +14,7 @@ import { createPrisma } from '../../src/db/prisma.js';
 import { removeSandboxContainer, SANDBOX_LABELS } from '../../src/sandbox/container.js';
 import { listenForSwitches, notifySwitch, SpendGuard, type SwitchNotice } from '../../src/safety/spend-guard.js';
 import { removeSandboxesInScope, type SwitchSweepResult } from '../../src/safety/switch-sweep.js';
+import { idleSandboxes } from '../support/idle-sandboxes.js';
 
 const config = loadConfig();
 const prisma = createPrisma(config.DATABASE_URL);
@@ -22,44 +23,22 @@ const id = randomUUID().slice(0, 8);
 const queue = `switch-sweep-${id}`;
 const thisHost = `sweep-a-${id}`;
 const otherHost = `sweep-b-${id}`;
-const created: string[] = [];
 const guard = new SpendGuard(queue);
 const sweeps: Array<Promise<SwitchSweepResult>> = [];
 const listener = listenForSwitches(config.DATABASE_URL, prisma, guard, { warn: () => undefined }, (n: SwitchNotice) =>
   sweeps.push(removeSandboxesInScope(docker, thisHost, n.scope)),
 );
 
-async function sandbox(project: string, host = thisHost): Promise<string> {
-  const c = await docker.createContainer({
-    Image: config.SANDBOX_IMAGE,
-    Cmd: ['sleep', '600'],
-    Labels: {
-      [SANDBOX_LABELS.managed]: 'true',
-      [SANDBOX_LABELS.workflowId]: `wf-${randomUUID()}`,
-      [SANDBOX_LABELS.project]: project,
-      [SANDBOX_LABELS.host]: host,
-    },
-    HostConfig: { NetworkMode: 'none', Init: true },
-  });
-  await c.start();
-  created.push(c.id);
-  return c.id;
-}
-const exists = (cid: string) =>
-  docker
-    .getContainer(cid)
-    .inspect()
-    .then(
-      () => true,
-      () => false,
-    );
+const sandboxes = idleSandboxes(docker);
+const sandbox = (project: string, host = thisHost) => sandboxes.start({ workflowId: `wf-${randomUUID()}`, host, project });
+const exists = sandboxes.exists;
 
 beforeAll(async () => {
   await listener.ready;
 });
 afterAll(async () => {
   await listener.stop();
-  for (const cid of created) await removeSandboxContainer(docker, cid).catch(() => undefined);
+  await sandboxes.removeAll();
   await prisma.$disconnect();
 });
 
