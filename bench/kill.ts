@@ -177,13 +177,14 @@ async function main(): Promise<void> {
       // Where the time goes: the controller's fan-out answered, no sandbox left, no fix running.
       let noSandboxMs: number | undefined;
       let noneRunningMs: number | undefined;
-      for (;;) {
-        const [r, s] = await Promise.all([running(), sandboxes()]);
+      // Each side is polled until it first reads 0 (polling costs CPU the switch competes for);
+      // both are read again after the quiet period below.
+      while (noSandboxMs === undefined || noneRunningMs === undefined) {
+        const [r, s] = await Promise.all([noneRunningMs === undefined ? running() : 0, noSandboxMs === undefined ? sandboxes() : 0]);
         const at = performance.now() - started;
         if (s === 0) noSandboxMs ??= at;
         if (r === 0) noneRunningMs ??= at;
-        if (r === 0 && s === 0) break;
-        await sleep(50);
+        if (noSandboxMs === undefined || noneRunningMs === undefined) await sleep(50);
       }
       const requestsAtStop = stack.anthropic!.received.length;
       const elapsed = performance.now() - started;
@@ -215,6 +216,8 @@ async function main(): Promise<void> {
         `run ${run}: ${FIXES} fixes on ${JSON.stringify(spread.at(-1))} stopped and cleaned up in ${elapsed.toFixed(0)} ms (${JSON.stringify(phases.at(-1))}; spending stopped after ${spendStopMs.toFixed(0)} ms; bare kill+remove ${reference.toFixed(0)} ms); model requests after the stop: ${lateRequests}; CPU ms ${JSON.stringify(cpu.at(-1))}, reference ${JSON.stringify(referenceCpu.at(-1))}`,
       );
       if (lateRequests > 0) throw new Error(`the model stand-in received ${lateRequests} requests after every fix had stopped`);
+      const [runningLate, sandboxesLate] = await Promise.all([running(), sandboxes()]);
+      if (runningLate + sandboxesLate > 0) throw new Error(`after the stop: ${runningLate} fixes running again, ${sandboxesLate} sandboxes back`);
       await deactivateKillSwitch(stack, taskQueues.main, { scope: 'global', reason: 'next run', actor: 'bench' });
     }
   } finally {
