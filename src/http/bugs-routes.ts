@@ -52,6 +52,8 @@ export function bugsRouter(deps: AppDeps, auth: IntakeAuthSettings): Router {
       return { allowed: true, reason: undefined };
     });
     if (!admitted.allowed) throw new HttpError(409, admitted.reason!);
+    // While the outbox's start queue is long, wait (≤ 500 ms) for a start to go out first.
+    await deps.dispatcher?.room();
     // Signed: the body's externalId, else the signature (a replay is the same report). Bearer: the body's, else the header's.
     const filed = await fileBug(deps, project, body, replayKey ?? headers['idempotency-key']).catch((err: unknown) => {
       if (err instanceof ProjectGoneError) throw new HttpError(422, err.message);

@@ -7,6 +7,7 @@ import { hashKey } from '../intake/keys.js';
 import { HMAC_HEADERS, KEY_ID_LENGTH, verifyIntakeSignature } from '../intake/hmac.js';
 import type { KeyRateLimiter } from '../intake/shared-rate-limit.js';
 import type { PrismaClient } from '../db/prisma.js';
+import { hotQuery, hotStatement } from '../db/sql.js';
 import { HttpError } from './error-handler.js';
 
 /** Raw request bodies, kept by the body parsers' verify hook: signatures are over the exact bytes. */
@@ -18,6 +19,13 @@ export interface IntakeAuthSettings {
   limiter: KeyRateLimiter;
   hmacMaxSkewSeconds: number;
 }
+
+const KEY_BY_HASH = hotStatement(
+  'intake_key_by_hash',
+  `SELECT k."id", k."revokedAt", p."id" AS "projectId", p."key" AS "projectKey"
+   FROM "IntakeKey" k JOIN "Project" p ON p."id" = k."projectId"
+   WHERE k."keyHash" = $1`,
+);
 
 const KEY_ID = new RegExp(`^[0-9a-f]{${KEY_ID_LENGTH}}$`);
 
@@ -47,11 +55,9 @@ async function bearerKey(prisma: PrismaClient, req: Request): Promise<KeyRow> {
   const auth = req.header('authorization');
   const key = auth?.toLowerCase().startsWith('bearer ') ? auth.slice(7).trim() : req.header('x-api-key');
   if (!key) throw new HttpError(401, 'missing API key: send Authorization: Bearer <intake key>, or sign the request (X-Bugfix-Signature)');
-  // One statement on every intake request (the client's include takes two round trips).
-  const [row] = await prisma.$queryRaw<Array<{ id: string; revokedAt: Date | null; projectId: string; projectKey: string }>>`
-    SELECT k."id", k."revokedAt", p."id" AS "projectId", p."key" AS "projectKey"
-    FROM "IntakeKey" k JOIN "Project" p ON p."id" = k."projectId"
-    WHERE k."keyHash" = ${hashKey(key)}`;
+  // One statement on every intake request, prepared (src/db/sql.ts). Never cached: a revoked key
+  // is refused by the next request.
+  const [row] = await hotQuery<{ id: string; revokedAt: Date | null; projectId: string; projectKey: string }>(prisma, KEY_BY_HASH, [hashKey(key)]);
   if (!row) throw new HttpError(401, 'unknown or revoked API key');
   return { id: row.id, revokedAt: row.revokedAt, project: { id: row.projectId, key: row.projectKey } };
 }

@@ -6,6 +6,7 @@
  * deleted now and then, so senders that came once do not make the table grow.
  */
 import type { PrismaClient } from '../db/prisma.js';
+import { hotQuery, hotStatement } from '../db/sql.js';
 import type { RateLimitSettings } from './rate-limit.js';
 
 export type RateVerdict = { ok: true } | { ok: false; retryAfterS: number };
@@ -14,6 +15,29 @@ export type RateVerdict = { ok: true } | { ok: false; retryAfterS: number };
 export interface KeyRateLimiter {
   take(key: string): Promise<RateVerdict>;
 }
+
+/**
+ * One token for key $1 of a bucket of $2 tokens refilled at $3 per second: a prepared statement,
+ * since every intake request runs it (src/db/sql.ts).
+ */
+const TAKE_TOKEN = hotStatement(
+  'rate_limit_take',
+  `WITH taken AS (
+     INSERT INTO "RateLimitBucket" AS b ("key", "tokens", "at", "fullAt")
+     VALUES ($1, $2::float8 - 1, clock_timestamp(), clock_timestamp() + make_interval(secs => 1 / $3::float8))
+     ON CONFLICT ("key") DO UPDATE SET
+       "tokens" = LEAST($2::float8, b."tokens" + EXTRACT(EPOCH FROM GREATEST(clock_timestamp() - b."at", interval '0')) * $3::float8) - 1,
+       "at" = GREATEST(b."at", clock_timestamp()),
+       "fullAt" = GREATEST(b."at", clock_timestamp()) + make_interval(secs => ($2::float8 + 1 - LEAST($2::float8,
+                    b."tokens" + EXTRACT(EPOCH FROM GREATEST(clock_timestamp() - b."at", interval '0')) * $3::float8)) / $3::float8)
+     WHERE LEAST($2::float8, b."tokens" + EXTRACT(EPOCH FROM GREATEST(clock_timestamp() - b."at", interval '0')) * $3::float8) >= 1
+     RETURNING b."tokens"
+   )
+   SELECT true AS ok, "tokens" FROM taken
+   UNION ALL
+   SELECT false AS ok, LEAST($2::float8, "tokens" + EXTRACT(EPOCH FROM GREATEST(clock_timestamp() - "at", interval '0')) * $3::float8) AS "tokens"
+     FROM "RateLimitBucket" WHERE "key" = $1 AND NOT EXISTS (SELECT 1 FROM taken)`,
+);
 
 /** How often one process deletes buckets that are full again. */
 const SWEEP_EVERY_MS = 60_000;
@@ -35,22 +59,7 @@ export class SharedRateLimiter implements KeyRateLimiter {
     // clock_timestamp(), not now(): a statement that waited for the row's lock refills up to the
     // moment it got it, and GREATEST keeps `at` from going back when clocks of racers interleave.
     // Refused, the row is left as it was and the second SELECT reads the tokens for Retry-After.
-    const [row] = await this.prisma.$queryRaw<Array<{ ok: boolean; tokens: number }>>`
-      WITH taken AS (
-        INSERT INTO "RateLimitBucket" AS b ("key", "tokens", "at", "fullAt")
-        VALUES (${id}, ${burst}::float8 - 1, clock_timestamp(), clock_timestamp() + make_interval(secs => 1 / ${perSecond}::float8))
-        ON CONFLICT ("key") DO UPDATE SET
-          "tokens" = LEAST(${burst}::float8, b."tokens" + EXTRACT(EPOCH FROM GREATEST(clock_timestamp() - b."at", interval '0')) * ${perSecond}::float8) - 1,
-          "at" = GREATEST(b."at", clock_timestamp()),
-          "fullAt" = GREATEST(b."at", clock_timestamp()) + make_interval(secs => (${burst}::float8 + 1 - LEAST(${burst}::float8,
-                       b."tokens" + EXTRACT(EPOCH FROM GREATEST(clock_timestamp() - b."at", interval '0')) * ${perSecond}::float8)) / ${perSecond}::float8)
-        WHERE LEAST(${burst}::float8, b."tokens" + EXTRACT(EPOCH FROM GREATEST(clock_timestamp() - b."at", interval '0')) * ${perSecond}::float8) >= 1
-        RETURNING b."tokens"
-      )
-      SELECT true AS ok, "tokens" FROM taken
-      UNION ALL
-      SELECT false AS ok, LEAST(${burst}::float8, "tokens" + EXTRACT(EPOCH FROM GREATEST(clock_timestamp() - "at", interval '0')) * ${perSecond}::float8) AS "tokens"
-        FROM "RateLimitBucket" WHERE "key" = ${id} AND NOT EXISTS (SELECT 1 FROM taken)`;
+    const [row] = await hotQuery<{ ok: boolean; tokens: number }>(this.prisma, TAKE_TOKEN, [id, burst, perSecond]);
     if (row?.ok) return { ok: true };
     // No row seen: another process created the bucket in this very instant (and took its tokens).
     const tokens = row ? Math.min(0.999, row.tokens) : 0;
