@@ -152,6 +152,11 @@ export async function admission(c: SafetyClients, taskQueue: string, projectKey:
   // does (stored before it is told, deleted after it lifted them), so the controller's memo (a
   // describe on the Temporal server the intake's starts wait for) is read only without the table.
   const switches = await readStoredSwitches(c.prisma, taskQueue).catch(() => readActiveSwitches(c, taskQueue));
+  return admissionBy(switches, projectKey);
+}
+
+/** Admission by switches read already (the intake reads the stored ones with its key: src/intake/intake-gate.ts). */
+export function admissionBy(switches: readonly KillSwitch[], projectKey: string): Admission {
   const blocking = blockingSwitch(switches, projectKey);
   return blocking ? { allowed: false, reason: refusalReason(blocking) } : { allowed: true };
 }
