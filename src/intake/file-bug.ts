@@ -43,8 +43,8 @@ export class WorkflowIdTakenError extends Error {
 
 /**
  * The report's row, claimed for this process's dispatcher ($14) for CLAIM_MS ($15) in the same
- * statement: a prepared statement, since every report runs it (src/db/sql.ts). The intake's hot
- * path: through Prisma's create() it cost five times the CPU (bench/intake.ts).
+ * statement: a prepared statement, since every report runs it (src/db/sql.ts; Prisma's create()
+ * cost five times the CPU of a raw insert, bench/intake.ts).
  */
 const INSERT_REPORT = hotStatement(
   'bug_report_insert',
