@@ -9,7 +9,7 @@ import type { PrismaClient } from '../db/prisma.js';
 import type { AppDeps } from './deps.js';
 import { HttpError } from './error-handler.js';
 import { authenticateIntake, type IntakeAuthSettings } from './intake-auth.js';
-import { admission } from '../safety/kill-switch-client.js';
+import { admission, admissionBy } from '../safety/kill-switch-client.js';
 import { taskQueues } from '../../temporal.config.js';
 
 /** A report may name its project (by key or repository); the key decides which one it may name. */
@@ -38,7 +38,8 @@ export function bugsRouter(deps: AppDeps, auth: IntakeAuthSettings): Router {
   const router = Router();
 
   router.post('/', async (req, res) => {
-    const { project, replayKey } = await authenticateIntake(deps.prisma, req, auth);
+    // A bearer request reads the stored kill switches with its key (one statement); a signed one below.
+    const { project, replayKey, switches } = await authenticateIntake(deps.prisma, req, auth, taskQueues.main);
     const body = intakeBodySchema.parse(req.body);
     const headers = headersSchema.parse({ 'idempotency-key': req.header('idempotency-key') });
     const named = await namedProject(deps.prisma, body);
@@ -47,11 +48,15 @@ export function bugsRouter(deps: AppDeps, auth: IntakeAuthSettings): Router {
     // Refused before anything is stored: the reporter retries once the switch is lifted. With
     // Temporal unreachable the report is still taken (nothing is lost); the fix checks the
     // switches again when it starts, so a report admitted here is still stopped there.
-    const admitted = await admission(deps, taskQueues.main, project.key).catch((err: unknown) => {
-      deps.log.warn?.({ err }, 'kill switches unreadable (Temporal unreachable?): report taken, the fix checks again at start');
-      return { allowed: true, reason: undefined };
-    });
+    const admitted = switches
+      ? admissionBy(switches, project.key)
+      : await admission(deps, taskQueues.main, project.key).catch((err: unknown) => {
+          deps.log.warn?.({ err }, 'kill switches unreadable (Temporal unreachable?): report taken, the fix checks again at start');
+          return { allowed: true, reason: undefined };
+        });
     if (!admitted.allowed) throw new HttpError(409, admitted.reason!);
+    // While the outbox's start queue is long, wait (≤ 500 ms) for a start to go out first.
+    await deps.dispatcher?.room();
     // Signed: the body's externalId, else the signature (a replay is the same report). Bearer: the body's, else the header's.
     const filed = await fileBug(deps, project, body, replayKey ?? headers['idempotency-key']).catch((err: unknown) => {
       if (err instanceof ProjectGoneError) throw new HttpError(422, err.message);

@@ -5,7 +5,8 @@
 import type { Request } from 'express';
 import { hashKey } from '../intake/keys.js';
 import { HMAC_HEADERS, KEY_ID_LENGTH, verifyIntakeSignature } from '../intake/hmac.js';
-import type { KeyRateLimiter } from '../intake/shared-rate-limit.js';
+import { passIntakeGate } from '../intake/intake-gate.js';
+import type { RateVerdict, SharedRateLimiter } from '../intake/shared-rate-limit.js';
 import type { PrismaClient } from '../db/prisma.js';
 import { HttpError } from './error-handler.js';
 
@@ -15,7 +16,7 @@ export const keepRawBody = (req: object, _res: unknown, buf: Buffer) => void raw
 
 export interface IntakeAuthSettings {
   /** per intake key, shared by every API process (src/intake/shared-rate-limit.ts) */
-  limiter: KeyRateLimiter;
+  limiter: SharedRateLimiter;
   hmacMaxSkewSeconds: number;
 }
 
@@ -36,31 +37,15 @@ async function signedKey(prisma: PrismaClient, req: Request, maxSkew: number) {
   return { ...row, replayKey: `signed-${hashKey(headers.signature!).slice(0, 40)}` };
 }
 
-/** What a request's key says: the key and its project (its id and key are all intake needs). */
-interface KeyRow {
-  id: string;
-  revokedAt: Date | null;
-  project: { id: string; key: string };
-}
-
-async function bearerKey(prisma: PrismaClient, req: Request): Promise<KeyRow> {
+/** The bearer key sent (Authorization: Bearer, or X-API-Key). */
+function bearerToken(req: Request): string {
   const auth = req.header('authorization');
   const key = auth?.toLowerCase().startsWith('bearer ') ? auth.slice(7).trim() : req.header('x-api-key');
   if (!key) throw new HttpError(401, 'missing API key: send Authorization: Bearer <intake key>, or sign the request (X-Bugfix-Signature)');
-  // One statement on every intake request (the client's include takes two round trips).
-  const [row] = await prisma.$queryRaw<Array<{ id: string; revokedAt: Date | null; projectId: string; projectKey: string }>>`
-    SELECT k."id", k."revokedAt", p."id" AS "projectId", p."key" AS "projectKey"
-    FROM "IntakeKey" k JOIN "Project" p ON p."id" = k."projectId"
-    WHERE k."keyHash" = ${hashKey(key)}`;
-  if (!row) throw new HttpError(401, 'unknown or revoked API key');
-  return { id: row.id, revokedAt: row.revokedAt, project: { id: row.projectId, key: row.projectKey } };
+  return key;
 }
 
-export async function authenticateIntake(prisma: PrismaClient, req: Request, settings: IntakeAuthSettings) {
-  const signed = req.header(HMAC_HEADERS.keyId) !== undefined || req.header(HMAC_HEADERS.signature) !== undefined;
-  const row: KeyRow & { replayKey?: string } = signed ? await signedKey(prisma, req, settings.hmacMaxSkewSeconds) : await bearerKey(prisma, req);
-  if (row.revokedAt) throw new HttpError(401, 'unknown or revoked API key');
-  const limited = await settings.limiter.take(row.id);
+function refuseLimited(limited: RateVerdict): void {
   if (!limited.ok)
     throw new HttpError(
       429,
@@ -68,5 +53,23 @@ export async function authenticateIntake(prisma: PrismaClient, req: Request, set
       { retryAfterSeconds: limited.retryAfterS },
       { 'retry-after': String(limited.retryAfterS) },
     );
-  return { keyId: row.id, project: row.project, replayKey: row.replayKey };
+}
+
+/**
+ * The caller's key and project, once its token is taken. `switchesOf` (a task queue): a bearer
+ * request also returns that deployment's stored kill switches, read in the same statement
+ * (src/intake/intake-gate.ts); a signed one leaves them to the caller.
+ */
+export async function authenticateIntake(prisma: PrismaClient, req: Request, settings: IntakeAuthSettings, switchesOf?: string) {
+  const signed = req.header(HMAC_HEADERS.keyId) !== undefined || req.header(HMAC_HEADERS.signature) !== undefined;
+  if (!signed) {
+    const pass = await passIntakeGate(prisma, hashKey(bearerToken(req)), settings.limiter, switchesOf ?? null);
+    if (!pass || pass.key.revokedAt) throw new HttpError(401, 'unknown or revoked API key');
+    refuseLimited(pass.limited);
+    return { keyId: pass.key.id, project: pass.key.project, replayKey: undefined, switches: switchesOf === undefined ? undefined : pass.switches };
+  }
+  const row = await signedKey(prisma, req, settings.hmacMaxSkewSeconds);
+  if (row.revokedAt) throw new HttpError(401, 'unknown or revoked API key');
+  refuseLimited(await settings.limiter.take(row.id));
+  return { keyId: row.id, project: row.project, replayKey: row.replayKey, switches: undefined };
 }

@@ -10,7 +10,8 @@ import { taskQueues } from '../../temporal.config.js';
 import { fixWorkflowId } from '../domain/fix/ids.js';
 import { Prisma, type BugPriority, type PrismaClient } from '../db/prisma.js';
 import type { FixDispatcher } from './fix-dispatcher.js';
-import { claimOnInsert } from './outbox-claim.js';
+import { hotQuery, hotStatement, sqlState } from '../db/sql.js';
+import { CLAIM_MS } from './outbox-claim.js';
 import { fixUiUrl, startFixWorkflow, type StartableBug } from './start-fix.js';
 
 export const bugReportSchema = z.object({
@@ -40,6 +41,21 @@ export class WorkflowIdTakenError extends Error {
   }
 }
 
+/**
+ * The report's row, claimed for this process's dispatcher ($14) for CLAIM_MS ($15) in the same
+ * statement: a prepared statement, since every report runs it (src/db/sql.ts; Prisma's create()
+ * cost five times the CPU of a raw insert, bench/intake.ts).
+ */
+const INSERT_REPORT = hotStatement(
+  'bug_report_insert',
+  `INSERT INTO "BugReport" ("id", "projectId", "externalId", "workflowId", "title", "description", "reproductionSteps",
+                            "errorLogs", "priority", "reporter", "source", "githubIssueNumber", "taskQueue", "claimedUntil", "updatedAt")
+   VALUES ($1::uuid, $2::uuid, $3, $4, $5, $6, $7, $8, $9::"BugPriority", $10, $11, $12::int, $13,
+           CASE WHEN $14::boolean THEN now() + $15::int * interval '1 millisecond' END, now())
+   ON CONFLICT ("projectId", "externalId") DO NOTHING
+   RETURNING "id", "workflowId", "priority", "title", "workflowStartedAt", "claimedUntil"`,
+);
+
 export interface FiledBug {
   bugId: string;
   workflowId: string;
@@ -56,10 +72,14 @@ interface StoredBug {
   claimedUntil: Date | null;
 }
 
-/** The client's own queries report a Prisma code; raw queries report PostgreSQL's SQLSTATE. */
-function isViolation(err: unknown, prismaCode: string, sqlState: string): boolean {
+/**
+ * The client's own queries report a Prisma code, its raw queries PostgreSQL's SQLSTATE in their
+ * meta; hot statements (src/db/sql.ts) fail with pg's error and its SQLSTATE.
+ */
+function isViolation(err: unknown, prismaCode: string, state: string): boolean {
+  if (sqlState(err) === state) return true;
   if (!(err instanceof Prisma.PrismaClientKnownRequestError)) return false;
-  return err.code === prismaCode || JSON.stringify(err.meta ?? {}).includes(sqlState);
+  return err.code === prismaCode || JSON.stringify(err.meta ?? {}).includes(state);
 }
 const isForeignKeyViolation = (err: unknown) => isViolation(err, 'P2003', '23503');
 export const isUniqueViolation = (err: unknown) => isViolation(err, 'P2002', '23505');
@@ -90,22 +110,29 @@ export async function fileBug(
   const externalId = report.externalId ?? idempotencyKey ?? randomUUID();
   const workflowId = fixWorkflowId(project, externalId);
   // One statement for the common case (a new report) and for a retry: the insert does nothing on
-  // a duplicate, and then the stored twin answers. Raw SQL because this is the intake's hot path:
-  // it costs a fifth of the client's create() in CPU (bench/intake.ts). Only a duplicate
-  // (project, external id) is skipped; any other conflict is an error, not a silent no-op.
+  // a duplicate, and then the stored twin answers. Only a duplicate (project, external id) is
+  // skipped; any other conflict is an error, not a silent no-op.
   let created = true;
   let bug: StoredBug | undefined;
   let workflowIdTaken = false;
   try {
-    [bug] = await deps.prisma.$queryRaw<StoredBug[]>`
-      INSERT INTO "BugReport" ("id", "projectId", "externalId", "workflowId", "title", "description", "reproductionSteps",
-                               "errorLogs", "priority", "reporter", "source", "githubIssueNumber", "taskQueue", "claimedUntil", "updatedAt")
-      VALUES (${randomUUID()}::uuid, ${project.id}::uuid, ${externalId}, ${workflowId}, ${report.title}, ${report.description},
-              ${report.reproductionSteps ?? null}, ${report.errorLogs ?? null}, ${report.priority}::"BugPriority",
-              ${report.reporter ?? null}, ${report.source}, ${links.githubIssueNumber ?? null}, ${taskQueues.main},
-              ${claimOnInsert(!!deps.dispatcher?.claimsOnInsert())}, now())
-      ON CONFLICT ("projectId", "externalId") DO NOTHING
-      RETURNING "id", "workflowId", "priority", "title", "workflowStartedAt", "claimedUntil"`;
+    [bug] = await hotQuery<StoredBug>(deps.prisma, INSERT_REPORT, [
+      randomUUID(),
+      project.id,
+      externalId,
+      workflowId,
+      report.title,
+      report.description,
+      report.reproductionSteps ?? null,
+      report.errorLogs ?? null,
+      report.priority,
+      report.reporter ?? null,
+      report.source,
+      links.githubIssueNumber ?? null,
+      taskQueues.main,
+      !!deps.dispatcher?.claimsOnInsert(),
+      CLAIM_MS,
+    ]);
   } catch (err) {
     // The project was deleted between authentication and this insert.
     if (isForeignKeyViolation(err)) throw new ProjectGoneError(project.key);

@@ -10,6 +10,7 @@
 import type { Client } from '@temporalio/client';
 import { taskQueues } from '../../temporal.config.js';
 import { Prisma, type BugPriority, type PrismaClient } from '../db/prisma.js';
+import { hotQuery, hotStatement } from '../db/sql.js';
 import { claimBatch, claimRow, holds, releaseClaim } from './outbox-claim.js';
 import { RateLimiter } from './rate-limit.js';
 import { startFixWorkflow, type StartableBug } from './start-fix.js';
@@ -41,6 +42,20 @@ export interface DispatcherOptions {
 /** Lower sorts first: the poll starts CRITICAL reports before the rest of a backlog. */
 const PRIORITY_ORDER: Record<BugPriority, number> = { CRITICAL: 0, HIGH: 1, MEDIUM: 2, LOW: 3 };
 const POLL_BATCH = 200;
+/** Starts queued per slot of concurrency above which the intake waits for room (room()). */
+const HIGH_WATER_PER_SLOT = 25;
+/** The longest a request waits for room: past it the report is stored all the same. */
+const ROOM_WAIT_MS = 500;
+
+/**
+ * Marks a batch of starts ($1: bug ids) as Prisma's updateMany did (UTC wall-clock time in these
+ * timestamp columns): a prepared statement, since every report passes here (src/db/sql.ts).
+ */
+const MARK_STARTED = hotStatement(
+  'bug_report_mark_started',
+  `UPDATE "BugReport" SET "workflowStartedAt" = now() AT TIME ZONE 'UTC', "updatedAt" = now() AT TIME ZONE 'UTC'
+   WHERE "id" = ANY($1::uuid[]) AND "workflowStartedAt" IS NULL`,
+);
 
 /** A report handed to this dispatcher, with the claim this process holds on its row (null: none yet). */
 interface Entry {
@@ -57,7 +72,10 @@ export class FixDispatcher {
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
   private idleWaiters: Array<() => void> = [];
+  /** requests waiting for room in the queue (room()), oldest first */
+  private roomWaiters: Array<() => void> = [];
   private readonly concurrency: number;
+  private readonly highWater: number;
   private readonly pollMs: number;
   private readonly graceMs: number;
   private readonly startDeadlineMs: number;
@@ -71,6 +89,7 @@ export class FixDispatcher {
     opts: DispatcherOptions = {},
   ) {
     this.concurrency = opts.concurrency ?? 4;
+    this.highWater = HIGH_WATER_PER_SLOT * this.concurrency;
     this.pollMs = opts.pollMs ?? 2000;
     this.graceMs = opts.graceMs ?? 5000;
     this.startDeadlineMs = opts.startDeadlineMs ?? 10_000;
@@ -113,6 +132,27 @@ export class FixDispatcher {
     this.pending.set(bug.bugId, entry);
     this.queue.push(entry);
     this.pump();
+  }
+
+  /**
+   * Backpressure for the intake: resolves at once while fewer than 25 × concurrency starts are
+   * queued, else when one of them goes out (or after `maxWaitMs`: the report is then taken all the
+   * same, stored, and started by the outbox). Without it the API answers far faster than Temporal
+   * starts, and on a shared machine its CPU is taken from the starts: answered-and-started is what
+   * counts (bench/intake.ts), and a backlog of answered reports is work not yet done.
+   */
+  room(maxWaitMs = ROOM_WAIT_MS): Promise<void> {
+    if (this.stopped || this.queue.length < this.highWater) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        const at = this.roomWaiters.indexOf(done);
+        if (at >= 0) this.roomWaiters.splice(at, 1);
+        resolve();
+      };
+      const timer = setTimeout(done, maxWaitMs);
+      this.roomWaiters.push(done);
+    });
   }
 
   /** Stored reports not started after the grace period, most urgent and oldest first. */
@@ -160,6 +200,7 @@ export class FixDispatcher {
     // Dropped from the queue, so no longer pending: a later start() must hand them out again, and
     // their claims are given back so that another process's poll need not wait for them to expire.
     const dropped = this.queue.splice(0);
+    for (const w of [...this.roomWaiters]) w();
     for (const e of dropped) this.pending.delete(e.bug.bugId);
     await Promise.all(dropped.map((e) => this.giveBack(e)));
     if (this.inFlight > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
@@ -178,6 +219,8 @@ export class FixDispatcher {
         return;
       }
       const entry = this.queue.shift()!;
+      // A place in the queue is free: the longest-waiting request may store its report.
+      if (this.queue.length < this.highWater) this.roomWaiters[0]?.();
       const bug = entry.bug;
       this.inFlight += 1;
       this.startClaimed(entry)
@@ -222,8 +265,7 @@ export class FixDispatcher {
     this.flushing = this.flushing.then(async () => {
       const ids = this.started.splice(0);
       if (ids.length === 0) return;
-      await this.deps.prisma.bugReport
-        .updateMany({ where: { id: { in: ids }, workflowStartedAt: null }, data: { workflowStartedAt: new Date() } })
+      await hotQuery(this.deps.prisma, MARK_STARTED, [ids])
         // Unmarked rows are started again by a poll: harmless, the start is idempotent.
         .catch((err: unknown) => this.deps.log.error({ err, count: ids.length }, 'fix dispatcher: could not record starts'));
     });

@@ -10,7 +10,10 @@ import { Prisma, type PrismaClient } from '../db/prisma.js';
 
 export type OutboxTable = 'BugReport' | 'InboundMessage' | 'GitHubDelivery';
 
-/** How long a claim lasts: far longer than a start takes (its deadline is 10 s by default). */
+/**
+ * How long a claim lasts: far longer than a start takes (its deadline is 10 s by default). An
+ * INSERT takes it as now() + CLAIM_MS, by the database's clock as every other claim.
+ */
 export const CLAIM_MS = 60_000;
 /** A start begins only with this much of its claim left beyond its deadline (clock skew, recording it). */
 const CLAIM_SLACK_MS = 5_000;
@@ -23,9 +26,6 @@ const UNSTARTED: Record<OutboxTable, Prisma.Sql> = {
 };
 
 const table = (t: OutboxTable) => Prisma.raw(`"${t}"`);
-
-/** The lease in an INSERT: now + CLAIM_MS, by the database's clock as every other claim. */
-export const claimOnInsert = (claim: boolean) => (claim ? Prisma.sql`now() + ${CLAIM_MS}::int * interval '1 millisecond'` : Prisma.sql`NULL`);
 
 /** Whether a claim this process holds still covers a start that may take `deadlineMs`. */
 export function holds(claim: Date | null | undefined, deadlineMs: number, nowMs = Date.now()): claim is Date {

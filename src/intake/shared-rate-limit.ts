@@ -6,6 +6,7 @@
  * deleted now and then, so senders that came once do not make the table grow.
  */
 import type { PrismaClient } from '../db/prisma.js';
+import { hotQuery, hotStatement } from '../db/sql.js';
 import type { RateLimitSettings } from './rate-limit.js';
 
 export type RateVerdict = { ok: true } | { ok: false; retryAfterS: number };
@@ -15,49 +16,76 @@ export interface KeyRateLimiter {
   take(key: string): Promise<RateVerdict>;
 }
 
+/**
+ * The bucket math over SQL expressions (parameters or columns): `id` the bucket's key, `burst`
+ * its size, `rate` its refill per second; `from` (a FROM clause) makes the insert one of a select.
+ * `take` is an INSERT … ON CONFLICT DO UPDATE that takes a token and returns the tokens left, or
+ * no row when none is there; `tokens(alias)` reads what a bucket row holds now (for Retry-After).
+ * Shared by the limiter's statement and the intake's gate (src/intake/intake-gate.ts), so both
+ * count alike.
+ */
+export function tokenBucketSql(id: string, burst: string, rate: string, from?: string) {
+  // clock_timestamp(), not now(): a statement that waited for the row's lock refills up to the
+  // moment it got it, and GREATEST keeps `at` from going back when clocks of racers interleave.
+  const tokens = (b: string) => `LEAST(${burst}, ${b}."tokens" + EXTRACT(EPOCH FROM GREATEST(clock_timestamp() - ${b}."at", interval '0')) * ${rate})`;
+  const fresh = `${id}, ${burst} - 1, clock_timestamp(), clock_timestamp() + make_interval(secs => 1 / ${rate})`;
+  return {
+    take: `INSERT INTO "RateLimitBucket" AS b ("key", "tokens", "at", "fullAt")
+      ${from ? `SELECT ${fresh} FROM ${from}` : `VALUES (${fresh})`}
+      ON CONFLICT ("key") DO UPDATE SET
+        "tokens" = ${tokens('b')} - 1,
+        "at" = GREATEST(b."at", clock_timestamp()),
+        "fullAt" = GREATEST(b."at", clock_timestamp()) + make_interval(secs => (${burst} + 1 - ${tokens('b')}) / ${rate})
+      WHERE ${tokens('b')} >= 1
+      RETURNING b."tokens"`,
+    tokens,
+  };
+}
+
+const bucket = tokenBucketSql('$1', '$2::float8', '$3::float8');
+/**
+ * One token for key $1 of a bucket of $2 tokens refilled at $3 per second: a prepared statement,
+ * since every intake request runs it (src/db/sql.ts). Refused, the row is left as it was and the
+ * second SELECT reads its tokens for Retry-After.
+ */
+const TAKE_TOKEN = hotStatement(
+  'rate_limit_take',
+  `WITH taken AS (${bucket.take})
+   SELECT true AS ok, "tokens" FROM taken
+   UNION ALL
+   SELECT false AS ok, ${bucket.tokens('r')} AS "tokens" FROM "RateLimitBucket" r WHERE r."key" = $1 AND NOT EXISTS (SELECT 1 FROM taken)`,
+);
+
 /** How often one process deletes buckets that are full again. */
 const SWEEP_EVERY_MS = 60_000;
+
+/** A bucket's answer: a token was taken, or the tokens it holds (none seen: another process just created it). */
+export function verdict(row: { ok: boolean; tokens: number | null } | undefined, perSecond: number): RateVerdict {
+  if (row?.ok) return { ok: true };
+  const tokens = row?.tokens != null ? Math.min(0.999, row.tokens) : 0;
+  return { ok: false, retryAfterS: Math.max(1, Math.ceil((1 - tokens) / perSecond)) };
+}
 
 export class SharedRateLimiter implements KeyRateLimiter {
   private lastSweep = 0;
 
   /** `scope` names the limit (intake key, email sender): buckets of different limits never mix. */
   constructor(
-    private readonly prisma: PrismaClient,
-    private readonly scope: string,
-    private readonly settings: RateLimitSettings,
+    readonly prisma: PrismaClient,
+    readonly scope: string,
+    readonly settings: RateLimitSettings,
   ) {}
 
   async take(key: string): Promise<RateVerdict> {
     this.sweepNowAndThen();
     const id = `${this.scope}:${key}`;
     const { perSecond, burst } = this.settings;
-    // clock_timestamp(), not now(): a statement that waited for the row's lock refills up to the
-    // moment it got it, and GREATEST keeps `at` from going back when clocks of racers interleave.
-    // Refused, the row is left as it was and the second SELECT reads the tokens for Retry-After.
-    const [row] = await this.prisma.$queryRaw<Array<{ ok: boolean; tokens: number }>>`
-      WITH taken AS (
-        INSERT INTO "RateLimitBucket" AS b ("key", "tokens", "at", "fullAt")
-        VALUES (${id}, ${burst}::float8 - 1, clock_timestamp(), clock_timestamp() + make_interval(secs => 1 / ${perSecond}::float8))
-        ON CONFLICT ("key") DO UPDATE SET
-          "tokens" = LEAST(${burst}::float8, b."tokens" + EXTRACT(EPOCH FROM GREATEST(clock_timestamp() - b."at", interval '0')) * ${perSecond}::float8) - 1,
-          "at" = GREATEST(b."at", clock_timestamp()),
-          "fullAt" = GREATEST(b."at", clock_timestamp()) + make_interval(secs => (${burst}::float8 + 1 - LEAST(${burst}::float8,
-                       b."tokens" + EXTRACT(EPOCH FROM GREATEST(clock_timestamp() - b."at", interval '0')) * ${perSecond}::float8)) / ${perSecond}::float8)
-        WHERE LEAST(${burst}::float8, b."tokens" + EXTRACT(EPOCH FROM GREATEST(clock_timestamp() - b."at", interval '0')) * ${perSecond}::float8) >= 1
-        RETURNING b."tokens"
-      )
-      SELECT true AS ok, "tokens" FROM taken
-      UNION ALL
-      SELECT false AS ok, LEAST(${burst}::float8, "tokens" + EXTRACT(EPOCH FROM GREATEST(clock_timestamp() - "at", interval '0')) * ${perSecond}::float8) AS "tokens"
-        FROM "RateLimitBucket" WHERE "key" = ${id} AND NOT EXISTS (SELECT 1 FROM taken)`;
-    if (row?.ok) return { ok: true };
-    // No row seen: another process created the bucket in this very instant (and took its tokens).
-    const tokens = row ? Math.min(0.999, row.tokens) : 0;
-    return { ok: false, retryAfterS: Math.max(1, Math.ceil((1 - tokens) / perSecond)) };
+    const [row] = await hotQuery<{ ok: boolean; tokens: number }>(this.prisma, TAKE_TOKEN, [id, burst, perSecond]);
+    return verdict(row, perSecond);
   }
 
-  private sweepNowAndThen(): void {
+  /** Deletes full buckets once a minute (every take calls it; so does the intake's gate). */
+  sweepNowAndThen(): void {
     const now = Date.now();
     if (now - this.lastSweep < SWEEP_EVERY_MS) return;
     this.lastSweep = now;

@@ -28,6 +28,7 @@ import {
   type KillSwitchScope,
 } from '../domain/organisation/kill-switch.js';
 import type { PrismaClient } from '../db/prisma.js';
+import { hotQuery, hotStatement } from '../db/sql.js';
 import { FixError } from '../fixes/fix-errors.js';
 import {
   activateKillSwitchUpdate,
@@ -86,9 +87,18 @@ async function readControllerState(temporal: Client, taskQueue: string, deadline
   }
 }
 
+/** "activatedAt" is a timestamp without time zone holding UTC (as Prisma writes it): read as UTC. */
+const STORED_SWITCHES = hotStatement(
+  'kill_switches_stored',
+  `SELECT "scope", "reason", "actor", "activatedAt" AT TIME ZONE 'UTC' AS "activatedAt"
+   FROM "ActiveKillSwitch" WHERE "taskQueue" = $1 ORDER BY "activatedAt"`,
+);
+
 /** The switches stored for this deployment (the source of truth; see the header). */
 export async function readStoredSwitches(prisma: PrismaClient, taskQueue: string): Promise<KillSwitch[]> {
-  const rows = await prisma.activeKillSwitch.findMany({ where: { taskQueue }, orderBy: { activatedAt: 'asc' } });
+  // Every intake request reads them (admission): a prepared statement, never a cache, so a
+  // pressed switch refuses the very next report.
+  const rows = await hotQuery<{ scope: string; reason: string; actor: string; activatedAt: Date }>(prisma, STORED_SWITCHES, [taskQueue]);
   return rows.map((r) => ({ scope: r.scope as KillSwitchScope, reason: r.reason, actor: r.actor, activatedAt: r.activatedAt.toISOString() }));
 }
 
@@ -142,6 +152,11 @@ export async function admission(c: SafetyClients, taskQueue: string, projectKey:
   // does (stored before it is told, deleted after it lifted them), so the controller's memo (a
   // describe on the Temporal server the intake's starts wait for) is read only without the table.
   const switches = await readStoredSwitches(c.prisma, taskQueue).catch(() => readActiveSwitches(c, taskQueue));
+  return admissionBy(switches, projectKey);
+}
+
+/** Admission by switches read already (the intake reads the stored ones with its key: src/intake/intake-gate.ts). */
+export function admissionBy(switches: readonly KillSwitch[], projectKey: string): Admission {
   const blocking = blockingSwitch(switches, projectKey);
   return blocking ? { allowed: false, reason: refusalReason(blocking) } : { allowed: true };
 }
