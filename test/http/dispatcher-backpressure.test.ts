@@ -13,6 +13,7 @@ import { createApp } from '../../src/http/app.js';
 import { FixDispatcher } from '../../src/intake/fix-dispatcher.js';
 import { issueIntakeKey, upsertProject } from '../../src/projects/project-store.js';
 import { connectClient } from '../../src/temporal/connect.js';
+import { endProjectFixes } from '../support/project-cleanup.js';
 
 const prisma = createPrisma(loadConfig().DATABASE_URL);
 const suffix = Math.random().toString(36).slice(2, 8);
@@ -28,14 +29,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  // No worker serves this file's task queue: end the fixes it started.
-  const bugs = await prisma.bugReport.findMany({ where: { project: { key: projectKey } }, select: { workflowId: true, workflowStartedAt: true } });
-  for (const bug of bugs.filter((b) => b.workflowStartedAt))
-    await temporal.workflow
-      .getHandle(bug.workflowId)
-      .terminate('test cleanup')
-      .catch(() => undefined);
-  await prisma.project.deleteMany({ where: { key: projectKey } });
+  await endProjectFixes(prisma, temporal, projectKey);
   await temporal.connection.close();
   await prisma.$disconnect();
 });

@@ -15,6 +15,7 @@ import { signIntakeRequest } from '../../src/intake/hmac.js';
 import { hashKey } from '../../src/intake/keys.js';
 import { issueIntakeKey, upsertProject } from '../../src/projects/project-store.js';
 import { connectClient } from '../../src/temporal/connect.js';
+import { endProjectFixes } from '../support/project-cleanup.js';
 
 const prisma = createPrisma(loadConfig().DATABASE_URL);
 const suffix = Math.random().toString(36).slice(2, 8);
@@ -45,13 +46,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await prisma.activeKillSwitch.deleteMany({ where: { taskQueue: taskQueues.main } });
-  const bugs = await prisma.bugReport.findMany({ where: { projectId } });
-  for (const b of bugs)
-    await temporal.workflow
-      .getHandle(b.workflowId)
-      .terminate('test cleanup')
-      .catch(() => undefined);
-  await prisma.project.deleteMany({ where: { key: projectKey } });
+  await endProjectFixes(prisma, temporal, projectKey);
   await temporal.connection.close();
   await prisma.$disconnect();
 });

@@ -16,6 +16,7 @@ import { connectClient, connectWorker } from '../../src/temporal/connect.js';
 import { dataConverter } from '../../src/temporal/payload-keys.js';
 import { workflowBundle } from '../../src/worker.js';
 import { taskQueues } from '../../temporal.config.js';
+import { endProjectFixes } from '../support/project-cleanup.js';
 
 const prisma = createPrisma(loadConfig().DATABASE_URL);
 let temporal: Client;
@@ -27,13 +28,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  const bugs = await prisma.bugReport.findMany({ where: { project: { key: projectKey } } });
-  for (const b of bugs)
-    await temporal.workflow
-      .getHandle(b.workflowId)
-      .terminate('test cleanup')
-      .catch(() => undefined);
-  await prisma.project.deleteMany({ where: { key: projectKey } });
+  await endProjectFixes(prisma, temporal, projectKey);
   await temporal.connection.close();
   await prisma.$disconnect();
 });
