@@ -63,6 +63,14 @@ describe('kill switch sweep', () => {
     expect(await exists(elsewhere)).toBe(true);
   });
 
+  test('removals of one container racing each other all succeed, and it is gone when they return', async () => {
+    const target = await sandbox('race');
+    // Docker answers all but the first with 409 "removal ... is already in progress".
+    const removals = await Promise.allSettled(Array.from({ length: 6 }, () => removeSandboxContainer(docker, target)));
+    expect(removals.filter((r) => r.status === 'rejected')).toEqual([]);
+    expect(await exists(target)).toBe(false);
+  });
+
   test('no sandbox is provisioned for a project a switch covers', async () => {
     const stopped = new SpendGuard(queue);
     stopped.apply({ action: 'on', taskQueue: queue, scope: 'project:shop', reason: 'test' });
