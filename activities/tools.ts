@@ -12,7 +12,8 @@ import type { ScopeLimits } from '../src/domain/agent/scope.js';
 import { captureWorkspace, rewindWorkspace, saveCheckpoint } from '../src/sandbox/checkpoint.js';
 import { currentAttempt } from '../src/temporal/activity-heartbeat.js';
 import type { ShellPool } from '../src/sandbox/shell-pool.js';
-import { ToolExecutor, type ToolRefusal, type ToolOutcome } from '../src/sandbox/tool-executor.js';
+import { ToolExecutor } from '../src/sandbox/tool-executor.js';
+import type { ToolRefusal, ToolOutcome } from '../src/sandbox/tool-call.js';
 
 export interface RunToolsInput {
   workflowId: string;

@@ -50,7 +50,7 @@ async function startProfile() {
 }
 
 /** BENCH_TRACE=1: the controller's and one fix's history events after the press, in ms from it. */
-async function traceController(stack: Awaited<ReturnType<typeof startStack>>, pressedAt: number, fixId: string): Promise<void> {
+async function traceHistories(stack: Awaited<ReturnType<typeof startStack>>, pressedAt: number, fixId: string): Promise<void> {
   for (const id of [safetyControllerId(taskQueues.main), fixId]) {
     const history = await stack.temporal.workflow.getHandle(id).fetchHistory();
     const events = (history.events ?? [])
@@ -194,7 +194,7 @@ async function main(): Promise<void> {
       const recorded = (await stack.prisma.bugReport.findMany({ where: { workflowId: { in: filed.map((f) => f.workflowId) } }, select: { completedAt: true } }))
         .map((b) => (b.completedAt?.getTime() ?? Number.NaN) - pressedAt)
         .filter((ms) => ms >= 0);
-      if (process.env.BENCH_TRACE) await traceController(stack, pressedAt, filed[0]!.workflowId);
+      if (process.env.BENCH_TRACE) await traceHistories(stack, pressedAt, filed[0]!.workflowId);
       phases.push({
         fanOutAnsweredMs: Math.round(await activated),
         firstRecordedMs: Math.round(Math.min(...recorded)),

@@ -25,30 +25,7 @@ import { NulInArgumentError, ShellDiedError, type ShellResult } from './shell.js
 import type { ShellPool } from './shell-pool.js';
 import { LIST_FIRST_LINES, SEARCH_FIRST_LINES } from './search-output.js';
 import { checkEditSyntax, type Before } from './syntax-check.js';
-
-export interface ToolCall {
-  id: string;
-  name: string;
-  input: unknown;
-}
-
-export interface ToolOutcome {
-  toolUseId: string;
-  name: string;
-  content: string;
-  isError: boolean;
-  /** short line for the status query and the audit trail */
-  action: string;
-  /** time spent running the project's own commands (run_command), ms */
-  commandMs: number;
-  completion?: { summary: string; filesChanged: string[] };
-}
-
-export interface ToolRefusal {
-  kind: 'command_denied' | 'scope_violation';
-  message: string;
-  details: Record<string, unknown>;
-}
+import type { ToolCall, ToolOutcome, ToolRefusal } from './tool-call.js';
 
 export interface ToolExecutorOptions {
   /** persistent shells; without it every command is its own `docker exec` (slow, but works) */

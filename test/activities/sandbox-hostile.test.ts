@@ -10,7 +10,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { cloneOnHost, createSandboxContainer, DEFAULT_SANDBOX_LIMITS, streamRepoIntoSandbox } from '../../src/sandbox/container.js';
 import { execInSandbox } from '../../src/sandbox/exec.js';
 import { ShellPool } from '../../src/sandbox/shell-pool.js';
-import { ToolExecutor, type ToolRefusal, type ToolOutcome } from '../../src/sandbox/tool-executor.js';
+import { ToolExecutor } from '../../src/sandbox/tool-executor.js';
+import type { ToolRefusal, ToolOutcome } from '../../src/sandbox/tool-call.js';
 import { loadConfig } from '../../src/config.js';
 import { createBareRemote } from '../../dev/fixture-remotes.js';
 
